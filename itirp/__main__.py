@@ -1,0 +1,3 @@
+from itirp.cli import main
+
+raise SystemExit(main())

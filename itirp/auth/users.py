@@ -1,0 +1,172 @@
+"""The user directory and token revocations, kept in `users.db` in the data folder.
+
+Synchronous SQLite: the CLI (`itirp users ...`) uses it directly, the server only from its own
+single auth thread (see `itirp.auth.service`), never on the event loop. SQLite's locking lets the
+CLI change users while the server runs; the server re-reads on each login and polls for disabled
+users.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from itirp.auth.passwords import hash_password
+from itirp.auth.roles import Role
+
+__all__ = ["DEMO_USERS", "User", "UserExists", "UserNotFound", "UserStore"]
+
+#: The demo desk of the REST design, seeded when demo users are on.
+DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
+    ("trader1", "trader123", Role.TRADER),
+    ("risk1", "risk123", Role.RISK_MANAGER),
+    ("compliance1", "compliance123", Role.COMPLIANCE),
+    ("admin", "admin123", Role.ADMIN),
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user_id       TEXT PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    demo          INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    jti        TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER NOT NULL
+);
+"""
+
+
+class UserExists(ValueError):
+    pass
+
+
+class UserNotFound(KeyError):
+    def __str__(self) -> str:
+        return f"no such user: {self.args[0]}"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    user_id: str
+    username: str
+    role: Role
+    password_hash: str
+    disabled: bool
+    demo: bool
+    created_at: int
+
+
+def _row_to_user(row: tuple) -> User:
+    user_id, username, role, password_hash, disabled, demo, created_at = row
+    return User(user_id, username, Role[role], password_hash, bool(disabled), bool(demo), created_at)
+
+
+_COLUMNS = "user_id, username, role, password_hash, disabled, demo, created_at"
+
+
+class UserStore:
+    """One SQLite connection, guarded by a lock so that any single thread may use it."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def get(self, username: str) -> User | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", (username,)).fetchone()
+        return _row_to_user(row) if row else None
+
+    def list(self) -> list[User]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM users ORDER BY username").fetchall()
+        return [_row_to_user(r) for r in rows]
+
+    def add(self, username: str, password: str, role: Role, *, demo: bool = False, scrypt_n: int = 2**14) -> User:
+        username = username.strip()
+        if not username or len(username) > 64 or not username.isprintable() or " " in username:
+            raise ValueError("username must be 1-64 printable characters without spaces")
+        user = User(
+            user_id=str(uuid.uuid4()),
+            username=username,
+            role=role,
+            password_hash=hash_password(password, n=scrypt_n),
+            disabled=False,
+            demo=demo,
+            created_at=int(time.time()),
+        )
+        try:
+            with self._lock:
+                self._db.execute(
+                    f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?)",
+                    (user.user_id, user.username, role.name, user.password_hash, int(demo), user.created_at),
+                )
+        except sqlite3.IntegrityError:
+            raise UserExists(f"user {username!r} already exists") from None
+        return user
+
+    def set_password(self, username: str, password: str, *, scrypt_n: int = 2**14) -> None:
+        new_hash = hash_password(password, n=scrypt_n)
+        with self._lock:
+            cur = self._db.execute("UPDATE users SET password_hash = ? WHERE username = ?", (new_hash, username))
+        if cur.rowcount == 0:
+            raise UserNotFound(username)
+
+    def set_disabled(self, username: str, disabled: bool = True) -> User:
+        with self._lock:
+            cur = self._db.execute("UPDATE users SET disabled = ? WHERE username = ?", (int(disabled), username))
+        if cur.rowcount == 0:
+            raise UserNotFound(username)
+        user = self.get(username)
+        assert user is not None
+        return user
+
+    def disabled_user_ids(self) -> frozenset[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT user_id FROM users WHERE disabled = 1").fetchall()
+        return frozenset(r[0] for r in rows)
+
+    def seed_demo_users(self, *, scrypt_n: int = 2**14) -> list[str]:
+        """Create the demo desk users that do not exist yet; returns the names created."""
+        created = []
+        for username, password, role in DEMO_USERS:
+            if self.get(username) is None:
+                try:
+                    self.add(username, password, role, demo=True, scrypt_n=scrypt_n)
+                    created.append(username)
+                except UserExists:  # created concurrently
+                    pass
+        return created
+
+    def revoke(self, jti: str, user_id: str, expires_at: int, revoked_at: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO revoked_tokens (jti, user_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)",
+                (jti, user_id, expires_at, revoked_at),
+            )
+
+    def revoked_token_ids(self, now: int) -> set[str]:
+        """Ids of revoked tokens that have not expired (expired ones are refused anyway)."""
+        with self._lock:
+            self._db.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (now,))
+            rows = self._db.execute("SELECT jti FROM revoked_tokens").fetchall()
+        return {r[0] for r in rows}

@@ -1,0 +1,1 @@
+"""Logging, call context and (later) metrics."""

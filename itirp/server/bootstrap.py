@@ -1,0 +1,152 @@
+"""Start and stop the server: `serve(config) -> RunningServer`, port 0 allowed (tests use it).
+
+Wires the servicers, the interceptor, health (`grpc.health.v1`) and reflection, and owns the
+graceful shutdown: health turns NOT_SERVING, new calls are refused, in-flight calls get a grace
+period, then everything is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from itirp.auth.service import AuthService, load_or_create_secret
+from itirp.auth.tokens import TokenCodec
+from itirp.auth.users import UserStore
+from itirp.config import Config
+from itirp.server.interceptors import CallInterceptor
+from itirp.server.servicers.auth import AuthServicer
+from itirp.server.servicers.system import SystemServicer
+from itirp.server.unimplemented import unimplemented_service
+from itirp.v1 import (
+    audit_pb2,
+    auth_pb2,
+    auth_pb2_grpc,
+    order_pb2,
+    risk_pb2,
+    system_pb2,
+    system_pb2_grpc,
+)
+
+__all__ = ["SERVICE_NAMES", "RunningServer", "serve"]
+
+log = logging.getLogger("itirp.server")
+
+#: The API's services, by full name.
+SERVICE_NAMES: tuple[str, ...] = (
+    auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    order_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
+    risk_pb2.DESCRIPTOR.services_by_name["RiskService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    system_pb2.DESCRIPTOR.services_by_name["SystemService"].full_name,
+)
+
+_SERVER_OPTIONS = (
+    # Refuse to share a port with another process: a second server must fail to start.
+    ("grpc.so_reuseport", 0),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+)
+
+
+@dataclass(eq=False)
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    config: Config
+    health: health.aio.HealthServicer
+    auth: AuthService
+    started_at: float
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: bool = False
+
+    @property
+    def address(self) -> str:
+        host, _ = self.config.host_port
+        return f"{host}:{self.port}" if ":" not in host else f"[{host}]:{self.port}"
+
+    async def _set_all(self, status: int) -> None:
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, status)
+
+    async def shutdown(self, grace: float | None = None) -> None:
+        """Drain and stop; safe to call more than once (later callers wait for the first)."""
+        if self._stopping:
+            await self._stopped.wait()
+            return
+        self._stopping = True
+        grace = self.config.shutdown_grace_seconds if grace is None else grace
+        log.info("shutting down: health NOT_SERVING, draining", extra={"grace_seconds": grace})
+        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        if self.config.drain_delay_seconds > 0:
+            await asyncio.sleep(self.config.drain_delay_seconds)
+        await self.server.stop(grace)
+        await self.auth.stop()
+        log.info("server stopped")
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+
+async def serve(
+    config: Config,
+    *,
+    clock: Callable[[], float] = time.time,
+    extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> RunningServer:
+    """Build and start the server; returns once it is listening."""
+    data_dir = config.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = config.jwt_secret.value.encode() if config.jwt_secret else load_or_create_secret(data_dir)
+    auth = AuthService(
+        UserStore(data_dir / "users.db"),
+        TokenCodec(secret, ttl_seconds=config.token_ttl_seconds),
+        clock=clock,
+        demo_users=config.demo_users,
+        max_failed_logins=config.max_failed_logins,
+        lockout_seconds=config.lockout_seconds,
+        scrypt_n=config.scrypt_n,
+        user_refresh_seconds=config.user_refresh_seconds,
+    )
+    await auth.start()
+
+    server = grpc.aio.server(
+        interceptors=[*extra_interceptors, CallInterceptor(auth, access_log_enabled=config.access_log)],
+        options=_SERVER_OPTIONS,
+    )
+    started_at = clock()
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
+    system_pb2_grpc.add_SystemServiceServicer_to_server(
+        SystemServicer(started_at=started_at, clock=clock, demo_users=config.demo_users, read_only=False), server
+    )
+    for module, name in ((order_pb2, "OrderService"), (risk_pb2, "RiskService"), (audit_pb2, "AuditService")):
+        server.add_generic_rpc_handlers((unimplemented_service(module.DESCRIPTOR.services_by_name[name]),))
+
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+
+    host, port = config.host_port
+    try:
+        bound = server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    except RuntimeError:
+        bound = 0
+    if bound == 0:
+        await auth.stop()
+        raise OSError(f"cannot listen on {config.listen} (address in use?)")
+    await server.start()
+    running = RunningServer(server, bound, config, health_servicer, auth, started_at)
+    await running._set_all(health_pb2.HealthCheckResponse.SERVING)
+    log.info("serving", extra={"address": running.address, "port": bound, "data_dir": str(data_dir)})
+    return running

@@ -1,0 +1,196 @@
+"""One interceptor for every call: authentication, the role table, call context, error mapping and
+the access log.
+
+For each call it
+1. looks the method up in the role table (deny by default),
+2. authenticates the `authorization: Bearer <jwt>` metadata unless the method is open,
+3. runs the handler with the principal, request id and correlation id in context variables,
+4. turns an `ItirpError` raised by the handler into its status code (`itirp.server.status`), and
+   anything else into INTERNAL with the request id, logged once here,
+5. writes one access-log line.
+
+Health checks and reflection pass straight through: open, unlogged, unwrapped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from itirp.auth.roles import OPEN, OPEN_PREFIXES, Role, required_role
+from itirp.auth.service import AuthService, Principal
+from itirp.errors import ItirpError, PermissionDenied, Unauthenticated
+from itirp.observability.context import correlation_id_var, principal_var, request_id_var
+from itirp.server.status import status_for
+
+__all__ = ["CallInterceptor"]
+
+log = logging.getLogger("itirp.server")
+access_log = logging.getLogger("itirp.access")
+
+_OK = grpc.StatusCode.OK
+
+
+def _short(method: str) -> str:
+    """"/itirp.v1.RiskService/SetKillSwitch" -> "RiskService.SetKillSwitch"."""
+    service, _, name = method.rpartition("/")
+    return f"{service.rsplit('.', 1)[-1]}.{name}"
+
+
+class _Call:
+    """What the interceptor learned about one call before the handler runs."""
+
+    __slots__ = ("correlation_id", "error", "method", "principal", "request_id")
+
+    def __init__(
+        self, method: str, principal: Principal | None, error: ItirpError | None, request_id: str, correlation_id: str
+    ) -> None:
+        self.method = method
+        self.principal = principal
+        self.error = error
+        self.request_id = request_id
+        self.correlation_id = correlation_id
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, auth: AuthService, *, access_log_enabled: bool = True) -> None:
+        self._auth = auth
+        self._access_log = access_log_enabled
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        handler = await continuation(handler_call_details)
+        if handler is None or method.startswith(OPEN_PREFIXES):
+            return handler
+
+        authorization = request_id = correlation_id = None
+        for key, value in handler_call_details.invocation_metadata or ():  # type: ignore[attr-defined]
+            if key == "authorization":
+                authorization = value
+            elif key == "x-request-id":
+                request_id = value
+            elif key == "x-correlation-id":
+                correlation_id = value
+
+        principal: Principal | None = None
+        error: ItirpError | None = None
+        rule = required_role(method)
+        if rule is None:
+            error = PermissionDenied(f"{_short(method)} is not open to any role")
+        elif rule is not OPEN:
+            try:
+                principal = self._auth.authenticate(authorization)
+            except Unauthenticated as exc:
+                error = exc
+            else:
+                assert isinstance(rule, Role)
+                if principal.role < rule:
+                    error = PermissionDenied(
+                        f"{_short(method)} requires the {rule.name} role or above; you are {principal.role.name}"
+                    )
+        call = _Call(method, principal, error, (request_id or os.urandom(8).hex())[:64], (correlation_id or "")[:128])
+        return self._wrap(handler, call)
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
+        if handler.request_streaming:
+            # The itirp.v1 API has no client-streaming RPCs; anything else is refused outright.
+            raise RuntimeError(f"unexpected client-streaming method {call.method}")
+        if handler.response_streaming:
+            return grpc.unary_stream_rpc_method_handler(
+                self._streaming(handler.unary_stream, call),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return grpc.unary_unary_rpc_method_handler(
+            self._unary(handler.unary_unary, call),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _unary(self, behavior: Callable[..., Awaitable[Any]], call: _Call) -> Callable[..., Awaitable[Any]]:
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            tokens = self._enter(call, context)
+            started = time.perf_counter()
+            code = _OK
+            try:
+                if call.error is not None:
+                    raise call.error
+                return await behavior(request, context)
+            except ItirpError as exc:
+                code = status_for(exc)
+                await context.abort(code, exc.message)
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error in %s", call.method)
+                await context.abort(code, f"internal error; quote request id {call.request_id}")
+            finally:
+                self._exit(call, code, started, tokens)
+
+        return unary
+
+    def _streaming(
+        self, behavior: Callable[..., AsyncIterator[Any]], call: _Call
+    ) -> Callable[..., AsyncIterator[Any]]:
+        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            tokens = self._enter(call, context)
+            started = time.perf_counter()
+            code = _OK
+            try:
+                if call.error is not None:
+                    raise call.error
+                async for response in behavior(request, context):
+                    yield response
+            except ItirpError as exc:
+                code = status_for(exc)
+                await context.abort(code, exc.message)
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except BaseException as exc:  # includes cancellation by a departed client
+                if isinstance(exc, Exception):
+                    code = grpc.StatusCode.INTERNAL
+                    log.exception("unhandled error in %s", call.method)
+                    await context.abort(code, f"internal error; quote request id {call.request_id}")
+                code = grpc.StatusCode.CANCELLED
+                raise
+            finally:
+                self._exit(call, code, started, tokens)
+
+        return streaming
+
+    def _enter(self, call: _Call, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any]:
+        context.set_trailing_metadata((("x-request-id", call.request_id),))
+        return (
+            principal_var.set(call.principal),
+            request_id_var.set(call.request_id),
+            correlation_id_var.set(call.correlation_id),
+        )
+
+    def _exit(self, call: _Call, code: grpc.StatusCode, started: float, tokens: tuple[Any, Any, Any]) -> None:
+        if self._access_log:
+            access_log.info(
+                "rpc",
+                extra={
+                    "method": call.method,
+                    "code": code.name,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )
+        try:
+            principal_var.reset(tokens[0])
+            request_id_var.reset(tokens[1])
+            correlation_id_var.reset(tokens[2])
+        except ValueError:  # a stream finalised from another task's context; that context dies with it
+            pass

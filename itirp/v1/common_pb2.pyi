@@ -1,0 +1,94 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROLE_UNSPECIFIED: _ClassVar[Role]
+    ROLE_TRADER: _ClassVar[Role]
+    ROLE_RISK_MANAGER: _ClassVar[Role]
+    ROLE_COMPLIANCE: _ClassVar[Role]
+    ROLE_ADMIN: _ClassVar[Role]
+
+class Side(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SIDE_UNSPECIFIED: _ClassVar[Side]
+    SIDE_BUY: _ClassVar[Side]
+    SIDE_SELL: _ClassVar[Side]
+
+class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ORDER_STATUS_UNSPECIFIED: _ClassVar[OrderStatus]
+    ORDER_STATUS_PENDING: _ClassVar[OrderStatus]
+    ORDER_STATUS_RISK_CHECK: _ClassVar[OrderStatus]
+    ORDER_STATUS_APPROVED: _ClassVar[OrderStatus]
+    ORDER_STATUS_EXECUTING: _ClassVar[OrderStatus]
+    ORDER_STATUS_EXECUTED: _ClassVar[OrderStatus]
+    ORDER_STATUS_REJECTED: _ClassVar[OrderStatus]
+    ORDER_STATUS_FAILED: _ClassVar[OrderStatus]
+    ORDER_STATUS_CANCELLED: _ClassVar[OrderStatus]
+
+class ViolationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VIOLATION_TYPE_UNSPECIFIED: _ClassVar[ViolationType]
+    VIOLATION_TYPE_KILL_SWITCH_ACTIVE: _ClassVar[ViolationType]
+    VIOLATION_TYPE_POSITION_LIMIT: _ClassVar[ViolationType]
+    VIOLATION_TYPE_DAILY_VOLUME_LIMIT: _ClassVar[ViolationType]
+    VIOLATION_TYPE_NET_EXPOSURE_LIMIT: _ClassVar[ViolationType]
+    VIOLATION_TYPE_GROSS_EXPOSURE_LIMIT: _ClassVar[ViolationType]
+ROLE_UNSPECIFIED: Role
+ROLE_TRADER: Role
+ROLE_RISK_MANAGER: Role
+ROLE_COMPLIANCE: Role
+ROLE_ADMIN: Role
+SIDE_UNSPECIFIED: Side
+SIDE_BUY: Side
+SIDE_SELL: Side
+ORDER_STATUS_UNSPECIFIED: OrderStatus
+ORDER_STATUS_PENDING: OrderStatus
+ORDER_STATUS_RISK_CHECK: OrderStatus
+ORDER_STATUS_APPROVED: OrderStatus
+ORDER_STATUS_EXECUTING: OrderStatus
+ORDER_STATUS_EXECUTED: OrderStatus
+ORDER_STATUS_REJECTED: OrderStatus
+ORDER_STATUS_FAILED: OrderStatus
+ORDER_STATUS_CANCELLED: OrderStatus
+VIOLATION_TYPE_UNSPECIFIED: ViolationType
+VIOLATION_TYPE_KILL_SWITCH_ACTIVE: ViolationType
+VIOLATION_TYPE_POSITION_LIMIT: ViolationType
+VIOLATION_TYPE_DAILY_VOLUME_LIMIT: ViolationType
+VIOLATION_TYPE_NET_EXPOSURE_LIMIT: ViolationType
+VIOLATION_TYPE_GROSS_EXPOSURE_LIMIT: ViolationType
+
+class RiskViolation(_message.Message):
+    __slots__ = ("type", "limit", "projected", "message")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PROJECTED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    type: ViolationType
+    limit: str
+    projected: str
+    message: str
+    def __init__(self, type: _Optional[_Union[ViolationType, str]] = ..., limit: _Optional[str] = ..., projected: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class StreamHeartbeat(_message.Message):
+    __slots__ = ("timestamp", "head_sequence")
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    HEAD_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    timestamp: _timestamp_pb2.Timestamp
+    head_sequence: int
+    def __init__(self, timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., head_sequence: _Optional[int] = ...) -> None: ...
+
+class StreamCaughtUp(_message.Message):
+    __slots__ = ("sequence",)
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    def __init__(self, sequence: _Optional[int] = ...) -> None: ...

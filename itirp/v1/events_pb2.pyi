@@ -1,0 +1,312 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from itirp.v1 import common_pb2 as _common_pb2
+from itirp.v1 import risk_pb2 as _risk_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
+    EVENT_TYPE_ORDER_CREATED: _ClassVar[EventType]
+    EVENT_TYPE_RISK_CHECK_STARTED: _ClassVar[EventType]
+    EVENT_TYPE_RISK_CHECK_PASSED: _ClassVar[EventType]
+    EVENT_TYPE_RISK_CHECK_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_EXECUTION_STARTED: _ClassVar[EventType]
+    EVENT_TYPE_EXECUTION_COMPLETED: _ClassVar[EventType]
+    EVENT_TYPE_EXECUTION_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_EXECUTION_RETRIED: _ClassVar[EventType]
+    EVENT_TYPE_ORDER_CANCELLED: _ClassVar[EventType]
+    EVENT_TYPE_CIRCUIT_BREAKER_OPENED: _ClassVar[EventType]
+    EVENT_TYPE_CIRCUIT_BREAKER_HALF_OPENED: _ClassVar[EventType]
+    EVENT_TYPE_CIRCUIT_BREAKER_CLOSED: _ClassVar[EventType]
+    EVENT_TYPE_RISK_LIMITS_UPDATED: _ClassVar[EventType]
+    EVENT_TYPE_KILL_SWITCH_ACTIVATED: _ClassVar[EventType]
+    EVENT_TYPE_KILL_SWITCH_DEACTIVATED: _ClassVar[EventType]
+    EVENT_TYPE_DAILY_VOLUME_RESET: _ClassVar[EventType]
+    EVENT_TYPE_USER_LOGGED_IN: _ClassVar[EventType]
+    EVENT_TYPE_LOGIN_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_TOKEN_REVOKED: _ClassVar[EventType]
+    EVENT_TYPE_USER_CREATED: _ClassVar[EventType]
+    EVENT_TYPE_USER_DISABLED: _ClassVar[EventType]
+EVENT_TYPE_UNSPECIFIED: EventType
+EVENT_TYPE_ORDER_CREATED: EventType
+EVENT_TYPE_RISK_CHECK_STARTED: EventType
+EVENT_TYPE_RISK_CHECK_PASSED: EventType
+EVENT_TYPE_RISK_CHECK_FAILED: EventType
+EVENT_TYPE_EXECUTION_STARTED: EventType
+EVENT_TYPE_EXECUTION_COMPLETED: EventType
+EVENT_TYPE_EXECUTION_FAILED: EventType
+EVENT_TYPE_EXECUTION_RETRIED: EventType
+EVENT_TYPE_ORDER_CANCELLED: EventType
+EVENT_TYPE_CIRCUIT_BREAKER_OPENED: EventType
+EVENT_TYPE_CIRCUIT_BREAKER_HALF_OPENED: EventType
+EVENT_TYPE_CIRCUIT_BREAKER_CLOSED: EventType
+EVENT_TYPE_RISK_LIMITS_UPDATED: EventType
+EVENT_TYPE_KILL_SWITCH_ACTIVATED: EventType
+EVENT_TYPE_KILL_SWITCH_DEACTIVATED: EventType
+EVENT_TYPE_DAILY_VOLUME_RESET: EventType
+EVENT_TYPE_USER_LOGGED_IN: EventType
+EVENT_TYPE_LOGIN_FAILED: EventType
+EVENT_TYPE_TOKEN_REVOKED: EventType
+EVENT_TYPE_USER_CREATED: EventType
+EVENT_TYPE_USER_DISABLED: EventType
+
+class Event(_message.Message):
+    __slots__ = ("sequence", "event_id", "event_type", "correlation_id", "causation_id", "order_id", "user_id", "timestamp", "symbol", "schema_version", "prev_hash", "hash", "order_created", "risk_check_started", "risk_check_passed", "risk_check_failed", "execution_started", "execution_completed", "execution_failed", "execution_retried", "order_cancelled", "circuit_breaker_opened", "circuit_breaker_half_opened", "circuit_breaker_closed", "risk_limits_updated", "kill_switch_activated", "kill_switch_deactivated", "daily_volume_reset", "user_logged_in", "login_failed", "token_revoked", "user_created", "user_disabled")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CAUSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREV_HASH_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    ORDER_CREATED_FIELD_NUMBER: _ClassVar[int]
+    RISK_CHECK_STARTED_FIELD_NUMBER: _ClassVar[int]
+    RISK_CHECK_PASSED_FIELD_NUMBER: _ClassVar[int]
+    RISK_CHECK_FAILED_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_STARTED_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_FAILED_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_RETRIED_FIELD_NUMBER: _ClassVar[int]
+    ORDER_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_BREAKER_OPENED_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_BREAKER_HALF_OPENED_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_BREAKER_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    RISK_LIMITS_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    KILL_SWITCH_ACTIVATED_FIELD_NUMBER: _ClassVar[int]
+    KILL_SWITCH_DEACTIVATED_FIELD_NUMBER: _ClassVar[int]
+    DAILY_VOLUME_RESET_FIELD_NUMBER: _ClassVar[int]
+    USER_LOGGED_IN_FIELD_NUMBER: _ClassVar[int]
+    LOGIN_FAILED_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_REVOKED_FIELD_NUMBER: _ClassVar[int]
+    USER_CREATED_FIELD_NUMBER: _ClassVar[int]
+    USER_DISABLED_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    event_id: str
+    event_type: EventType
+    correlation_id: str
+    causation_id: str
+    order_id: str
+    user_id: str
+    timestamp: _timestamp_pb2.Timestamp
+    symbol: str
+    schema_version: int
+    prev_hash: str
+    hash: str
+    order_created: OrderCreated
+    risk_check_started: RiskCheckStarted
+    risk_check_passed: RiskCheckPassed
+    risk_check_failed: RiskCheckFailed
+    execution_started: ExecutionStarted
+    execution_completed: ExecutionCompleted
+    execution_failed: ExecutionFailed
+    execution_retried: ExecutionRetried
+    order_cancelled: OrderCancelled
+    circuit_breaker_opened: CircuitBreakerOpened
+    circuit_breaker_half_opened: CircuitBreakerHalfOpened
+    circuit_breaker_closed: CircuitBreakerClosed
+    risk_limits_updated: RiskLimitsUpdated
+    kill_switch_activated: KillSwitchActivated
+    kill_switch_deactivated: KillSwitchDeactivated
+    daily_volume_reset: DailyVolumeReset
+    user_logged_in: UserLoggedIn
+    login_failed: LoginFailed
+    token_revoked: TokenRevoked
+    user_created: UserCreated
+    user_disabled: UserDisabled
+    def __init__(self, sequence: _Optional[int] = ..., event_id: _Optional[str] = ..., event_type: _Optional[_Union[EventType, str]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., symbol: _Optional[str] = ..., schema_version: _Optional[int] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ..., order_created: _Optional[_Union[OrderCreated, _Mapping]] = ..., risk_check_started: _Optional[_Union[RiskCheckStarted, _Mapping]] = ..., risk_check_passed: _Optional[_Union[RiskCheckPassed, _Mapping]] = ..., risk_check_failed: _Optional[_Union[RiskCheckFailed, _Mapping]] = ..., execution_started: _Optional[_Union[ExecutionStarted, _Mapping]] = ..., execution_completed: _Optional[_Union[ExecutionCompleted, _Mapping]] = ..., execution_failed: _Optional[_Union[ExecutionFailed, _Mapping]] = ..., execution_retried: _Optional[_Union[ExecutionRetried, _Mapping]] = ..., order_cancelled: _Optional[_Union[OrderCancelled, _Mapping]] = ..., circuit_breaker_opened: _Optional[_Union[CircuitBreakerOpened, _Mapping]] = ..., circuit_breaker_half_opened: _Optional[_Union[CircuitBreakerHalfOpened, _Mapping]] = ..., circuit_breaker_closed: _Optional[_Union[CircuitBreakerClosed, _Mapping]] = ..., risk_limits_updated: _Optional[_Union[RiskLimitsUpdated, _Mapping]] = ..., kill_switch_activated: _Optional[_Union[KillSwitchActivated, _Mapping]] = ..., kill_switch_deactivated: _Optional[_Union[KillSwitchDeactivated, _Mapping]] = ..., daily_volume_reset: _Optional[_Union[DailyVolumeReset, _Mapping]] = ..., user_logged_in: _Optional[_Union[UserLoggedIn, _Mapping]] = ..., login_failed: _Optional[_Union[LoginFailed, _Mapping]] = ..., token_revoked: _Optional[_Union[TokenRevoked, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., user_disabled: _Optional[_Union[UserDisabled, _Mapping]] = ...) -> None: ...
+
+class OrderCreated(_message.Message):
+    __slots__ = ("client_order_id", "username", "symbol", "side", "quantity", "price", "strategy")
+    CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    client_order_id: str
+    username: str
+    symbol: str
+    side: _common_pb2.Side
+    quantity: int
+    price: str
+    strategy: str
+    def __init__(self, client_order_id: _Optional[str] = ..., username: _Optional[str] = ..., symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ...) -> None: ...
+
+class RiskCheckStarted(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RiskCheckPassed(_message.Message):
+    __slots__ = ("reserved_notional",)
+    RESERVED_NOTIONAL_FIELD_NUMBER: _ClassVar[int]
+    reserved_notional: str
+    def __init__(self, reserved_notional: _Optional[str] = ...) -> None: ...
+
+class RiskCheckFailed(_message.Message):
+    __slots__ = ("violations",)
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    violations: _containers.RepeatedCompositeFieldContainer[_common_pb2.RiskViolation]
+    def __init__(self, violations: _Optional[_Iterable[_Union[_common_pb2.RiskViolation, _Mapping]]] = ...) -> None: ...
+
+class ExecutionStarted(_message.Message):
+    __slots__ = ("attempt", "venue")
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    VENUE_FIELD_NUMBER: _ClassVar[int]
+    attempt: int
+    venue: str
+    def __init__(self, attempt: _Optional[int] = ..., venue: _Optional[str] = ...) -> None: ...
+
+class ExecutionCompleted(_message.Message):
+    __slots__ = ("filled_quantity", "fill_price", "venue", "execution_id", "attempt")
+    FILLED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    FILL_PRICE_FIELD_NUMBER: _ClassVar[int]
+    VENUE_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    filled_quantity: int
+    fill_price: str
+    venue: str
+    execution_id: str
+    attempt: int
+    def __init__(self, filled_quantity: _Optional[int] = ..., fill_price: _Optional[str] = ..., venue: _Optional[str] = ..., execution_id: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
+
+class ExecutionFailed(_message.Message):
+    __slots__ = ("reason", "attempts", "permanent")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PERMANENT_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    attempts: int
+    permanent: bool
+    def __init__(self, reason: _Optional[str] = ..., attempts: _Optional[int] = ..., permanent: _Optional[bool] = ...) -> None: ...
+
+class ExecutionRetried(_message.Message):
+    __slots__ = ("attempt", "reason", "delay_ms")
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DELAY_MS_FIELD_NUMBER: _ClassVar[int]
+    attempt: int
+    reason: str
+    delay_ms: int
+    def __init__(self, attempt: _Optional[int] = ..., reason: _Optional[str] = ..., delay_ms: _Optional[int] = ...) -> None: ...
+
+class OrderCancelled(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+
+class CircuitBreakerOpened(_message.Message):
+    __slots__ = ("consecutive_failures", "open_until")
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    OPEN_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    consecutive_failures: int
+    open_until: _timestamp_pb2.Timestamp
+    def __init__(self, consecutive_failures: _Optional[int] = ..., open_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CircuitBreakerHalfOpened(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CircuitBreakerClosed(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RiskLimitsUpdated(_message.Message):
+    __slots__ = ("old_limits", "new_limits", "reason")
+    OLD_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    NEW_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    old_limits: _risk_pb2.RiskLimits
+    new_limits: _risk_pb2.RiskLimits
+    reason: str
+    def __init__(self, old_limits: _Optional[_Union[_risk_pb2.RiskLimits, _Mapping]] = ..., new_limits: _Optional[_Union[_risk_pb2.RiskLimits, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class KillSwitchActivated(_message.Message):
+    __slots__ = ("reason", "username")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    username: str
+    def __init__(self, reason: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
+
+class KillSwitchDeactivated(_message.Message):
+    __slots__ = ("reason", "username")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    username: str
+    def __init__(self, reason: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
+
+class DailyVolumeReset(_message.Message):
+    __slots__ = ("previous_trading_day", "previous_volume", "trading_day")
+    PREVIOUS_TRADING_DAY_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VOLUME_FIELD_NUMBER: _ClassVar[int]
+    TRADING_DAY_FIELD_NUMBER: _ClassVar[int]
+    previous_trading_day: str
+    previous_volume: str
+    trading_day: str
+    def __init__(self, previous_trading_day: _Optional[str] = ..., previous_volume: _Optional[str] = ..., trading_day: _Optional[str] = ...) -> None: ...
+
+class UserLoggedIn(_message.Message):
+    __slots__ = ("username", "role", "token_id", "expires_at")
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    role: _common_pb2.Role
+    token_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, username: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., token_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class LoginFailed(_message.Message):
+    __slots__ = ("username", "reason", "consecutive_failures", "locked")
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    reason: str
+    consecutive_failures: int
+    locked: bool
+    def __init__(self, username: _Optional[str] = ..., reason: _Optional[str] = ..., consecutive_failures: _Optional[int] = ..., locked: _Optional[bool] = ...) -> None: ...
+
+class TokenRevoked(_message.Message):
+    __slots__ = ("token_id", "expires_at", "username")
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    username: str
+    def __init__(self, token_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., username: _Optional[str] = ...) -> None: ...
+
+class UserCreated(_message.Message):
+    __slots__ = ("username", "role")
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    role: _common_pb2.Role
+    def __init__(self, username: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ...) -> None: ...
+
+class UserDisabled(_message.Message):
+    __slots__ = ("username",)
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    def __init__(self, username: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,165 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from itirp.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Order(_message.Message):
+    __slots__ = ("order_id", "client_order_id", "user_id", "username", "symbol", "side", "quantity", "price", "strategy", "status", "correlation_id", "created_at", "updated_at", "message", "violations", "filled_quantity", "average_fill_price", "execution_attempts", "last_sequence")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    FILLED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AVERAGE_FILL_PRICE_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    client_order_id: str
+    user_id: str
+    username: str
+    symbol: str
+    side: _common_pb2.Side
+    quantity: int
+    price: str
+    strategy: str
+    status: _common_pb2.OrderStatus
+    correlation_id: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    message: str
+    violations: _containers.RepeatedCompositeFieldContainer[_common_pb2.RiskViolation]
+    filled_quantity: int
+    average_fill_price: str
+    execution_attempts: int
+    last_sequence: int
+    def __init__(self, order_id: _Optional[str] = ..., client_order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., username: _Optional[str] = ..., symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.OrderStatus, str]] = ..., correlation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., violations: _Optional[_Iterable[_Union[_common_pb2.RiskViolation, _Mapping]]] = ..., filled_quantity: _Optional[int] = ..., average_fill_price: _Optional[str] = ..., execution_attempts: _Optional[int] = ..., last_sequence: _Optional[int] = ...) -> None: ...
+
+class SubmitOrderRequest(_message.Message):
+    __slots__ = ("symbol", "side", "quantity", "price", "strategy", "client_order_id")
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    side: _common_pb2.Side
+    quantity: int
+    price: str
+    strategy: str
+    client_order_id: str
+    def __init__(self, symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ..., client_order_id: _Optional[str] = ...) -> None: ...
+
+class SubmitOrderResponse(_message.Message):
+    __slots__ = ("order_id", "status", "correlation_id", "timestamp", "message", "violations", "order")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    status: _common_pb2.OrderStatus
+    correlation_id: str
+    timestamp: _timestamp_pb2.Timestamp
+    message: str
+    violations: _containers.RepeatedCompositeFieldContainer[_common_pb2.RiskViolation]
+    order: Order
+    def __init__(self, order_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.OrderStatus, str]] = ..., correlation_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., violations: _Optional[_Iterable[_Union[_common_pb2.RiskViolation, _Mapping]]] = ..., order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
+class GetOrderRequest(_message.Message):
+    __slots__ = ("order_id",)
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    def __init__(self, order_id: _Optional[str] = ...) -> None: ...
+
+class GetOrderResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
+class ListOrdersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "statuses", "symbol", "user_id")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    statuses: _containers.RepeatedScalarFieldContainer[_common_pb2.OrderStatus]
+    symbol: str
+    user_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[_common_pb2.OrderStatus, str]]] = ..., symbol: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class ListOrdersResponse(_message.Message):
+    __slots__ = ("orders", "next_page_token")
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    orders: _containers.RepeatedCompositeFieldContainer[Order]
+    next_page_token: str
+    def __init__(self, orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelOrderRequest(_message.Message):
+    __slots__ = ("order_id", "reason")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    reason: str
+    def __init__(self, order_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CancelOrderResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
+class StreamOrderUpdatesRequest(_message.Message):
+    __slots__ = ("order_id", "from_sequence")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    from_sequence: int
+    def __init__(self, order_id: _Optional[str] = ..., from_sequence: _Optional[int] = ...) -> None: ...
+
+class OrderUpdate(_message.Message):
+    __slots__ = ("sequence", "order", "snapshot", "timestamp")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    order: Order
+    snapshot: bool
+    timestamp: _timestamp_pb2.Timestamp
+    def __init__(self, sequence: _Optional[int] = ..., order: _Optional[_Union[Order, _Mapping]] = ..., snapshot: _Optional[bool] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StreamOrderUpdatesResponse(_message.Message):
+    __slots__ = ("update", "heartbeat", "caught_up")
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    update: OrderUpdate
+    heartbeat: _common_pb2.StreamHeartbeat
+    caught_up: _common_pb2.StreamCaughtUp
+    def __init__(self, update: _Optional[_Union[OrderUpdate, _Mapping]] = ..., heartbeat: _Optional[_Union[_common_pb2.StreamHeartbeat, _Mapping]] = ..., caught_up: _Optional[_Union[_common_pb2.StreamCaughtUp, _Mapping]] = ...) -> None: ...
