@@ -143,6 +143,7 @@ async def serve(
     except RuntimeError:
         bound = 0
     if bound == 0:
+        await server.stop(None)
         await auth.stop()
         raise OSError(f"cannot listen on {config.listen} (address in use?)")
     await server.start()
