@@ -1,4 +1,4 @@
-"""`itirp` — the server's command line: `serve`, and `users add|list|passwd|disable`."""
+"""`itirp` — the server's command line: `serve`, `users add|list|passwd|disable`, `audit export|verify`."""
 
 from __future__ import annotations
 
@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-format", choices=("json", "text"), default=None, help="env ITIRP_LOG_FORMAT")
     serve.add_argument("--shutdown-grace", dest="shutdown_grace_seconds", type=float, default=None)
     serve.add_argument("--drain-delay", dest="drain_delay_seconds", type=float, default=None)
+    serve.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="start even on an event log that does not verify, appending nothing (for investigation)",
+    )
+    serve.add_argument("--heartbeat", dest="heartbeat_seconds", type=float, default=None, help="idle stream heartbeat, s")
 
     users = sub.add_parser("users", help="manage users in the data folder")
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -65,6 +72,16 @@ def _parser() -> argparse.ArgumentParser:
     dis = users_sub.add_parser("disable", help="disable a user: no login, existing tokens refused")
     dis.add_argument("username")
     _add_data_dir(dis)
+    audit = sub.add_parser("audit", help="export and verify the event log offline")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    export = audit_sub.add_parser("export", help="write events as JSON lines with their hashes")
+    _add_data_dir(export)
+    export.add_argument("--from", dest="from_sequence", type=int, default=1, help="first sequence (default 1)")
+    export.add_argument("--to", dest="to_sequence", type=int, default=None, help="last sequence (default: head)")
+    export.add_argument("--correlation-id", default=None, help="only the events of this correlation id")
+    export.add_argument("-o", "--output", default=None, help="file to write (default stdout)")
+    verify = audit_sub.add_parser("verify", help="recompute every hash of an exported file")
+    verify.add_argument("file")
     return parser
 
 
@@ -151,11 +168,14 @@ def _run_serve(args: argparse.Namespace) -> int:
             log_format=args.log_format,
             shutdown_grace_seconds=args.shutdown_grace_seconds,
             drain_delay_seconds=args.drain_delay_seconds,
+            read_only=args.read_only,
+            heartbeat_seconds=args.heartbeat_seconds,
         )
     except ConfigError as exc:
         print(f"itirp: {exc}", file=sys.stderr)
         return 2
     from itirp.observability.logging import setup_logging
+    from itirp.store import StoreError, TamperedLogError
 
     listener = setup_logging(config.log_level, config.log_format)
     try:
@@ -164,7 +184,10 @@ def _run_serve(args: argparse.Namespace) -> int:
 
             return uvloop.run(_serve(config))
         return asyncio.run(_serve(config))
-    except OSError as exc:
+    except TamperedLogError as exc:
+        log.error("cannot start: %s", exc, extra={"first_bad_sequence": exc.first_bad_sequence})
+        return 3
+    except (OSError, StoreError) as exc:
         log.error("cannot start: %s", exc)
         return 1
     finally:
@@ -177,4 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_serve(args)
     if args.command == "users":
         return _users(args)
+    if args.command == "audit":
+        from itirp import audit_cli
+
+        if args.audit_command == "export":
+            args.data_dir = args.data_dir or Path(os.environ.get("ITIRP_DATA_DIR") or "data")
+            return audit_cli.main_export(args)
+        return audit_cli.main_verify(args)
     raise AssertionError(args.command)

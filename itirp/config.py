@@ -92,6 +92,12 @@ class Config:
     shutdown_grace_seconds: float = 10.0
     # How often the server re-reads the users table for users disabled by `itirp users disable`.
     user_refresh_seconds: float = 2.0
+    # Audit subscriptions: heartbeat on an idle stream, and how far a subscriber may fall behind
+    # (events queued) before it is cut off with the sequence to resume from.
+    heartbeat_seconds: float = 15.0
+    subscriber_queue: int = 10_000
+    # Start on a tampered event log without appending anything, for investigation.
+    read_only: bool = False
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True
@@ -106,6 +112,10 @@ class Config:
             raise ConfigError("max failed logins must be at least 1")
         if self.jwt_secret is not None and len(self.jwt_secret.value.encode()) < 32:
             raise ConfigError("ITIRP_JWT_SECRET must be at least 32 bytes for HS256")
+        if self.heartbeat_seconds <= 0:
+            raise ConfigError("heartbeat interval must be positive")
+        if self.subscriber_queue < 1:
+            raise ConfigError("subscriber queue must hold at least one event")
         if self.scrypt_n < 2 or self.scrypt_n & (self.scrypt_n - 1):
             raise ConfigError("scrypt n must be a power of two")
 
@@ -136,6 +146,10 @@ class Config:
             "lockout_seconds": int(_env_number(env, "ITIRP_LOCKOUT_SECONDS", d["lockout_seconds"], int)),
             "drain_delay_seconds": _env_number(env, "ITIRP_DRAIN_DELAY_SECONDS", d["drain_delay_seconds"]),
             "shutdown_grace_seconds": _env_number(env, "ITIRP_SHUTDOWN_GRACE_SECONDS", d["shutdown_grace_seconds"]),
+            "heartbeat_seconds": _env_number(env, "ITIRP_HEARTBEAT_SECONDS", d["heartbeat_seconds"]),
+            "subscriber_queue": int(_env_number(env, "ITIRP_SUBSCRIBER_QUEUE", d["subscriber_queue"], int)),
+            "read_only": _env_bool(env, "ITIRP_READ_ONLY", d["read_only"]),
+            "scrypt_n": int(_env_number(env, "ITIRP_SCRYPT_N", d["scrypt_n"], int)),
             "log_level": (env.get("ITIRP_LOG_LEVEL") or d["log_level"]).upper(),
             "log_format": env.get("ITIRP_LOG_FORMAT") or d["log_format"],
             "access_log": _env_bool(env, "ITIRP_ACCESS_LOG", d["access_log"]),

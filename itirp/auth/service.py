@@ -1,8 +1,13 @@
 """Authentication as the server uses it: login, token checks, refresh, logout, lockout.
 
 `authenticate()` runs on every call, so it is synchronous and does no I/O: a cache of verified
-tokens, the in-memory set of revoked token ids and the set of disabled users. Everything that
-touches disk or burns CPU (scrypt) runs on the auth threads, never on the event loop.
+tokens, the revoked token ids and the disabled users, all in memory. Everything that touches disk
+or burns CPU (scrypt, users.db) runs on the auth threads, never on the event loop.
+
+Every outcome that matters to an auditor is an event (USER_LOGGED_IN, LOGIN_FAILED,
+TOKEN_REVOKED, USER_CREATED, USER_DISABLED), durable before the caller hears the answer, and the
+state behind the checks (revocations, lockouts) is the fold of those events (`AuthState`): the
+live path appends an event and applies that same event, and a restart replays them.
 """
 
 from __future__ import annotations
@@ -16,13 +21,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from itirp.auth.passwords import hash_password, verify_password
 from itirp.auth.roles import Role
+from itirp.auth.state import AuthState
 from itirp.auth.tokens import Claims, TokenCodec
 from itirp.auth.users import User, UserStore
-from itirp.errors import ResourceExhausted, Unauthenticated
+from itirp.core.journal import Journal, new_uuid
+from itirp.errors import FailedPrecondition, ResourceExhausted, Unauthenticated
+from itirp.observability.context import correlation_id_var, request_id_var
+from itirp.v1 import common_pb2, events_pb2
 
-__all__ = ["AuthService", "IssuedToken", "LoginThrottle", "Principal", "load_or_create_secret"]
+__all__ = ["AuthService", "IssuedToken", "Principal", "load_or_create_secret"]
 
 log = logging.getLogger("itirp.auth")
 
@@ -56,41 +68,6 @@ class IssuedToken:
         return self.claims.exp - self.claims.iat
 
 
-class LoginThrottle:
-    """Failed logins in a row per username; after `max_failures` the name is locked for a while.
-
-    Keyed by the name as typed, whether or not such a user exists, so that the lockout reveals
-    nothing about which usernames are real. Pure: the caller passes the time.
-    """
-
-    def __init__(self, *, max_failures: int, lockout_seconds: float) -> None:
-        self.max_failures = max_failures
-        self.lockout_seconds = lockout_seconds
-        self._failures: dict[str, int] = {}
-        self._locked_until: dict[str, float] = {}
-
-    def locked_for(self, username: str, now: float) -> float:
-        """Seconds left on the lock, 0 when not locked."""
-        until = self._locked_until.get(username)
-        if until is None:
-            return 0.0
-        if now >= until:
-            del self._locked_until[username]
-            self._failures.pop(username, None)
-            return 0.0
-        return until - now
-
-    def record_failure(self, username: str, now: float) -> int:
-        count = self._failures.get(username, 0) + 1
-        self._failures[username] = count
-        if count >= self.max_failures:
-            self._locked_until[username] = now + self.lockout_seconds
-        return count
-
-    def record_success(self, username: str) -> None:
-        self._failures.pop(username, None)
-
-
 def load_or_create_secret(data_dir: Path) -> bytes:
     """The HS256 secret kept in the data folder (mode 0600), created on first start."""
     path = data_dir / "jwt_secret"
@@ -111,27 +88,37 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     return secret
 
 
+def _role(role: Role) -> int:
+    return common_pb2.Role.Value(f"ROLE_{role.name}")
+
+
+def _ts(seconds: int) -> Timestamp:
+    return Timestamp(seconds=seconds)
+
+
 class AuthService:
     def __init__(
         self,
         users: UserStore,
         codec: TokenCodec,
+        journal: Journal,
+        state: AuthState,
         *,
         clock: Callable[[], float],
         demo_users: bool,
-        max_failed_logins: int,
-        lockout_seconds: float,
         scrypt_n: int,
         user_refresh_seconds: float = 2.0,
+        read_only: bool = False,
     ) -> None:
         self._users = users
         self._codec = codec
+        self._journal = journal
+        self.state = state
         self._clock = clock
         self._demo_users = demo_users
         self._scrypt_n = scrypt_n
         self._refresh_seconds = user_refresh_seconds
-        self._throttle = LoginThrottle(max_failures=max_failed_logins, lockout_seconds=lockout_seconds)
-        self._revoked: set[str] = set()
+        self._read_only = read_only
         self._blocked_users: frozenset[str] = frozenset()
         self._token_cache: dict[str, Claims] = {}
         # scrypt releases the GIL, so two threads can verify two logins at once.
@@ -152,8 +139,7 @@ class AuthService:
                 "turn them off with --no-demo-users or ITIRP_DEMO_USERS=0"
             )
         self._dummy_hash = await self._run(lambda: hash_password(secrets.token_hex(8), n=self._scrypt_n))
-        self._revoked = await self._run(self._users.revoked_token_ids, int(self._clock()))
-        await self._refresh_blocked_users()
+        await self.sync_users()
         if self._refresh_seconds > 0:
             self._poller = asyncio.create_task(self._poll_users(), name="itirp-auth-user-poller")
 
@@ -166,20 +152,39 @@ class AuthService:
                 pass
         self._pool.shutdown(wait=True)
 
-    async def _refresh_blocked_users(self) -> None:
-        def blocked() -> frozenset[str]:
-            ids = set(self._users.disabled_user_ids())
-            if not self._demo_users:
-                ids.update(u.user_id for u in self._users.list() if u.demo)
-            return frozenset(ids)
+    async def _record(self, events: list[tuple[Message, str]]) -> None:
+        """Append (payload, actor user id) events, apply them to the state, wait until durable."""
+        correlation_id = correlation_id_var.get() or new_uuid()
+        causation_id = request_id_var.get()
+        new = [
+            self._journal.new(payload, correlation_id=correlation_id, causation_id=causation_id, user_id=user_id)
+            for payload, user_id in events
+        ]
+        durable = self._journal.append(new)
+        for event in new:
+            self.state.apply(event)  # type: ignore[arg-type]
+        await durable
 
-        self._blocked_users = await self._run(blocked)
+    async def sync_users(self) -> None:
+        """Re-read users.db: record users created or disabled there (by `itirp users ...`) as events,
+        and refresh the set of users whose tokens are refused."""
+        users: list[User] = await self._run(self._users.list)
+        events: list[tuple[Message, str]] = []
+        for u in users:
+            known = self.state.users.get(u.user_id)
+            if known is None:
+                events.append((events_pb2.UserCreated(username=u.username, role=_role(u.role), user_id=u.user_id), ""))
+            if u.disabled and (known is None or not known.disabled):
+                events.append((events_pb2.UserDisabled(username=u.username, user_id=u.user_id), ""))
+        if events and not self._read_only:
+            await self._record(events)
+        self._blocked_users = frozenset(u.user_id for u in users if u.disabled or (u.demo and not self._demo_users))
 
     async def _poll_users(self) -> None:
         while True:
             await asyncio.sleep(self._refresh_seconds)
             try:
-                await self._refresh_blocked_users()
+                await self.sync_users()
             except Exception:  # keep polling; the next round may succeed
                 log.exception("could not re-read the users table")
 
@@ -187,8 +192,7 @@ class AuthService:
         return user is not None and not user.disabled and (self._demo_users or not user.demo)
 
     async def login(self, username: str, password: str) -> IssuedToken:
-        now = self._clock()
-        left = self._throttle.locked_for(username, now)
+        left = self.state.throttle.locked_for(username, self._clock())
         if left > 0:
             raise ResourceExhausted(
                 f"too many failed logins for {username!r}: locked out, try again in {int(left) + 1} s"
@@ -197,12 +201,27 @@ class AuthService:
         stored = user.password_hash if self._usable(user) else self._dummy_hash
         ok = await self._run(verify_password, password, stored)
         if not ok or not self._usable(user):
-            count = self._throttle.record_failure(username, self._clock())
-            log.info("login failed", extra={"username": username, "failures": count})
+            log.info("login failed", extra={"username": username})
+            if not self._read_only:
+                throttle = self.state.throttle
+                failures = throttle.failures(username) + 1
+                failed = events_pb2.LoginFailed(
+                    username=username,
+                    reason="invalid username or password",
+                    consecutive_failures=failures,
+                    locked=failures >= throttle.max_failures,
+                )
+                await self._record([(failed, user.user_id if user else "")])
             raise Unauthenticated(_BAD_LOGIN)
         assert user is not None
-        self._throttle.record_success(username)
-        return self._issue(user)
+        issued = self._issue(user)
+        if not self._read_only:
+            claims = issued.claims
+            logged_in = events_pb2.UserLoggedIn(
+                username=user.username, role=_role(user.role), token_id=claims.jti, expires_at=_ts(claims.exp)
+            )
+            await self._record([(logged_in, user.user_id)])
+        return issued
 
     def _issue(self, user: User) -> IssuedToken:
         token, claims = self._codec.issue(
@@ -227,14 +246,14 @@ class AuthService:
             self._token_cache[token] = claims
         elif now >= claims.exp:
             raise Unauthenticated("token expired; log in again")
-        if claims.jti in self._revoked:
+        if claims.jti in self.state.revoked:
             raise Unauthenticated("token has been revoked (logged out); log in again")
         if claims.user_id in self._blocked_users:
             raise Unauthenticated(f"user {claims.sub!r} is disabled")
         return Principal.from_claims(claims)
 
     def is_revoked(self, token_id: str) -> bool:
-        return token_id in self._revoked
+        return token_id in self.state.revoked
 
     async def refresh(self, principal: Principal) -> IssuedToken:
         """A fresh token for a still-valid one. The user is re-read, so a changed role applies and a
@@ -247,7 +266,10 @@ class AuthService:
 
     async def logout(self, principal: Principal) -> int:
         """Revokes the caller's token durably; returns the revocation time (epoch seconds)."""
-        revoked_at = int(self._clock())
-        await self._run(self._users.revoke, principal.token_id, principal.user_id, principal.expires_at, revoked_at)
-        self._revoked.add(principal.token_id)
-        return revoked_at
+        if self._read_only:
+            raise FailedPrecondition("the server is read-only (started for investigation): nothing can be recorded")
+        revoked = events_pb2.TokenRevoked(
+            token_id=principal.token_id, expires_at=_ts(principal.expires_at), username=principal.username
+        )
+        await self._record([(revoked, principal.user_id)])
+        return int(self._clock())

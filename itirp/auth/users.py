@@ -1,4 +1,7 @@
-"""The user directory and token revocations, kept in `users.db` in the data folder.
+"""The user directory (credentials and roles), kept in `users.db` in the data folder.
+
+Revocations, logins and lockouts are events in the event log; this file holds only what an audit
+log must not: password hashes.
 
 Synchronous SQLite: the CLI (`itirp users ...`) uses it directly, the server only from its own
 single auth thread (see `itirp.auth.service`), never on the event loop. SQLite's locking lets the
@@ -37,12 +40,6 @@ CREATE TABLE IF NOT EXISTS users (
     disabled      INTEGER NOT NULL DEFAULT 0,
     demo          INTEGER NOT NULL DEFAULT 0,
     created_at    INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revoked_tokens (
-    jti        TEXT PRIMARY KEY,
-    user_id    TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    revoked_at INTEGER NOT NULL
 );
 """
 
@@ -156,17 +153,3 @@ class UserStore:
                 except UserExists:  # created concurrently
                     pass
         return created
-
-    def revoke(self, jti: str, user_id: str, expires_at: int, revoked_at: int) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO revoked_tokens (jti, user_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)",
-                (jti, user_id, expires_at, revoked_at),
-            )
-
-    def revoked_token_ids(self, now: int) -> set[str]:
-        """Ids of revoked tokens that have not expired (expired ones are refused anyway)."""
-        with self._lock:
-            self._db.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (now,))
-            rows = self._db.execute("SELECT jti FROM revoked_tokens").fetchall()
-        return {r[0] for r in rows}

@@ -1,8 +1,14 @@
 """Start and stop the server: `serve(config) -> RunningServer`, port 0 allowed (tests use it).
 
-Wires the servicers, the interceptor, health (`grpc.health.v1`) and reflection, and owns the
-graceful shutdown: health turns NOT_SERVING, new calls are refused, in-flight calls get a grace
-period, then everything is closed.
+Start: open the event store, verify its hash chain (a tampered log stops the start unless the
+server is started read-only), rebuild state by replaying every event, then wire the servicers,
+the interceptor, health (`grpc.health.v1`) and reflection.
+
+Stop (graceful): health turns NOT_SERVING, new calls are refused, in-flight calls get a grace
+period, then the store is flushed and closed.
+
+A failed append (disk full, corrupt file) turns health NOT_SERVING at once: the server never
+acknowledges what it could not store.
 """
 
 from __future__ import annotations
@@ -18,15 +24,22 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from itirp.auth.service import AuthService, load_or_create_secret
+from itirp.auth.state import AuthState
 from itirp.auth.tokens import TokenCodec
 from itirp.auth.users import UserStore
 from itirp.config import Config
+from itirp.core.journal import Journal
+from itirp.core.replay import replay
+from itirp.server.fanout import EventFanout
 from itirp.server.interceptors import CallInterceptor
+from itirp.server.servicers.audit import AuditServicer
 from itirp.server.servicers.auth import AuthServicer
 from itirp.server.servicers.system import SystemServicer
 from itirp.server.unimplemented import unimplemented_service
+from itirp.store import SqliteEventStore, StoreError, TamperedLogError
 from itirp.v1 import (
     audit_pb2,
+    audit_pb2_grpc,
     auth_pb2,
     auth_pb2_grpc,
     order_pb2,
@@ -52,6 +65,9 @@ _SERVER_OPTIONS = (
     # Refuse to share a port with another process: a second server must fail to start.
     ("grpc.so_reuseport", 0),
     ("grpc.keepalive_permit_without_calls", 1),
+    # Find vanished clients (and end their streams) within ~40 s.
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
 )
 
@@ -63,6 +79,9 @@ class RunningServer:
     config: Config
     health: health.aio.HealthServicer
     auth: AuthService
+    store: SqliteEventStore
+    journal: Journal
+    fanout: EventFanout
     started_at: float
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
@@ -89,11 +108,39 @@ class RunningServer:
             await asyncio.sleep(self.config.drain_delay_seconds)
         await self.server.stop(grace)
         await self.auth.stop()
+        self.fanout.close()
+        await self.store.close()
         log.info("server stopped")
         self._stopped.set()
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
+
+
+async def open_event_store(config: Config, on_failure: Callable[[StoreError], None] | None = None) -> SqliteEventStore:
+    """Open `events.db` and verify its chain. A broken chain raises `TamperedLogError` naming the
+    first bad sequence, unless the config says read-only (then the store refuses appends)."""
+    path = config.data_dir / "events.db"
+    if config.read_only:
+        store = await SqliteEventStore.open_read_only(path)
+    else:
+        store = SqliteEventStore(path, on_failure=on_failure)
+        await store.open()
+    result = await store.verify()
+    if not result.ok:
+        if not config.read_only:
+            await store.close()
+            raise TamperedLogError(
+                result.first_bad_sequence,
+                f"the event log {path} does not verify: {result.message}. Refusing to start; "
+                "start with --read-only to investigate",
+            )
+        log.error("the event log does not verify; serving read-only", extra={"problem": result.message})
+    log.info(
+        "event log verified" if result.ok else "event log opened read-only",
+        extra={"events": result.events_checked, "head_sequence": store.head_sequence},
+    )
+    return store
 
 
 async def serve(
@@ -105,18 +152,54 @@ async def serve(
     """Build and start the server; returns once it is listening."""
     data_dir = config.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    health_servicer = health.aio.HealthServicer()
+    loop = asyncio.get_running_loop()
+
+    def store_failed(error: StoreError) -> None:
+        log.error("event store failed; health NOT_SERVING, nothing more is acknowledged", extra={"error": str(error)})
+
+        async def not_serving() -> None:
+            for name in ("", *SERVICE_NAMES):
+                await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+        loop.call_soon_threadsafe(lambda: loop.create_task(not_serving()))
+
+    store = await open_event_store(config, store_failed)
+    try:
+        running = await _start(config, store, health_servicer, clock, extra_interceptors)
+    except BaseException:
+        await store.close()
+        raise
+    return running
+
+
+async def _start(
+    config: Config,
+    store: SqliteEventStore,
+    health_servicer: health.aio.HealthServicer,
+    clock: Callable[[], float],
+    extra_interceptors: Sequence[grpc.aio.ServerInterceptor],
+) -> RunningServer:
+    data_dir = config.data_dir
+    journal = Journal(store, clock_us=lambda: int(clock() * 1_000_000))
+    auth_state = AuthState(max_failed_logins=config.max_failed_logins, lockout_seconds=config.lockout_seconds)
+    replayed = await replay(store, [auth_state.apply])
+    log.info("state rebuilt from the event log", extra={"events": replayed})
+
     secret = config.jwt_secret.value.encode() if config.jwt_secret else load_or_create_secret(data_dir)
     auth = AuthService(
         UserStore(data_dir / "users.db"),
         TokenCodec(secret, ttl_seconds=config.token_ttl_seconds),
+        journal,
+        auth_state,
         clock=clock,
         demo_users=config.demo_users,
-        max_failed_logins=config.max_failed_logins,
-        lockout_seconds=config.lockout_seconds,
         scrypt_n=config.scrypt_n,
         user_refresh_seconds=config.user_refresh_seconds,
+        read_only=config.read_only,
     )
     await auth.start()
+    fanout = EventFanout(store, max_queue=config.subscriber_queue)
 
     server = grpc.aio.server(
         interceptors=[*extra_interceptors, CallInterceptor(auth, access_log_enabled=config.access_log)],
@@ -125,12 +208,15 @@ async def serve(
     started_at = clock()
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
     system_pb2_grpc.add_SystemServiceServicer_to_server(
-        SystemServicer(started_at=started_at, clock=clock, demo_users=config.demo_users, read_only=False), server
+        SystemServicer(started_at=started_at, clock=clock, demo_users=config.demo_users, read_only=config.read_only),
+        server,
     )
-    for module, name in ((order_pb2, "OrderService"), (risk_pb2, "RiskService"), (audit_pb2, "AuditService")):
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(
+        AuditServicer(store, fanout, auth, clock=clock, heartbeat_seconds=config.heartbeat_seconds), server
+    )
+    for module, name in ((order_pb2, "OrderService"), (risk_pb2, "RiskService")):
         server.add_generic_rpc_handlers((unimplemented_service(module.DESCRIPTOR.services_by_name[name]),))
 
-    health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
@@ -145,9 +231,10 @@ async def serve(
     if bound == 0:
         await server.stop(None)
         await auth.stop()
+        fanout.close()
         raise OSError(f"cannot listen on {config.listen} (address in use?)")
     await server.start()
-    running = RunningServer(server, bound, config, health_servicer, auth, started_at)
+    running = RunningServer(server, bound, config, health_servicer, auth, store, journal, fanout, started_at)
     await running._set_all(health_pb2.HealthCheckResponse.SERVING)
     log.info("serving", extra={"address": running.address, "port": bound, "data_dir": str(data_dir)})
     return running

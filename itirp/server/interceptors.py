@@ -5,7 +5,7 @@ For each call it
 1. looks the method up in the role table (deny by default),
 2. authenticates the `authorization: Bearer <jwt>` metadata unless the method is open,
 3. runs the handler with the principal, request id and correlation id in context variables,
-4. turns an `ItirpError` raised by the handler into its status code (`itirp.server.status`), and
+4. turns an application error raised by the handler into its status (`itirp.server.status`), and
    anything else into INTERNAL with the request id, logged once here,
 5. writes one access-log line.
 
@@ -26,7 +26,7 @@ from itirp.auth.roles import OPEN, OPEN_PREFIXES, Role, required_role
 from itirp.auth.service import AuthService, Principal
 from itirp.errors import ItirpError, PermissionDenied, Unauthenticated
 from itirp.observability.context import correlation_id_var, principal_var, request_id_var
-from itirp.server.status import status_for
+from itirp.server.status import MAPPED, status_for
 
 __all__ = ["CallInterceptor"]
 
@@ -125,9 +125,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 if call.error is not None:
                     raise call.error
                 return await behavior(request, context)
-            except ItirpError as exc:
-                code = status_for(exc)
-                await context.abort(code, exc.message)
+            except MAPPED as exc:
+                code, message = status_for(exc)
+                await context.abort(code, message)
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
@@ -152,9 +152,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     raise call.error
                 async for response in behavior(request, context):
                     yield response
-            except ItirpError as exc:
-                code = status_for(exc)
-                await context.abort(code, exc.message)
+            except MAPPED as exc:
+                code, message = status_for(exc)
+                await context.abort(code, message)
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise

@@ -298,15 +298,19 @@ class TokenRevoked(_message.Message):
     def __init__(self, token_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., username: _Optional[str] = ...) -> None: ...
 
 class UserCreated(_message.Message):
-    __slots__ = ("username", "role")
+    __slots__ = ("username", "role", "user_id")
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
     username: str
     role: _common_pb2.Role
-    def __init__(self, username: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ...) -> None: ...
+    user_id: str
+    def __init__(self, username: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class UserDisabled(_message.Message):
-    __slots__ = ("username",)
+    __slots__ = ("username", "user_id")
     USERNAME_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
     username: str
-    def __init__(self, username: _Optional[str] = ...) -> None: ...
+    user_id: str
+    def __init__(self, username: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...

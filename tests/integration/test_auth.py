@@ -205,12 +205,16 @@ async def test_too_low_a_role_is_permission_denied_naming_the_role_needed(
 
 @pytest.mark.parametrize(("username", "rpcs"), [("risk1", RISK_RPCS), ("compliance1", AUDIT_RPCS), ("admin", RISK_RPCS + AUDIT_RPCS)])
 async def test_high_enough_roles_pass_the_role_check(channel: grpc.aio.Channel, token_for, username: str, rpcs: list[str]) -> None:  # type: ignore[no-untyped-def]
-    # These RPCs arrive with later issues; until then an authorised caller is told so, honestly.
     md = bearer(await token_for(username))
     for rpc in rpcs:
-        error = await refused(_calls(channel, md)[rpc]())
-        assert error.code() == grpc.StatusCode.UNIMPLEMENTED, rpc
-        assert "not implemented" in error.details()
+        try:
+            await asyncio.wait_for(_calls(channel, md)[rpc](), 5)
+        except grpc.aio.AioRpcError as error:
+            # past the role check: an answer about the request itself, or (for RPCs that arrive with
+            # a later issue) an honest UNIMPLEMENTED
+            assert error.code() not in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED), rpc
+            if rpc in RISK_RPCS:
+                assert error.code() == grpc.StatusCode.UNIMPLEMENTED, rpc
 
 
 async def test_unbuilt_order_rpcs_answer_unimplemented(channel: grpc.aio.Channel, token_for) -> None:  # type: ignore[no-untyped-def]

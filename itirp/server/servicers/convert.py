@@ -5,9 +5,11 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from itirp.auth.roles import Role
-from itirp.v1 import common_pb2
+from itirp.events import EVENT_TYPES
+from itirp.store import StoredEvent
+from itirp.v1 import common_pb2, events_pb2
 
-__all__ = ["role_to_proto", "timestamp_from_seconds", "timestamp_from_us"]
+__all__ = ["event_to_proto", "role_to_proto", "timestamp_from_seconds", "timestamp_from_us", "timestamp_to_us"]
 
 
 def role_to_proto(role: Role) -> int:
@@ -22,8 +24,33 @@ def timestamp_from_seconds(seconds: float) -> Timestamp:
     return ts
 
 
+def timestamp_to_us(ts: Timestamp) -> int:
+    return ts.seconds * 1_000_000 + ts.nanos // 1000
+
+
 def timestamp_from_us(micros: int) -> Timestamp:
     ts = Timestamp()
     ts.seconds, rest = divmod(micros, 1_000_000)
     ts.nanos = rest * 1000
     return ts
+
+
+def event_to_proto(event: StoredEvent) -> events_pb2.Event:
+    """A stored event as the API's `Event`, its payload decoded into the oneof."""
+    kind = EVENT_TYPES[event.event_type]
+    message = events_pb2.Event(
+        sequence=event.sequence,
+        event_id=event.event_id,
+        event_type=kind.number,
+        correlation_id=event.correlation_id,
+        causation_id=event.causation_id,
+        order_id=event.order_id,
+        user_id=event.user_id,
+        timestamp=timestamp_from_us(event.timestamp_us),
+        symbol=event.symbol,
+        schema_version=event.schema_version,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
+    getattr(message, kind.field).MergeFromString(event.payload)
+    return message

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itirp.auth.service import LoginThrottle
+from itirp.auth.state import LoginThrottle
 
 
 def test_locks_after_max_failures_and_unlocks_after_the_period() -> None:

@@ -1,0 +1,91 @@
+"""Authentication state as a fold over events: revoked tokens, failed-login lockouts, known users.
+
+Pure and deterministic: the times come from the events, never from a clock, so a restart rebuilds
+exactly the state before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from itirp.events import decode_payload
+from itirp.store import StoredEvent
+
+__all__ = ["AuthState", "KnownUser", "LoginThrottle"]
+
+
+class LoginThrottle:
+    """Failed logins in a row per username; after `max_failures` the name is locked for a while.
+
+    Keyed by the name as typed, whether or not such a user exists, so that the lockout reveals
+    nothing about which usernames are real. Pure: the caller passes the time.
+    """
+
+    def __init__(self, *, max_failures: int, lockout_seconds: float) -> None:
+        self.max_failures = max_failures
+        self.lockout_seconds = lockout_seconds
+        self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def locked_for(self, username: str, now: float) -> float:
+        """Seconds left on the lock, 0 when not locked."""
+        until = self._locked_until.get(username)
+        if until is None:
+            return 0.0
+        if now >= until:
+            del self._locked_until[username]
+            self._failures.pop(username, None)
+            return 0.0
+        return until - now
+
+    def failures(self, username: str) -> int:
+        """Failed logins in a row so far (call `locked_for` first to expire an old lock)."""
+        return self._failures.get(username, 0)
+
+    def record_failure(self, username: str, now: float) -> int:
+        """Counts a failure; returns the failures in a row (the lock starts at the maximum)."""
+        self.locked_for(username, now)  # an expired lock starts the count afresh
+        count = self._failures.get(username, 0) + 1
+        self._failures[username] = count
+        if count >= self.max_failures:
+            self._locked_until[username] = now + self.lockout_seconds
+        return count
+
+    def record_success(self, username: str) -> None:
+        self._failures.pop(username, None)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownUser:
+    user_id: str
+    username: str
+    disabled: bool
+
+
+class AuthState:
+    def __init__(self, *, max_failed_logins: int, lockout_seconds: float) -> None:
+        self.throttle = LoginThrottle(max_failures=max_failed_logins, lockout_seconds=lockout_seconds)
+        #: Revoked token id -> its expiry (epoch seconds).
+        self.revoked: dict[str, int] = {}
+        #: user_id -> what the event log knows of the user.
+        self.users: dict[str, KnownUser] = {}
+
+    def apply(self, event: StoredEvent) -> None:
+        kind = event.event_type
+        if kind == "LOGIN_FAILED":
+            p = decode_payload(kind, event.schema_version, event.payload)
+            self.throttle.record_failure(p.username, event.timestamp_us / 1e6)  # type: ignore[attr-defined]
+        elif kind == "USER_LOGGED_IN":
+            p = decode_payload(kind, event.schema_version, event.payload)
+            self.throttle.record_success(p.username)  # type: ignore[attr-defined]
+        elif kind == "TOKEN_REVOKED":
+            p = decode_payload(kind, event.schema_version, event.payload)
+            self.revoked[p.token_id] = p.expires_at.seconds  # type: ignore[attr-defined]
+        elif kind == "USER_CREATED":
+            p = decode_payload(kind, event.schema_version, event.payload)
+            self.users[p.user_id] = KnownUser(p.user_id, p.username, False)  # type: ignore[attr-defined]
+        elif kind == "USER_DISABLED":
+            p = decode_payload(kind, event.schema_version, event.payload)
+            known = self.users.get(p.user_id)  # type: ignore[attr-defined]
+            if known is not None:
+                self.users[known.user_id] = KnownUser(known.user_id, known.username, True)

@@ -1,0 +1,134 @@
+"""Live event subscriptions: catch up from the store, then follow commits, with no gap and no
+duplicate; bounded memory per subscriber.
+
+How the switch-over is exact: the subscriber is registered (so every batch committed from now on
+lands in its queue) and, in the same step, the store's head H is noted. Every event up to H is
+readable from the store; every event after H arrives through the queue. Catch-up reads (from, H],
+then the queue is drained, skipping anything at or below what was already delivered.
+
+A subscriber whose queue exceeds its bound is cut off (`ResourceExhausted` naming the sequence to
+resume from) and its queue freed at once, so one slow reader costs nobody else anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from itirp.errors import ResourceExhausted
+from itirp.store import EventStore, StoredEvent
+
+__all__ = ["CaughtUp", "EventFanout", "Heartbeat"]
+
+_CATCH_UP_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class CaughtUp:
+    sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    head_sequence: int
+
+
+class _Subscriber:
+    __slots__ = ("matches", "max_queue", "overflowed", "queue", "wake")
+
+    def __init__(self, matches: Callable[[StoredEvent], bool], max_queue: int) -> None:
+        self.matches = matches
+        self.max_queue = max_queue
+        self.queue: collections.deque[StoredEvent] = collections.deque()
+        self.wake = asyncio.Event()
+        self.overflowed = False
+
+    def offer(self, events: list[StoredEvent]) -> None:
+        if self.overflowed:
+            return
+        matches = self.matches
+        self.queue.extend(ev for ev in events if matches(ev))
+        if len(self.queue) > self.max_queue:
+            self.overflowed = True
+            self.queue.clear()
+        self.wake.set()
+
+
+class EventFanout:
+    """Delivers committed events to any number of subscribers."""
+
+    def __init__(self, store: EventStore, *, max_queue: int = 10_000) -> None:
+        self._store = store
+        self._max_queue = max_queue
+        self._subscribers: set[_Subscriber] = set()
+        store.add_listener(self._on_commit)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def close(self) -> None:
+        self._store.remove_listener(self._on_commit)
+
+    def _on_commit(self, events: list[StoredEvent]) -> None:
+        for subscriber in self._subscribers:
+            subscriber.offer(events)
+
+    async def subscribe(
+        self,
+        *,
+        after: int,
+        matches: Callable[[StoredEvent], bool],
+        heartbeat_seconds: float,
+        check: Callable[[], None] = lambda: None,
+        max_queue: int | None = None,
+    ) -> AsyncIterator[StoredEvent | CaughtUp | Heartbeat]:
+        """Events with sequence > `after` that `matches`, then `CaughtUp`, then live events, with a
+        `Heartbeat` after `heartbeat_seconds` of quiet. `check()` runs at every wake-up and may raise
+        to end the stream (e.g. a revoked token)."""
+        subscriber = _Subscriber(matches, max_queue or self._max_queue)
+        self._subscribers.add(subscriber)
+        try:
+            horizon = self._store.head_sequence
+            delivered = after  # the last sequence this subscriber has been given (or skipped)
+
+            def overflow() -> ResourceExhausted:
+                return ResourceExhausted(
+                    f"subscriber fell more than {subscriber.max_queue} events behind and was cut off; "
+                    f"resume with from_sequence={delivered}"
+                )
+
+            while delivered < horizon:
+                page = await self._store.read(after=delivered, limit=min(_CATCH_UP_PAGE, horizon - delivered))
+                if not page:
+                    break
+                for event in page:
+                    if matches(event):
+                        yield event
+                    delivered = event.sequence
+                check()
+                if subscriber.overflowed:
+                    raise overflow()
+            delivered = max(delivered, horizon)
+            yield CaughtUp(delivered)
+
+            queue = subscriber.queue
+            while True:
+                while queue:
+                    event = queue.popleft()
+                    if event.sequence > delivered:
+                        yield event
+                        delivered = event.sequence
+                if subscriber.overflowed:
+                    raise overflow()
+                check()
+                subscriber.wake.clear()
+                try:
+                    await asyncio.wait_for(subscriber.wake.wait(), heartbeat_seconds)
+                except TimeoutError:
+                    check()
+                    yield Heartbeat(self._store.head_sequence)
+        finally:
+            self._subscribers.discard(subscriber)

@@ -1,0 +1,168 @@
+"""itirp.v1.AuditService: queries, trails, the live subscription and chain verification."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from itirp.auth.service import AuthService
+from itirp.errors import InvalidArgument, NotFound, Unauthenticated
+from itirp.events import UnknownEventType, event_type_name
+from itirp.observability.context import current_principal
+from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
+from itirp.server.servicers.convert import event_to_proto, timestamp_from_seconds, timestamp_to_us
+from itirp.store import EventQuery, EventStore, by_correlation, by_order
+from itirp.v1 import audit_pb2, audit_pb2_grpc, common_pb2
+
+__all__ = ["AuditServicer"]
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+
+def _page_size(requested: int) -> int:
+    if requested < 0:
+        raise InvalidArgument("page_size", "must not be negative")
+    return min(requested or DEFAULT_PAGE, MAX_PAGE)
+
+
+def _encode_token(cursor: dict[str, int]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> dict[str, int]:
+    try:
+        cursor = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if isinstance(cursor, dict) and len(cursor) == 1 and next(iter(cursor)) in ("after", "before"):
+            value = next(iter(cursor.values()))
+            if isinstance(value, int) and value >= 0:
+                return cursor
+    except (ValueError, binascii.Error):
+        pass
+    raise InvalidArgument("page_token", "not a token this server issued; start again without one")
+
+
+def _query(flt: audit_pb2.EventFilter, start: Timestamp | None, end: Timestamp | None, **paging: int | None) -> EventQuery:
+    try:
+        types = frozenset(event_type_name(t) for t in flt.event_types)
+    except UnknownEventType as exc:
+        raise InvalidArgument("filter.event_types", str(exc)) from None
+    return EventQuery(
+        event_types=types,
+        user_id=flt.user_id,
+        order_id=flt.order_id,
+        symbol=flt.symbol,
+        correlation_id=flt.correlation_id,
+        start_us=timestamp_to_us(start) if start is not None else None,
+        end_us=timestamp_to_us(end) if end is not None else None,
+        **paging,
+    )
+
+
+class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
+    def __init__(
+        self,
+        store: EventStore,
+        fanout: EventFanout,
+        auth: AuthService,
+        *,
+        clock: Callable[[], float],
+        heartbeat_seconds: float,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._fanout = fanout
+        self._auth = auth
+        self._heartbeat = heartbeat_seconds
+
+    async def ListEvents(
+        self, request: audit_pb2.ListEventsRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.ListEventsResponse:
+        size = _page_size(request.page_size)
+        if request.page_token:
+            cursor = _decode_token(request.page_token)
+            paging = {"after_sequence": cursor["after"]} if "after" in cursor else {"before_sequence": cursor["before"]}
+        elif request.from_sequence:
+            paging = {"after_sequence": request.from_sequence - 1}
+        else:
+            paging = {}
+        query = _query(
+            request.filter,
+            request.start_time if request.HasField("start_time") else None,
+            request.end_time if request.HasField("end_time") else None,
+            **paging,
+        )
+        events = await self._store.query(filter=query, limit=size + 1)
+        next_token = ""
+        if len(events) > size:
+            events = events[:size]
+            key = "after" if query.ascending else "before"
+            next_token = _encode_token({key: events[-1].sequence})
+        return audit_pb2.ListEventsResponse(events=[event_to_proto(e) for e in events], next_page_token=next_token)
+
+    async def GetCorrelationTrail(
+        self, request: audit_pb2.GetCorrelationTrailRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetCorrelationTrailResponse:
+        if not request.correlation_id:
+            raise InvalidArgument("correlation_id", "required")
+        events = await by_correlation(self._store, request.correlation_id)
+        if not events:
+            raise NotFound(f"no events with correlation id {request.correlation_id!r}")
+        return audit_pb2.GetCorrelationTrailResponse(events=[event_to_proto(e) for e in events])
+
+    async def GetOrderTrail(
+        self, request: audit_pb2.GetOrderTrailRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetOrderTrailResponse:
+        if not request.order_id:
+            raise InvalidArgument("order_id", "required")
+        events = await by_order(self._store, request.order_id)
+        if not events:
+            raise NotFound(f"no events for order {request.order_id!r}")
+        return audit_pb2.GetOrderTrailResponse(events=[event_to_proto(e) for e in events])
+
+    async def SubscribeEvents(
+        self, request: audit_pb2.SubscribeEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[audit_pb2.SubscribeEventsResponse]:
+        interval = request.heartbeat_interval_seconds or self._heartbeat
+        if interval > 3600:
+            raise InvalidArgument("heartbeat_interval_seconds", "at most 3600")
+        query = _query(request.filter, None, None)
+        token_id = current_principal().token_id
+        auth = self._auth
+
+        def still_authorised() -> None:
+            if auth.is_revoked(token_id):
+                raise Unauthenticated("token has been revoked (logged out); the subscription ends")
+
+        still_authorised()
+        async for item in self._fanout.subscribe(
+            after=request.from_sequence, matches=query.matches, heartbeat_seconds=interval, check=still_authorised
+        ):
+            if isinstance(item, Heartbeat):
+                yield audit_pb2.SubscribeEventsResponse(
+                    heartbeat=common_pb2.StreamHeartbeat(
+                        timestamp=timestamp_from_seconds(self._clock()), head_sequence=item.head_sequence
+                    )
+                )
+            elif isinstance(item, CaughtUp):
+                yield audit_pb2.SubscribeEventsResponse(caught_up=common_pb2.StreamCaughtUp(sequence=item.sequence))
+            else:
+                yield audit_pb2.SubscribeEventsResponse(event=event_to_proto(item))
+
+    async def VerifyAuditLog(
+        self, request: audit_pb2.VerifyAuditLogRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.VerifyAuditLogResponse:
+        result = await self._store.verify()
+        return audit_pb2.VerifyAuditLogResponse(
+            ok=result.ok,
+            events_checked=result.events_checked,
+            head_sequence=result.head_sequence,
+            head_hash=result.head_hash,
+            first_bad_sequence=result.first_bad_sequence,
+            message=result.message,
+        )
