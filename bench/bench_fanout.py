@@ -80,7 +80,7 @@ async def run_case(n: int, events: int) -> None:
             started = time.perf_counter()
             pending = []
             for i in range(0, events, 100):
-                batch = [journal.new(events_pb2.RiskCheckStarted(), correlation_id="bench", order_id=f"o{j}") for j in range(i, i + 100)]
+                batch = [journal.new(events_pb2.UserDisabled(username=f"bench-{j}"), correlation_id="bench") for j in range(i, i + 100)]
                 pending.append(journal.append(batch))
                 if len(pending) >= 8:
                     await pending.pop(0)

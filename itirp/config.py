@@ -96,6 +96,21 @@ class Config:
     # (events queued) before it is cut off with the sequence to resume from.
     heartbeat_seconds: float = 15.0
     subscriber_queue: int = 10_000
+    # Orders: quantity must be below this.
+    max_order_quantity: int = 1_000_000
+    # The simulated venue: latency per fill, transient-failure probability, seed (None: random).
+    venue_latency_seconds: float = 0.001
+    venue_failure_rate: float = 0.0
+    venue_seed: int | None = None
+    # Execution: attempts, backoff base (1 s, 2 s, 4 s ceilings with jitter), per-attempt timeout,
+    # circuit breaker threshold (consecutive failures) and open period.
+    execution_attempts: int = 3
+    retry_base_delay_seconds: float = 1.0
+    attempt_timeout_seconds: float = 5.0
+    breaker_threshold: int = 5
+    breaker_open_seconds: float = 60.0
+    # At most this many orders at the venue at once; approved orders beyond it wait (cancellable).
+    max_in_flight_executions: int = 1024
     # Start on a tampered event log without appending anything, for investigation.
     read_only: bool = False
     log_level: str = "INFO"
@@ -116,6 +131,12 @@ class Config:
             raise ConfigError("heartbeat interval must be positive")
         if self.subscriber_queue < 1:
             raise ConfigError("subscriber queue must hold at least one event")
+        if not 0.0 <= self.venue_failure_rate <= 1.0:
+            raise ConfigError("venue failure rate must be between 0 and 1")
+        if self.max_order_quantity < 2:
+            raise ConfigError("max order quantity must be at least 2")
+        if self.execution_attempts < 1 or self.breaker_threshold < 1:
+            raise ConfigError("execution attempts and breaker threshold must be at least 1")
         if self.scrypt_n < 2 or self.scrypt_n & (self.scrypt_n - 1):
             raise ConfigError("scrypt n must be a power of two")
 
@@ -149,6 +170,16 @@ class Config:
             "heartbeat_seconds": _env_number(env, "ITIRP_HEARTBEAT_SECONDS", d["heartbeat_seconds"]),
             "subscriber_queue": int(_env_number(env, "ITIRP_SUBSCRIBER_QUEUE", d["subscriber_queue"], int)),
             "read_only": _env_bool(env, "ITIRP_READ_ONLY", d["read_only"]),
+            "max_order_quantity": int(_env_number(env, "ITIRP_MAX_ORDER_QUANTITY", d["max_order_quantity"], int)),
+            "venue_latency_seconds": _env_number(env, "ITIRP_VENUE_LATENCY_SECONDS", d["venue_latency_seconds"]),
+            "venue_failure_rate": _env_number(env, "ITIRP_VENUE_FAILURE_RATE", d["venue_failure_rate"]),
+            "venue_seed": int(env["ITIRP_VENUE_SEED"]) if env.get("ITIRP_VENUE_SEED") else None,
+            "execution_attempts": int(_env_number(env, "ITIRP_EXECUTION_ATTEMPTS", d["execution_attempts"], int)),
+            "retry_base_delay_seconds": _env_number(env, "ITIRP_RETRY_BASE_DELAY_SECONDS", d["retry_base_delay_seconds"]),
+            "attempt_timeout_seconds": _env_number(env, "ITIRP_ATTEMPT_TIMEOUT_SECONDS", d["attempt_timeout_seconds"]),
+            "breaker_threshold": int(_env_number(env, "ITIRP_BREAKER_THRESHOLD", d["breaker_threshold"], int)),
+            "max_in_flight_executions": int(_env_number(env, "ITIRP_MAX_IN_FLIGHT_EXECUTIONS", d["max_in_flight_executions"], int)),
+            "breaker_open_seconds": _env_number(env, "ITIRP_BREAKER_OPEN_SECONDS", d["breaker_open_seconds"]),
             "scrypt_n": int(_env_number(env, "ITIRP_SCRYPT_N", d["scrypt_n"], int)),
             "log_level": (env.get("ITIRP_LOG_LEVEL") or d["log_level"]).upper(),
             "log_format": env.get("ITIRP_LOG_FORMAT") or d["log_format"],

@@ -70,3 +70,34 @@ def token_for(channel: grpc.aio.Channel) -> Callable[[str], object]:
         return (await login(channel, username)).access_token
 
     return get
+
+
+class ScriptedVenue:
+    """A venue whose behaviour a test sets: fill, fail transiently, reject, or hold until released."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.mode = "fill"  # "fill" | "transient" | "permanent" | "hang"
+        self.gate: asyncio.Event | None = None  # when set, every call waits for it
+        self.calls: list[tuple[str, int]] = []
+        self.entered = asyncio.Event()
+
+    async def execute(self, order):  # type: ignore[no-untyped-def]
+        import asyncio
+
+        from itirp.execution.venue import Fill, PermanentVenueError, TransientVenueError
+
+        self.calls.append((order.order_id, order.attempt))
+        self.entered.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.mode == "transient":
+            raise TransientVenueError("scripted: connection reset")
+        if self.mode == "permanent":
+            raise PermanentVenueError("scripted: symbol halted")
+        if self.mode == "hang":
+            await asyncio.sleep(3600)
+        return Fill(order.quantity, order.price, f"x-{order.order_id[:8]}-{order.attempt}")

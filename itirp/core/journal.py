@@ -34,6 +34,9 @@ class Journal:
         self._clock_us = clock_us
         self._new_id = new_id
 
+    def new_id(self) -> str:
+        return self._new_id()
+
     def new(
         self,
         payload: Message,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,20 +31,29 @@ from itirp.auth.users import UserStore
 from itirp.config import Config
 from itirp.core.journal import Journal
 from itirp.core.replay import replay
+from itirp.core.trading import TradingCore
+from itirp.execution.breaker import CircuitBreaker
+from itirp.execution.executor import Executor
+from itirp.execution.policy import RetryPolicy
+from itirp.execution.venue import SimulatedVenue, Venue
 from itirp.server.fanout import EventFanout
 from itirp.server.interceptors import CallInterceptor
 from itirp.server.servicers.audit import AuditServicer
 from itirp.server.servicers.auth import AuthServicer
+from itirp.server.servicers.orders import OrderServicer
+from itirp.server.servicers.risk import RiskServicer
 from itirp.server.servicers.system import SystemServicer
-from itirp.server.unimplemented import unimplemented_service
 from itirp.store import SqliteEventStore, StoreError, TamperedLogError
+from itirp.trading import TradingService
 from itirp.v1 import (
     audit_pb2,
     audit_pb2_grpc,
     auth_pb2,
     auth_pb2_grpc,
     order_pb2,
+    order_pb2_grpc,
     risk_pb2,
+    risk_pb2_grpc,
     system_pb2,
     system_pb2_grpc,
 )
@@ -82,6 +92,7 @@ class RunningServer:
     store: SqliteEventStore
     journal: Journal
     fanout: EventFanout
+    trading: TradingService
     started_at: float
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
@@ -107,6 +118,7 @@ class RunningServer:
         if self.config.drain_delay_seconds > 0:
             await asyncio.sleep(self.config.drain_delay_seconds)
         await self.server.stop(grace)
+        await self.trading.stop(grace)
         await self.auth.stop()
         self.fanout.close()
         await self.store.close()
@@ -148,8 +160,10 @@ async def serve(
     *,
     clock: Callable[[], float] = time.time,
     extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    venue: Venue | None = None,
 ) -> RunningServer:
-    """Build and start the server; returns once it is listening."""
+    """Build and start the server; returns once it is listening. `venue` replaces the simulated
+    venue the config describes (tests use it to hold or fail executions)."""
     data_dir = config.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     health_servicer = health.aio.HealthServicer()
@@ -164,9 +178,20 @@ async def serve(
 
         loop.call_soon_threadsafe(lambda: loop.create_task(not_serving()))
 
-    store = await open_event_store(config, store_failed)
+    fanouts: list[EventFanout] = []  # filled once built; released on a store failure
+
+    def release_waiters(error: StoreError) -> None:
+        for fanout in fanouts:
+            fanout.fail(error)
+
+    def on_failure(error: StoreError) -> None:
+        store_failed(error)
+        loop.call_soon_threadsafe(release_waiters, error)
+
+    store = await open_event_store(config, on_failure)
     try:
-        running = await _start(config, store, health_servicer, clock, extra_interceptors)
+        running = await _start(config, store, health_servicer, clock, extra_interceptors, venue)
+        fanouts.append(running.fanout)
     except BaseException:
         await store.close()
         raise
@@ -179,12 +204,20 @@ async def _start(
     health_servicer: health.aio.HealthServicer,
     clock: Callable[[], float],
     extra_interceptors: Sequence[grpc.aio.ServerInterceptor],
+    venue: Venue | None,
 ) -> RunningServer:
     data_dir = config.data_dir
-    journal = Journal(store, clock_us=lambda: int(clock() * 1_000_000))
+
+    def clock_us() -> int:
+        return int(clock() * 1_000_000)
+
+    journal = Journal(store, clock_us=clock_us)
     auth_state = AuthState(max_failed_logins=config.max_failed_logins, lockout_seconds=config.lockout_seconds)
-    replayed = await replay(store, [auth_state.apply])
-    log.info("state rebuilt from the event log", extra={"events": replayed})
+    core = TradingCore(
+        journal, store.append, breaker=CircuitBreaker(threshold=config.breaker_threshold, open_seconds=config.breaker_open_seconds)
+    )
+    replayed = await replay(store, [auth_state.apply, core.apply])
+    log.info("state rebuilt from the event log", extra={"events": replayed, "orders": len(core.orders)})
 
     secret = config.jwt_secret.value.encode() if config.jwt_secret else load_or_create_secret(data_dir)
     auth = AuthService(
@@ -200,6 +233,31 @@ async def _start(
     )
     await auth.start()
     fanout = EventFanout(store, max_queue=config.subscriber_queue)
+    executor = Executor(
+        core,
+        venue
+        or SimulatedVenue(
+            latency_seconds=config.venue_latency_seconds, failure_rate=config.venue_failure_rate, seed=config.venue_seed
+        ),
+        RetryPolicy(
+            attempts=config.execution_attempts,
+            base_delay=config.retry_base_delay_seconds,
+            attempt_timeout=config.attempt_timeout_seconds,
+        ),
+        clock_us=clock_us,
+        rng=random.Random(config.venue_seed),
+        max_in_flight=config.max_in_flight_executions,
+    )
+    trading = TradingService(
+        core,
+        executor,
+        durable=fanout.committed,
+        clock=clock,
+        max_quantity=config.max_order_quantity,
+        read_only=config.read_only,
+    )
+    store.add_listener(TradingService.log_order_events)
+    await trading.start()
 
     server = grpc.aio.server(
         interceptors=[*extra_interceptors, CallInterceptor(auth, access_log_enabled=config.access_log)],
@@ -208,15 +266,18 @@ async def _start(
     started_at = clock()
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
     system_pb2_grpc.add_SystemServiceServicer_to_server(
-        SystemServicer(started_at=started_at, clock=clock, demo_users=config.demo_users, read_only=config.read_only),
+        SystemServicer(
+            trading, store, started_at=started_at, clock=clock, demo_users=config.demo_users, read_only=config.read_only
+        ),
         server,
     )
+    order_pb2_grpc.add_OrderServiceServicer_to_server(
+        OrderServicer(trading, fanout, auth, clock=clock, heartbeat_seconds=config.heartbeat_seconds), server
+    )
+    risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(store, fanout, auth, clock=clock, heartbeat_seconds=config.heartbeat_seconds), server
     )
-    for module, name in ((order_pb2, "OrderService"), (risk_pb2, "RiskService")):
-        server.add_generic_rpc_handlers((unimplemented_service(module.DESCRIPTOR.services_by_name[name]),))
-
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
@@ -230,11 +291,12 @@ async def _start(
         bound = 0
     if bound == 0:
         await server.stop(None)
+        await trading.stop(0)
         await auth.stop()
         fanout.close()
         raise OSError(f"cannot listen on {config.listen} (address in use?)")
     await server.start()
-    running = RunningServer(server, bound, config, health_servicer, auth, store, journal, fanout, started_at)
+    running = RunningServer(server, bound, config, health_servicer, auth, store, journal, fanout, trading, started_at)
     await running._set_all(health_pb2.HealthCheckResponse.SERVING)
     log.info("serving", extra={"address": running.address, "port": bound, "data_dir": str(data_dir)})
     return running

@@ -186,14 +186,16 @@ class ExecutionCompleted(_message.Message):
     def __init__(self, filled_quantity: _Optional[int] = ..., fill_price: _Optional[str] = ..., venue: _Optional[str] = ..., execution_id: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
 
 class ExecutionFailed(_message.Message):
-    __slots__ = ("reason", "attempts", "permanent")
+    __slots__ = ("reason", "attempts", "permanent", "circuit_open")
     REASON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     PERMANENT_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_OPEN_FIELD_NUMBER: _ClassVar[int]
     reason: str
     attempts: int
     permanent: bool
-    def __init__(self, reason: _Optional[str] = ..., attempts: _Optional[int] = ..., permanent: _Optional[bool] = ...) -> None: ...
+    circuit_open: bool
+    def __init__(self, reason: _Optional[str] = ..., attempts: _Optional[int] = ..., permanent: _Optional[bool] = ..., circuit_open: _Optional[bool] = ...) -> None: ...
 
 class ExecutionRetried(_message.Message):
     __slots__ = ("attempt", "reason", "delay_ms")

@@ -28,10 +28,11 @@ async def compliance(channel: grpc.aio.Channel) -> tuple:
 
 
 def append_noise(server: RunningServer, count: int, *, order_id: str = "", symbol: str = "") -> asyncio.Future:
-    """Append `count` events straight through the server's journal (as the trading core will)."""
+    """Append `count` filler events straight through the server's journal. USER_DISABLED of a user
+    nobody knows changes no state, so replay after a restart is unaffected."""
     journal = server.journal
     events = [
-        journal.new(E.RiskCheckStarted(), correlation_id=f"c-{i}", order_id=order_id or f"o-{i}", symbol=symbol)
+        journal.new(E.UserDisabled(username=f"nobody-{i}"), correlation_id=f"c-{i}", order_id=order_id or f"o-{i}", symbol=symbol)
         for i in range(count)
     ]
     return asyncio.ensure_future(journal.append(events))
@@ -248,7 +249,7 @@ async def test_catch_up_marker_then_live_events_then_heartbeats(server: RunningS
     await append_noise(server, 5)
     head = server.store.head_sequence
     request = audit_pb2.SubscribeEventsRequest(
-        from_sequence=head - 2, heartbeat_interval_seconds=1, filter=audit_pb2.EventFilter(event_types=[E.EVENT_TYPE_RISK_CHECK_STARTED])
+        from_sequence=head - 2, heartbeat_interval_seconds=1, filter=audit_pb2.EventFilter(event_types=[E.EVENT_TYPE_USER_DISABLED])
     )
     stream = audit_stub(channel).SubscribeEvents(request, metadata=compliance)
 
@@ -260,7 +261,7 @@ async def test_catch_up_marker_then_live_events_then_heartbeats(server: RunningS
     await append_noise(server, 1)
     live = await stream.read()
     assert live.event.sequence == head + 1
-    await login(channel, "trader1")  # filtered out: not a RISK_CHECK_STARTED
+    await login(channel, "trader1")  # filtered out: not a USER_DISABLED
     beat = await stream.read()
     assert beat.WhichOneof("kind") == "heartbeat" and beat.heartbeat.head_sequence == head + 2
     stream.cancel()
@@ -286,7 +287,7 @@ async def test_stalled_subscriber_is_cut_off_with_its_resume_point_and_others_ke
             fast_task = asyncio.create_task(read_until(fast, start + 8_000))
             for _ in range(160):  # paced so that a reader keeps up; the slow one reads nothing meanwhile
                 await append_noise(running, 50)
-                await asyncio.sleep(0.003)
+                await asyncio.sleep(0.01)
             fast_sequences, _ = await fast_task
 
             received = []

@@ -1,4 +1,4 @@
-"""itirp.v1.SystemService. GetSystemMetrics arrives with the trading core."""
+"""itirp.v1.SystemService."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 
 from itirp import NAME, __version__
-from itirp.server.servicers.convert import timestamp_from_seconds
+from itirp.domain.orders import OrderStatus
+from itirp.execution.breaker import BreakerState
+from itirp.server.servicers.convert import timestamp_from_seconds, timestamp_from_us
+from itirp.server.servicers.orders_convert import STATUS_TO_PROTO, metrics_to_proto
+from itirp.store import EventStore
+from itirp.trading import TradingService
 from itirp.v1 import system_pb2, system_pb2_grpc
 
 __all__ = ["SystemServicer", "event_loop_name"]
@@ -21,7 +26,18 @@ def event_loop_name(loop: asyncio.AbstractEventLoop) -> str:
 
 
 class SystemServicer(system_pb2_grpc.SystemServiceServicer):
-    def __init__(self, *, started_at: float, clock: Callable[[], float], demo_users: bool, read_only: bool) -> None:
+    def __init__(
+        self,
+        trading: TradingService,
+        store: EventStore,
+        *,
+        started_at: float,
+        clock: Callable[[], float],
+        demo_users: bool,
+        read_only: bool,
+    ) -> None:
+        self._trading = trading
+        self._store = store
         self._started_at = started_at
         self._clock = clock
         self._demo_users = demo_users
@@ -47,7 +63,36 @@ class SystemServicer(system_pb2_grpc.SystemServiceServicer):
     async def GetSystemMetrics(
         self, request: system_pb2.GetSystemMetricsRequest, context: grpc.aio.ServicerContext
     ) -> system_pb2.GetSystemMetricsResponse:
-        await context.abort(
-            grpc.StatusCode.UNIMPLEMENTED, "SystemService.GetSystemMetrics is not implemented on this server yet"
+        await self._trading.settled_state()
+        core = self._trading.core
+        breaker = core.breaker
+        latency = self._trading.submit_latency
+        now_us = int(self._clock() * 1_000_000)
+        circuit = system_pb2.CircuitBreakerStatus(
+            state=_BREAKER[breaker.state], consecutive_failures=breaker.consecutive_failures
         )
-        raise AssertionError("unreachable")
+        if breaker.state is BreakerState.OPEN:
+            circuit.open_until.CopyFrom(timestamp_from_us(breaker.open_until_us))
+        p50, p99 = Duration(), Duration()
+        p50.FromMicroseconds(int(latency.quantile(0.50) * 1_000_000))
+        p99.FromMicroseconds(int(latency.quantile(0.99) * 1_000_000))
+        return system_pb2.GetSystemMetricsResponse(
+            total_orders=len(core.orders),
+            total_events=self._store.head_sequence,
+            orders_by_status=[
+                system_pb2.OrderStatusCount(status=STATUS_TO_PROTO[status], count=core.status_counts[status])
+                for status in OrderStatus
+                if core.status_counts[status]
+            ],
+            circuit_breaker=circuit,
+            risk_metrics=metrics_to_proto(core, now_us),
+            submit_latency=system_pb2.LatencySummary(p50=p50, p99=p99, count=latency.count),
+            timestamp=timestamp_from_us(now_us),
+        )
+
+
+_BREAKER = {
+    BreakerState.CLOSED: system_pb2.CIRCUIT_BREAKER_STATE_CLOSED,
+    BreakerState.OPEN: system_pb2.CIRCUIT_BREAKER_STATE_OPEN,
+    BreakerState.HALF_OPEN: system_pb2.CIRCUIT_BREAKER_STATE_HALF_OPEN,
+}

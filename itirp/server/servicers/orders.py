@@ -1,0 +1,175 @@
+"""itirp.v1.OrderService."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+
+from itirp.auth.roles import Role
+from itirp.auth.service import AuthService
+from itirp.core.journal import new_uuid
+from itirp.domain.orders import Order
+from itirp.errors import InvalidArgument, Unauthenticated
+from itirp.observability.context import correlation_id_var, current_principal, request_id_var
+from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
+from itirp.server.servicers.convert import timestamp_from_seconds
+from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update
+from itirp.store import StoredEvent
+from itirp.trading import TradingService
+from itirp.v1 import common_pb2, order_pb2, order_pb2_grpc
+
+__all__ = ["OrderServicer"]
+
+_SIDES = {common_pb2.SIDE_BUY: "BUY", common_pb2.SIDE_SELL: "SELL"}
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+
+def _correlation_id() -> str:
+    return correlation_id_var.get() or new_uuid()
+
+
+def _cursor(token: str) -> int:
+    try:
+        value = int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+        if value >= 0:
+            return value
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise InvalidArgument("page_token", "not a token this server issued; start again without one")
+
+
+class OrderServicer(order_pb2_grpc.OrderServiceServicer):
+    def __init__(
+        self, trading: TradingService, fanout: EventFanout, auth: AuthService, *, clock: Callable[[], float], heartbeat_seconds: float
+    ) -> None:
+        self._trading = trading
+        self._fanout = fanout
+        self._auth = auth
+        self._clock = clock
+        self._heartbeat = heartbeat_seconds
+
+    async def SubmitOrder(
+        self, request: order_pb2.SubmitOrderRequest, context: grpc.aio.ServicerContext
+    ) -> order_pb2.SubmitOrderResponse:
+        side = _SIDES.get(request.side)
+        if side is None:
+            raise InvalidArgument("side", "must be SIDE_BUY or SIDE_SELL")
+        correlation_id = _correlation_id()
+        order = await self._trading.submit(
+            current_principal(),
+            symbol=request.symbol,
+            side=side,
+            quantity=request.quantity,
+            price=request.price,
+            strategy=request.strategy,
+            client_order_id=request.client_order_id,
+            correlation_id=correlation_id,
+            causation_id=request_id_var.get(),
+        )
+        proto = order_to_proto(order)
+        return order_pb2.SubmitOrderResponse(
+            order_id=order.order_id,
+            status=proto.status,
+            correlation_id=order.correlation_id,
+            timestamp=proto.updated_at,
+            message=order.message,
+            violations=order.violations,
+            order=proto,
+        )
+
+    async def GetOrder(self, request: order_pb2.GetOrderRequest, context: grpc.aio.ServicerContext) -> order_pb2.GetOrderResponse:
+        if not request.order_id:
+            raise InvalidArgument("order_id", "required")
+        await self._trading.settled_state()
+        return order_pb2.GetOrderResponse(order=order_to_proto(self._trading.visible(current_principal(), request.order_id)))
+
+    async def ListOrders(
+        self, request: order_pb2.ListOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> order_pb2.ListOrdersResponse:
+        if request.page_size < 0:
+            raise InvalidArgument("page_size", "must not be negative")
+        try:
+            statuses = frozenset(STATUS_FROM_PROTO[s] for s in request.statuses)
+        except KeyError:
+            raise InvalidArgument("statuses", "unknown order status") from None
+        await self._trading.settled_state()
+        page, cursor = self._trading.list_orders(
+            current_principal(),
+            statuses=statuses,
+            symbol=request.symbol,
+            user_id=request.user_id,
+            before=_cursor(request.page_token) if request.page_token else None,
+            limit=min(request.page_size or DEFAULT_PAGE, MAX_PAGE),
+        )
+        token = base64.urlsafe_b64encode(str(cursor).encode()).decode().rstrip("=") if cursor is not None else ""
+        return order_pb2.ListOrdersResponse(orders=[order_to_proto(o) for o in page], next_page_token=token)
+
+    async def CancelOrder(
+        self, request: order_pb2.CancelOrderRequest, context: grpc.aio.ServicerContext
+    ) -> order_pb2.CancelOrderResponse:
+        if not request.order_id:
+            raise InvalidArgument("order_id", "required")
+        order = await self._trading.cancel(
+            current_principal(),
+            request.order_id,
+            reason=request.reason,
+            correlation_id=correlation_id_var.get(),
+            causation_id=request_id_var.get(),
+        )
+        return order_pb2.CancelOrderResponse(order=order_to_proto(order))
+
+    async def StreamOrderUpdates(
+        self, request: order_pb2.StreamOrderUpdatesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[order_pb2.StreamOrderUpdatesResponse]:
+        principal = current_principal()
+        trading, orders = self._trading, self._trading.core.orders
+        sees_all = principal.role >= Role.RISK_MANAGER
+        if request.order_id:
+            trading.visible(principal, request.order_id)  # NOT_FOUND for someone else's order
+
+        def mine(order: Order | None) -> bool:
+            if order is None:
+                return False
+            if request.order_id:
+                return order.order_id == request.order_id
+            return sees_all or order.user_id == principal.user_id
+
+        def matches(event: StoredEvent) -> bool:
+            return bool(event.order_id) and mine(orders.get(event.order_id))
+
+        def still_authorised() -> None:
+            if self._auth.is_revoked(principal.token_id):
+                raise Unauthenticated("token has been revoked (logged out); the stream ends")
+
+        await trading.settled_state()
+        head = self._fanout.head_sequence
+        after = request.from_sequence
+        seen: dict[str, int] = {}
+        if not after:
+            # the current state of the open orders first; then every change after the snapshot
+            after = head
+            for order in (o for o in trading.snapshot_orders(principal, request.order_id) if mine(o)):
+                seen[order.order_id] = order.last_sequence
+                yield order_pb2.StreamOrderUpdatesResponse(
+                    update=order_pb2.OrderUpdate(
+                        sequence=order.last_sequence, order=order_to_proto(order), snapshot=True,
+                        timestamp=timestamp_from_seconds(self._clock()),
+                    )
+                )
+        async for item in self._fanout.subscribe(
+            after=after, matches=matches, heartbeat_seconds=self._heartbeat, check=still_authorised
+        ):
+            if isinstance(item, Heartbeat):
+                yield order_pb2.StreamOrderUpdatesResponse(
+                    heartbeat=common_pb2.StreamHeartbeat(timestamp=timestamp_from_seconds(self._clock()), head_sequence=item.head_sequence)
+                )
+            elif isinstance(item, CaughtUp):
+                yield order_pb2.StreamOrderUpdatesResponse(caught_up=common_pb2.StreamCaughtUp(sequence=item.sequence))
+            elif item.sequence > seen.get(item.order_id, 0):
+                yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, orders[item.order_id]))
+
+
