@@ -177,7 +177,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     from itirp.observability.logging import setup_logging
     from itirp.store import StoreError, TamperedLogError
 
-    listener = setup_logging(config.log_level, config.log_format)
+    writer = setup_logging(config.log_level, config.log_format)
     try:
         if config.event_loop == "uvloop":
             import uvloop
@@ -191,7 +191,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         log.error("cannot start: %s", exc)
         return 1
     finally:
-        listener.stop()
+        writer.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from itirp.domain.risk import RiskLimits
 from itirp.errors import FailedPrecondition, InvalidArgument, NotFound
 from itirp.execution.executor import Executor
 from itirp.observability.latency import LatencyHistogram
+from itirp.observability.logging import emit_many
 from itirp.store import StoredEvent
 
 __all__ = ["LIMIT_FIELDS", "TradingService"]
@@ -91,16 +92,20 @@ class TradingService:
 
     @staticmethod
     def log_order_events(events: list[StoredEvent]) -> None:
-        """Commit listener: one structured log line per order state change, once it is durable."""
-        if not log.isEnabledFor(logging.INFO):
-            return
-        for ev in events:
-            if ev.order_id:
-                log.info(
+        """Commit listener: one structured log line per order state change, once it is durable
+        (queued as one block per committed batch)."""
+        emit_many(
+            log,
+            (
+                (
                     ev.event_type,
-                    extra={"order_id": ev.order_id, "correlation_id": ev.correlation_id, "user_id": ev.user_id,
-                           "symbol": ev.symbol, "sequence": ev.sequence},
+                    {"order_id": ev.order_id, "correlation_id": ev.correlation_id, "user_id": ev.user_id,
+                     "symbol": ev.symbol, "sequence": ev.sequence},
                 )
+                for ev in events
+                if ev.order_id
+            ),
+        )
 
     # ------------------------------------------------------------------ orders
 

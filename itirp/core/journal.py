@@ -7,19 +7,15 @@ order); the returned awaitable resolves when the events are durable.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 from google.protobuf.message import Message
 
 from itirp.events import SCHEMA_VERSION, encode_payload, kind_of
+from itirp.ids import new_uuid
 from itirp.store import EventStore, NewEvent, StoredEvent
 
 __all__ = ["Journal", "new_uuid"]
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 class Journal:

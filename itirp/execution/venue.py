@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
+
+from itirp.ids import random_hex
 
 __all__ = ["Fill", "PermanentVenueError", "SimulatedVenue", "TransientVenueError", "Venue", "VenueOrder"]
 
@@ -79,4 +80,4 @@ class SimulatedVenue:
             raise PermanentVenueError(f"venue rejected {order.symbol}: symbol not tradable")
         if failing:
             raise TransientVenueError("simulated venue: transient failure (connection reset)")
-        return Fill(order.quantity, order.price, f"sim-{uuid.uuid4().hex[:16]}")
+        return Fill(order.quantity, order.price, f"sim-{random_hex(8)}")

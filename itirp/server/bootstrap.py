@@ -161,9 +161,11 @@ async def serve(
     clock: Callable[[], float] = time.time,
     extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     venue: Venue | None = None,
+    extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
 ) -> RunningServer:
     """Build and start the server; returns once it is listening. `venue` replaces the simulated
-    venue the config describes (tests use it to hold or fail executions)."""
+    venue the config describes (tests use it to hold or fail executions); `extra_handlers` adds
+    services behind the same interceptor (the benchmarks' do-nothing baseline)."""
     data_dir = config.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     health_servicer = health.aio.HealthServicer()
@@ -190,7 +192,7 @@ async def serve(
 
     store = await open_event_store(config, on_failure)
     try:
-        running = await _start(config, store, health_servicer, clock, extra_interceptors, venue)
+        running = await _start(config, store, health_servicer, clock, extra_interceptors, venue, extra_handlers)
         fanouts.append(running.fanout)
     except BaseException:
         await store.close()
@@ -205,6 +207,7 @@ async def _start(
     clock: Callable[[], float],
     extra_interceptors: Sequence[grpc.aio.ServerInterceptor],
     venue: Venue | None,
+    extra_handlers: Sequence[grpc.GenericRpcHandler],
 ) -> RunningServer:
     data_dir = config.data_dir
 
@@ -275,6 +278,8 @@ async def _start(
         OrderServicer(trading, fanout, auth, clock=clock, heartbeat_seconds=config.heartbeat_seconds), server
     )
     risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock), server)
+    if extra_handlers:
+        server.add_generic_rpc_handlers(tuple(extra_handlers))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(store, fanout, auth, clock=clock, heartbeat_seconds=config.heartbeat_seconds), server
     )

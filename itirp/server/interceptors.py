@@ -15,7 +15,6 @@ Health checks and reflection pass straight through: open, unlogged, unwrapped.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -25,7 +24,9 @@ import grpc
 from itirp.auth.roles import OPEN, OPEN_PREFIXES, Role, required_role
 from itirp.auth.service import AuthService, Principal
 from itirp.errors import ItirpError, PermissionDenied, Unauthenticated
+from itirp.ids import random_hex
 from itirp.observability.context import correlation_id_var, principal_var, request_id_var
+from itirp.observability.logging import emit
 from itirp.server.status import MAPPED, status_for
 
 __all__ = ["CallInterceptor"]
@@ -97,7 +98,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     error = PermissionDenied(
                         f"{_short(method)} requires the {rule.name} role or above; you are {principal.role.name}"
                     )
-        call = _Call(method, principal, error, (request_id or os.urandom(8).hex())[:64], (correlation_id or "")[:128])
+        call = _Call(method, principal, error, (request_id or random_hex(8))[:64], (correlation_id or "")[:128])
         return self._wrap(handler, call)
 
     def _wrap(self, handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
@@ -180,14 +181,17 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
     def _exit(self, call: _Call, code: grpc.StatusCode, started: float, tokens: tuple[Any, Any, Any]) -> None:
         if self._access_log:
-            access_log.info(
-                "rpc",
-                extra={
-                    "method": call.method,
-                    "code": code.name,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                },
-            )
+            fields: dict[str, object] = {
+                "method": call.method,
+                "code": code.name,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_id": call.request_id,
+            }
+            if call.principal is not None:
+                fields["user"] = call.principal.username
+            if call.correlation_id:
+                fields["correlation_id"] = call.correlation_id
+            emit(access_log, "rpc", fields)
         try:
             principal_var.reset(tokens[0])
             request_id_var.reset(tokens[1])

@@ -1,9 +1,8 @@
 """In-memory event store: the same contract as the durable backends, for tests.
 
 It batches exactly like the SQLite store (the "commit" happens one loop iteration after the
-flush, so appends made meanwhile queue up for the next batch), enforces unique event ids like
-the SQLite UNIQUE constraint, survives close/open on the same object (as a file would), and
-has hooks to fail a commit and to tamper with stored events.
+flush, so appends made meanwhile queue up for the next batch), survives close/open on the same
+object (as a file would), and has hooks to fail a commit and to tamper with stored events.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ class MemoryEventStore(GroupCommitStore):
     ) -> None:
         super().__init__(on_failure=on_failure, max_batch=max_batch)
         self._events: list[StoredEvent] = []
-        self._ids: set[str] = set()
 
     async def open(self) -> None:
         if self.is_open:
@@ -58,12 +56,7 @@ class MemoryEventStore(GroupCommitStore):
         if inject is not None:
             self._commit_failed(inject)
             return
-        ids = {ev.event_id for ev in batch}
-        if len(ids) != len(batch) or not self._ids.isdisjoint(ids):
-            self._commit_failed(StoreError("UNIQUE constraint failed: events.event_id"))
-            return
         self._events.extend(batch)
-        self._ids |= ids
         self._commit_done()
 
     # ------------------------------------------------------------------ reads

@@ -235,18 +235,6 @@ async def test_a_failed_commit_fails_its_batch_and_everything_after_it(harness, 
     assert await store.read() == good  # the failed batch was rolled back
 
 
-async def test_a_duplicate_event_id_fails_the_store(harness, make_event):
-    failures: list[StoreError] = []
-    store = await harness.new_store(on_failure=failures.append)
-    first = await store.append([make_event()])
-
-    with pytest.raises(StoreError):
-        await store.append([make_event(event_id=first[0].event_id)])
-
-    assert store.failed and len(failures) == 1
-    assert await store.read() == first
-
-
 # ---------------------------------------------------------------------------- listeners
 
 

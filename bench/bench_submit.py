@@ -1,0 +1,198 @@
+"""SubmitOrder throughput and latency beside a do-nothing RPC on the same server stack.
+
+    .venv/bin/python bench/bench_submit.py [--seconds 5] [--concurrency 1,8,64]
+
+The server (durable SQLite event log, access log and order log on, uvloop) runs in its own
+process with one extra method, `/itirp.bench.Baseline/Noop`: it takes a SubmitOrderRequest and
+answers a typical SubmitOrderResponse, behind the same interceptor (token check, role table,
+context, access log) — the do-nothing baseline of the same message sizes. A separate client
+process keeps N calls in flight for --seconds (bounded by --max-calls) per run. Orders alternate
+BUY/SELL at 1 share so that none is rejected (rejections are cheaper: no execution).
+
+Also the in-process cost of one pre-trade check (RiskEngine.check) and of one whole core submit
+(validation excluded: check, reservation, three events minted and applied).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from decimal import Decimal
+from pathlib import Path
+
+RUNNER = """
+import asyncio, sys
+from pathlib import Path
+import grpc, uvloop
+from itirp.auth.roles import RPC_MIN_ROLE, Role
+from itirp.config import Config
+from itirp.observability.logging import setup_logging
+from itirp.server import serve
+from itirp.v1 import order_pb2, common_pb2
+
+RPC_MIN_ROLE["/itirp.bench.Baseline/Noop"] = Role.TRADER  # the bench method, behind the same table
+REPLY = order_pb2.SubmitOrderResponse(order_id="0" * 36, status=common_pb2.ORDER_STATUS_APPROVED,
+    correlation_id="0" * 36, message="Order approved and submitted for execution",
+    order=order_pb2.Order(order_id="0" * 36, user_id="0" * 36, username="trader1", symbol="BENCH",
+        side=common_pb2.SIDE_BUY, quantity=1, price="1.00", status=common_pb2.ORDER_STATUS_APPROVED,
+        correlation_id="0" * 36, message="Order approved and submitted for execution"))
+REPLY.timestamp.GetCurrentTime(); REPLY.order.created_at.GetCurrentTime(); REPLY.order.updated_at.GetCurrentTime()
+
+async def noop(request, context):
+    return REPLY
+
+async def main():
+    handler = grpc.method_handlers_generic_handler("itirp.bench.Baseline", {"Noop": grpc.unary_unary_rpc_method_handler(
+        noop, request_deserializer=order_pb2.SubmitOrderRequest.FromString, response_serializer=order_pb2.SubmitOrderResponse.SerializeToString)})
+    config = Config.from_env(listen="127.0.0.1:0", data_dir=Path(sys.argv[1]), venue_latency_seconds=0.001)
+    server = await serve(config, extra_handlers=[handler])
+    print(server.port, flush=True)
+    await server.server.wait_for_termination()
+
+import os
+if os.environ.get("BENCH_SWITCH"): sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
+writer = setup_logging("INFO", "json")
+uvloop.run(main())
+"""
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_") or k == "ITIRP_ACCESS_LOG"}
+    log = open(tmp / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(tmp / "data")], stdout=subprocess.PIPE, stderr=log, env=env)
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline())
+    return proc, f"127.0.0.1:{port}"
+
+
+async def client(address: str, rpc: str, concurrency: int, seconds: float, max_calls: int) -> dict[str, float]:
+    import grpc
+
+    from itirp.v1 import auth_pb2, auth_pb2_grpc, common_pb2, order_pb2
+
+    async with grpc.aio.insecure_channel(address) as channel:
+        token = (await auth_pb2_grpc.AuthServiceStub(channel).Login(
+            auth_pb2.LoginRequest(username="trader1", password="trader123"))).access_token
+        md = (("authorization", f"Bearer {token}"),)
+        path = "/itirp.v1.OrderService/SubmitOrder" if rpc == "submit" else "/itirp.bench.Baseline/Noop"
+        call = channel.unary_unary(path, request_serializer=order_pb2.SubmitOrderRequest.SerializeToString,
+                                   response_deserializer=order_pb2.SubmitOrderResponse.FromString)
+        requests = [order_pb2.SubmitOrderRequest(symbol="BENCH", side=side, quantity=1, price="1.00", strategy="bench")
+                    for side in (common_pb2.SIDE_BUY, common_pb2.SIDE_SELL)]
+        for i in range(200):
+            await call(requests[i % 2], metadata=md)
+        latencies: list[float] = []
+        issued = 0
+        deadline = time.perf_counter() + seconds
+        statuses: dict[int, int] = {}
+
+        async def worker() -> None:
+            nonlocal issued
+            while issued < max_calls and time.perf_counter() < deadline:
+                request = requests[issued % 2]
+                issued += 1
+                t0 = time.perf_counter()
+                reply = await call(request, metadata=md)
+                latencies.append(time.perf_counter() - t0)
+                statuses[reply.status] = statuses.get(reply.status, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    q = statistics.quantiles(sorted(latencies), n=100, method="inclusive")
+    rejected = statuses.get(common_pb2.ORDER_STATUS_REJECTED, 0) if rpc == "submit" else 0
+    return {"per_second": len(latencies) / elapsed, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "rejected": rejected}
+
+
+def _client_process(args: tuple, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    import uvloop
+
+    out.put(uvloop.run(client(*args)))
+
+
+def run_client(*args: object) -> dict[str, float]:
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    proc = ctx.Process(target=_client_process, args=(args, out))
+    proc.start()
+    result = out.get(timeout=float(args[3]) + 120)  # type: ignore[arg-type]
+    proc.join(30)
+    return result
+
+
+def in_process_costs() -> None:
+    from itirp.domain.risk import RiskEngine
+
+    engine = RiskEngine()
+    for i in range(100):
+        engine.reserve(f"w{i}", symbol=f"S{i}", side="BUY", quantity=10, price=Decimal("10"))
+        engine.fill(f"w{i}", quantity=10, price=Decimal("10"))
+    n = 200_000
+    check = min(timeit.repeat(lambda: engine.check(symbol="S5", side="BUY", quantity=10, price=Decimal("10.5")), number=n, repeat=5)) / n
+    print(f"pre-trade check (RiskEngine.check, 100 symbols): {check * 1e6:.2f} us")
+
+    from itirp.core.journal import Journal
+    from itirp.core.trading import TradingCore
+    from itirp.domain.orders import NewOrder, Side
+    from itirp.store import StoredEvent
+    from itirp.store.records import GENESIS_HASH
+
+    class Pending:
+        def __init__(self, events: list[StoredEvent]) -> None:
+            self.events = events
+
+    seq = [0]
+
+    def sink(new: list) -> Pending:  # sequence assignment only: no hashing, no disk
+        out = []
+        for ev in new:
+            seq[0] += 1
+            out.append(StoredEvent(sequence=seq[0], prev_hash=GENESIS_HASH, hash=GENESIS_HASH, **{f: getattr(ev, f) for f in ev.__slots__}))
+        return Pending(out)
+
+    core = TradingCore(Journal(None, clock_us=lambda: 1_800_000_000_000_000), sink)  # type: ignore[arg-type]
+    orders = [NewOrder(symbol="BENCH", side=side, quantity=1, price=Decimal("1.00"), strategy="", client_order_id="")
+              for side in (Side.BUY, Side.SELL)]
+    m = 20_000
+    t0 = time.perf_counter()
+    for i in range(m):
+        core.submit(orders[i % 2], user_id="u", username="t", correlation_id="c", causation_id="r", now_us=1_800_000_000_000_000)
+    per = (time.perf_counter() - t0) / m
+    print(f"core submit (check + reserve + 3 events minted and applied, no store): {per * 1e6:.1f} us")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--max-calls", type=int, default=100_000)
+    parser.add_argument("--concurrency", default="1,8,64")
+    args = parser.parse_args()
+    in_process_costs()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, address = start_server(Path(tmp))
+        try:
+            print(f"server {address}; {args.seconds:g} s per run; client in a separate process")
+            print(f"{'conc':>5} {'noop/s':>8} {'p50 ms':>7} {'p99 ms':>7} | {'submit/s':>8} {'p50 ms':>7} {'p99 ms':>7} | ratio")
+            for conc in (int(c) for c in args.concurrency.split(",")):
+                base = run_client(address, "noop", conc, args.seconds, args.max_calls)
+                sub = run_client(address, "submit", conc, args.seconds, args.max_calls)
+                print(f"{conc:>5} {base['per_second']:>8.0f} {base['p50_ms']:>7.2f} {base['p99_ms']:>7.2f} | "
+                      f"{sub['per_second']:>8.0f} {sub['p50_ms']:>7.2f} {sub['p99_ms']:>7.2f} | "
+                      f"{sub['per_second'] / base['per_second']:.2f}"
+                      + (f"  ({sub['rejected']} rejected)" if sub["rejected"] else ""), flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+if __name__ == "__main__":
+    main()
