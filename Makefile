@@ -10,10 +10,10 @@ PROTOC  = $(BIN)/python -m grpc_tools.protoc -I protos
 ## Create the virtual environment and install the server, client and dev tools (once per change of pyproject).
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e clients/python
 	touch $@
 
 ## Run the server on the embedded default (SQLite in ./data).

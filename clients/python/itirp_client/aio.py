@@ -1,0 +1,452 @@
+"""The asyncio client: log in, attach and refresh the token, retry what is safe to retry, map
+errors to types, and follow the server's streams across reconnects with no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import grpc
+
+from itirp.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    auth_pb2,
+    auth_pb2_grpc,
+    common_pb2,
+    events_pb2,
+    order_pb2,
+    order_pb2_grpc,
+    risk_pb2,
+    risk_pb2_grpc,
+    system_pb2,
+    system_pb2_grpc,
+)
+from itirp_client.errors import DuplicateOrder, ItirpError, NotAuthenticated, RiskRejected, from_rpc_error
+
+__all__ = ["AsyncClient", "RetryPolicy"]
+
+log = logging.getLogger("itirp_client")
+T = TypeVar("T")
+
+_SIDES = {"BUY": common_pb2.SIDE_BUY, "SELL": common_pb2.SIDE_SELL}
+_RETRYABLE = (grpc.StatusCode.UNAVAILABLE,)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries of UNAVAILABLE: exponential backoff with jitter."""
+
+    attempts: int = 6
+    base_delay: float = 0.1
+    max_delay: float = 3.0
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return ceiling / 2 + random.random() * ceiling / 2
+
+
+def _side(side: str | int) -> int:
+    if isinstance(side, int):
+        return side
+    try:
+        return _SIDES[side.upper().removeprefix("SIDE_")]
+    except KeyError:
+        raise ValueError(f"side must be BUY or SELL, got {side!r}") from None
+
+
+def _order_statuses(statuses: Iterable[str | int]) -> list[int]:
+    return [
+        s if isinstance(s, int) else common_pb2.OrderStatus.Value("ORDER_STATUS_" + s.upper().removeprefix("ORDER_STATUS_"))
+        for s in statuses
+    ]
+
+
+def _event_types(types: Iterable[str | int]) -> list[int]:
+    return [
+        t if isinstance(t, int) else events_pb2.EventType.Value("EVENT_TYPE_" + t.upper().removeprefix("EVENT_TYPE_"))
+        for t in types
+    ]
+
+
+class AsyncClient:
+    """One connection to an ITIRP server. Use `await AsyncClient.connect(...)` or
+    `AsyncClient.from_token(...)`; close it with `await client.close()` (or `async with`)."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        refresh_margin: float = 60.0,
+        channel_options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        self.address = address
+        self.retry = retry
+        self.refresh_margin = refresh_margin
+        self._channel = grpc.aio.insecure_channel(address, options=list(channel_options))
+        self._auth = auth_pb2_grpc.AuthServiceStub(self._channel)
+        self._orders = order_pb2_grpc.OrderServiceStub(self._channel)
+        self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)
+        self._audit = audit_pb2_grpc.AuditServiceStub(self._channel)
+        self._system = system_pb2_grpc.SystemServiceStub(self._channel)
+        self._token = ""
+        self._expires_at = 0.0
+        self._credentials: tuple[str, str] | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self.username = ""
+        self.role = ""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def connect(cls, address: str, username: str, password: str, **options: Any) -> AsyncClient:
+        """Log in and keep the session alive (the token is refreshed before it expires)."""
+        client = cls(address, **options)
+        try:
+            await client.login(username, password)
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    @classmethod
+    async def from_token(cls, address: str, token: str, **options: Any) -> AsyncClient:
+        """Resume a session from a saved token (refreshed before it expires, while it is valid)."""
+        client = cls(address, **options)
+        client._token = token
+        try:
+            me = await client.whoami()
+        except BaseException:
+            await client.close()
+            raise
+        client._session(token, me.expires_at.seconds, me.username, common_pb2.Role.Name(me.role))
+        return client
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            try:
+                await self._refresher
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self._channel.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ the session
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    @property
+    def expires_at(self) -> float:
+        return self._expires_at
+
+    def _session(self, token: str, expires_at: float, username: str, role: str) -> None:
+        self._token, self._expires_at = token, expires_at
+        self.username, self.role = username, role.removeprefix("ROLE_")
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.get_running_loop().create_task(self._keep_fresh(), name="itirp-client-refresh")
+
+    async def _keep_fresh(self) -> None:
+        while True:
+            wait = self._expires_at - self.refresh_margin - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except ItirpError as exc:
+                log.warning("token refresh failed: %s", exc)
+                if self._credentials and isinstance(exc, NotAuthenticated):
+                    try:
+                        await self.login(*self._credentials)
+                        continue
+                    except ItirpError as again:
+                        log.warning("re-login failed: %s", again)
+                await asyncio.sleep(min(5.0, max(0.5, self._expires_at - time.time())))
+
+    def _metadata(self, correlation_id: str | None = None) -> tuple[tuple[str, str], ...]:
+        md: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {self._token}"),) if self._token else ()
+        if correlation_id:
+            md += (("x-correlation-id", correlation_id),)
+        return md
+
+    async def _call(
+        self,
+        rpc: Callable[..., Awaitable[T]],
+        request: Any,
+        *,
+        correlation_id: str | None = None,
+        retry: bool = True,
+        on_retry_error: Callable[[ItirpError, int], Awaitable[T | None]] | None = None,
+    ) -> T:
+        attempt = 1
+        while True:
+            try:
+                return await rpc(request, metadata=self._metadata(correlation_id))
+            except grpc.aio.AioRpcError as exc:
+                error = from_rpc_error(exc)
+                if attempt > 1 and on_retry_error is not None:
+                    recovered = await on_retry_error(error, attempt)
+                    if recovered is not None:
+                        return recovered
+                if not retry or exc.code() not in _RETRYABLE or attempt >= self.retry.attempts:
+                    raise error from None
+                await asyncio.sleep(self.retry.delay(attempt))
+                attempt += 1
+
+    # ------------------------------------------------------------------ auth
+
+    async def login(self, username: str, password: str) -> auth_pb2.LoginResponse:
+        reply = await self._call(self._auth.Login, auth_pb2.LoginRequest(username=username, password=password))
+        self._credentials = (username, password)
+        self._session(reply.access_token, reply.expires_at.seconds, reply.username, common_pb2.Role.Name(reply.role))
+        return reply
+
+    async def whoami(self) -> auth_pb2.WhoAmIResponse:
+        return await self._call(self._auth.WhoAmI, auth_pb2.WhoAmIRequest())
+
+    async def refresh(self) -> auth_pb2.RefreshTokenResponse:
+        reply = await self._call(self._auth.RefreshToken, auth_pb2.RefreshTokenRequest())
+        self._session(reply.access_token, reply.expires_at.seconds, reply.username, common_pb2.Role.Name(reply.role))
+        return reply
+
+    async def logout(self) -> auth_pb2.LogoutResponse:
+        reply = await self._call(self._auth.Logout, auth_pb2.LogoutRequest())
+        self._token, self._credentials = "", None
+        if self._refresher is not None:
+            self._refresher.cancel()
+        return reply
+
+    # ------------------------------------------------------------------ orders
+
+    async def submit_order(
+        self,
+        symbol: str,
+        side: str | int,
+        quantity: int,
+        price: str | Decimal,
+        *,
+        strategy: str = "",
+        client_order_id: str | None = None,
+        correlation_id: str | None = None,
+        raise_on_reject: bool = True,
+    ) -> order_pb2.SubmitOrderResponse:
+        """Submit an order; `RiskRejected` when pre-trade risk rejects it (unless told not to).
+
+        A `client_order_id` is generated when none is given, so that retrying after a lost reply
+        can never create a second order: if the retry finds the id taken, the order the first
+        attempt created is returned."""
+        if isinstance(price, float):
+            raise TypeError("price must be a decimal string or Decimal, never a float")
+        coid = client_order_id or f"cli-{uuid.uuid4()}"
+        request = order_pb2.SubmitOrderRequest(
+            symbol=symbol, side=_side(side), quantity=quantity, price=str(price), strategy=strategy, client_order_id=coid
+        )
+
+        async def first_attempt_got_through(error: ItirpError, attempt: int) -> order_pb2.SubmitOrderResponse | None:
+            if isinstance(error, DuplicateOrder) and error.order_id:
+                order = await self.get_order(error.order_id)
+                return order_pb2.SubmitOrderResponse(
+                    order_id=order.order_id, status=order.status, correlation_id=order.correlation_id,
+                    timestamp=order.created_at, message=order.message, violations=order.violations, order=order,
+                )
+            return None
+
+        reply = await self._call(
+            self._orders.SubmitOrder,
+            request,
+            correlation_id=correlation_id or str(uuid.uuid4()),
+            on_retry_error=first_attempt_got_through,
+        )
+        if raise_on_reject and reply.status == common_pb2.ORDER_STATUS_REJECTED:
+            raise RiskRejected(reply.message, order=reply.order, violations=list(reply.violations))
+        return reply
+
+    async def get_order(self, order_id: str) -> order_pb2.Order:
+        return (await self._call(self._orders.GetOrder, order_pb2.GetOrderRequest(order_id=order_id))).order
+
+    async def list_orders(
+        self, *, statuses: Iterable[str | int] = (), symbol: str = "", user_id: str = "", page_size: int = 100, page_token: str = ""
+    ) -> order_pb2.ListOrdersResponse:
+        request = order_pb2.ListOrdersRequest(
+            statuses=_order_statuses(statuses), symbol=symbol, user_id=user_id, page_size=page_size, page_token=page_token
+        )
+        return await self._call(self._orders.ListOrders, request)
+
+    async def iter_orders(self, **filters: Any) -> AsyncIterator[order_pb2.Order]:
+        """Every matching order, newest first, page by page."""
+        token = ""
+        while True:
+            page = await self.list_orders(page_token=token, **filters)
+            for order in page.orders:
+                yield order
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def cancel_order(self, order_id: str, reason: str = "") -> order_pb2.Order:
+        return (await self._call(self._orders.CancelOrder, order_pb2.CancelOrderRequest(order_id=order_id, reason=reason))).order
+
+    def order_updates(
+        self, *, order_id: str = "", from_sequence: int = 0, markers: bool = False
+    ) -> AsyncIterator[order_pb2.StreamOrderUpdatesResponse]:
+        """Live order status: the open orders first (`update.snapshot`), then every change. Survives
+        dropped connections and server restarts, resuming after the last sequence seen."""
+
+        def open_stream(after: int) -> Any:
+            request = order_pb2.StreamOrderUpdatesRequest(order_id=order_id, from_sequence=after)
+            return self._orders.StreamOrderUpdates(request, metadata=self._metadata())
+
+        def sequence(item: order_pb2.StreamOrderUpdatesResponse) -> int | None:
+            return None if item.update.snapshot else item.update.sequence
+
+        return self._follow(open_stream, from_sequence, sequence, markers)
+
+    # ------------------------------------------------------------------ risk
+
+    async def risk_metrics(self) -> risk_pb2.RiskMetrics:
+        return (await self._call(self._risk.GetRiskMetrics, risk_pb2.GetRiskMetricsRequest())).metrics
+
+    async def risk_limits(self) -> risk_pb2.RiskLimits:
+        return (await self._call(self._risk.GetRiskLimits, risk_pb2.GetRiskLimitsRequest())).limits
+
+    async def update_risk_limits(self, *, reason: str = "", **limits: str | Decimal) -> risk_pb2.UpdateRiskLimitsResponse:
+        request = risk_pb2.UpdateRiskLimitsRequest(reason=reason, **{k: str(v) for k, v in limits.items()})
+        return await self._call(self._risk.UpdateRiskLimits, request)
+
+    async def set_kill_switch(self, enabled: bool, reason: str) -> risk_pb2.SetKillSwitchResponse:
+        return await self._call(self._risk.SetKillSwitch, risk_pb2.SetKillSwitchRequest(enabled=enabled, reason=reason))
+
+    async def positions(self, symbol: str = "") -> risk_pb2.ListPositionsResponse:
+        return await self._call(self._risk.ListPositions, risk_pb2.ListPositionsRequest(symbol=symbol))
+
+    # ------------------------------------------------------------------ audit
+
+    @staticmethod
+    def _filter(event_types: Iterable[str | int], **fields: str) -> audit_pb2.EventFilter:
+        return audit_pb2.EventFilter(event_types=_event_types(event_types), **fields)
+
+    async def list_events(
+        self,
+        *,
+        page_size: int = 100,
+        page_token: str = "",
+        from_sequence: int = 0,
+        event_types: Iterable[str | int] = (),
+        user_id: str = "",
+        order_id: str = "",
+        symbol: str = "",
+        correlation_id: str = "",
+    ) -> audit_pb2.ListEventsResponse:
+        request = audit_pb2.ListEventsRequest(
+            page_size=page_size,
+            page_token=page_token,
+            from_sequence=from_sequence,
+            filter=self._filter(event_types, user_id=user_id, order_id=order_id, symbol=symbol, correlation_id=correlation_id),
+        )
+        return await self._call(self._audit.ListEvents, request)
+
+    async def correlation_trail(self, correlation_id: str) -> list[events_pb2.Event]:
+        reply = await self._call(self._audit.GetCorrelationTrail, audit_pb2.GetCorrelationTrailRequest(correlation_id=correlation_id))
+        return list(reply.events)
+
+    async def order_trail(self, order_id: str) -> list[events_pb2.Event]:
+        return list((await self._call(self._audit.GetOrderTrail, audit_pb2.GetOrderTrailRequest(order_id=order_id))).events)
+
+    async def verify_audit_log(self) -> audit_pb2.VerifyAuditLogResponse:
+        return await self._call(self._audit.VerifyAuditLog, audit_pb2.VerifyAuditLogRequest())
+
+    def audit_events(
+        self,
+        *,
+        from_sequence: int = 0,
+        event_types: Iterable[str | int] = (),
+        user_id: str = "",
+        order_id: str = "",
+        symbol: str = "",
+        correlation_id: str = "",
+        heartbeat_seconds: int = 0,
+        markers: bool = False,
+    ) -> AsyncIterator[audit_pb2.SubscribeEventsResponse]:
+        """Every event after `from_sequence`, then live ones; resumes across reconnects, restarts
+        and slow-consumer cut-offs with no gap and no duplicate. With `markers`, caught-up and
+        heartbeat messages are yielded too."""
+        flt = self._filter(event_types, user_id=user_id, order_id=order_id, symbol=symbol, correlation_id=correlation_id)
+
+        def open_stream(after: int) -> Any:
+            request = audit_pb2.SubscribeEventsRequest(from_sequence=after, filter=flt, heartbeat_interval_seconds=heartbeat_seconds)
+            return self._audit.SubscribeEvents(request, metadata=self._metadata())
+
+        return self._follow(open_stream, from_sequence, lambda item: item.event.sequence, markers)
+
+    # ------------------------------------------------------------------ system
+
+    async def system_info(self) -> system_pb2.GetSystemInfoResponse:
+        return await self._call(self._system.GetSystemInfo, system_pb2.GetSystemInfoRequest())
+
+    async def system_metrics(self) -> system_pb2.GetSystemMetricsResponse:
+        return await self._call(self._system.GetSystemMetrics, system_pb2.GetSystemMetricsRequest())
+
+    # ------------------------------------------------------------------ streams
+
+    async def _follow(
+        self,
+        open_stream: Callable[[int], Any],
+        start: int,
+        sequence_of: Callable[[Any], int | None],
+        markers: bool,
+    ) -> AsyncIterator[Any]:
+        """Open, read, and on a dropped connection reopen from the last sequence delivered."""
+        last = start
+        attempt = 0
+        while True:
+            call = open_stream(last)
+            try:
+                while (item := await call.read()) is not grpc.aio.EOF:
+                    attempt = 0
+                    kind = item.WhichOneof("kind")
+                    if kind == "caught_up":
+                        last = max(last, item.caught_up.sequence)
+                    elif kind != "heartbeat":
+                        seq = sequence_of(item)
+                        if seq is not None:
+                            if seq <= last:
+                                continue  # already delivered before a reconnect
+                            last = seq
+                        yield item
+                        continue
+                    if markers:
+                        yield item
+                return
+            except grpc.aio.AioRpcError as exc:
+                code, details = exc.code(), exc.details() or ""
+                resumable = code == grpc.StatusCode.UNAVAILABLE or (
+                    code == grpc.StatusCode.RESOURCE_EXHAUSTED and "resume with" in details
+                )
+                if code == grpc.StatusCode.UNAUTHENTICATED and self._credentials and "revoked" not in details:
+                    await self.login(*self._credentials)
+                    continue
+                attempt += 1
+                if not resumable or attempt > self.retry.attempts * 4:
+                    raise from_rpc_error(exc) from None
+                await asyncio.sleep(self.retry.delay(min(attempt, self.retry.attempts)))
+            finally:
+                call.cancel()
+
