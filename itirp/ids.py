@@ -27,4 +27,4 @@ def new_uuid() -> str:
 
 
 def random_hex(n_bytes: int) -> str:
-    return "%0*x" % (n_bytes * 2, _bits(n_bytes * 8))
+    return "%0*x" % (n_bytes * 2, _bits(n_bytes * 8)) if n_bytes > 0 else ""

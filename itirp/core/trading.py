@@ -68,6 +68,7 @@ _VIOLATION_PROTO = {v: common_pb2.ViolationType.Value(f"VIOLATION_TYPE_{v.value}
 _VIOLATION_FROM_PROTO = {number: v for v, number in _VIOLATION_PROTO.items()}
 _SIDE_PROTO = {Side.BUY: common_pb2.SIDE_BUY, Side.SELL: common_pb2.SIDE_SELL}
 _SIDE_FROM_PROTO = {number: side for side, number in _SIDE_PROTO.items()}
+_LIMIT_AMOUNTS = frozenset({"max_position_size", "max_daily_volume", "max_net_exposure", "max_gross_exposure"})
 _BREAKER_EVENT = {
     BreakerState.OPEN: events_pb2.CircuitBreakerOpened,
     BreakerState.HALF_OPEN: events_pb2.CircuitBreakerHalfOpened,
@@ -233,6 +234,9 @@ class TradingCore:
         causation_id: str,
         now_us: int,
     ) -> tuple[RiskLimits, RiskLimits, Committed]:
+        unknown = set(changes) - _LIMIT_AMOUNTS
+        if unknown:
+            raise ValueError(f"update_limits takes only the amounts {sorted(_LIMIT_AMOUNTS)}, not {sorted(unknown)}")
         old = self.risk.limits
         new = dataclasses.replace(old, **changes)
         payload = events_pb2.RiskLimitsUpdated(
@@ -306,9 +310,16 @@ class TradingCore:
         return retry, self._emit(items, now_us)
 
     def rejected_by_venue(self, order_id: str, attempt: int, reason: str, now_us: int) -> Committed:
+        """A permanent rejection: never retried. The venue answered, so a half-open breaker closes
+        (it must not stay half-open, refusing every later order, waiting for a probe result)."""
         order = self.orders[order_id]
         envelope = self._order_envelope(order, order.correlation_id, order.order_id)
-        return self._emit([(events_pb2.ExecutionFailed(reason=reason, attempts=attempt, permanent=True), envelope)], now_us)
+        items: list[tuple[Message, dict[str, str]]] = [
+            (events_pb2.ExecutionFailed(reason=reason, attempts=attempt, permanent=True), envelope)
+        ]
+        if self.breaker.state is BreakerState.HALF_OPEN:
+            items += self._breaker_items(self.breaker.on_success(), order)
+        return self._emit(items, now_us)
 
     def completed(self, order_id: str, attempt: int, fill: Fill, venue: str, now_us: int) -> Committed:
         order = self.orders[order_id]

@@ -81,8 +81,12 @@ class Executor:
             except PermanentVenueError as exc:
                 await core.rejected_by_venue(order_id, attempt, str(exc), self._clock_us())
                 return
-            except (TransientVenueError, TimeoutError) as exc:
+            except (TransientVenueError, TimeoutError, Exception) as exc:
+                # anything the venue adapter did not classify counts as a transient failure: it is
+                # retried and feeds the breaker, and never leaves the order (or a probe) hanging
                 reason = str(exc) or f"no answer within {policy.attempt_timeout:g} s"
+                if not isinstance(exc, TransientVenueError | TimeoutError):
+                    reason = f"venue error {type(exc).__name__}: {exc}"
                 delay = policy.delay(attempt, self._rng)
                 retry, committed = core.attempt_failed(
                     order_id,

@@ -88,10 +88,14 @@ class _QueueHandler(logging.Handler):
         self._q = q
 
     def emit(self, record: logging.LogRecord) -> None:
-        record.msg = record.getMessage()
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        try:
+            record.msg = record.getMessage()
+            record.args = None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+        except Exception:  # a bad log call must not break the code that made it
+            self.handleError(record)
+            return
         self._q.put(record)
 
 

@@ -122,16 +122,25 @@ async def test_streams_resume_across_a_server_restart_with_nothing_missed_or_rep
     updates: list[tuple[int, str, int]] = []
     events: list[int] = []
 
+    orders_ready, audit_ready = asyncio.Event(), asyncio.Event()
+
     async def watch_orders() -> None:
-        async for item in trader.order_updates():
-            updates.append((item.update.sequence, item.update.order.order_id, item.update.order.status))
+        async for item in trader.order_updates(markers=True):
+            if item.WhichOneof("kind") == "update":
+                updates.append((item.update.sequence, item.update.order.order_id, item.update.order.status))
+            else:
+                orders_ready.set()
 
     async def watch_audit() -> None:
-        async for item in auditor.audit_events():
-            events.append(item.event.sequence)
+        async for item in auditor.audit_events(markers=True):
+            if item.WhichOneof("kind") == "event":
+                events.append(item.event.sequence)
+            else:
+                audit_ready.set()
 
     watchers = [asyncio.create_task(watch_orders()), asyncio.create_task(watch_audit())]
     try:
+        await asyncio.wait_for(asyncio.gather(orders_ready.wait(), audit_ready.wait()), 10)  # both live
         before = [await trader.submit_order("RSM", "BUY", 1, "10") for _ in range(5)]
         for r in before:
             await settle(trader, r.order_id)

@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import AsyncIterator, Callable
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from itirp.auth.service import AuthService
-from itirp.errors import InvalidArgument, NotFound, Unauthenticated
+from itirp.errors import InvalidArgument, NotFound
 from itirp.events import UnknownEventType, event_type_name
 from itirp.observability.context import current_principal
 from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
-from itirp.server.servicers.convert import event_to_proto, timestamp_from_seconds, timestamp_to_us
+from itirp.server.servicers.convert import event_to_proto, timestamp_to_us
+from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
 from itirp.store import EventQuery, EventStore, by_correlation, by_order
-from itirp.v1 import audit_pb2, audit_pb2_grpc, common_pb2
+from itirp.v1 import audit_pb2, audit_pb2_grpc
 
 __all__ = ["AuditServicer"]
-
-DEFAULT_PAGE = 100
-MAX_PAGE = 1000
-
-
-def _page_size(requested: int) -> int:
-    if requested < 0:
-        raise InvalidArgument("page_size", "must not be negative")
-    return min(requested or DEFAULT_PAGE, MAX_PAGE)
-
-
-def _encode_token(cursor: dict[str, int]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> dict[str, int]:
-    try:
-        cursor = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if isinstance(cursor, dict) and len(cursor) == 1 and next(iter(cursor)) in ("after", "before"):
-            value = next(iter(cursor.values()))
-            if isinstance(value, int) and value >= 0:
-                return cursor
-    except (ValueError, binascii.Error):
-        pass
-    raise InvalidArgument("page_token", "not a token this server issued; start again without one")
-
 
 def _query(flt: audit_pb2.EventFilter, start: Timestamp | None, end: Timestamp | None, **paging: int | None) -> EventQuery:
     try:
@@ -83,10 +55,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     async def ListEvents(
         self, request: audit_pb2.ListEventsRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.ListEventsResponse:
-        size = _page_size(request.page_size)
+        size = page_size(request.page_size)
         if request.page_token:
-            cursor = _decode_token(request.page_token)
-            paging = {"after_sequence": cursor["after"]} if "after" in cursor else {"before_sequence": cursor["before"]}
+            key, value = decode_cursor(request.page_token, ("after", "before"))
+            paging = {f"{key}_sequence": value}
         elif request.from_sequence:
             paging = {"after_sequence": request.from_sequence - 1}
         else:
@@ -102,7 +74,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         if len(events) > size:
             events = events[:size]
             key = "after" if query.ascending else "before"
-            next_token = _encode_token({key: events[-1].sequence})
+            next_token = encode_cursor(key, events[-1].sequence)
         return audit_pb2.ListEventsResponse(events=[event_to_proto(e) for e in events], next_page_token=next_token)
 
     async def GetCorrelationTrail(
@@ -132,25 +104,13 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         if interval > 3600:
             raise InvalidArgument("heartbeat_interval_seconds", "at most 3600")
         query = _query(request.filter, None, None)
-        token_id = current_principal().token_id
-        auth = self._auth
-
-        def still_authorised() -> None:
-            if auth.is_revoked(token_id):
-                raise Unauthenticated("token has been revoked (logged out); the subscription ends")
-
+        still_authorised = revocation_check(self._auth, current_principal().token_id)
         still_authorised()
         async for item in self._fanout.subscribe(
             after=request.from_sequence, matches=query.matches, heartbeat_seconds=interval, check=still_authorised
         ):
-            if isinstance(item, Heartbeat):
-                yield audit_pb2.SubscribeEventsResponse(
-                    heartbeat=common_pb2.StreamHeartbeat(
-                        timestamp=timestamp_from_seconds(self._clock()), head_sequence=item.head_sequence
-                    )
-                )
-            elif isinstance(item, CaughtUp):
-                yield audit_pb2.SubscribeEventsResponse(caught_up=common_pb2.StreamCaughtUp(sequence=item.sequence))
+            if isinstance(item, CaughtUp | Heartbeat):
+                yield audit_pb2.SubscribeEventsResponse(**marker(item, self._clock))
             else:
                 yield audit_pb2.SubscribeEventsResponse(event=event_to_proto(item))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import AsyncIterator, Callable
 
 import grpc
@@ -12,11 +10,12 @@ from itirp.auth.roles import Role
 from itirp.auth.service import AuthService
 from itirp.core.journal import new_uuid
 from itirp.domain.orders import Order
-from itirp.errors import InvalidArgument, Unauthenticated
+from itirp.errors import InvalidArgument
 from itirp.observability.context import correlation_id_var, current_principal, request_id_var
 from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.server.servicers.convert import timestamp_from_seconds
 from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update
+from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
 from itirp.store import StoredEvent
 from itirp.trading import TradingService
 from itirp.v1 import common_pb2, order_pb2, order_pb2_grpc
@@ -24,22 +23,8 @@ from itirp.v1 import common_pb2, order_pb2, order_pb2_grpc
 __all__ = ["OrderServicer"]
 
 _SIDES = {common_pb2.SIDE_BUY: "BUY", common_pb2.SIDE_SELL: "SELL"}
-DEFAULT_PAGE = 100
-MAX_PAGE = 1000
-
-
 def _correlation_id() -> str:
     return correlation_id_var.get() or new_uuid()
-
-
-def _cursor(token: str) -> int:
-    try:
-        value = int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
-        if value >= 0:
-            return value
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        pass
-    raise InvalidArgument("page_token", "not a token this server issued; start again without one")
 
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
@@ -90,8 +75,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     async def ListOrders(
         self, request: order_pb2.ListOrdersRequest, context: grpc.aio.ServicerContext
     ) -> order_pb2.ListOrdersResponse:
-        if request.page_size < 0:
-            raise InvalidArgument("page_size", "must not be negative")
+        limit = page_size(request.page_size)
         try:
             statuses = frozenset(STATUS_FROM_PROTO[s] for s in request.statuses)
         except KeyError:
@@ -102,10 +86,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             statuses=statuses,
             symbol=request.symbol,
             user_id=request.user_id,
-            before=_cursor(request.page_token) if request.page_token else None,
-            limit=min(request.page_size or DEFAULT_PAGE, MAX_PAGE),
+            before=decode_cursor(request.page_token, ("before",))[1] if request.page_token else None,
+            limit=limit,
         )
-        token = base64.urlsafe_b64encode(str(cursor).encode()).decode().rstrip("=") if cursor is not None else ""
+        token = encode_cursor("before", cursor) if cursor is not None else ""
         return order_pb2.ListOrdersResponse(orders=[order_to_proto(o) for o in page], next_page_token=token)
 
     async def CancelOrder(
@@ -141,10 +125,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         def matches(event: StoredEvent) -> bool:
             return bool(event.order_id) and mine(orders.get(event.order_id))
 
-        def still_authorised() -> None:
-            if self._auth.is_revoked(principal.token_id):
-                raise Unauthenticated("token has been revoked (logged out); the stream ends")
-
+        still_authorised = revocation_check(self._auth, principal.token_id)
         await trading.settled_state()
         head = self._fanout.head_sequence
         after = request.from_sequence
@@ -163,12 +144,8 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         async for item in self._fanout.subscribe(
             after=after, matches=matches, heartbeat_seconds=self._heartbeat, check=still_authorised
         ):
-            if isinstance(item, Heartbeat):
-                yield order_pb2.StreamOrderUpdatesResponse(
-                    heartbeat=common_pb2.StreamHeartbeat(timestamp=timestamp_from_seconds(self._clock()), head_sequence=item.head_sequence)
-                )
-            elif isinstance(item, CaughtUp):
-                yield order_pb2.StreamOrderUpdatesResponse(caught_up=common_pb2.StreamCaughtUp(sequence=item.sequence))
+            if isinstance(item, CaughtUp | Heartbeat):
+                yield order_pb2.StreamOrderUpdatesResponse(**marker(item, self._clock))
             elif item.sequence > seen.get(item.order_id, 0):
                 yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, orders[item.order_id]))
 
