@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from itirp.v1 import events_pb2
 
@@ -23,6 +24,9 @@ __all__ = [
     "encode_payload",
     "event_type_name",
     "kind_of",
+    "timestamp_from_seconds",
+    "timestamp_from_us",
+    "timestamp_to_us",
 ]
 
 #: Version of the payload encoding written today.
@@ -86,3 +90,17 @@ def decode_payload(event_type: str, schema_version: int, data: bytes) -> Message
     if schema_version != SCHEMA_VERSION:
         raise UnknownEventType(f"{event_type}: payload schema version {schema_version} is not readable")
     return kind.payload_class.FromString(data)
+
+
+def timestamp_from_us(micros: int) -> Timestamp:
+    """Microseconds since the epoch (the events' time unit) as a protobuf Timestamp."""
+    seconds, rest = divmod(micros, 1_000_000)
+    return Timestamp(seconds=seconds, nanos=rest * 1000)
+
+
+def timestamp_from_seconds(seconds: float) -> Timestamp:
+    return timestamp_from_us(int(round(seconds * 1_000_000)))
+
+
+def timestamp_to_us(ts: Timestamp) -> int:
+    return ts.seconds * 1_000_000 + ts.nanos // 1000

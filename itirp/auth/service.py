@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from itirp.auth.passwords import hash_password, verify_password
 from itirp.auth.roles import Role
@@ -30,6 +29,7 @@ from itirp.auth.state import AuthState
 from itirp.auth.tokens import Claims, TokenCodec
 from itirp.auth.users import User, UserStore
 from itirp.core.journal import Journal, new_uuid
+from itirp.events import timestamp_from_seconds
 from itirp.errors import FailedPrecondition, ResourceExhausted, Unauthenticated
 from itirp.observability.context import correlation_id_var, request_id_var
 from itirp.v1 import common_pb2, events_pb2
@@ -90,10 +90,6 @@ def load_or_create_secret(data_dir: Path) -> bytes:
 
 def _role(role: Role) -> int:
     return common_pb2.Role.Value(f"ROLE_{role.name}")
-
-
-def _ts(seconds: int) -> Timestamp:
-    return Timestamp(seconds=seconds)
 
 
 class AuthService:
@@ -218,7 +214,7 @@ class AuthService:
         if not self._read_only:
             claims = issued.claims
             logged_in = events_pb2.UserLoggedIn(
-                username=user.username, role=_role(user.role), token_id=claims.jti, expires_at=_ts(claims.exp)
+                username=user.username, role=_role(user.role), token_id=claims.jti, expires_at=timestamp_from_seconds(claims.exp)
             )
             await self._record([(logged_in, user.user_id)])
         return issued
@@ -269,7 +265,7 @@ class AuthService:
         if self._read_only:
             raise FailedPrecondition("the server is read-only (started for investigation): nothing can be recorded")
         revoked = events_pb2.TokenRevoked(
-            token_id=principal.token_id, expires_at=_ts(principal.expires_at), username=principal.username
+            token_id=principal.token_id, expires_at=timestamp_from_seconds(principal.expires_at), username=principal.username
         )
         await self._record([(revoked, principal.user_id)])
         return int(self._clock())

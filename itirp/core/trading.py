@@ -21,20 +21,19 @@ from decimal import Decimal
 from typing import Any
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from itirp.core.journal import Journal
 from itirp.domain.money import format_money
 from itirp.domain.orders import NewOrder, Order, OrderStatus, Side, Trigger
 from itirp.domain.risk import RiskEngine, RiskLimits, Violation, ViolationDetail
 from itirp.errors import AlreadyExists, FailedPrecondition, NotFound
-from itirp.events import decode_payload
+from itirp.events import decode_payload, timestamp_from_us
 from itirp.execution.breaker import BreakerState, CircuitBreaker, Transition
 from itirp.execution.venue import Fill
 from itirp.store import NewEvent, StoredEvent
 from itirp.v1 import common_pb2, events_pb2, risk_pb2
 
-__all__ = ["Committed", "TradingCore", "trading_day_of"]
+__all__ = ["Committed", "TradingCore", "limits_proto", "trading_day_of", "violations_message"]
 
 #: What the event sink returns: the stored events at once, durability later.
 Sink = Callable[[Sequence[NewEvent]], Any]
@@ -55,13 +54,6 @@ class Committed:
 
 def trading_day_of(timestamp_us: int) -> str:
     return datetime.fromtimestamp(timestamp_us / 1_000_000, UTC).date().isoformat()
-
-
-def _ts(us: int) -> Timestamp:
-    ts = Timestamp()
-    ts.seconds, rest = divmod(us, 1_000_000)
-    ts.nanos = rest * 1000
-    return ts
 
 
 _VIOLATION_PROTO = {v: common_pb2.ViolationType.Value(f"VIOLATION_TYPE_{v.value}") for v in Violation}
@@ -85,7 +77,7 @@ def _violation_proto(v: ViolationDetail) -> common_pb2.RiskViolation:
     )
 
 
-def _limits_proto(limits: RiskLimits, updated_us: int, updated_by: str) -> risk_pb2.RiskLimits:
+def limits_proto(limits: RiskLimits, updated_us: int, updated_by: str) -> risk_pb2.RiskLimits:
     msg = risk_pb2.RiskLimits(
         max_position_size=format_money(limits.max_position_size),
         max_daily_volume=format_money(limits.max_daily_volume),
@@ -95,7 +87,7 @@ def _limits_proto(limits: RiskLimits, updated_us: int, updated_by: str) -> risk_
         updated_by=updated_by,
     )
     if updated_us:
-        msg.updated_at.CopyFrom(_ts(updated_us))
+        msg.updated_at.CopyFrom(timestamp_from_us(updated_us))
     return msg
 
 
@@ -240,8 +232,8 @@ class TradingCore:
         old = self.risk.limits
         new = dataclasses.replace(old, **changes)
         payload = events_pb2.RiskLimitsUpdated(
-            old_limits=_limits_proto(old, self.limits_updated_us, self.limits_updated_by),
-            new_limits=_limits_proto(new, now_us, actor_id),
+            old_limits=limits_proto(old, self.limits_updated_us, self.limits_updated_by),
+            new_limits=limits_proto(new, now_us, actor_id),
             reason=reason,
         )
         committed = self._emit(
@@ -266,7 +258,7 @@ class TradingCore:
             return []
         cls = _BREAKER_EVENT[transition.to]
         if transition.to is BreakerState.OPEN:
-            payload: Message = cls(consecutive_failures=transition.consecutive_failures, open_until=_ts(transition.open_until_us))
+            payload: Message = cls(consecutive_failures=transition.consecutive_failures, open_until=timestamp_from_us(transition.open_until_us))
         else:
             payload = cls()
         return [(payload, {"correlation_id": order.correlation_id, "causation_id": order.order_id})]

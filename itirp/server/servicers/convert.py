@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from itirp.auth.roles import Role
-from itirp.events import EVENT_TYPES
+from itirp.events import EVENT_TYPES, timestamp_from_seconds, timestamp_from_us, timestamp_to_us
 from itirp.store import StoredEvent
 from itirp.v1 import common_pb2, events_pb2
 
@@ -14,25 +12,6 @@ __all__ = ["event_to_proto", "role_to_proto", "timestamp_from_seconds", "timesta
 
 def role_to_proto(role: Role) -> int:
     return common_pb2.Role.Value(f"ROLE_{role.name}")
-
-
-def timestamp_from_seconds(seconds: float) -> Timestamp:
-    ts = Timestamp()
-    whole = int(seconds)
-    ts.seconds = whole
-    ts.nanos = int(round((seconds - whole) * 1_000_000)) * 1000
-    return ts
-
-
-def timestamp_to_us(ts: Timestamp) -> int:
-    return ts.seconds * 1_000_000 + ts.nanos // 1000
-
-
-def timestamp_from_us(micros: int) -> Timestamp:
-    ts = Timestamp()
-    ts.seconds, rest = divmod(micros, 1_000_000)
-    ts.nanos = rest * 1000
-    return ts
 
 
 def event_to_proto(event: StoredEvent) -> events_pb2.Event:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itirp.core.trading import TradingCore
+from itirp.core.trading import TradingCore, limits_proto
 from itirp.domain.money import format_money
 from itirp.domain.orders import TRANSITIONS, Order, OrderStatus, Side
 from itirp.server.servicers.convert import timestamp_from_us
@@ -57,18 +57,7 @@ def order_update(event: StoredEvent, order: Order) -> order_pb2.OrderUpdate:
 
 
 def limits_to_proto(core: TradingCore) -> risk_pb2.RiskLimits:
-    limits = core.risk.limits
-    msg = risk_pb2.RiskLimits(
-        max_position_size=format_money(limits.max_position_size),
-        max_daily_volume=format_money(limits.max_daily_volume),
-        max_net_exposure=format_money(limits.max_net_exposure),
-        max_gross_exposure=format_money(limits.max_gross_exposure),
-        kill_switch_enabled=limits.kill_switch_enabled,
-        updated_by=core.limits_updated_by,
-    )
-    if core.limits_updated_us:
-        msg.updated_at.CopyFrom(timestamp_from_us(core.limits_updated_us))
-    return msg
+    return limits_proto(core.risk.limits, core.limits_updated_us, core.limits_updated_by)
 
 
 def metrics_to_proto(core: TradingCore, now_us: int) -> risk_pb2.RiskMetrics:
