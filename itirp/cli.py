@@ -54,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
         help="start even on an event log that does not verify, appending nothing (for investigation)",
     )
     serve.add_argument("--heartbeat", dest="heartbeat_seconds", type=float, default=None, help="idle stream heartbeat, s")
+    serve.add_argument(
+        "--metrics-listen",
+        default=None,
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics over HTTP at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 "
+        '(env ITIRP_METRICS_LISTEN; default off; "" turns them off)',
+    )
 
     users = sub.add_parser("users", help="manage users in the data folder")
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -170,6 +177,7 @@ def _run_serve(args: argparse.Namespace) -> int:
             drain_delay_seconds=args.drain_delay_seconds,
             read_only=args.read_only,
             heartbeat_seconds=args.heartbeat_seconds,
+            metrics_listen=args.metrics_listen,
         )
     except ConfigError as exc:
         print(f"itirp: {exc}", file=sys.stderr)

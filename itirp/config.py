@@ -116,9 +116,17 @@ class Config:
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True
+    # Prometheus metrics over HTTP on HOST:PORT (port 0: any free one); "" (the default): off, so
+    # nothing listens that the operator did not ask for. Meant for a loopback address.
+    metrics_listen: str = ""
 
     def __post_init__(self) -> None:
         parse_listen(self.listen)
+        if self.metrics_listen:
+            try:
+                parse_listen(self.metrics_listen)
+            except ConfigError as exc:
+                raise ConfigError(f"metrics {exc} (ITIRP_METRICS_LISTEN / --metrics-listen)") from None
         if self.event_loop not in ("uvloop", "asyncio"):
             raise ConfigError(f"event loop must be uvloop or asyncio, got {self.event_loop!r}")
         if self.token_ttl_seconds <= 0:
@@ -143,6 +151,11 @@ class Config:
     @property
     def host_port(self) -> tuple[str, int]:
         return parse_listen(self.listen)
+
+    @property
+    def metrics_host_port(self) -> tuple[str, int] | None:
+        """Where to serve the metrics, or None when they are off."""
+        return parse_listen(self.metrics_listen) if self.metrics_listen else None
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)
@@ -184,6 +197,7 @@ class Config:
             "log_level": (env.get("ITIRP_LOG_LEVEL") or d["log_level"]).upper(),
             "log_format": env.get("ITIRP_LOG_FORMAT") or d["log_format"],
             "access_log": _env_bool(env, "ITIRP_ACCESS_LOG", d["access_log"]),
+            "metrics_listen": env.get("ITIRP_METRICS_LISTEN", d["metrics_listen"]).strip(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):

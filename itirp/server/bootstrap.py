@@ -9,6 +9,9 @@ period, then the store is flushed and closed.
 
 A failed append (disk full, corrupt file) turns health NOT_SERVING at once: the server never
 acknowledges what it could not store.
+
+Metrics (`config.metrics_listen`, off by default): Prometheus text over HTTP on their own port,
+served from a thread; see `itirp.observability.metrics`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from itirp.execution.breaker import CircuitBreaker
 from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
+from itirp.observability.metrics import MetricsEndpoint, ServerMetrics
 from itirp.server.fanout import EventFanout
 from itirp.server.interceptors import CallInterceptor
 from itirp.server.servicers.audit import AuditServicer
@@ -94,8 +98,15 @@ class RunningServer:
     fanout: EventFanout
     trading: TradingService
     started_at: float
+    metrics: ServerMetrics | None = None
+    metrics_endpoint: MetricsEndpoint | None = None
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The bound metrics port, or None when metrics are off."""
+        return self.metrics_endpoint.port if self.metrics_endpoint is not None else None
 
     @property
     def address(self) -> str:
@@ -122,6 +133,8 @@ class RunningServer:
         await self.auth.stop()
         self.fanout.close()
         await self.store.close()
+        if self.metrics_endpoint is not None:  # last: the drain stays observable
+            await self.metrics_endpoint.close()
         log.info("server stopped")
         self._stopped.set()
 
@@ -260,10 +273,21 @@ async def _start(
         read_only=config.read_only,
     )
     store.add_listener(TradingService.log_order_events)
+    metrics: ServerMetrics | None = None
+    if config.metrics_listen:
+        metrics = ServerMetrics(core=core, store=store, fanout=fanout, submit_latency=trading.submit_latency)
+        store.add_listener(metrics.on_commit)
     await trading.start()
 
     server = grpc.aio.server(
-        interceptors=[*extra_interceptors, CallInterceptor(auth, access_log_enabled=config.access_log)],
+        interceptors=[
+            *extra_interceptors,
+            CallInterceptor(
+                auth,
+                access_log_enabled=config.access_log,
+                observe=metrics.observe_rpc if metrics is not None else None,
+            ),
+        ],
         options=_SERVER_OPTIONS,
     )
     started_at = clock()
@@ -294,14 +318,26 @@ async def _start(
         bound = server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
     except RuntimeError:
         bound = 0
-    if bound == 0:
+    problem = None if bound else f"cannot listen on {config.listen} (address in use?)"
+    endpoint: MetricsEndpoint | None = None
+    metrics_at = config.metrics_host_port
+    if problem is None and metrics is not None and metrics_at is not None:
+        try:
+            endpoint = MetricsEndpoint(metrics.registry, *metrics_at)
+        except OSError as exc:
+            problem = f"cannot serve metrics on {config.metrics_listen}: {exc}"
+    if problem is not None:
         await server.stop(None)
         await trading.stop(0)
         await auth.stop()
         fanout.close()
-        raise OSError(f"cannot listen on {config.listen} (address in use?)")
+        raise OSError(problem)
     await server.start()
-    running = RunningServer(server, bound, config, health_servicer, auth, store, journal, fanout, trading, started_at)
+    running = RunningServer(
+        server, bound, config, health_servicer, auth, store, journal, fanout, trading, started_at, metrics, endpoint
+    )
     await running._set_all(health_pb2.HealthCheckResponse.SERVING)
     log.info("serving", extra={"address": running.address, "port": bound, "data_dir": str(data_dir)})
+    if endpoint is not None:
+        log.info("serving metrics", extra={"url": f"http://{endpoint.address}/metrics", "port": endpoint.port})
     return running

@@ -79,6 +79,16 @@ class EventFanout:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
+    def queued_events(self) -> list[int]:
+        """Events committed but not yet sent, per subscriber (for the metrics). Safe to call from
+        another thread: it only reads, and retries if the set of subscribers changes meanwhile."""
+        for _ in range(5):
+            try:
+                return [len(s.queue) for s in tuple(self._subscribers)]
+            except RuntimeError:  # "set changed size during iteration"
+                continue
+        return []
+
     def close(self) -> None:
         self._store.remove_listener(self._on_commit)
 

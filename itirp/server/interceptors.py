@@ -7,7 +7,7 @@ For each call it
 3. runs the handler with the principal, request id and correlation id in context variables,
 4. turns an application error raised by the handler into its status (`itirp.server.status`), and
    anything else into INTERNAL with the request id, logged once here,
-5. writes one access-log line.
+5. writes one access-log line, and hands the call's duration to the metrics when they are on.
 
 Health checks and reflection pass straight through: open, unlogged, unwrapped.
 """
@@ -29,7 +29,7 @@ from itirp.observability.context import correlation_id_var, principal_var, reque
 from itirp.observability.logging import emit
 from itirp.server.status import MAPPED, status_for
 
-__all__ = ["CallInterceptor"]
+__all__ = ["CallInterceptor", "ObserveCall"]
 
 log = logging.getLogger("itirp.server")
 access_log = logging.getLogger("itirp.access")
@@ -58,10 +58,17 @@ class _Call:
         self.correlation_id = correlation_id
 
 
+#: Metrics hook: (full method name, status code, seconds), called once per call on the loop.
+ObserveCall = Callable[[str, grpc.StatusCode, float], None]
+
+
 class CallInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, auth: AuthService, *, access_log_enabled: bool = True) -> None:
+    def __init__(
+        self, auth: AuthService, *, access_log_enabled: bool = True, observe: ObserveCall | None = None
+    ) -> None:
         self._auth = auth
         self._access_log = access_log_enabled
+        self._observe = observe
 
     async def intercept_service(
         self,
@@ -180,11 +187,14 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         )
 
     def _exit(self, call: _Call, code: grpc.StatusCode, started: float, tokens: tuple[Any, Any, Any]) -> None:
+        elapsed = time.perf_counter() - started
+        if self._observe is not None:
+            self._observe(call.method, code, elapsed)
         if self._access_log:
             fields: dict[str, object] = {
                 "method": call.method,
                 "code": code.name,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "duration_ms": round(elapsed * 1000, 3),
                 "request_id": call.request_id,
             }
             if call.principal is not None:

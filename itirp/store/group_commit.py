@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import time
 from collections.abc import Callable, Sequence
 
 from itirp.store.base import CommitListener
@@ -89,6 +90,10 @@ class GroupCommitStore:
         """Transactions committed since open (each one fsync)."""
         self.committed_events = 0
         """Events committed since open."""
+        self._commit_started = 0.0
+        self.last_commit_seconds = 0.0
+        """Duration of the last commit, from hand-off to the backend until `_commit_done` on the
+        loop; set before the listeners run, so a listener (the metrics) can read it per batch."""
 
     # ------------------------------------------------------------------ state
 
@@ -214,6 +219,7 @@ class GroupCommitStore:
         self._inflight = calls
         self._inflight_batch = batch
         inject, self._inject = self._inject, None
+        self._commit_started = time.perf_counter()
         try:
             self._start_commit(batch, inject)
         except BaseException as exc:
@@ -236,6 +242,7 @@ class GroupCommitStore:
         self._head_hash = last.hash
         self.commits += 1
         self.committed_events += len(batch)
+        self.last_commit_seconds = time.perf_counter() - self._commit_started
         for listener in tuple(self._listeners):
             try:
                 listener(batch)
