@@ -1,0 +1,277 @@
+"""`itirp-cli` and the CSV example terminal, as subprocesses against a real `itirp serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import BIN, run
+
+CLI = BIN / "itirp-cli"
+EXAMPLES = Path(__file__).resolve().parents[2] / "clients" / "examples"
+PASSWORDS = {"trader1": "trader123", "risk1": "risk123", "compliance1": "compliance123"}
+
+
+class Desk:
+    """One user's terminal: its own token file, pointed at one server."""
+
+    def __init__(self, address: str, config: Path) -> None:
+        self.address = address
+        self.config = config
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_")}
+        self.env = {**inherited, "ITIRP_SERVER": address, "ITIRP_CLI_CONFIG": str(config)}
+
+    def __call__(self, *args: str, input: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return run(CLI, *args, env=self.env, input=input, timeout=timeout)
+
+    def ok(self, *args: str) -> str:
+        result = self(*args)
+        assert result.returncode == 0, (args, result.returncode, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        return result.stdout
+
+    def json(self, *args: str) -> dict:
+        return json.loads(self.ok("--json", *args))
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [str(CLI), *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+
+def desk(server, tmp_path: Path, username: str) -> Desk:  # type: ignore[no-untyped-def]
+    terminal = Desk(server.address, tmp_path / f"{username}-config" / "tokens.json")
+    result = terminal("login", "--username", username, "--password-stdin", input=PASSWORDS[username] + "\n")
+    assert result.returncode == 0, result.stderr
+    assert f"as {username}" in result.stdout
+    return terminal
+
+
+def wait_until_live(proc: subprocess.Popen[str], timeout: float = 15) -> str:
+    """The stream commands say on stderr when they have caught up and follow live changes."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(proc.stderr.readline()), daemon=True).start()  # type: ignore[union-attr]
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        proc.kill()
+        raise AssertionError(f"stream did not start: {proc.communicate()}") from None
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 20) -> str:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"did not finish: {proc.communicate()}") from None
+    assert proc.returncode == 0, (proc.returncode, out, err)
+    return out
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_trader_desk_from_the_shell(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server()
+    trader = desk(server, tmp_path, "trader1")
+
+    # the token is kept per server, readable by its owner only
+    assert stat.S_IMODE(trader.config.stat().st_mode) == 0o600
+    saved = json.loads(trader.config.read_text())
+    assert saved[server.address]["username"] == "trader1" and saved[server.address]["token"]
+
+    table = trader.ok("submit", "AAPL", "BUY", "100", "150.50", "--strategy", "momentum")
+    assert "APPROVED" in table and "order id" in table
+    reply = trader.json("submit", "MSFT", "sell", "10", "410.25", "--client-order-id", "cli-test-1")
+    assert reply["status"] == "ORDER_STATUS_APPROVED" and reply["order"]["price"] == "410.25"
+    msft = reply["order_id"]
+
+    rejected = trader("submit", "TSLA", "BUY", "100000", "200")
+    assert rejected.returncode == 4
+    assert "REJECTED" in rejected.stdout and "POSITION_LIMIT" in rejected.stdout
+    assert "rejected by pre-trade risk: POSITION_LIMIT" in rejected.stderr
+    assert trader("--json", "submit", "TSLA", "BUY", "100000", "200").returncode == 4
+
+    duplicate = trader("submit", "MSFT", "SELL", "10", "410.25", "--client-order-id", "cli-test-1")
+    assert duplicate.returncode == 3 and msft in duplicate.stderr
+    invalid = trader("submit", "AAPL", "BUY", "1", "150.12345")
+    assert invalid.returncode == 3 and "price" in invalid.stderr
+    assert trader("submit", "AAPL", "HOLD", "1", "150").returncode == 2  # usage error
+
+    orders = trader.json("orders")["orders"]
+    assert [o["symbol"] for o in orders] == ["TSLA", "TSLA", "MSFT", "AAPL"]  # newest first
+    listing = trader.ok("orders", "--status", "rejected")
+    assert "TSLA" in listing and "AAPL" not in listing and "ORDER ID" in listing
+
+    order = trader.json("order", msft)
+    assert order["order_id"] == msft and order["symbol"] == "MSFT"
+    for _ in range(50):  # execution follows the reply
+        if trader.json("order", msft)["status"] == "ORDER_STATUS_EXECUTED":
+            break
+    assert "EXECUTED" in trader.ok("order", msft)
+
+    cancel = trader("cancel", msft, "--reason", "too late")
+    assert cancel.returncode == 3 and "can no longer be cancelled" in cancel.stderr
+    assert trader("order", "no-such-order").returncode == 3
+
+    positions = trader.ok("positions")
+    assert "MSFT" in positions and "TOTAL" in positions
+    assert trader.json("positions", "--symbol", "MSFT")["positions"][0]["quantity"] == "-10"
+    assert "net exposure" in trader.ok("risk")
+    assert trader.json("risk")["total_positions"] >= 1
+    assert trader.json("limits", "show")["max_position_size"] == "1000000.00"
+    metrics = trader.ok("metrics")
+    assert "REJECTED" in metrics and "p99" in metrics and "CLOSED" in metrics
+
+    refused = trader("limits", "set", "--max-position-size", "500000")
+    assert refused.returncode == 3 and "requires the RISK_MANAGER role" in refused.stderr
+    assert trader("kill-switch", "on", "--reason", "mine?").returncode == 3
+    assert trader("audit", "verify").returncode == 3
+
+    # global options after the subcommand too
+    assert trader.ok("whoami", "--server", server.address).count("trader1") == 1
+
+    assert "logged out" in trader.ok("logout")
+    assert server.address not in json.loads(trader.config.read_text())
+    after = trader("orders")
+    assert after.returncode == 3 and f"not logged in to {server.address}: run itirp-cli login" in after.stderr
+
+
+def test_risk_manager_limits_and_kill_switch_seen_live_by_compliance(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server()
+    trader, risk, compliance = (desk(server, tmp_path, u) for u in ("trader1", "risk1", "compliance1"))
+
+    changed = risk.json("limits", "set", "--max-position-size", "500000", "--reason", "tighter for the open")
+    assert changed["limits"]["max_position_size"] == "500000.00"
+    assert changed["previous_limits"]["max_position_size"] == "1000000.00"
+    assert "500,000.00" in trader.ok("limits", "show")
+
+    tail = compliance.popen("--json", "audit", "tail", "--type", "KILL_SWITCH_ACTIVATED", "--last", "0", "--count", "1")
+    assert "following the audit log" in wait_until_live(tail)
+
+    assert risk("kill-switch", "on").returncode == 2  # a reason is required
+    assert "kill switch is ON" in risk.ok("kill-switch", "on", "--reason", "fat-finger drill")
+    assert "already ON" in risk.ok("kill-switch", "on", "--reason", "again")
+    blocked = trader("submit", "AAPL", "BUY", "1", "150")
+    assert blocked.returncode == 4 and "KILL_SWITCH_ACTIVE" in blocked.stdout
+
+    event = json.loads(finish(tail))
+    assert event["event_type"] == "EVENT_TYPE_KILL_SWITCH_ACTIVATED"
+    assert event["kill_switch_activated"] == {"reason": "fat-finger drill", "username": "risk1"}
+
+    assert risk.json("kill-switch", "off", "--reason", "drill over")["changed"] is True
+    assert trader("submit", "AAPL", "BUY", "1", "150").returncode == 0
+
+
+def test_watch_follows_an_order_submitted_meanwhile(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server()
+    trader = desk(server, tmp_path, "trader1")
+
+    as_json = trader.popen("watch", "--json", "--count", "5")
+    as_table = trader.popen("watch", "--count", "5")
+    assert "watching order updates" in wait_until_live(as_json)
+    assert "watching order updates" in wait_until_live(as_table)
+
+    order_id = trader.json("submit", "AAPL", "BUY", "100", "150.50")["order_id"]
+
+    updates = [json.loads(line) for line in finish(as_json).splitlines()]
+    assert {u["order"]["order_id"] for u in updates} == {order_id}
+    statuses = [u["order"]["status"].removeprefix("ORDER_STATUS_") for u in updates]
+    assert statuses == ["PENDING", "RISK_CHECK", "APPROVED", "EXECUTING", "EXECUTED"]
+    lines = finish(as_table).splitlines()
+    assert len(lines) == 5 and all(order_id in line for line in lines)
+    assert "EXECUTED" in lines[-1] and "filled 100 @ 150.50" in lines[-1]
+
+
+def test_audit_tail_trail_and_verify_as_compliance(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server()
+    trader, compliance = desk(server, tmp_path, "trader1"), desk(server, tmp_path, "compliance1")
+    reply = trader.json("submit", "AAPL", "BUY", "100", "150.50")
+    order_id, correlation_id = reply["order_id"], reply["correlation_id"]
+
+    first = compliance.ok("audit", "tail", "--from-sequence", "0", "--count", "4").splitlines()
+    assert [line.split()[0] for line in first] == ["1", "2", "3", "4"]
+    assert all("USER_CREATED" in line for line in first)
+    created = json.loads(compliance.ok("--json", "audit", "tail", "--from-sequence", "0", "--type", "ORDER_CREATED", "--count", "1"))
+    assert created["order_id"] == order_id and created["order_created"]["symbol"] == "AAPL"
+
+    by_order = compliance.json("audit", "trail", order_id)
+    assert by_order["kind"] == "order" and by_order["events"][0]["event_type"] == "EVENT_TYPE_ORDER_CREATED"
+    trail = compliance.ok("audit", "trail", correlation_id)
+    assert "ORDER_CREATED" in trail and "RISK_CHECK_PASSED" in trail and order_id in trail
+    assert compliance.json("audit", "trail", correlation_id)["kind"] == "correlation"
+    unknown = compliance("audit", "trail", "no-such-id")
+    assert unknown.returncode == 3 and "no events for 'no-such-id'" in unknown.stderr
+
+    verified = compliance("audit", "verify")
+    assert verified.returncode == 0 and verified.stdout.startswith("ok: ")
+    assert compliance.json("audit", "verify")["ok"] is True
+
+
+def test_not_logged_in_and_unreachable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    address = f"127.0.0.1:{closed_port()}"
+    nobody = Desk(address, tmp_path / "none.json")
+    result = nobody("risk")
+    assert result.returncode == 3
+    assert result.stderr.strip() == f"itirp-cli: not logged in to {address}: run itirp-cli login"
+
+    stale = Desk(address, tmp_path / "stale.json")
+    stale.config.write_text(json.dumps({address: {"token": "x.y.z", "username": "trader1", "expires_at": 0}}))
+    procs = [
+        subprocess.Popen([str(CLI), *args], env=d.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for d, args in ((stale, ["positions"]), (nobody, ["login", "-u", "trader1", "--password-stdin"]))
+    ]
+    for proc in procs:
+        _, err = proc.communicate("trader123\n", timeout=30)
+        assert proc.returncode == 5, err
+        assert f"cannot reach the ITIRP server at {address}" in err and "Traceback" not in err
+
+
+def test_refreshed_token_is_saved_at_exit(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # 62 s tokens: the client refreshes 60 s before expiry, so 2 s into a long command
+    server = start_server(env={"ITIRP_TOKEN_TTL_SECONDS": "62"})
+    trader = desk(server, tmp_path, "trader1")
+    before = json.loads(trader.config.read_text())[server.address]["token"]
+
+    watch = trader.popen("watch", "--count", "1")
+    wait_until_live(watch)
+    threading.Event().wait(3)
+    trader.ok("submit", "AAPL", "BUY", "1", "150")
+    finish(watch)
+
+    after = json.loads(trader.config.read_text())[server.address]
+    assert after["token"] != before and after["username"] == "trader1"
+    assert stat.S_IMODE(trader.config.stat().st_mode) == 0o600
+    assert "trader1" in trader.ok("whoami")  # the refreshed token works
+
+
+def test_csv_example_terminal(start_server) -> None:  # type: ignore[no-untyped-def]
+    server = start_server()
+    result = run(
+        sys.executable, EXAMPLES / "csv_orders.py", EXAMPLES / "orders.csv", "--server", server.address,
+        "--username", "trader1", "--password", "trader123", "--timeout", "20", timeout=40,
+    )
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    summary = result.stdout.split("\n\n")[-1]
+    assert "10 orders: 9 EXECUTED, 1 REJECTED" in summary
+    assert "submitted: REJECTED" in result.stdout and "-> EXECUTED" in result.stdout
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["audit", "--help"]])
+def test_help_documents_the_exit_codes(argv: list[str]) -> None:
+    result = run(CLI, *argv)
+    assert result.returncode == 0
+    assert "exit codes:" in result.stdout and "rejected by pre-trade risk" in result.stdout
