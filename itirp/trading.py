@@ -219,6 +219,7 @@ class TradingService:
         old, new, committed = self.core.update_limits(
             changes,
             actor_id=principal.user_id,
+            updated_by=principal.username,
             reason=reason,
             correlation_id=correlation_id,
             causation_id=causation_id,

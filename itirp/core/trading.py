@@ -222,6 +222,7 @@ class TradingCore:
         *,
         actor_id: str,
         reason: str,
+        updated_by: str = "",
         correlation_id: str,
         causation_id: str,
         now_us: int,
@@ -233,7 +234,7 @@ class TradingCore:
         new = dataclasses.replace(old, **changes)
         payload = events_pb2.RiskLimitsUpdated(
             old_limits=limits_proto(old, self.limits_updated_us, self.limits_updated_by),
-            new_limits=limits_proto(new, now_us, actor_id),
+            new_limits=limits_proto(new, now_us, updated_by or actor_id),
             reason=reason,
         )
         committed = self._emit(
@@ -460,7 +461,7 @@ class TradingCore:
             )
         )
         self.limits_updated_us = event.timestamp_us
-        self.limits_updated_by = event.user_id
+        self.limits_updated_by = p.new_limits.updated_by
 
     def _on_kill_switch(self, event: StoredEvent, p: Message) -> None:
         enabled = isinstance(p, events_pb2.KillSwitchActivated)

@@ -459,7 +459,7 @@ async def test_limits_update_is_an_event_with_old_and_new_values_and_who(desk: D
     (event,) = events.events
     change = event.risk_limits_updated
     assert (change.old_limits.max_position_size, change.new_limits.max_position_size) == ("1000000.00", "500000.00")
-    assert change.reason == "quarter end" and change.new_limits.updated_by == event.user_id != ""
+    assert change.reason == "quarter end" and change.new_limits.updated_by == "risk1" and event.user_id != ""
     limits = (await desk.risk.GetRiskLimits(risk_pb2.GetRiskLimitsRequest(), metadata=desk.md())).limits
     assert limits.max_position_size == "500000.00" and limits.updated_at.seconds > 0
 
@@ -596,6 +596,8 @@ async def test_stream_subscriber_sees_every_transition_of_1000_orders_in_order(d
         assert update.sequence > last_sequence  # in commit order
         last_sequence = update.sequence
         history[update.order.order_id].append(update.order.status)
+        if update.order.status == S.ORDER_STATUS_PENDING:
+            assert update.order.message == "received"  # this moment's words, not the order's latest
         if update.order.status == S.ORDER_STATUS_EXECUTED:
             finished += 1
     stream.cancel()

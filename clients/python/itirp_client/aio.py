@@ -164,7 +164,11 @@ class AsyncClient:
 
     async def _keep_fresh(self) -> None:
         while True:
-            wait = self._expires_at - self.refresh_margin - time.time()
+            remaining = self._expires_at - time.time()
+            # refresh `refresh_margin` before expiry, but never later than half-way through a
+            # short-lived token's life (else a token shorter than the margin would be refreshed
+            # back to back)
+            wait = remaining - min(self.refresh_margin, remaining / 2)
             if wait > 0:
                 await asyncio.sleep(wait)
             try:

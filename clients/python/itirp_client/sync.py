@@ -81,15 +81,30 @@ class Client:
     def role(self) -> str:
         return self._client.role
 
+    @property
+    def expires_at(self) -> float:
+        return self._client.expires_at
+
     def _iterate(self, agen: Any) -> Iterator[Any]:
+        pending: Any = None
         try:
             while True:
+                pending = asyncio.run_coroutine_threadsafe(agen.__anext__(), self._runner.loop)
                 try:
-                    yield self._runner.run(agen.__anext__())
+                    yield pending.result()
                 except StopAsyncIteration:
                     return
         finally:
-            self._runner.run(agen.aclose(), timeout=10)
+            # interrupted while waiting (Ctrl-C, or the caller closed us): stop the pending read
+            # first, or closing the stream would find it still running
+            if pending is not None and not pending.done():
+                pending.cancel()
+                try:
+                    pending.result(timeout=10)
+                except BaseException:
+                    pass
+            if not self._runner.loop.is_closed():
+                self._runner.run(agen.aclose(), timeout=10)
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(AsyncClient, name, None)

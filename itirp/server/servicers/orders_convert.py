@@ -18,6 +18,14 @@ SIDE_TO_PROTO = {Side.BUY: common_pb2.SIDE_BUY, Side.SELL: common_pb2.SIDE_SELL}
 #: The status an order is in right after each kind of order event.
 _STATUS_AFTER = {trigger.value: to for (_, trigger), to in TRANSITIONS.items()}
 _STATUS_AFTER["ORDER_CREATED"] = OrderStatus.PENDING
+#: What an update for an earlier moment says (the order's own message is about its latest state).
+_STATUS_MESSAGE = {
+    OrderStatus.PENDING: "received",
+    OrderStatus.RISK_CHECK: "pre-trade risk check",
+    OrderStatus.APPROVED: "Order approved and submitted for execution",
+    OrderStatus.EXECUTING: "executing",
+    OrderStatus.EXECUTED: "executed",
+}
 
 
 def order_to_proto(order: Order, *, status: OrderStatus | None = None, sequence: int = 0, at_us: int = 0) -> order_pb2.Order:
@@ -49,10 +57,12 @@ def order_update(event: StoredEvent, order: Order) -> order_pb2.OrderUpdate:
     time. Fields the event did not change come from the order."""
     status = _STATUS_AFTER.get(event.event_type, order.status)
     proto = order_to_proto(order, status=status, sequence=event.sequence, at_us=event.timestamp_us)
-    if status is not OrderStatus.EXECUTED and event.sequence < order.last_sequence:
-        # a later event has filled it since; this update describes the earlier moment
-        proto.filled_quantity = 0
-        proto.average_fill_price = ""
+    if event.sequence < order.last_sequence:
+        # later events have changed the order since; this update describes the earlier moment
+        proto.message = _STATUS_MESSAGE.get(status, "")
+        if status is not OrderStatus.EXECUTED:
+            proto.filled_quantity = 0
+            proto.average_fill_price = ""
     return order_pb2.OrderUpdate(sequence=event.sequence, order=proto, timestamp=timestamp_from_us(event.timestamp_us))
 
 
