@@ -128,6 +128,9 @@ class RunningServer:
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
         if self.config.drain_delay_seconds > 0:
             await asyncio.sleep(self.config.drain_delay_seconds)
+        # streams never end by themselves: tell them to reconnect (with their resume point), then
+        # give the unary calls in flight the grace period
+        self.fanout.end_streams("the server is shutting down")
         await self.server.stop(grace)
         await self.trading.stop(grace)
         await self.auth.stop()

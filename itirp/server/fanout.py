@@ -19,7 +19,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from itirp.errors import ResourceExhausted
+from itirp.errors import ResourceExhausted, Unavailable
 from itirp.store import EventStore, StoredEvent
 
 __all__ = ["CaughtUp", "EventFanout", "Heartbeat"]
@@ -68,6 +68,7 @@ class EventFanout:
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._tie = itertools.count()
         self._failure: BaseException | None = None
+        self._closing = ""
         store.add_listener(self._on_commit)
 
     @property
@@ -91,6 +92,13 @@ class EventFanout:
 
     def close(self) -> None:
         self._store.remove_listener(self._on_commit)
+
+    def end_streams(self, reason: str) -> None:
+        """End every subscription (server shutting down): each stream ends UNAVAILABLE with the
+        sequence to resume from, so clients reconnect elsewhere or later and lose nothing."""
+        self._closing = reason
+        for subscriber in self._subscribers:
+            subscriber.wake.set()
 
     def _on_commit(self, events: list[StoredEvent]) -> None:
         for subscriber in self._subscribers:
@@ -145,6 +153,10 @@ class EventFanout:
                     f"resume with from_sequence={delivered}"
                 )
 
+            def closing() -> None:
+                if self._closing:
+                    raise Unavailable(f"{self._closing}; resume with from_sequence={delivered}")
+
             while delivered < horizon:
                 page = await self._store.read(after=delivered, limit=min(_CATCH_UP_PAGE, horizon - delivered))
                 if not page:
@@ -154,6 +166,7 @@ class EventFanout:
                         yield event
                     delivered = event.sequence
                 check()
+                closing()
                 if subscriber.overflowed:
                     raise overflow()
             delivered = max(delivered, horizon)
@@ -169,6 +182,7 @@ class EventFanout:
                 if subscriber.overflowed:
                     raise overflow()
                 check()
+                closing()
                 subscriber.wake.clear()
                 try:
                     await asyncio.wait_for(subscriber.wake.wait(), heartbeat_seconds)

@@ -84,3 +84,25 @@ async def test_shutdown_twice_is_harmless(server) -> None:  # type: ignore[no-un
 async def test_second_server_on_the_same_port_fails_to_start(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(OSError, match="cannot listen"):
         await serve(make_config(tmp_path / "other", listen=server.address))
+
+
+async def test_drain_ends_open_streams_with_their_resume_point(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from itirp.v1 import audit_pb2, audit_pb2_grpc
+
+    running = await serve(make_config(tmp_path / "data"))
+    async with grpc.aio.insecure_channel(running.address) as channel:
+        token = (await login(channel, "compliance1")).access_token
+        stream = audit_pb2_grpc.AuditServiceStub(channel).SubscribeEvents(
+            audit_pb2.SubscribeEventsRequest(), metadata=bearer(token)
+        )
+        while (await stream.read()).WhichOneof("kind") != "caught_up":
+            pass
+        head = running.store.head_sequence
+
+        shutdown = asyncio.ensure_future(running.shutdown(grace=30))
+
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stream.read()
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert info.value.details() == f"the server is shutting down; resume with from_sequence={head}"
+        await shutdown  # not held for the grace period by the open stream
