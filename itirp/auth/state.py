@@ -18,37 +18,50 @@ class LoginThrottle:
     """Failed logins in a row per username; after `max_failures` the name is locked for a while.
 
     Keyed by the name as typed, whether or not such a user exists, so that the lockout reveals
-    nothing about which usernames are real. Pure: the caller passes the time.
+    nothing about which usernames are real. Failures age: after a quiet period as long as the
+    lockout, the count starts again (four typos a month apart do not lock anyone out). At most
+    `max_names` names are tracked, the least recently failed forgotten first, so guessing random
+    names cannot grow it without bound. Pure and deterministic: the caller passes the time (the
+    events' time on replay).
     """
 
-    def __init__(self, *, max_failures: int, lockout_seconds: float) -> None:
+    def __init__(self, *, max_failures: int, lockout_seconds: float, max_names: int = 100_000) -> None:
         self.max_failures = max_failures
         self.lockout_seconds = lockout_seconds
-        self._failures: dict[str, int] = {}
+        self.max_names = max_names
+        self._failures: dict[str, tuple[int, float]] = {}  # name -> (count, time of the last failure)
         self._locked_until: dict[str, float] = {}
 
     def locked_for(self, username: str, now: float) -> float:
-        """Seconds left on the lock, 0 when not locked."""
+        """Seconds left on the lock, 0 when not locked (and forgets what has aged out)."""
         until = self._locked_until.get(username)
-        if until is None:
-            return 0.0
-        if now >= until:
+        if until is not None:
+            if now < until:
+                return until - now
             del self._locked_until[username]
             self._failures.pop(username, None)
-            return 0.0
-        return until - now
+        entry = self._failures.get(username)
+        if entry is not None and now - entry[1] >= self.lockout_seconds:
+            del self._failures[username]
+        return 0.0
 
     def failures(self, username: str) -> int:
-        """Failed logins in a row so far (call `locked_for` first to expire an old lock)."""
-        return self._failures.get(username, 0)
+        """Failed logins in a row so far (call `locked_for` first to age them)."""
+        entry = self._failures.get(username)
+        return entry[0] if entry else 0
 
     def record_failure(self, username: str, now: float) -> int:
         """Counts a failure; returns the failures in a row (the lock starts at the maximum)."""
-        self.locked_for(username, now)  # an expired lock starts the count afresh
-        count = self._failures.get(username, 0) + 1
-        self._failures[username] = count
+        self.locked_for(username, now)
+        count = self.failures(username) + 1
+        self._failures.pop(username, None)  # re-insert: dict order is the order of last failure
+        self._failures[username] = (count, now)
         if count >= self.max_failures:
+            self._locked_until.pop(username, None)
             self._locked_until[username] = now + self.lockout_seconds
+        for table in (self._failures, self._locked_until):
+            while len(table) > self.max_names:
+                del table[next(iter(table))]
         return count
 
     def record_success(self, username: str) -> None:

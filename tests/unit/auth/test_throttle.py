@@ -33,3 +33,29 @@ def test_names_are_locked_independently() -> None:
     throttle.record_failure("bob", now=0)
     assert throttle.locked_for("bob", now=1) > 0
     assert throttle.locked_for("alice", now=1) == 0
+
+
+def test_failures_age_out_after_a_quiet_period_as_long_as_the_lockout() -> None:
+    throttle = LoginThrottle(max_failures=3, lockout_seconds=60)
+    throttle.record_failure("bob", now=0)
+    throttle.record_failure("bob", now=10)
+
+    # a month later, one more typo is the first of a new run, not the third
+    assert throttle.record_failure("bob", now=30 * 86400) == 1
+    assert throttle.locked_for("bob", now=30 * 86400) == 0
+
+
+def test_failures_within_the_window_still_lock() -> None:
+    throttle = LoginThrottle(max_failures=3, lockout_seconds=60)
+    for t in (0, 50, 100):  # each within 60 s of the previous one
+        throttle.record_failure("bob", now=t)
+    assert throttle.locked_for("bob", now=101) == 59
+
+
+def test_the_names_tracked_are_bounded_least_recent_first() -> None:
+    throttle = LoginThrottle(max_failures=1, lockout_seconds=600, max_names=3)
+    for i, name in enumerate(["a", "b", "c", "d"]):
+        throttle.record_failure(name, now=i)
+
+    assert throttle.locked_for("a", now=4) == 0  # forgotten: the oldest
+    assert all(throttle.locked_for(n, now=4) > 0 for n in ("b", "c", "d"))
