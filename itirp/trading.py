@@ -14,10 +14,10 @@ from decimal import Decimal
 
 from itirp.auth.roles import Role
 from itirp.auth.service import Principal
-from itirp.core.trading import Committed, TradingCore
+from itirp.core.trading import TradingCore
 from itirp.domain.money import parse_amount
 from itirp.domain.orders import Order, OrderStatus, OrderValidationError, validate_new_order
-from itirp.domain.risk import RiskLimits
+from itirp.domain.risk import LIMIT_AMOUNTS, RiskLimits
 from itirp.errors import FailedPrecondition, InvalidArgument, NotFound
 from itirp.execution.executor import Executor
 from itirp.observability.latency import LatencyHistogram
@@ -28,7 +28,8 @@ __all__ = ["LIMIT_FIELDS", "TradingService"]
 
 log = logging.getLogger("itirp.orders")
 
-LIMIT_FIELDS = ("max_position_size", "max_daily_volume", "max_net_exposure", "max_gross_exposure")
+#: The limits UpdateRiskLimits may change (the request has one field for each).
+LIMIT_FIELDS = LIMIT_AMOUNTS
 
 
 class TradingService:

@@ -25,7 +25,7 @@ from google.protobuf.message import Message
 from itirp.core.journal import Journal
 from itirp.domain.money import format_money
 from itirp.domain.orders import NewOrder, Order, OrderStatus, Side, Trigger
-from itirp.domain.risk import RiskEngine, RiskLimits, Violation, ViolationDetail
+from itirp.domain.risk import LIMIT_AMOUNTS, RiskEngine, RiskLimits, Violation, ViolationDetail
 from itirp.errors import AlreadyExists, FailedPrecondition, NotFound
 from itirp.events import decode_payload, timestamp_from_us
 from itirp.execution.breaker import BreakerState, CircuitBreaker, Transition
@@ -33,7 +33,7 @@ from itirp.execution.venue import Fill
 from itirp.store import NewEvent, StoredEvent
 from itirp.v1 import common_pb2, events_pb2, risk_pb2
 
-__all__ = ["Committed", "TradingCore", "limits_proto", "trading_day_of", "violations_message"]
+__all__ = ["SIDE_PROTO", "Committed", "TradingCore", "limits_proto", "trading_day_of", "violations_message"]
 
 #: What the event sink returns: the stored events at once, durability later.
 Sink = Callable[[Sequence[NewEvent]], Any]
@@ -58,9 +58,9 @@ def trading_day_of(timestamp_us: int) -> str:
 
 _VIOLATION_PROTO = {v: common_pb2.ViolationType.Value(f"VIOLATION_TYPE_{v.value}") for v in Violation}
 _VIOLATION_FROM_PROTO = {number: v for v, number in _VIOLATION_PROTO.items()}
-_SIDE_PROTO = {Side.BUY: common_pb2.SIDE_BUY, Side.SELL: common_pb2.SIDE_SELL}
-_SIDE_FROM_PROTO = {number: side for side, number in _SIDE_PROTO.items()}
-_LIMIT_AMOUNTS = frozenset({"max_position_size", "max_daily_volume", "max_net_exposure", "max_gross_exposure"})
+#: Side <-> its protobuf enum value (the servicers use the same table).
+SIDE_PROTO = {Side.BUY: common_pb2.SIDE_BUY, Side.SELL: common_pb2.SIDE_SELL}
+_SIDE_FROM_PROTO = {number: side for side, number in SIDE_PROTO.items()}
 _BREAKER_EVENT = {
     BreakerState.OPEN: events_pb2.CircuitBreakerOpened,
     BreakerState.HALF_OPEN: events_pb2.CircuitBreakerHalfOpened,
@@ -178,7 +178,7 @@ class TradingCore:
             client_order_id=order.client_order_id,
             username=username,
             symbol=order.symbol,
-            side=_SIDE_PROTO[order.side],
+            side=SIDE_PROTO[order.side],
             quantity=order.quantity,
             price=str(order.price),
             strategy=order.strategy,
@@ -227,9 +227,9 @@ class TradingCore:
         causation_id: str,
         now_us: int,
     ) -> tuple[RiskLimits, RiskLimits, Committed]:
-        unknown = set(changes) - _LIMIT_AMOUNTS
+        unknown = set(changes) - set(LIMIT_AMOUNTS)
         if unknown:
-            raise ValueError(f"update_limits takes only the amounts {sorted(_LIMIT_AMOUNTS)}, not {sorted(unknown)}")
+            raise ValueError(f"update_limits takes only the amounts {sorted(LIMIT_AMOUNTS)}, not {sorted(unknown)}")
         old = self.risk.limits
         new = dataclasses.replace(old, **changes)
         payload = events_pb2.RiskLimitsUpdated(

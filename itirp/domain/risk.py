@@ -26,7 +26,7 @@ from typing import Final
 from itirp.domain.money import format_money
 from itirp.domain.positions import Position, validate_order
 
-__all__ = ["RiskEngine", "RiskLimits", "RiskMetrics", "Violation", "ViolationDetail"]
+__all__ = ["LIMIT_AMOUNTS", "RiskEngine", "RiskLimits", "RiskMetrics", "Violation", "ViolationDetail"]
 
 _ZERO: Final = Decimal(0)
 
@@ -65,6 +65,10 @@ class RiskLimits:
             elif not isinstance(value, Decimal) or not value.is_finite() or value < 0:
                 # A float limit would compare inexactly; a negative one can never be met.
                 raise ValueError(f"{field.name} must be a non-negative Decimal (got {value!r})")
+
+
+#: The amount limits (everything in RiskLimits but the kill switch), in declaration order.
+LIMIT_AMOUNTS: Final = tuple(f.name for f in fields(RiskLimits) if f.name != "kill_switch_enabled")
 
 
 @dataclass(frozen=True, slots=True)

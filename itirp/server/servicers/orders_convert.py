@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from itirp.core.trading import TradingCore, limits_proto
+from itirp.core.trading import SIDE_PROTO, TradingCore, limits_proto
 from itirp.domain.money import format_money
-from itirp.domain.orders import TRANSITIONS, Order, OrderStatus, Side
+from itirp.domain.orders import TRANSITIONS, Order, OrderStatus
 from itirp.server.servicers.convert import timestamp_from_us
 from itirp.store import StoredEvent
 from itirp.v1 import common_pb2, order_pb2, risk_pb2
@@ -13,7 +13,6 @@ __all__ = ["STATUS_FROM_PROTO", "STATUS_TO_PROTO", "limits_to_proto", "metrics_t
 
 STATUS_TO_PROTO = {s: common_pb2.OrderStatus.Value(f"ORDER_STATUS_{s.value}") for s in OrderStatus}
 STATUS_FROM_PROTO = {number: s for s, number in STATUS_TO_PROTO.items()}
-SIDE_TO_PROTO = {Side.BUY: common_pb2.SIDE_BUY, Side.SELL: common_pb2.SIDE_SELL}
 
 #: The status an order is in right after each kind of order event.
 _STATUS_AFTER = {trigger.value: to for (_, trigger), to in TRANSITIONS.items()}
@@ -35,7 +34,7 @@ def order_to_proto(order: Order, *, status: OrderStatus | None = None, sequence:
         user_id=order.user_id,
         username=order.username,
         symbol=order.symbol,
-        side=SIDE_TO_PROTO[order.side],
+        side=SIDE_PROTO[order.side],
         quantity=order.quantity,
         price=format_money(order.price),
         strategy=order.strategy,
