@@ -34,6 +34,30 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_REJECTED: _ClassVar[OrderStatus]
     ORDER_STATUS_FAILED: _ClassVar[OrderStatus]
     ORDER_STATUS_CANCELLED: _ClassVar[OrderStatus]
+    ORDER_STATUS_WORKING: _ClassVar[OrderStatus]
+    ORDER_STATUS_PARTIALLY_FILLED: _ClassVar[OrderStatus]
+    ORDER_STATUS_EXPIRED: _ClassVar[OrderStatus]
+
+class OrderType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ORDER_TYPE_UNSPECIFIED: _ClassVar[OrderType]
+    ORDER_TYPE_LIMIT: _ClassVar[OrderType]
+    ORDER_TYPE_MARKET: _ClassVar[OrderType]
+
+class TimeInForce(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TIME_IN_FORCE_UNSPECIFIED: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_GTC: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_IOC: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_FOK: _ClassVar[TimeInForce]
+    TIME_IN_FORCE_DAY: _ClassVar[TimeInForce]
+
+class SelfTradePrevention(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SELF_TRADE_PREVENTION_UNSPECIFIED: _ClassVar[SelfTradePrevention]
+    SELF_TRADE_PREVENTION_CANCEL_RESTING: _ClassVar[SelfTradePrevention]
+    SELF_TRADE_PREVENTION_CANCEL_INCOMING: _ClassVar[SelfTradePrevention]
+    SELF_TRADE_PREVENTION_CANCEL_BOTH: _ClassVar[SelfTradePrevention]
 
 class ViolationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -60,6 +84,21 @@ ORDER_STATUS_EXECUTED: OrderStatus
 ORDER_STATUS_REJECTED: OrderStatus
 ORDER_STATUS_FAILED: OrderStatus
 ORDER_STATUS_CANCELLED: OrderStatus
+ORDER_STATUS_WORKING: OrderStatus
+ORDER_STATUS_PARTIALLY_FILLED: OrderStatus
+ORDER_STATUS_EXPIRED: OrderStatus
+ORDER_TYPE_UNSPECIFIED: OrderType
+ORDER_TYPE_LIMIT: OrderType
+ORDER_TYPE_MARKET: OrderType
+TIME_IN_FORCE_UNSPECIFIED: TimeInForce
+TIME_IN_FORCE_GTC: TimeInForce
+TIME_IN_FORCE_IOC: TimeInForce
+TIME_IN_FORCE_FOK: TimeInForce
+TIME_IN_FORCE_DAY: TimeInForce
+SELF_TRADE_PREVENTION_UNSPECIFIED: SelfTradePrevention
+SELF_TRADE_PREVENTION_CANCEL_RESTING: SelfTradePrevention
+SELF_TRADE_PREVENTION_CANCEL_INCOMING: SelfTradePrevention
+SELF_TRADE_PREVENTION_CANCEL_BOTH: SelfTradePrevention
 VIOLATION_TYPE_UNSPECIFIED: ViolationType
 VIOLATION_TYPE_KILL_SWITCH_ACTIVE: ViolationType
 VIOLATION_TYPE_POSITION_LIMIT: ViolationType

@@ -36,6 +36,10 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_TOKEN_REVOKED: _ClassVar[EventType]
     EVENT_TYPE_USER_CREATED: _ClassVar[EventType]
     EVENT_TYPE_USER_DISABLED: _ClassVar[EventType]
+    EVENT_TYPE_ORDER_ACCEPTED: _ClassVar[EventType]
+    EVENT_TYPE_ORDER_FILLED: _ClassVar[EventType]
+    EVENT_TYPE_ORDER_AMENDED: _ClassVar[EventType]
+    EVENT_TYPE_ORDER_EXPIRED: _ClassVar[EventType]
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_ORDER_CREATED: EventType
 EVENT_TYPE_RISK_CHECK_STARTED: EventType
@@ -58,9 +62,13 @@ EVENT_TYPE_LOGIN_FAILED: EventType
 EVENT_TYPE_TOKEN_REVOKED: EventType
 EVENT_TYPE_USER_CREATED: EventType
 EVENT_TYPE_USER_DISABLED: EventType
+EVENT_TYPE_ORDER_ACCEPTED: EventType
+EVENT_TYPE_ORDER_FILLED: EventType
+EVENT_TYPE_ORDER_AMENDED: EventType
+EVENT_TYPE_ORDER_EXPIRED: EventType
 
 class Event(_message.Message):
-    __slots__ = ("sequence", "event_id", "event_type", "correlation_id", "causation_id", "order_id", "user_id", "timestamp", "symbol", "schema_version", "prev_hash", "hash", "order_created", "risk_check_started", "risk_check_passed", "risk_check_failed", "execution_started", "execution_completed", "execution_failed", "execution_retried", "order_cancelled", "circuit_breaker_opened", "circuit_breaker_half_opened", "circuit_breaker_closed", "risk_limits_updated", "kill_switch_activated", "kill_switch_deactivated", "daily_volume_reset", "user_logged_in", "login_failed", "token_revoked", "user_created", "user_disabled")
+    __slots__ = ("sequence", "event_id", "event_type", "correlation_id", "causation_id", "order_id", "user_id", "timestamp", "symbol", "schema_version", "prev_hash", "hash", "order_created", "risk_check_started", "risk_check_passed", "risk_check_failed", "execution_started", "execution_completed", "execution_failed", "execution_retried", "order_cancelled", "circuit_breaker_opened", "circuit_breaker_half_opened", "circuit_breaker_closed", "risk_limits_updated", "kill_switch_activated", "kill_switch_deactivated", "daily_volume_reset", "user_logged_in", "login_failed", "token_revoked", "user_created", "user_disabled", "order_accepted", "order_filled", "order_amended", "order_expired")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +102,10 @@ class Event(_message.Message):
     TOKEN_REVOKED_FIELD_NUMBER: _ClassVar[int]
     USER_CREATED_FIELD_NUMBER: _ClassVar[int]
     USER_DISABLED_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FILLED_FIELD_NUMBER: _ClassVar[int]
+    ORDER_AMENDED_FIELD_NUMBER: _ClassVar[int]
+    ORDER_EXPIRED_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     event_id: str
     event_type: EventType
@@ -127,10 +139,14 @@ class Event(_message.Message):
     token_revoked: TokenRevoked
     user_created: UserCreated
     user_disabled: UserDisabled
-    def __init__(self, sequence: _Optional[int] = ..., event_id: _Optional[str] = ..., event_type: _Optional[_Union[EventType, str]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., symbol: _Optional[str] = ..., schema_version: _Optional[int] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ..., order_created: _Optional[_Union[OrderCreated, _Mapping]] = ..., risk_check_started: _Optional[_Union[RiskCheckStarted, _Mapping]] = ..., risk_check_passed: _Optional[_Union[RiskCheckPassed, _Mapping]] = ..., risk_check_failed: _Optional[_Union[RiskCheckFailed, _Mapping]] = ..., execution_started: _Optional[_Union[ExecutionStarted, _Mapping]] = ..., execution_completed: _Optional[_Union[ExecutionCompleted, _Mapping]] = ..., execution_failed: _Optional[_Union[ExecutionFailed, _Mapping]] = ..., execution_retried: _Optional[_Union[ExecutionRetried, _Mapping]] = ..., order_cancelled: _Optional[_Union[OrderCancelled, _Mapping]] = ..., circuit_breaker_opened: _Optional[_Union[CircuitBreakerOpened, _Mapping]] = ..., circuit_breaker_half_opened: _Optional[_Union[CircuitBreakerHalfOpened, _Mapping]] = ..., circuit_breaker_closed: _Optional[_Union[CircuitBreakerClosed, _Mapping]] = ..., risk_limits_updated: _Optional[_Union[RiskLimitsUpdated, _Mapping]] = ..., kill_switch_activated: _Optional[_Union[KillSwitchActivated, _Mapping]] = ..., kill_switch_deactivated: _Optional[_Union[KillSwitchDeactivated, _Mapping]] = ..., daily_volume_reset: _Optional[_Union[DailyVolumeReset, _Mapping]] = ..., user_logged_in: _Optional[_Union[UserLoggedIn, _Mapping]] = ..., login_failed: _Optional[_Union[LoginFailed, _Mapping]] = ..., token_revoked: _Optional[_Union[TokenRevoked, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., user_disabled: _Optional[_Union[UserDisabled, _Mapping]] = ...) -> None: ...
+    order_accepted: OrderAccepted
+    order_filled: OrderFilled
+    order_amended: OrderAmended
+    order_expired: OrderExpired
+    def __init__(self, sequence: _Optional[int] = ..., event_id: _Optional[str] = ..., event_type: _Optional[_Union[EventType, str]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., symbol: _Optional[str] = ..., schema_version: _Optional[int] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ..., order_created: _Optional[_Union[OrderCreated, _Mapping]] = ..., risk_check_started: _Optional[_Union[RiskCheckStarted, _Mapping]] = ..., risk_check_passed: _Optional[_Union[RiskCheckPassed, _Mapping]] = ..., risk_check_failed: _Optional[_Union[RiskCheckFailed, _Mapping]] = ..., execution_started: _Optional[_Union[ExecutionStarted, _Mapping]] = ..., execution_completed: _Optional[_Union[ExecutionCompleted, _Mapping]] = ..., execution_failed: _Optional[_Union[ExecutionFailed, _Mapping]] = ..., execution_retried: _Optional[_Union[ExecutionRetried, _Mapping]] = ..., order_cancelled: _Optional[_Union[OrderCancelled, _Mapping]] = ..., circuit_breaker_opened: _Optional[_Union[CircuitBreakerOpened, _Mapping]] = ..., circuit_breaker_half_opened: _Optional[_Union[CircuitBreakerHalfOpened, _Mapping]] = ..., circuit_breaker_closed: _Optional[_Union[CircuitBreakerClosed, _Mapping]] = ..., risk_limits_updated: _Optional[_Union[RiskLimitsUpdated, _Mapping]] = ..., kill_switch_activated: _Optional[_Union[KillSwitchActivated, _Mapping]] = ..., kill_switch_deactivated: _Optional[_Union[KillSwitchDeactivated, _Mapping]] = ..., daily_volume_reset: _Optional[_Union[DailyVolumeReset, _Mapping]] = ..., user_logged_in: _Optional[_Union[UserLoggedIn, _Mapping]] = ..., login_failed: _Optional[_Union[LoginFailed, _Mapping]] = ..., token_revoked: _Optional[_Union[TokenRevoked, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., user_disabled: _Optional[_Union[UserDisabled, _Mapping]] = ..., order_accepted: _Optional[_Union[OrderAccepted, _Mapping]] = ..., order_filled: _Optional[_Union[OrderFilled, _Mapping]] = ..., order_amended: _Optional[_Union[OrderAmended, _Mapping]] = ..., order_expired: _Optional[_Union[OrderExpired, _Mapping]] = ...) -> None: ...
 
 class OrderCreated(_message.Message):
-    __slots__ = ("client_order_id", "username", "symbol", "side", "quantity", "price", "strategy")
+    __slots__ = ("client_order_id", "username", "symbol", "side", "quantity", "price", "strategy", "order_type", "time_in_force", "self_trade_prevention")
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +154,9 @@ class OrderCreated(_message.Message):
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    SELF_TRADE_PREVENTION_FIELD_NUMBER: _ClassVar[int]
     client_order_id: str
     username: str
     symbol: str
@@ -145,17 +164,68 @@ class OrderCreated(_message.Message):
     quantity: int
     price: str
     strategy: str
-    def __init__(self, client_order_id: _Optional[str] = ..., username: _Optional[str] = ..., symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ...) -> None: ...
+    order_type: _common_pb2.OrderType
+    time_in_force: _common_pb2.TimeInForce
+    self_trade_prevention: _common_pb2.SelfTradePrevention
+    def __init__(self, client_order_id: _Optional[str] = ..., username: _Optional[str] = ..., symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ..., order_type: _Optional[_Union[_common_pb2.OrderType, str]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., self_trade_prevention: _Optional[_Union[_common_pb2.SelfTradePrevention, str]] = ...) -> None: ...
 
 class RiskCheckStarted(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class RiskCheckPassed(_message.Message):
-    __slots__ = ("reserved_notional",)
+    __slots__ = ("reserved_notional", "reserved_price")
     RESERVED_NOTIONAL_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_PRICE_FIELD_NUMBER: _ClassVar[int]
     reserved_notional: str
-    def __init__(self, reserved_notional: _Optional[str] = ...) -> None: ...
+    reserved_price: str
+    def __init__(self, reserved_notional: _Optional[str] = ..., reserved_price: _Optional[str] = ...) -> None: ...
+
+class OrderAccepted(_message.Message):
+    __slots__ = ("venue",)
+    VENUE_FIELD_NUMBER: _ClassVar[int]
+    venue: str
+    def __init__(self, venue: _Optional[str] = ...) -> None: ...
+
+class OrderFilled(_message.Message):
+    __slots__ = ("trade_id", "quantity", "price", "contra_order_id", "aggressor", "remaining_quantity", "venue")
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    CONTRA_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    AGGRESSOR_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    VENUE_FIELD_NUMBER: _ClassVar[int]
+    trade_id: str
+    quantity: int
+    price: str
+    contra_order_id: str
+    aggressor: bool
+    remaining_quantity: int
+    venue: str
+    def __init__(self, trade_id: _Optional[str] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., contra_order_id: _Optional[str] = ..., aggressor: _Optional[bool] = ..., remaining_quantity: _Optional[int] = ..., venue: _Optional[str] = ...) -> None: ...
+
+class OrderAmended(_message.Message):
+    __slots__ = ("open_quantity", "price", "quantity", "priority_kept", "reserved_price")
+    OPEN_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_KEPT_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_PRICE_FIELD_NUMBER: _ClassVar[int]
+    open_quantity: int
+    price: str
+    quantity: int
+    priority_kept: bool
+    reserved_price: str
+    def __init__(self, open_quantity: _Optional[int] = ..., price: _Optional[str] = ..., quantity: _Optional[int] = ..., priority_kept: _Optional[bool] = ..., reserved_price: _Optional[str] = ...) -> None: ...
+
+class OrderExpired(_message.Message):
+    __slots__ = ("trading_day", "quantity")
+    TRADING_DAY_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    trading_day: str
+    quantity: int
+    def __init__(self, trading_day: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class RiskCheckFailed(_message.Message):
     __slots__ = ("violations",)
@@ -208,10 +278,12 @@ class ExecutionRetried(_message.Message):
     def __init__(self, attempt: _Optional[int] = ..., reason: _Optional[str] = ..., delay_ms: _Optional[int] = ...) -> None: ...
 
 class OrderCancelled(_message.Message):
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "quantity")
     REASON_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
     reason: str
-    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+    quantity: int
+    def __init__(self, reason: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class CircuitBreakerOpened(_message.Message):
     __slots__ = ("consecutive_failures", "open_until")

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from itirp.v1 import common_pb2 as itirp_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14itirp/v1/order.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15itirp/v1/common.proto\"\xfb\x03\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x10\n\x08username\x18\x04 \x01(\t\x12\x0e\n\x06symbol\x18\x05 \x01(\t\x12\x1c\n\x04side\x18\x06 \x01(\x0e\x32\x0e.itirp.v1.Side\x12\x10\n\x08quantity\x18\x07 \x01(\x03\x12\r\n\x05price\x18\x08 \x01(\t\x12\x10\n\x08strategy\x18\t \x01(\t\x12%\n\x06status\x18\n \x01(\x0e\x32\x15.itirp.v1.OrderStatus\x12\x16\n\x0e\x63orrelation_id\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x0e \x01(\t\x12+\n\nviolations\x18\x0f \x03(\x0b\x32\x17.itirp.v1.RiskViolation\x12\x17\n\x0f\x66illed_quantity\x18\x10 \x01(\x03\x12\x1a\n\x12\x61verage_fill_price\x18\x11 \x01(\t\x12\x1a\n\x12\x65xecution_attempts\x18\x12 \x01(\x05\x12\x15\n\rlast_sequence\x18\x13 \x01(\x04\"\x8e\x01\n\x12SubmitOrderRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x1c\n\x04side\x18\x02 \x01(\x0e\x32\x0e.itirp.v1.Side\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\r\n\x05price\x18\x04 \x01(\t\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x06 \x01(\t\"\xf3\x01\n\x13SubmitOrderResponse\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12%\n\x06status\x18\x02 \x01(\x0e\x32\x15.itirp.v1.OrderStatus\x12\x16\n\x0e\x63orrelation_id\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x05 \x01(\t\x12+\n\nviolations\x18\x06 \x03(\x0b\x32\x17.itirp.v1.RiskViolation\x12\x1e\n\x05order\x18\x07 \x01(\x0b\x32\x0f.itirp.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"2\n\x10GetOrderResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.itirp.v1.Order\"\x84\x01\n\x11ListOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\'\n\x08statuses\x18\x03 \x03(\x0e\x32\x15.itirp.v1.OrderStatus\x12\x0e\n\x06symbol\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\"N\n\x12ListOrdersResponse\x12\x1f\n\x06orders\x18\x01 \x03(\x0b\x32\x0f.itirp.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"5\n\x13\x43\x61ncelOrderResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.itirp.v1.Order\"D\n\x19StreamOrderUpdatesRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x15\n\rfrom_sequence\x18\x02 \x01(\x04\"\x80\x01\n\x0bOrderUpdate\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x1e\n\x05order\x18\x02 \x01(\x0b\x32\x0f.itirp.v1.Order\x12\x10\n\x08snapshot\x18\x03 \x01(\x08\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xac\x01\n\x1aStreamOrderUpdatesResponse\x12\'\n\x06update\x18\x01 \x01(\x0b\x32\x15.itirp.v1.OrderUpdateH\x00\x12.\n\theartbeat\x18\x02 \x01(\x0b\x32\x19.itirp.v1.StreamHeartbeatH\x00\x12-\n\tcaught_up\x18\x03 \x01(\x0b\x32\x18.itirp.v1.StreamCaughtUpH\x00\x42\x06\n\x04kind2\x95\x03\n\x0cOrderService\x12J\n\x0bSubmitOrder\x12\x1c.itirp.v1.SubmitOrderRequest\x1a\x1d.itirp.v1.SubmitOrderResponse\x12\x41\n\x08GetOrder\x12\x19.itirp.v1.GetOrderRequest\x1a\x1a.itirp.v1.GetOrderResponse\x12G\n\nListOrders\x12\x1b.itirp.v1.ListOrdersRequest\x1a\x1c.itirp.v1.ListOrdersResponse\x12J\n\x0b\x43\x61ncelOrder\x12\x1c.itirp.v1.CancelOrderRequest\x1a\x1d.itirp.v1.CancelOrderResponse\x12\x61\n\x12StreamOrderUpdates\x12#.itirp.v1.StreamOrderUpdatesRequest\x1a$.itirp.v1.StreamOrderUpdatesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14itirp/v1/order.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15itirp/v1/common.proto\"\xd0\x05\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x10\n\x08username\x18\x04 \x01(\t\x12\x0e\n\x06symbol\x18\x05 \x01(\t\x12\x1c\n\x04side\x18\x06 \x01(\x0e\x32\x0e.itirp.v1.Side\x12\x10\n\x08quantity\x18\x07 \x01(\x03\x12\r\n\x05price\x18\x08 \x01(\t\x12\x10\n\x08strategy\x18\t \x01(\t\x12%\n\x06status\x18\n \x01(\x0e\x32\x15.itirp.v1.OrderStatus\x12\x16\n\x0e\x63orrelation_id\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x0e \x01(\t\x12+\n\nviolations\x18\x0f \x03(\x0b\x32\x17.itirp.v1.RiskViolation\x12\x17\n\x0f\x66illed_quantity\x18\x10 \x01(\x03\x12\x1a\n\x12\x61verage_fill_price\x18\x11 \x01(\t\x12\x1a\n\x12\x65xecution_attempts\x18\x12 \x01(\x05\x12\x15\n\rlast_sequence\x18\x13 \x01(\x04\x12\'\n\norder_type\x18\x14 \x01(\x0e\x32\x13.itirp.v1.OrderType\x12,\n\rtime_in_force\x18\x15 \x01(\x0e\x32\x15.itirp.v1.TimeInForce\x12<\n\x15self_trade_prevention\x18\x16 \x01(\x0e\x32\x1d.itirp.v1.SelfTradePrevention\x12\x1a\n\x12remaining_quantity\x18\x17 \x01(\x03\x12\"\n\x05\x66ills\x18\x18 \x03(\x0b\x32\x13.itirp.v1.OrderFill\"\x92\x01\n\tOrderFill\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\r\n\x05price\x18\x03 \x01(\t\x12\x11\n\taggressor\x18\x04 \x01(\x08\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08sequence\x18\x06 \x01(\x04\"\xa3\x02\n\x12SubmitOrderRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x1c\n\x04side\x18\x02 \x01(\x0e\x32\x0e.itirp.v1.Side\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\r\n\x05price\x18\x04 \x01(\t\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x06 \x01(\t\x12\'\n\norder_type\x18\x07 \x01(\x0e\x32\x13.itirp.v1.OrderType\x12,\n\rtime_in_force\x18\x08 \x01(\x0e\x32\x15.itirp.v1.TimeInForce\x12<\n\x15self_trade_prevention\x18\t \x01(\x0e\x32\x1d.itirp.v1.SelfTradePrevention\"\xf3\x01\n\x13SubmitOrderResponse\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12%\n\x06status\x18\x02 \x01(\x0e\x32\x15.itirp.v1.OrderStatus\x12\x16\n\x0e\x63orrelation_id\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x05 \x01(\t\x12+\n\nviolations\x18\x06 \x03(\x0b\x32\x17.itirp.v1.RiskViolation\x12\x1e\n\x05order\x18\x07 \x01(\x0b\x32\x0f.itirp.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"2\n\x10GetOrderResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.itirp.v1.Order\"\x84\x01\n\x11ListOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\'\n\x08statuses\x18\x03 \x03(\x0e\x32\x15.itirp.v1.OrderStatus\x12\x0e\n\x06symbol\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\"N\n\x12ListOrdersResponse\x12\x1f\n\x06orders\x18\x01 \x03(\x0b\x32\x0f.itirp.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"5\n\x13\x43\x61ncelOrderResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.itirp.v1.Order\"F\n\x11\x41mendOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\r\n\x05price\x18\x03 \x01(\t\"K\n\x12\x41mendOrderResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.itirp.v1.Order\x12\x15\n\rpriority_kept\x18\x02 \x01(\x08\"D\n\x19StreamOrderUpdatesRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x15\n\rfrom_sequence\x18\x02 \x01(\x04\"\x80\x01\n\x0bOrderUpdate\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x1e\n\x05order\x18\x02 \x01(\x0b\x32\x0f.itirp.v1.Order\x12\x10\n\x08snapshot\x18\x03 \x01(\x08\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xac\x01\n\x1aStreamOrderUpdatesResponse\x12\'\n\x06update\x18\x01 \x01(\x0b\x32\x15.itirp.v1.OrderUpdateH\x00\x12.\n\theartbeat\x18\x02 \x01(\x0b\x32\x19.itirp.v1.StreamHeartbeatH\x00\x12-\n\tcaught_up\x18\x03 \x01(\x0b\x32\x18.itirp.v1.StreamCaughtUpH\x00\x42\x06\n\x04kind2\xde\x03\n\x0cOrderService\x12J\n\x0bSubmitOrder\x12\x1c.itirp.v1.SubmitOrderRequest\x1a\x1d.itirp.v1.SubmitOrderResponse\x12\x41\n\x08GetOrder\x12\x19.itirp.v1.GetOrderRequest\x1a\x1a.itirp.v1.GetOrderResponse\x12G\n\nListOrders\x12\x1b.itirp.v1.ListOrdersRequest\x1a\x1c.itirp.v1.ListOrdersResponse\x12J\n\x0b\x43\x61ncelOrder\x12\x1c.itirp.v1.CancelOrderRequest\x1a\x1d.itirp.v1.CancelOrderResponse\x12G\n\nAmendOrder\x12\x1b.itirp.v1.AmendOrderRequest\x1a\x1c.itirp.v1.AmendOrderResponse\x12\x61\n\x12StreamOrderUpdates\x12#.itirp.v1.StreamOrderUpdatesRequest\x1a$.itirp.v1.StreamOrderUpdatesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,29 +34,35 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'itirp.v1.order_pb2', _globa
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ORDER']._serialized_start=91
-  _globals['_ORDER']._serialized_end=598
-  _globals['_SUBMITORDERREQUEST']._serialized_start=601
-  _globals['_SUBMITORDERREQUEST']._serialized_end=743
-  _globals['_SUBMITORDERRESPONSE']._serialized_start=746
-  _globals['_SUBMITORDERRESPONSE']._serialized_end=989
-  _globals['_GETORDERREQUEST']._serialized_start=991
-  _globals['_GETORDERREQUEST']._serialized_end=1026
-  _globals['_GETORDERRESPONSE']._serialized_start=1028
-  _globals['_GETORDERRESPONSE']._serialized_end=1078
-  _globals['_LISTORDERSREQUEST']._serialized_start=1081
-  _globals['_LISTORDERSREQUEST']._serialized_end=1213
-  _globals['_LISTORDERSRESPONSE']._serialized_start=1215
-  _globals['_LISTORDERSRESPONSE']._serialized_end=1293
-  _globals['_CANCELORDERREQUEST']._serialized_start=1295
-  _globals['_CANCELORDERREQUEST']._serialized_end=1349
-  _globals['_CANCELORDERRESPONSE']._serialized_start=1351
-  _globals['_CANCELORDERRESPONSE']._serialized_end=1404
-  _globals['_STREAMORDERUPDATESREQUEST']._serialized_start=1406
-  _globals['_STREAMORDERUPDATESREQUEST']._serialized_end=1474
-  _globals['_ORDERUPDATE']._serialized_start=1477
-  _globals['_ORDERUPDATE']._serialized_end=1605
-  _globals['_STREAMORDERUPDATESRESPONSE']._serialized_start=1608
-  _globals['_STREAMORDERUPDATESRESPONSE']._serialized_end=1780
-  _globals['_ORDERSERVICE']._serialized_start=1783
-  _globals['_ORDERSERVICE']._serialized_end=2188
+  _globals['_ORDER']._serialized_end=811
+  _globals['_ORDERFILL']._serialized_start=814
+  _globals['_ORDERFILL']._serialized_end=960
+  _globals['_SUBMITORDERREQUEST']._serialized_start=963
+  _globals['_SUBMITORDERREQUEST']._serialized_end=1254
+  _globals['_SUBMITORDERRESPONSE']._serialized_start=1257
+  _globals['_SUBMITORDERRESPONSE']._serialized_end=1500
+  _globals['_GETORDERREQUEST']._serialized_start=1502
+  _globals['_GETORDERREQUEST']._serialized_end=1537
+  _globals['_GETORDERRESPONSE']._serialized_start=1539
+  _globals['_GETORDERRESPONSE']._serialized_end=1589
+  _globals['_LISTORDERSREQUEST']._serialized_start=1592
+  _globals['_LISTORDERSREQUEST']._serialized_end=1724
+  _globals['_LISTORDERSRESPONSE']._serialized_start=1726
+  _globals['_LISTORDERSRESPONSE']._serialized_end=1804
+  _globals['_CANCELORDERREQUEST']._serialized_start=1806
+  _globals['_CANCELORDERREQUEST']._serialized_end=1860
+  _globals['_CANCELORDERRESPONSE']._serialized_start=1862
+  _globals['_CANCELORDERRESPONSE']._serialized_end=1915
+  _globals['_AMENDORDERREQUEST']._serialized_start=1917
+  _globals['_AMENDORDERREQUEST']._serialized_end=1987
+  _globals['_AMENDORDERRESPONSE']._serialized_start=1989
+  _globals['_AMENDORDERRESPONSE']._serialized_end=2064
+  _globals['_STREAMORDERUPDATESREQUEST']._serialized_start=2066
+  _globals['_STREAMORDERUPDATESREQUEST']._serialized_end=2134
+  _globals['_ORDERUPDATE']._serialized_start=2137
+  _globals['_ORDERUPDATE']._serialized_end=2265
+  _globals['_STREAMORDERUPDATESRESPONSE']._serialized_start=2268
+  _globals['_STREAMORDERUPDATESRESPONSE']._serialized_end=2440
+  _globals['_ORDERSERVICE']._serialized_start=2443
+  _globals['_ORDERSERVICE']._serialized_end=2921
 # @@protoc_insertion_point(module_scope)

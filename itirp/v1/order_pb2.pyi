@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "client_order_id", "user_id", "username", "symbol", "side", "quantity", "price", "strategy", "status", "correlation_id", "created_at", "updated_at", "message", "violations", "filled_quantity", "average_fill_price", "execution_attempts", "last_sequence")
+    __slots__ = ("order_id", "client_order_id", "user_id", "username", "symbol", "side", "quantity", "price", "strategy", "status", "correlation_id", "created_at", "updated_at", "message", "violations", "filled_quantity", "average_fill_price", "execution_attempts", "last_sequence", "order_type", "time_in_force", "self_trade_prevention", "remaining_quantity", "fills")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,11 @@ class Order(_message.Message):
     AVERAGE_FILL_PRICE_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    SELF_TRADE_PREVENTION_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    FILLS_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     client_order_id: str
     user_id: str
@@ -50,23 +55,50 @@ class Order(_message.Message):
     average_fill_price: str
     execution_attempts: int
     last_sequence: int
-    def __init__(self, order_id: _Optional[str] = ..., client_order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., username: _Optional[str] = ..., symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.OrderStatus, str]] = ..., correlation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., violations: _Optional[_Iterable[_Union[_common_pb2.RiskViolation, _Mapping]]] = ..., filled_quantity: _Optional[int] = ..., average_fill_price: _Optional[str] = ..., execution_attempts: _Optional[int] = ..., last_sequence: _Optional[int] = ...) -> None: ...
+    order_type: _common_pb2.OrderType
+    time_in_force: _common_pb2.TimeInForce
+    self_trade_prevention: _common_pb2.SelfTradePrevention
+    remaining_quantity: int
+    fills: _containers.RepeatedCompositeFieldContainer[OrderFill]
+    def __init__(self, order_id: _Optional[str] = ..., client_order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., username: _Optional[str] = ..., symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.OrderStatus, str]] = ..., correlation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., violations: _Optional[_Iterable[_Union[_common_pb2.RiskViolation, _Mapping]]] = ..., filled_quantity: _Optional[int] = ..., average_fill_price: _Optional[str] = ..., execution_attempts: _Optional[int] = ..., last_sequence: _Optional[int] = ..., order_type: _Optional[_Union[_common_pb2.OrderType, str]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., self_trade_prevention: _Optional[_Union[_common_pb2.SelfTradePrevention, str]] = ..., remaining_quantity: _Optional[int] = ..., fills: _Optional[_Iterable[_Union[OrderFill, _Mapping]]] = ...) -> None: ...
+
+class OrderFill(_message.Message):
+    __slots__ = ("trade_id", "quantity", "price", "aggressor", "timestamp", "sequence")
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    AGGRESSOR_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    trade_id: str
+    quantity: int
+    price: str
+    aggressor: bool
+    timestamp: _timestamp_pb2.Timestamp
+    sequence: int
+    def __init__(self, trade_id: _Optional[str] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., aggressor: _Optional[bool] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class SubmitOrderRequest(_message.Message):
-    __slots__ = ("symbol", "side", "quantity", "price", "strategy", "client_order_id")
+    __slots__ = ("symbol", "side", "quantity", "price", "strategy", "client_order_id", "order_type", "time_in_force", "self_trade_prevention")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    SELF_TRADE_PREVENTION_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     side: _common_pb2.Side
     quantity: int
     price: str
     strategy: str
     client_order_id: str
-    def __init__(self, symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ..., client_order_id: _Optional[str] = ...) -> None: ...
+    order_type: _common_pb2.OrderType
+    time_in_force: _common_pb2.TimeInForce
+    self_trade_prevention: _common_pb2.SelfTradePrevention
+    def __init__(self, symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ..., client_order_id: _Optional[str] = ..., order_type: _Optional[_Union[_common_pb2.OrderType, str]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., self_trade_prevention: _Optional[_Union[_common_pb2.SelfTradePrevention, str]] = ...) -> None: ...
 
 class SubmitOrderResponse(_message.Message):
     __slots__ = ("order_id", "status", "correlation_id", "timestamp", "message", "violations", "order")
@@ -133,6 +165,24 @@ class CancelOrderResponse(_message.Message):
     ORDER_FIELD_NUMBER: _ClassVar[int]
     order: Order
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
+class AmendOrderRequest(_message.Message):
+    __slots__ = ("order_id", "quantity", "price")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    quantity: int
+    price: str
+    def __init__(self, order_id: _Optional[str] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ...) -> None: ...
+
+class AmendOrderResponse(_message.Message):
+    __slots__ = ("order", "priority_kept")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_KEPT_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    priority_kept: bool
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ..., priority_kept: _Optional[bool] = ...) -> None: ...
 
 class StreamOrderUpdatesRequest(_message.Message):
     __slots__ = ("order_id", "from_sequence")

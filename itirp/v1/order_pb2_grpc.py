@@ -56,6 +56,11 @@ class OrderServiceStub:
                 request_serializer=itirp_dot_v1_dot_order__pb2.CancelOrderRequest.SerializeToString,
                 response_deserializer=itirp_dot_v1_dot_order__pb2.CancelOrderResponse.FromString,
                 _registered_method=True)
+        self.AmendOrder = channel.unary_unary(
+                '/itirp.v1.OrderService/AmendOrder',
+                request_serializer=itirp_dot_v1_dot_order__pb2.AmendOrderRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_order__pb2.AmendOrderResponse.FromString,
+                _registered_method=True)
         self.StreamOrderUpdates = channel.unary_stream(
                 '/itirp.v1.OrderService/StreamOrderUpdates',
                 request_serializer=itirp_dot_v1_dot_order__pb2.StreamOrderUpdatesRequest.SerializeToString,
@@ -70,7 +75,9 @@ class OrderServiceServicer:
 
     def SubmitOrder(self, request, context):
         """Validates an order and runs it through pre-trade risk. Answers once the order is
-        approved or rejected and those events are durable; execution follows asynchronously.
+        approved or rejected and those events are durable. On the simulated venue execution
+        follows asynchronously; on the internal venue the order has already met the book
+        (WORKING, PARTIALLY_FILLED, EXECUTED or CANCELLED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -89,7 +96,16 @@ class OrderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelOrder(self, request, context):
-        """Cancels an order that is not executing yet.
+        """Cancels an order that is not executing yet (or what is left of a resting order).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AmendOrder(self, request, context):
+        """Changes a resting order's quantity and/or price (internal venue). A smaller quantity
+        at the same price keeps the order's place in the queue; a larger quantity or a new
+        price sends it to the back, and a new price that crosses trades at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -125,6 +141,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.CancelOrder,
                     request_deserializer=itirp_dot_v1_dot_order__pb2.CancelOrderRequest.FromString,
                     response_serializer=itirp_dot_v1_dot_order__pb2.CancelOrderResponse.SerializeToString,
+            ),
+            'AmendOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.AmendOrder,
+                    request_deserializer=itirp_dot_v1_dot_order__pb2.AmendOrderRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_order__pb2.AmendOrderResponse.SerializeToString,
             ),
             'StreamOrderUpdates': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamOrderUpdates,
@@ -242,6 +263,33 @@ class OrderService:
             '/itirp.v1.OrderService/CancelOrder',
             itirp_dot_v1_dot_order__pb2.CancelOrderRequest.SerializeToString,
             itirp_dot_v1_dot_order__pb2.CancelOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AmendOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/itirp.v1.OrderService/AmendOrder',
+            itirp_dot_v1_dot_order__pb2.AmendOrderRequest.SerializeToString,
+            itirp_dot_v1_dot_order__pb2.AmendOrderResponse.FromString,
             options,
             channel_credentials,
             insecure,
