@@ -835,6 +835,29 @@ class OrderBook:
 
     # --- reading ---
 
+    def day_orders(self) -> list[str]:
+        """The resting DAY orders' ids, in arrival order (what `expire_day` would cancel)."""
+        return list(self._day)
+
+    def sweep_price(self, side: str, quantity: int) -> Decimal | None:
+        """The worst price an incoming `side` order for `quantity` would reach if it took the
+        opposite side level by level (ignoring self-trade prevention): the last level it needs,
+        or the last level there is when the side holds less. None when the opposite side is empty.
+
+        What pre-trade risk prices a MARKET order at: no fill of it can be worse.
+        """
+        opp = self._asks if side == BUY else self._bids
+        if side not in (BUY, SELL):
+            raise InvalidOrder("side", f'must be "BUY" or "SELL" (got {side!r})')
+        levels = opp.levels
+        last = None
+        for key in opp.live_keys():
+            last = key
+            quantity -= levels[key].qty
+            if quantity <= 0:
+                break
+        return None if last is None else opp.sign * last * self.tick_size
+
     def __len__(self) -> int:
         """Resting orders."""
         return len(self._orders)
