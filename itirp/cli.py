@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="start even on an event log that does not verify, appending nothing (for investigation)",
     )
+    serve.add_argument(
+        "--venue",
+        choices=("simulated", "internal"),
+        default=None,
+        help="where approved orders go: the simulated venue or the desk's own order books (env ITIRP_VENUE; default simulated)",
+    )
     serve.add_argument("--heartbeat", dest="heartbeat_seconds", type=float, default=None, help="idle stream heartbeat, s")
     serve.add_argument(
         "--metrics-listen",
@@ -178,6 +184,7 @@ def _run_serve(args: argparse.Namespace) -> int:
             read_only=args.read_only,
             heartbeat_seconds=args.heartbeat_seconds,
             metrics_listen=args.metrics_listen,
+            venue=args.venue,
         )
     except ConfigError as exc:
         print(f"itirp: {exc}", file=sys.stderr)

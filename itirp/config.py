@@ -98,6 +98,10 @@ class Config:
     subscriber_queue: int = 10_000
     # Orders: quantity must be below this.
     max_order_quantity: int = 1_000_000
+    # Where approved orders go: "simulated" (fills each order whole at its own price, after a
+    # latency, with retries and the circuit breaker) or "internal" (the desk's own order books:
+    # orders rest, match by price-time priority and fill partly).
+    venue: str = "simulated"
     # The simulated venue: latency per fill, transient-failure probability, seed (None: random).
     venue_latency_seconds: float = 0.001
     venue_failure_rate: float = 0.0
@@ -139,6 +143,8 @@ class Config:
             raise ConfigError("heartbeat interval must be positive")
         if self.subscriber_queue < 1:
             raise ConfigError("subscriber queue must hold at least one event")
+        if self.venue not in ("simulated", "internal"):
+            raise ConfigError(f"venue must be simulated or internal, got {self.venue!r} (ITIRP_VENUE / --venue)")
         if not 0.0 <= self.venue_failure_rate <= 1.0:
             raise ConfigError("venue failure rate must be between 0 and 1")
         if self.max_order_quantity < 2:
@@ -184,6 +190,7 @@ class Config:
             "subscriber_queue": int(_env_number(env, "ITIRP_SUBSCRIBER_QUEUE", d["subscriber_queue"], int)),
             "read_only": _env_bool(env, "ITIRP_READ_ONLY", d["read_only"]),
             "max_order_quantity": int(_env_number(env, "ITIRP_MAX_ORDER_QUANTITY", d["max_order_quantity"], int)),
+            "venue": (env.get("ITIRP_VENUE") or d["venue"]).strip().lower(),
             "venue_latency_seconds": _env_number(env, "ITIRP_VENUE_LATENCY_SECONDS", d["venue_latency_seconds"]),
             "venue_failure_rate": _env_number(env, "ITIRP_VENUE_FAILURE_RATE", d["venue_failure_rate"]),
             "venue_seed": int(env["ITIRP_VENUE_SEED"]) if env.get("ITIRP_VENUE_SEED") else None,

@@ -14,9 +14,17 @@ from decimal import Decimal
 
 from itirp.auth.roles import Role
 from itirp.auth.service import Principal
-from itirp.core.trading import TradingCore
-from itirp.domain.money import parse_amount
-from itirp.domain.orders import Order, OrderStatus, OrderValidationError, validate_new_order
+from itirp.core.trading import INTERNAL_VENUE, TradingCore
+from itirp.domain.money import parse_amount, parse_price
+from itirp.domain.orders import (
+    Order,
+    OrderStatus,
+    OrderType,
+    OrderValidationError,
+    SelfTradePrevention,
+    TimeInForce,
+    validate_new_order,
+)
 from itirp.domain.risk import LIMIT_AMOUNTS, RiskLimits
 from itirp.errors import FailedPrecondition, InvalidArgument, NotFound
 from itirp.execution.executor import Executor
@@ -76,7 +84,10 @@ class TradingService:
         if executing:
             log.warning("orders interrupted by the last stop were failed for reconciliation", extra={"orders": executing})
         for order_id in approved:
-            self.executor.execute(order_id)
+            if self.core.venue == INTERNAL_VENUE:
+                await self.core.accept(order_id, self._now_us())
+            else:
+                self.executor.execute(order_id)
         self._day_task = asyncio.create_task(self._roll_days(), name="itirp-trading-day")
 
     async def stop(self, grace: float) -> None:
@@ -122,6 +133,9 @@ class TradingService:
         client_order_id: str,
         correlation_id: str,
         causation_id: str,
+        order_type: OrderType = OrderType.LIMIT,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING,
     ) -> Order:
         started = self._clock()
         self._writable()
@@ -134,6 +148,9 @@ class TradingService:
                 strategy=strategy,
                 client_order_id=client_order_id,
                 max_quantity=self._max_quantity,
+                order_type=order_type,
+                time_in_force=time_in_force,
+                stp=stp,
             )
         except OrderValidationError as exc:
             raise InvalidArgument(exc.field, exc.problem) from None
@@ -200,6 +217,41 @@ class TradingService:
         )
         await committed
         return order
+
+    async def amend(
+        self,
+        principal: Principal,
+        order_id: str,
+        *,
+        quantity: int,
+        price: str,
+        correlation_id: str,
+        causation_id: str,
+    ) -> tuple[Order, bool]:
+        """(the amended order, whether it kept its place in the queue)."""
+        self._writable()
+        if quantity < 0:
+            raise InvalidArgument("quantity", "must be a positive whole number (0 keeps the quantity)")
+        if quantity >= self._max_quantity:
+            raise InvalidArgument("quantity", f"must be below {self._max_quantity:,}")
+        try:
+            new_price = parse_price(price) if price else None
+        except ValueError as exc:
+            raise InvalidArgument("price", str(exc)) from None
+        if not quantity and new_price is None:
+            raise InvalidArgument("amend", "give a new quantity, a new price or both")
+        self.visible(principal, order_id)
+        order, priority_kept, committed = self.core.amend(
+            order_id,
+            quantity=quantity,
+            price=new_price,
+            actor_id=principal.user_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            now_us=self._now_us(),
+        )
+        await committed
+        return order, priority_kept
 
     # ------------------------------------------------------------------ risk control
 

@@ -1,8 +1,11 @@
 """Orders: validation of a new order, and the lifecycle as one transition table.
 
-    PENDING -> RISK_CHECK -> APPROVED -> EXECUTING -> EXECUTED
+    PENDING -> RISK_CHECK -> APPROVED -> EXECUTING -> EXECUTED          (simulated venue)
                       \\-> REJECTED           \\-> FAILED
     PENDING, RISK_CHECK, APPROVED -> CANCELLED;  APPROVED -> FAILED (circuit breaker open)
+
+    APPROVED -> WORKING -> PARTIALLY_FILLED -> EXECUTED                 (internal venue: the book)
+                WORKING, PARTIALLY_FILLED -> CANCELLED | EXPIRED (a DAY order at the day's end)
 
 An order's status is the fold of its events; `Order.transition` refuses any move not in the table.
 Pure: no I/O, no clock.
@@ -19,13 +22,17 @@ from itirp.domain.money import parse_price
 
 __all__ = [
     "TRANSITIONS",
+    "Fill",
     "InvalidTransition",
     "NewOrder",
     "Order",
     "OrderStatus",
-    "Side",
-    "Trigger",
+    "OrderType",
     "OrderValidationError",
+    "SelfTradePrevention",
+    "Side",
+    "TimeInForce",
+    "Trigger",
     "validate_new_order",
 ]
 
@@ -39,13 +46,40 @@ class OrderStatus(enum.Enum):
     REJECTED = "REJECTED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    WORKING = "WORKING"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    EXPIRED = "EXPIRED"
 
     @property
     def terminal(self) -> bool:
         return self in _TERMINAL
 
 
-_TERMINAL = frozenset({OrderStatus.EXECUTED, OrderStatus.REJECTED, OrderStatus.FAILED, OrderStatus.CANCELLED})
+_TERMINAL = frozenset(
+    {OrderStatus.EXECUTED, OrderStatus.REJECTED, OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+)
+
+
+# The values are the order book's own names (`itirp.domain.book`), so they pass straight through.
+class OrderType(enum.Enum):
+    LIMIT = "LIMIT"
+    MARKET = "MARKET"
+
+
+class TimeInForce(enum.Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+    DAY = "DAY"
+
+
+class SelfTradePrevention(enum.Enum):
+    """What happens when an order would trade with a resting order of the same user; the
+    incoming order's choice applies. Default CANCEL_RESTING (see `itirp.domain.book`)."""
+
+    CANCEL_RESTING = "CANCEL_RESTING"
+    CANCEL_INCOMING = "CANCEL_INCOMING"
+    CANCEL_BOTH = "CANCEL_BOTH"
 
 
 class Side(enum.Enum):
@@ -68,6 +102,11 @@ class Trigger(enum.Enum):
     EXECUTION_COMPLETED = "EXECUTION_COMPLETED"
     EXECUTION_FAILED = "EXECUTION_FAILED"
     ORDER_CANCELLED = "ORDER_CANCELLED"
+    ORDER_ACCEPTED = "ORDER_ACCEPTED"
+    PARTIAL_FILL = "PARTIAL_FILL"  # ORDER_FILLED leaving something open
+    FINAL_FILL = "FINAL_FILL"  # ORDER_FILLED leaving nothing open
+    ORDER_AMENDED = "ORDER_AMENDED"
+    ORDER_EXPIRED = "ORDER_EXPIRED"
 
 
 S, T = OrderStatus, Trigger
@@ -86,6 +125,18 @@ TRANSITIONS: dict[tuple[OrderStatus, Trigger], OrderStatus] = {
     (S.PENDING, T.ORDER_CANCELLED): S.CANCELLED,
     (S.RISK_CHECK, T.ORDER_CANCELLED): S.CANCELLED,
     (S.APPROVED, T.ORDER_CANCELLED): S.CANCELLED,
+    # the internal venue
+    (S.APPROVED, T.ORDER_ACCEPTED): S.WORKING,
+    (S.WORKING, T.PARTIAL_FILL): S.PARTIALLY_FILLED,
+    (S.PARTIALLY_FILLED, T.PARTIAL_FILL): S.PARTIALLY_FILLED,
+    (S.WORKING, T.FINAL_FILL): S.EXECUTED,
+    (S.PARTIALLY_FILLED, T.FINAL_FILL): S.EXECUTED,
+    (S.WORKING, T.ORDER_AMENDED): S.WORKING,
+    (S.PARTIALLY_FILLED, T.ORDER_AMENDED): S.PARTIALLY_FILLED,
+    (S.WORKING, T.ORDER_CANCELLED): S.CANCELLED,
+    (S.PARTIALLY_FILLED, T.ORDER_CANCELLED): S.CANCELLED,
+    (S.WORKING, T.ORDER_EXPIRED): S.EXPIRED,
+    (S.PARTIALLY_FILLED, T.ORDER_EXPIRED): S.EXPIRED,
 }
 
 
@@ -94,6 +145,20 @@ class InvalidTransition(Exception):
         super().__init__(f"order {order_id} is {status.value}: {trigger.value} is not allowed")
         self.status = status
         self.trigger = trigger
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One fill of an order: a match in the internal venue (`trade_id` shared by both orders) or
+    an execution at the simulated venue (its execution id)."""
+
+    trade_id: str
+    quantity: int
+    price: Decimal
+    aggressor: bool
+    """True when the order took liquidity (it was the incoming order)."""
+    timestamp_us: int
+    sequence: int
 
 
 @dataclass(slots=True, kw_only=True)
@@ -105,7 +170,9 @@ class Order:
     symbol: str
     side: Side
     quantity: int
-    price: Decimal
+    """The order's total size (an amendment may change it)."""
+    price: Decimal | None
+    """The limit price; None for a MARKET order."""
     strategy: str
     correlation_id: str
     created_us: int
@@ -116,8 +183,15 @@ class Order:
     message: str = ""
     violations: tuple = ()
     filled_quantity: int = 0
+    filled_notional: Decimal = Decimal(0)
     average_fill_price: Decimal | None = None
     execution_attempts: int = 0
+    order_type: OrderType = OrderType.LIMIT
+    time_in_force: TimeInForce = TimeInForce.GTC
+    stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING
+    reserved_price: Decimal | None = None
+    """The price its risk reservation is counted at (the limit, or a MARKET order's sweep price)."""
+    fills: list[Fill] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     def can(self, trigger: Trigger) -> bool:
@@ -134,8 +208,16 @@ class Order:
         return self.status
 
     @property
-    def notional(self) -> Decimal:
-        return self.quantity * self.price
+    def remaining_quantity(self) -> int:
+        """What is still open: 0 once the order is terminal (executed, cancelled, expired, ...)."""
+        return 0 if self.status.terminal else self.quantity - self.filled_quantity
+
+    def add_fill(self, fill: Fill) -> None:
+        """Count a fill: filled quantity, the exact volume-weighted average price, the fill list."""
+        self.filled_quantity += fill.quantity
+        self.filled_notional += fill.quantity * fill.price
+        self.average_fill_price = self.filled_notional / self.filled_quantity
+        self.fills.append(fill)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,9 +227,13 @@ class NewOrder:
     symbol: str
     side: Side
     quantity: int
-    price: Decimal
+    price: Decimal | None
+    """None for a MARKET order."""
     strategy: str
     client_order_id: str
+    order_type: OrderType = OrderType.LIMIT
+    time_in_force: TimeInForce = TimeInForce.GTC
+    stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING
 
 
 class OrderValidationError(ValueError):
@@ -165,9 +251,22 @@ def _printable(text: str) -> bool:
 
 
 def validate_new_order(
-    *, symbol: str, side: str, quantity: int, price: str, strategy: str, client_order_id: str, max_quantity: int
+    *,
+    symbol: str,
+    side: str,
+    quantity: int,
+    price: str,
+    strategy: str,
+    client_order_id: str,
+    max_quantity: int,
+    order_type: OrderType = OrderType.LIMIT,
+    time_in_force: TimeInForce = TimeInForce.GTC,
+    stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING,
 ) -> NewOrder:
-    """A `NewOrder`, or `OrderValidationError` naming the first bad field."""
+    """A `NewOrder`, or `OrderValidationError` naming the first bad field.
+
+    A MARKET order takes no price (a price means a limit: sending one is ambiguous, so refused).
+    """
     if not _SYMBOL.fullmatch(symbol):
         raise OrderValidationError("symbol", "1-12 characters: upper-case letters, digits and dots, e.g. \"AAPL\"")
     try:
@@ -178,10 +277,16 @@ def validate_new_order(
         raise OrderValidationError("quantity", "must be a positive whole number")
     if quantity >= max_quantity:
         raise OrderValidationError("quantity", f"must be below {max_quantity:,}")
-    try:
-        parsed_price = parse_price(price)
-    except ValueError as exc:
-        raise OrderValidationError("price", str(exc)) from None
+    parsed_price: Decimal | None
+    if order_type is OrderType.MARKET:
+        if price:
+            raise OrderValidationError("price", "a MARKET order takes no price (send a LIMIT order to cap it)")
+        parsed_price = None
+    else:
+        try:
+            parsed_price = parse_price(price)
+        except ValueError as exc:
+            raise OrderValidationError("price", str(exc)) from None
     if len(strategy) > 64 or not _printable(strategy):
         raise OrderValidationError("strategy", "at most 64 printable characters")
     if len(client_order_id) > 64 or not _printable(client_order_id) or client_order_id != client_order_id.strip():
@@ -193,4 +298,7 @@ def validate_new_order(
         price=parsed_price,
         strategy=strategy,
         client_order_id=client_order_id,
+        order_type=order_type,
+        time_in_force=time_in_force,
+        stp=stp,
     )

@@ -233,7 +233,10 @@ async def _start(
     journal = Journal(store, clock_us=clock_us)
     auth_state = AuthState(max_failed_logins=config.max_failed_logins, lockout_seconds=config.lockout_seconds)
     core = TradingCore(
-        journal, store.append, breaker=CircuitBreaker(threshold=config.breaker_threshold, open_seconds=config.breaker_open_seconds)
+        journal,
+        store.append,
+        breaker=CircuitBreaker(threshold=config.breaker_threshold, open_seconds=config.breaker_open_seconds),
+        venue=config.venue,
     )
     replayed = await replay(store, [auth_state.apply, core.apply])
     log.info("state rebuilt from the event log", extra={"events": replayed, "orders": len(core.orders)})

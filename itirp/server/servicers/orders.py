@@ -9,13 +9,28 @@ import grpc
 from itirp.auth.roles import Role
 from itirp.auth.service import AuthService
 from itirp.core.journal import new_uuid
-from itirp.domain.orders import Order
+from itirp.core.trading import ORDER_TYPE_PROTO, STP_PROTO, TIF_PROTO
+from itirp.domain.orders import Order, OrderType, SelfTradePrevention, TimeInForce
 from itirp.errors import InvalidArgument
-from itirp.observability.context import correlation_id_var, current_principal, request_id_var
+from itirp.observability.context import (
+    correlation_id_var,
+    current_principal,
+    request_id_var,
+)
 from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.server.servicers.convert import timestamp_from_seconds
-from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update
-from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
+from itirp.server.servicers.orders_convert import (
+    STATUS_FROM_PROTO,
+    order_to_proto,
+    order_update,
+)
+from itirp.server.servicers.streams import (
+    decode_cursor,
+    encode_cursor,
+    marker,
+    page_size,
+    revocation_check,
+)
 from itirp.store import StoredEvent
 from itirp.trading import TradingService
 from itirp.v1 import common_pb2, order_pb2, order_pb2_grpc
@@ -23,6 +38,24 @@ from itirp.v1 import common_pb2, order_pb2, order_pb2_grpc
 __all__ = ["OrderServicer"]
 
 _SIDES = {common_pb2.SIDE_BUY: "BUY", common_pb2.SIDE_SELL: "SELL"}
+
+
+def _enum(table: dict, number: int, field: str, default: object) -> object:
+    """A request enum field as a domain value: unset is the default, an unknown number refused."""
+    if not number:
+        return default
+    value = table.get(number)
+    if value is None:
+        names = ", ".join(n for n in table.values() if isinstance(n, str)) or "a listed value"
+        raise InvalidArgument(field, f"unknown value {number} (one of {names})")
+    return value
+
+
+_ORDER_TYPES = {number: t for t, number in ORDER_TYPE_PROTO.items()}
+_TIFS = {number: t for t, number in TIF_PROTO.items()}
+_STPS = {number: m for m, number in STP_PROTO.items()}
+
+
 def _correlation_id() -> str:
     return correlation_id_var.get() or new_uuid()
 
@@ -54,6 +87,9 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             client_order_id=request.client_order_id,
             correlation_id=correlation_id,
             causation_id=request_id_var.get(),
+            order_type=_enum(_ORDER_TYPES, request.order_type, "order_type", OrderType.LIMIT),  # type: ignore[arg-type]
+            time_in_force=_enum(_TIFS, request.time_in_force, "time_in_force", TimeInForce.GTC),  # type: ignore[arg-type]
+            stp=_enum(_STPS, request.self_trade_prevention, "self_trade_prevention", SelfTradePrevention.CANCEL_RESTING),  # type: ignore[arg-type]
         )
         proto = order_to_proto(order)
         return order_pb2.SubmitOrderResponse(
@@ -105,6 +141,21 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             causation_id=request_id_var.get(),
         )
         return order_pb2.CancelOrderResponse(order=order_to_proto(order))
+
+    async def AmendOrder(
+        self, request: order_pb2.AmendOrderRequest, context: grpc.aio.ServicerContext
+    ) -> order_pb2.AmendOrderResponse:
+        if not request.order_id:
+            raise InvalidArgument("order_id", "required")
+        order, priority_kept = await self._trading.amend(
+            current_principal(),
+            request.order_id,
+            quantity=request.quantity,
+            price=request.price,
+            correlation_id=correlation_id_var.get(),
+            causation_id=request_id_var.get(),
+        )
+        return order_pb2.AmendOrderResponse(order=order_to_proto(order), priority_kept=priority_kept)
 
     async def StreamOrderUpdates(
         self, request: order_pb2.StreamOrderUpdatesRequest, context: grpc.aio.ServicerContext

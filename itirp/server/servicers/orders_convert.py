@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from itirp.core.trading import SIDE_PROTO, TradingCore, limits_proto
+from collections.abc import Sequence
+
+from itirp.core.trading import (
+    ORDER_TYPE_PROTO,
+    SIDE_PROTO,
+    STP_PROTO,
+    TIF_PROTO,
+    TradingCore,
+    limits_proto,
+)
 from itirp.domain.money import format_money
-from itirp.domain.orders import TRANSITIONS, Order, OrderStatus
+from itirp.domain.orders import TRANSITIONS, Fill, Order, OrderStatus
 from itirp.server.servicers.convert import timestamp_from_us
 from itirp.store import StoredEvent
 from itirp.v1 import common_pb2, order_pb2, risk_pb2
@@ -24,11 +33,42 @@ _STATUS_MESSAGE = {
     OrderStatus.APPROVED: "Order approved and submitted for execution",
     OrderStatus.EXECUTING: "executing",
     OrderStatus.EXECUTED: "executed",
+    OrderStatus.WORKING: "in the book",
+    OrderStatus.PARTIALLY_FILLED: "partially filled",
 }
 
 
+def _status_at(event: StoredEvent, order: Order, filled: int) -> OrderStatus:
+    """The status `event` put the order in, `filled` being what had filled by then."""
+    if event.event_type == "ORDER_FILLED":
+        return OrderStatus.EXECUTED if filled >= order.quantity else OrderStatus.PARTIALLY_FILLED
+    if event.event_type == "ORDER_AMENDED":
+        return OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.WORKING
+    return _STATUS_AFTER.get(event.event_type, order.status)
+
+
+def _fills(proto: order_pb2.Order, fills: Sequence[Fill]) -> None:
+    """Set the fill fields of `proto` from `fills` (all of an order's, or those up to a moment)."""
+    filled = sum(f.quantity for f in fills)
+    proto.filled_quantity = filled
+    proto.average_fill_price = format_money(sum(f.quantity * f.price for f in fills) / filled) if filled else ""
+    del proto.fills[:]
+    proto.fills.extend(
+        order_pb2.OrderFill(
+            trade_id=f.trade_id,
+            quantity=f.quantity,
+            price=format_money(f.price),
+            aggressor=f.aggressor,
+            timestamp=timestamp_from_us(f.timestamp_us),
+            sequence=f.sequence,
+        )
+        for f in fills
+    )
+
+
 def order_to_proto(order: Order, *, status: OrderStatus | None = None, sequence: int = 0, at_us: int = 0) -> order_pb2.Order:
-    return order_pb2.Order(
+    status = status or order.status
+    proto = order_pb2.Order(
         order_id=order.order_id,
         client_order_id=order.client_order_id,
         user_id=order.user_id,
@@ -36,9 +76,9 @@ def order_to_proto(order: Order, *, status: OrderStatus | None = None, sequence:
         symbol=order.symbol,
         side=SIDE_PROTO[order.side],
         quantity=order.quantity,
-        price=format_money(order.price),
+        price=format_money(order.price) if order.price is not None else "",
         strategy=order.strategy,
-        status=STATUS_TO_PROTO[status or order.status],
+        status=STATUS_TO_PROTO[status],
         correlation_id=order.correlation_id,
         created_at=timestamp_from_us(order.created_us),
         updated_at=timestamp_from_us(at_us or order.updated_us),
@@ -48,20 +88,30 @@ def order_to_proto(order: Order, *, status: OrderStatus | None = None, sequence:
         average_fill_price=format_money(order.average_fill_price) if order.average_fill_price is not None else "",
         execution_attempts=order.execution_attempts,
         last_sequence=sequence or order.last_sequence,
+        order_type=ORDER_TYPE_PROTO[order.order_type],
+        time_in_force=TIF_PROTO[order.time_in_force],
+        self_trade_prevention=STP_PROTO[order.stp],
+        remaining_quantity=0 if status.terminal else order.quantity - order.filled_quantity,
     )
+    if order.fills:
+        _fills(proto, order.fills)
+    return proto
 
 
 def order_update(event: StoredEvent, order: Order) -> order_pb2.OrderUpdate:
     """The order as of `event`: the status that event put it in, with that event's sequence and
     time. Fields the event did not change come from the order."""
-    status = _STATUS_AFTER.get(event.event_type, order.status)
-    proto = order_to_proto(order, status=status, sequence=event.sequence, at_us=event.timestamp_us)
-    if event.sequence < order.last_sequence:
+    if event.sequence >= order.last_sequence:
+        proto = order_to_proto(order, sequence=event.sequence, at_us=event.timestamp_us)
+    else:
         # later events have changed the order since; this update describes the earlier moment
+        fills = [f for f in order.fills if f.sequence <= event.sequence]
+        filled = sum(f.quantity for f in fills)
+        status = _status_at(event, order, filled)
+        proto = order_to_proto(order, status=status, sequence=event.sequence, at_us=event.timestamp_us)
         proto.message = _STATUS_MESSAGE.get(status, "")
-        if status is not OrderStatus.EXECUTED:
-            proto.filled_quantity = 0
-            proto.average_fill_price = ""
+        _fills(proto, fills)
+        proto.remaining_quantity = 0 if status.terminal else order.quantity - filled
     return order_pb2.OrderUpdate(sequence=event.sequence, order=proto, timestamp=timestamp_from_us(event.timestamp_us))
 
 

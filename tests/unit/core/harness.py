@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from itirp.core.journal import Journal
 from itirp.core.trading import Committed, TradingCore
-from itirp.domain.orders import NewOrder, Order, Side
+from itirp.domain.orders import NewOrder, Order, OrderType, SelfTradePrevention, Side, TimeInForce
 from itirp.execution.breaker import CircuitBreaker
 from itirp.store import MemoryEventStore, StoredEvent
 
@@ -37,6 +37,7 @@ class Harness:
     store: MemoryEventStore
     core: TradingCore
     now: list[int] = field(default_factory=lambda: [START_US])
+    venue: str = "simulated"
 
     @property
     def now_us(self) -> int:
@@ -56,15 +57,21 @@ class Harness:
         user_id: str = "u-trader1",
         username: str = "trader1",
         strategy: str = "test",
+        order_type: OrderType = OrderType.LIMIT,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING,
     ) -> tuple[Order, Committed]:
         return self.core.submit(
             NewOrder(
                 symbol=symbol,
                 side=side,
                 quantity=quantity,
-                price=Decimal(price),
+                price=Decimal(price) if price else None,
                 strategy=strategy,
                 client_order_id=client_order_id,
+                order_type=order_type,
+                time_in_force=time_in_force,
+                stp=stp,
             ),
             user_id=user_id,
             username=username,
@@ -76,7 +83,7 @@ class Harness:
     def fresh_core(self) -> TradingCore:
         """A new core over the same journal, as after a restart (state still empty)."""
         journal = Journal(self.store, clock_us=lambda: self.now[0])
-        return TradingCore(journal, self.store.append, breaker=make_breaker())
+        return TradingCore(journal, self.store.append, breaker=make_breaker(), venue=self.venue)
 
     async def replayed(self) -> TradingCore:
         """A fresh core with every stored event folded in."""
@@ -92,13 +99,13 @@ class Harness:
         return [e.event_type for e in await self.store.read()]
 
 
-async def open_harness() -> Harness:
+async def open_harness(venue: str = "simulated") -> Harness:
     store = MemoryEventStore()
     await store.open()
     now = [START_US]
     journal = Journal(store, clock_us=lambda: now[0])
-    core = TradingCore(journal, store.append, breaker=make_breaker())
-    return Harness(store, core, now)
+    core = TradingCore(journal, store.append, breaker=make_breaker(), venue=venue)
+    return Harness(store, core, now, venue)
 
 
 def types_of(committed: Committed | None) -> list[str]:

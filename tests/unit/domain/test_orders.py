@@ -11,9 +11,11 @@ import pytest
 from itirp.domain.orders import (
     TRANSITIONS,
     InvalidTransition,
+    Fill,
     NewOrder,
     Order,
     OrderStatus,
+    OrderType,
     OrderValidationError,
     Side,
     Trigger,
@@ -37,6 +39,17 @@ DOCUMENTED_LIFECYCLE = {
     (S.PENDING, T.ORDER_CANCELLED): S.CANCELLED,
     (S.RISK_CHECK, T.ORDER_CANCELLED): S.CANCELLED,
     (S.APPROVED, T.ORDER_CANCELLED): S.CANCELLED,
+    (S.APPROVED, T.ORDER_ACCEPTED): S.WORKING,
+    (S.WORKING, T.PARTIAL_FILL): S.PARTIALLY_FILLED,
+    (S.PARTIALLY_FILLED, T.PARTIAL_FILL): S.PARTIALLY_FILLED,
+    (S.WORKING, T.FINAL_FILL): S.EXECUTED,
+    (S.PARTIALLY_FILLED, T.FINAL_FILL): S.EXECUTED,
+    (S.WORKING, T.ORDER_AMENDED): S.WORKING,
+    (S.PARTIALLY_FILLED, T.ORDER_AMENDED): S.PARTIALLY_FILLED,
+    (S.WORKING, T.ORDER_CANCELLED): S.CANCELLED,
+    (S.PARTIALLY_FILLED, T.ORDER_CANCELLED): S.CANCELLED,
+    (S.WORKING, T.ORDER_EXPIRED): S.EXPIRED,
+    (S.PARTIALLY_FILLED, T.ORDER_EXPIRED): S.EXPIRED,
 }
 
 ALL_PAIRS = list(itertools.product(OrderStatus, Trigger))
@@ -130,10 +143,10 @@ def test_transition_not_in_the_table_raises_and_leaves_the_order_unchanged(
 
 
 def test_every_status_trigger_pair_is_either_allowed_or_refused() -> None:
-    # 8 statuses x 8 triggers; guards the two parametrized tests above against an empty list.
-    assert len(ALL_PAIRS) == len(OrderStatus) * len(Trigger) == 64
-    assert len(ALLOWED_PAIRS) == len(TRANSITIONS) == 12
-    assert len(REFUSED_PAIRS) == 52
+    # 11 statuses x 13 triggers; guards the two parametrized tests above against an empty list.
+    assert len(ALL_PAIRS) == len(OrderStatus) * len(Trigger) == 143
+    assert len(ALLOWED_PAIRS) == len(TRANSITIONS) == 23
+    assert len(REFUSED_PAIRS) == 120
 
 
 @pytest.mark.parametrize("pair", ALL_PAIRS, ids=_pair_id)
@@ -162,10 +175,10 @@ def test_transition_without_a_sequence_keeps_the_last_sequence() -> None:
     assert order.last_sequence == 1
 
 
-def test_terminal_statuses_are_exactly_executed_rejected_failed_and_cancelled() -> None:
+def test_terminal_statuses_are_exactly_executed_rejected_failed_cancelled_and_expired() -> None:
     terminal = {status for status in OrderStatus if status.terminal}
 
-    assert terminal == {S.EXECUTED, S.REJECTED, S.FAILED, S.CANCELLED}
+    assert terminal == {S.EXECUTED, S.REJECTED, S.FAILED, S.CANCELLED, S.EXPIRED}
 
 
 @pytest.mark.parametrize("status", list(OrderStatus), ids=lambda s: s.value)
@@ -196,8 +209,36 @@ def test_full_happy_path_with_a_retry_reaches_executed() -> None:
     assert order.last_sequence == 7
 
 
-def test_notional_is_quantity_times_price() -> None:
-    assert make_order().notional == Decimal("15050.00")
+def test_fills_on_the_book_go_working_partially_filled_executed_with_an_exact_average() -> None:
+    # Arrange
+    order = make_order()
+    for i, trigger in enumerate((T.RISK_CHECK_STARTED, T.RISK_CHECK_PASSED, T.ORDER_ACCEPTED)):
+        order.transition(trigger, at_us=2_000 + i, sequence=2 + i)
+
+    # Act
+    order.add_fill(Fill("t1", 30, Decimal("150.00"), False, 3_000, 10))
+    order.transition(T.PARTIAL_FILL, at_us=3_000, sequence=10)
+    remaining_after_first = order.remaining_quantity
+    order.add_fill(Fill("t2", 70, Decimal("150.10"), False, 4_000, 11))
+    order.transition(T.FINAL_FILL, at_us=4_000, sequence=11)
+
+    # Assert
+    assert remaining_after_first == 70
+    assert order.status is S.EXECUTED and order.remaining_quantity == 0
+    assert order.filled_quantity == 100
+    assert order.average_fill_price == Decimal("150.07")  # (30*150.00 + 70*150.10) / 100
+    assert [f.trade_id for f in order.fills] == ["t1", "t2"]
+
+
+def test_a_market_order_takes_no_price_and_a_limit_order_needs_one() -> None:
+    market = validate_new_order(**valid_fields(price="", order_type=OrderType.MARKET))  # type: ignore[arg-type]
+    with pytest.raises(OrderValidationError) as caught:
+        validate_new_order(**valid_fields(price="150.50", order_type=OrderType.MARKET))  # type: ignore[arg-type]
+
+    assert market.price is None and market.order_type is OrderType.MARKET
+    assert caught.value.field == "price" and "MARKET" in caught.value.problem
+    with pytest.raises(OrderValidationError):
+        validate_new_order(**valid_fields(price=""))  # type: ignore[arg-type]
 
 
 def test_side_sign_is_plus_one_for_buy_and_minus_one_for_sell() -> None:
