@@ -1,13 +1,15 @@
 """SubmitOrder throughput and latency beside a do-nothing RPC on the same server stack.
 
-    .venv/bin/python bench/bench_submit.py [--seconds 5] [--concurrency 1,8,64]
+    .venv/bin/python bench/bench_submit.py [--seconds 5] [--concurrency 1,8,64] [--venue simulated|internal]
 
 The server (durable SQLite event log, access log and order log on, uvloop) runs in its own
 process with one extra method, `/itirp.bench.Baseline/Noop`: it takes a SubmitOrderRequest and
 answers a typical SubmitOrderResponse, behind the same interceptor (token check, role table,
 context, access log) — the do-nothing baseline of the same message sizes. A separate client
 process keeps N calls in flight for --seconds (bounded by --max-calls) per run. Orders alternate
-BUY/SELL at 1 share so that none is rejected (rejections are cheaper: no execution).
+BUY/SELL at 1 share so that none is rejected (rejections are cheaper: no execution). On the
+internal venue the same flow crosses in the book: every other order rests, the next one fills it
+(two fills, both orders' positions and reservations moved).
 
 Also the in-process cost of one pre-trade check (RiskEngine.check) and of one whole core submit
 (validation excluded: check, reservation, three events minted and applied).
@@ -52,7 +54,7 @@ async def noop(request, context):
 async def main():
     handler = grpc.method_handlers_generic_handler("itirp.bench.Baseline", {"Noop": grpc.unary_unary_rpc_method_handler(
         noop, request_deserializer=order_pb2.SubmitOrderRequest.FromString, response_serializer=order_pb2.SubmitOrderResponse.SerializeToString)})
-    config = Config.from_env(listen="127.0.0.1:0", data_dir=Path(sys.argv[1]), venue_latency_seconds=0.001)
+    config = Config.from_env(listen="127.0.0.1:0", data_dir=Path(sys.argv[1]), venue_latency_seconds=0.001, venue=sys.argv[2])
     server = await serve(config, extra_handlers=[handler])
     print(server.port, flush=True)
     await server.server.wait_for_termination()
@@ -64,10 +66,12 @@ uvloop.run(main())
 """
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(tmp: Path, venue: str) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_") or k == "ITIRP_ACCESS_LOG"}
     log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(tmp / "data")], stdout=subprocess.PIPE, stderr=log, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(tmp / "data"), venue], stdout=subprocess.PIPE, stderr=log, env=env
+    )
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     return proc, f"127.0.0.1:{port}"
@@ -169,9 +173,10 @@ def in_process_costs() -> None:
     print(f"core submit (check + reserve + 3 events minted and applied, no store): {per * 1e6:.1f} us")
 
 
-async def _in_process_orders(n: int = 5000, concurrency: int = 64) -> None:
+async def _in_process_orders(venue: str, n: int = 5000, concurrency: int = 64) -> None:
     """The whole durable order path (validation, risk, events, SQLite group commit, execution at
-    the simulated venue) driven in this process through TradingService, without gRPC."""
+    the simulated venue or matching in the internal one) driven in this process through
+    TradingService, without gRPC."""
     import logging
 
     from itirp.auth.roles import Role
@@ -181,7 +186,9 @@ async def _in_process_orders(n: int = 5000, concurrency: int = 64) -> None:
 
     logging.getLogger().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        server = await serve(Config(listen="127.0.0.1:0", data_dir=Path(tmp), scrypt_n=1024, access_log=False))
+        server = await serve(
+            Config(listen="127.0.0.1:0", data_dir=Path(tmp), scrypt_n=1024, access_log=False, venue=venue)
+        )
         principal = Principal("trader1", "u1", Role.TRADER, "t", 0, 2**40)
         trading, slots = server.trading, asyncio.Semaphore(concurrency)
 
@@ -195,7 +202,8 @@ async def _in_process_orders(n: int = 5000, concurrency: int = 64) -> None:
         while trading.executor.in_flight:
             await asyncio.sleep(0.001)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        print(f"in process, no gRPC: {n / wall:,.0f} durable orders/s (executed), {cpu / n * 1e6:.0f} us CPU per order, "
+        print(f"in process, no gRPC, {venue} venue: {n / wall:,.0f} durable orders/s (executed or matched), "
+              f"{cpu / n * 1e6:.0f} us CPU per order, "
               f"{server.store.commits} commits")
         await server.shutdown(grace=1)
 
@@ -205,15 +213,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--max-calls", type=int, default=100_000)
     parser.add_argument("--concurrency", default="1,8,64")
+    parser.add_argument("--venue", choices=("simulated", "internal"), default="simulated")
     args = parser.parse_args()
     in_process_costs()
     import uvloop
 
-    uvloop.run(_in_process_orders())
+    uvloop.run(_in_process_orders(args.venue))
     with tempfile.TemporaryDirectory() as tmp:
-        proc, address = start_server(Path(tmp))
+        proc, address = start_server(Path(tmp), args.venue)
         try:
-            print(f"server {address}; {args.seconds:g} s per run; client in a separate process")
+            print(f"server {address} ({args.venue} venue); {args.seconds:g} s per run; client in a separate process")
             print(f"{'conc':>5} {'noop/s':>8} {'p50 ms':>7} {'p99 ms':>7} | {'submit/s':>8} {'p50 ms':>7} {'p99 ms':>7} | ratio")
             for conc in (int(c) for c in args.concurrency.split(",")):
                 base = run_client(address, "noop", conc, args.seconds, args.max_calls)
