@@ -254,6 +254,8 @@ class TradingCore:
                 raise AlreadyExists(
                     f"client_order_id {order.client_order_id!r} was already used for order {existing}"
                 )
+        # a new day first: yesterday's DAY orders must not price (or meet) today's first order
+        self.roll_day(now_us, correlation_id=correlation_id, causation_id=causation_id)
         reserved_price = order.price
         if order.order_type is OrderType.MARKET:
             book = self.books.get(order.symbol)
@@ -263,7 +265,6 @@ class TradingCore:
                 raise FailedPrecondition(
                     f"no {other} orders rest in the {order.symbol} book: a MARKET order has nothing to trade against"
                 )
-        self.roll_day(now_us, correlation_id=correlation_id, causation_id=causation_id)
         order_id = self._journal.new_id()
         envelope = {
             "correlation_id": correlation_id,
@@ -426,6 +427,7 @@ class TradingCore:
         limit `price` (None keeps it). Returns (order, priority kept, events). A larger order or a
         new price passes pre-trade risk again first; refused (nothing recorded) if it breaches."""
         order = self._get(order_id)
+        self.roll_day(now_us, correlation_id=correlation_id, causation_id=causation_id)  # yesterday's DAY orders are gone
         book = self.books.get(order.symbol)
         if book is None or order_id not in book or not order.can(Trigger.ORDER_AMENDED):
             raise FailedPrecondition(

@@ -1,4 +1,5 @@
-"""Run every recipe of docs/api.md against a live server and compare with the documented output."""
+"""Run every recipe of docs/api.md and docs/matching.md against a live server (the simulated venue
+for the first, the internal venue for the second) and compare with the documented output."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import BIN, run
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 
 
@@ -48,9 +51,10 @@ def test_matcher_is_strict_where_it_must_be() -> None:
     assert not output_matches(["x: ...!"], ["x: anything?"])
 
 
-def test_every_documented_recipe_prints_what_the_docs_say(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    server = start_server()
-    pairs = recipes(DOC.read_text())
+@pytest.mark.parametrize(("doc", "server_args"), [("api.md", ()), ("matching.md", ("--venue", "internal"))])
+def test_every_documented_recipe_prints_what_the_docs_say(start_server, tmp_path, doc, server_args) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(None, *server_args)
+    pairs = recipes((DOCS / doc).read_text())
     assert len(pairs) >= 10
 
     script = ["export PATH=" + str(BIN) + ":$PATH", f"export ITIRP={server.address}"]
