@@ -34,16 +34,18 @@ from itirp.auth.users import UserStore
 from itirp.config import Config
 from itirp.core.journal import Journal
 from itirp.core.replay import replay
-from itirp.core.trading import TradingCore
+from itirp.core.trading import INTERNAL_VENUE, SIDE_PROTO, TradingCore
 from itirp.execution.breaker import CircuitBreaker
 from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
+from itirp.marketdata import MarketDataHub
 from itirp.observability.metrics import MetricsEndpoint, ServerMetrics
 from itirp.server.fanout import EventFanout
 from itirp.server.interceptors import CallInterceptor
 from itirp.server.servicers.audit import AuditServicer
 from itirp.server.servicers.auth import AuthServicer
+from itirp.server.servicers.market_data import MarketDataServicer
 from itirp.server.servicers.orders import OrderServicer
 from itirp.server.servicers.risk import RiskServicer
 from itirp.server.servicers.system import SystemServicer
@@ -54,6 +56,8 @@ from itirp.v1 import (
     audit_pb2_grpc,
     auth_pb2,
     auth_pb2_grpc,
+    market_data_pb2,
+    market_data_pb2_grpc,
     order_pb2,
     order_pb2_grpc,
     risk_pb2,
@@ -73,6 +77,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     risk_pb2.DESCRIPTOR.services_by_name["RiskService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     system_pb2.DESCRIPTOR.services_by_name["SystemService"].full_name,
+    market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name,
 )
 
 _SERVER_OPTIONS = (
@@ -97,6 +102,7 @@ class RunningServer:
     journal: Journal
     fanout: EventFanout
     trading: TradingService
+    market_data: MarketDataHub
     started_at: float
     metrics: ServerMetrics | None = None
     metrics_endpoint: MetricsEndpoint | None = None
@@ -131,10 +137,13 @@ class RunningServer:
         # streams never end by themselves: tell them to reconnect (with their resume point), then
         # give the unary calls in flight the grace period
         self.fanout.end_streams("the server is shutting down")
+        self.market_data.end_streams("the server is shutting down")
         await self.server.stop(grace)
         await self.trading.stop(grace)
         await self.auth.stop()
         self.fanout.close()
+        self.store.remove_listener(self.market_data.on_commit)
+        self.market_data.close()
         await self.store.close()
         if self.metrics_endpoint is not None:  # last: the drain stays observable
             await self.metrics_endpoint.close()
@@ -238,6 +247,11 @@ async def _start(
         breaker=CircuitBreaker(threshold=config.breaker_threshold, open_seconds=config.breaker_open_seconds),
         venue=config.venue,
     )
+    # Book changes reach market data once their events are durable (changes seen during the
+    # replay are durable already). Set before the replay, which rebuilds the books.
+    market_data = MarketDataHub(lambda: store.head_sequence)
+    core.on_book_change = market_data.record
+    store.add_listener(market_data.on_commit)
     replayed = await replay(store, [auth_state.apply, core.apply])
     log.info("state rebuilt from the event log", extra={"events": replayed, "orders": len(core.orders)})
 
@@ -308,6 +322,18 @@ async def _start(
         OrderServicer(trading, fanout, auth, clock=clock, heartbeat_seconds=config.heartbeat_seconds), server
     )
     risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock), server)
+    market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
+        MarketDataServicer(
+            market_data,
+            fanout,
+            auth,
+            side_of=lambda order_id: SIDE_PROTO[core.orders[order_id].side],
+            clock=clock,
+            heartbeat_seconds=config.heartbeat_seconds,
+            enabled=config.venue == INTERNAL_VENUE,
+        ),
+        server,
+    )
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
@@ -337,10 +363,13 @@ async def _start(
         await trading.stop(0)
         await auth.stop()
         fanout.close()
+        store.remove_listener(market_data.on_commit)
+        market_data.close()
         raise OSError(problem)
     await server.start()
     running = RunningServer(
-        server, bound, config, health_servicer, auth, store, journal, fanout, trading, started_at, metrics, endpoint
+        server, bound, config, health_servicer, auth, store, journal, fanout, trading, market_data, started_at, metrics,
+        endpoint,
     )
     await running._set_all(health_pb2.HealthCheckResponse.SERVING)
     log.info("serving", extra={"address": running.address, "port": bound, "data_dir": str(data_dir)})

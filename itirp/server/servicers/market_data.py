@@ -1,0 +1,183 @@
+"""itirp.v1.MarketDataService: the internal venue's books (from `itirp.marketdata.MarketDataHub`)
+and its trades (ORDER_FILLED events of the taker, through the event fan-out)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal, InvalidOperation
+
+import grpc
+
+from itirp.auth.service import AuthService
+from itirp.domain.book import BUY, SELL, LevelChange
+from itirp.domain.money import format_money
+from itirp.errors import FailedPrecondition, InvalidArgument
+from itirp.events import decode_payload, timestamp_from_seconds, timestamp_from_us
+from itirp.marketdata import BookSnapshot, BookUpdate, MarketDataHub
+from itirp.observability.context import current_principal
+from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
+from itirp.server.servicers.streams import marker, revocation_check
+from itirp.store import StoredEvent
+from itirp.v1 import common_pb2, events_pb2, market_data_pb2, market_data_pb2_grpc
+
+__all__ = ["DEFAULT_DEPTH", "DISABLED_MESSAGE", "MAX_DEPTH", "MarketDataServicer"]
+
+DEFAULT_DEPTH = 10
+MAX_DEPTH = 1000
+DISABLED_MESSAGE = "market data needs the internal venue: start the server with --venue internal"
+
+_SYMBOL = re.compile(r"[A-Z0-9.]{1,12}")
+_FILLED = "ORDER_FILLED"
+_SIDE = {BUY: common_pb2.SIDE_BUY, SELL: common_pb2.SIDE_SELL}
+
+
+def _symbol(symbol: str) -> str:
+    if not _SYMBOL.fullmatch(symbol):
+        raise InvalidArgument("symbol", '1-12 characters: upper-case letters, digits and dots, e.g. "AAPL"')
+    return symbol
+
+
+def _depth(depth: int) -> int:
+    if depth == 0:
+        return DEFAULT_DEPTH
+    if not 1 <= depth <= MAX_DEPTH:
+        raise InvalidArgument("depth", f"levels per side, 1-{MAX_DEPTH} (0 or unset: {DEFAULT_DEPTH}); got {depth}")
+    return depth
+
+
+def _levels(levels: tuple[tuple[Decimal, int], ...]) -> list[market_data_pb2.PriceLevel]:
+    return [market_data_pb2.PriceLevel(price=format_money(p), quantity=q) for p, q in levels]
+
+
+def snapshot_to_proto(snapshot: BookSnapshot) -> market_data_pb2.OrderBookSnapshot:
+    proto = market_data_pb2.OrderBookSnapshot(
+        symbol=snapshot.symbol,
+        bids=_levels(snapshot.bids),
+        asks=_levels(snapshot.asks),
+        sequence=snapshot.sequence,
+        event_sequence=snapshot.event_sequence,
+        depth=snapshot.depth,
+    )
+    if snapshot.timestamp_us:
+        proto.timestamp.CopyFrom(timestamp_from_us(snapshot.timestamp_us))
+    return proto
+
+
+def _level_update(change: LevelChange) -> market_data_pb2.LevelUpdate:
+    return market_data_pb2.LevelUpdate(
+        side=_SIDE[change.side], price=format_money(change.price), quantity=change.quantity
+    )
+
+
+def update_to_proto(update: BookUpdate) -> market_data_pb2.OrderBookUpdate:
+    return market_data_pb2.OrderBookUpdate(
+        symbol=update.symbol,
+        sequence=update.sequence,
+        previous_sequence=update.previous_sequence,
+        levels=[_level_update(c) for c in update.levels],
+        event_sequence=update.event_sequence,
+        timestamp=timestamp_from_us(update.timestamp_us),
+    )
+
+
+class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
+    """`side_of(order_id)` gives an order's `common_pb2.Side` (the taker's side of a trade; it is
+    not in the fill event). `enabled` is False when the server runs a venue without books."""
+
+    def __init__(
+        self,
+        hub: MarketDataHub,
+        fanout: EventFanout,
+        auth: AuthService,
+        *,
+        side_of: Callable[[str], int],
+        clock: Callable[[], float],
+        heartbeat_seconds: float,
+        enabled: bool,
+    ) -> None:
+        self._hub = hub
+        self._fanout = fanout
+        self._auth = auth
+        self._side_of = side_of
+        self._clock = clock
+        self._heartbeat = heartbeat_seconds
+        self._enabled = enabled
+
+    def _require_enabled(self) -> None:
+        if not self._enabled:
+            raise FailedPrecondition(DISABLED_MESSAGE)
+
+    async def GetOrderBook(
+        self, request: market_data_pb2.GetOrderBookRequest, context: grpc.aio.ServicerContext
+    ) -> market_data_pb2.GetOrderBookResponse:
+        self._require_enabled()
+        snapshot = self._hub.snapshot(_symbol(request.symbol), _depth(request.depth))
+        return market_data_pb2.GetOrderBookResponse(book=snapshot_to_proto(snapshot))
+
+    async def StreamOrderBook(
+        self, request: market_data_pb2.StreamOrderBookRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[market_data_pb2.StreamOrderBookResponse]:
+        self._require_enabled()
+        symbol, depth = _symbol(request.symbol), _depth(request.depth)
+        still_authorised = revocation_check(self._auth, current_principal().token_id)
+        still_authorised()
+        with self._hub.subscribe(symbol, depth) as subscription:
+            async for item in subscription.stream(heartbeat_seconds=self._heartbeat, check=still_authorised):
+                if isinstance(item, BookUpdate):
+                    yield market_data_pb2.StreamOrderBookResponse(update=update_to_proto(item))
+                elif isinstance(item, BookSnapshot):
+                    yield market_data_pb2.StreamOrderBookResponse(snapshot=snapshot_to_proto(item))
+                else:
+                    yield market_data_pb2.StreamOrderBookResponse(
+                        heartbeat=common_pb2.StreamHeartbeat(
+                            timestamp=timestamp_from_seconds(self._clock()), head_sequence=item.head_sequence
+                        )
+                    )
+
+    async def StreamTrades(
+        self, request: market_data_pb2.StreamTradesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[market_data_pb2.StreamTradesResponse]:
+        self._require_enabled()
+        symbol = _symbol(request.symbol)
+        still_authorised = revocation_check(self._auth, current_principal().token_id)
+        still_authorised()
+
+        def taker_fill(event: StoredEvent) -> bool:
+            return event.event_type == _FILLED and event.symbol == symbol and _fill(event).aggressor
+
+        after = request.from_sequence or self._fanout.head_sequence
+        async for item in self._fanout.subscribe(
+            after=after, matches=taker_fill, heartbeat_seconds=self._heartbeat, check=still_authorised
+        ):
+            if isinstance(item, CaughtUp | Heartbeat):
+                yield market_data_pb2.StreamTradesResponse(**marker(item, self._clock))
+            else:
+                yield market_data_pb2.StreamTradesResponse(trade=self._trade(item))
+
+    def _trade(self, event: StoredEvent) -> market_data_pb2.Trade:
+        fill = _fill(event)
+        try:
+            side = self._side_of(event.order_id)
+        except KeyError:  # not expected: every order that traded is known to the core
+            side = common_pb2.SIDE_UNSPECIFIED
+        return market_data_pb2.Trade(
+            trade_id=fill.trade_id,
+            symbol=event.symbol,
+            price=_price(fill.price),
+            quantity=fill.quantity,
+            aggressor_side=side,
+            sequence=event.sequence,
+            timestamp=timestamp_from_us(event.timestamp_us),
+        )
+
+
+def _fill(event: StoredEvent) -> events_pb2.OrderFilled:
+    return decode_payload(event.event_type, event.schema_version, event.payload)  # type: ignore[return-value]
+
+
+def _price(text: str) -> str:
+    try:
+        return format_money(Decimal(text))
+    except (InvalidOperation, ValueError):
+        return text
