@@ -29,14 +29,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from itirp.v1 import common_pb2
 from itirp_client import AsyncClient, ItirpError, NotAuthenticated, ServerUnavailable
+
+from itirp.v1 import common_pb2
 
 FINAL = {
     common_pb2.ORDER_STATUS_EXECUTED,
     common_pb2.ORDER_STATUS_REJECTED,
     common_pb2.ORDER_STATUS_FAILED,
     common_pb2.ORDER_STATUS_CANCELLED,
+    common_pb2.ORDER_STATUS_EXPIRED,  # a DAY order still open at midnight UTC (internal venue)
 }
 
 

@@ -275,3 +275,115 @@ def test_help_documents_the_exit_codes(argv: list[str]) -> None:
     result = run(CLI, *argv)
     assert result.returncode == 0
     assert "exit codes:" in result.stdout and "rejected by pre-trade risk" in result.stdout
+
+
+def market_data_or_skip(terminal: Desk, symbol: str) -> None:
+    probe = terminal("book", symbol)
+    if probe.returncode == 1 and "UNIMPLEMENTED" in probe.stderr:
+        pytest.skip("MarketDataService is not wired into the server yet (UNIMPLEMENTED)")
+    assert probe.returncode == 0, probe.stderr
+
+
+def test_internal_venue_order_types_amend_and_fills(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(None, "--venue", "internal")
+    maker, taker = desk(server, tmp_path, "trader1"), desk(server, tmp_path, "risk1")
+
+    resting = maker.json("submit", "AAPL", "SELL", "100", "150.50", "--tif", "day", "--stp", "cancel-both")
+    assert resting["status"] == "ORDER_STATUS_WORKING"
+    order = resting["order"]
+    assert (order["time_in_force"], order["self_trade_prevention"]) == ("TIME_IN_FORCE_DAY", "SELF_TRADE_PREVENTION_CANCEL_BOTH")
+    assert order["remaining_quantity"] == "100" and order["order_type"] == "ORDER_TYPE_LIMIT"
+    ask = order["order_id"]
+
+    amended = maker.ok("amend", ask, "--quantity", "80")
+    assert "kept its place" in amended and "WORKING" in amended
+    repriced = maker.json("amend", ask, "--price", "150.40")
+    assert repriced["priority_kept"] is False and repriced["order"]["price"] == "150.40"
+
+    took = taker.ok("submit", "AAPL", "BUY", "30", "--type", "market", "--tif", "ioc")
+    assert "EXECUTED" in took and "150.40" in took  # status, then the fills
+    assert "remaining" in took and "average price" in took
+    partly = maker.ok("order", ask)
+    assert "PARTIALLY_FILLED" in partly and "DAY" in partly and "CANCEL_BOTH" in partly
+    assert "maker" in partly and "TRADE ID" in partly  # the fills table
+    listing = maker.ok("orders")
+    header = listing.splitlines()[0]
+    assert "FILLED" in header and "REMAINING" in header and "AVG PRICE" in header
+    row = next(line for line in listing.splitlines() if ask in line)
+    assert row.split()[7:11] == ["PARTIALLY_FILLED", "30", "50", "150.40"]  # status, filled, remaining, average
+    assert [o["remaining_quantity"] for o in maker.json("orders")["orders"]] == ["50"]
+
+    fok = taker.json("submit", "AAPL", "BUY", "1000", "150.40", "--tif", "FOK")
+    assert fok["status"] == "ORDER_STATUS_CANCELLED" and fok["order"]["filled_quantity"] == "0"
+
+    # usage errors (2): a price for a market order, none for a limit one, unknown choices, nothing to amend
+    assert taker("submit", "AAPL", "BUY", "1", "150", "--type", "market").returncode == 2
+    assert taker("submit", "AAPL", "BUY", "1").returncode == 2
+    assert taker("submit", "AAPL", "BUY", "1", "150", "--tif", "gtd").returncode == 2
+    assert taker("submit", "AAPL", "BUY", "1", "150", "--stp", "cancel-nothing").returncode == 2
+    assert maker("amend", ask).returncode == 2
+    # refusals (3): an order that is not resting, a bad value
+    executed = next(line.split()[-1] for line in took.splitlines() if line.startswith("order id"))
+    refused = taker("amend", executed, "--quantity", "40")
+    assert refused.returncode == 3 and "can be amended" in refused.stderr
+    too_small = maker("amend", ask, "--quantity", "20")
+    assert too_small.returncode == 3 and "quantity" in too_small.stderr
+    assert maker("amend", "no-such-order", "--price", "1").returncode == 3
+
+
+def test_book_and_trades_from_the_shell(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(None, "--venue", "internal")
+    maker, taker = desk(server, tmp_path, "trader1"), desk(server, tmp_path, "risk1")
+    market_data_or_skip(maker, "AAPL")
+
+    assert "(empty book)" in maker.ok("book", "AAPL")
+    maker.ok("submit", "AAPL", "BUY", "10", "99.50")
+    maker.ok("submit", "AAPL", "BUY", "5", "99")
+    maker.ok("submit", "AAPL", "SELL", "7", "100.25")
+    ladder = maker.ok("book", "aapl").splitlines()
+    assert ladder[0].startswith("AAPL  sequence 3")
+    assert ladder[1].split() == ["BID", "QTY", "BID", "ASK", "ASK", "QTY"]
+    assert ladder[2].split() == ["10", "99.50", "100.25", "7"]
+    assert ladder[3].split() == ["5", "99.00"]
+    assert ladder[-1] == "spread 0.75"
+    top = maker.json("book", "AAPL", "--depth", "1")
+    assert top["bids"] == [{"price": "99.50", "quantity": "10"}] and top["depth"] == 1 and top["sequence"] == "3"
+    assert maker("book", "AAPL", "--depth", "0").returncode == 2
+
+    watch_json = taker.popen("--json", "book", "AAPL", "--watch", "--count", "3")
+    watch_text = taker.popen("book", "AAPL", "--watch", "--count", "2", "--depth", "1")
+    trades = taker.popen("trades", "AAPL", "--count", "2")
+    assert "watching the AAPL book" in wait_until_live(watch_json)
+    assert "watching the AAPL book" in wait_until_live(watch_text)
+    assert "following AAPL trades" in wait_until_live(trades)
+
+    took = taker.json("submit", "AAPL", "BUY", "3", "--type", "market")
+    taker.ok("submit", "AAPL", "SELL", "4", "99.50", "--tif", "ioc")
+
+    books = [json.loads(line) for line in finish(watch_json).splitlines()]
+    assert [b["sequence"] for b in books] == ["3", "4", "5"]
+    assert books[1]["asks"] == [{"price": "100.25", "quantity": "4"}]
+    assert books[2]["bids"][0] == {"price": "99.50", "quantity": "6"}
+    assert books[2] == maker.json("book", "AAPL") | {"timestamp": books[2]["timestamp"]}
+    text = finish(watch_text)
+    assert text.count("AAPL  sequence") == 2 and text.splitlines()[-2].split() == ["10", "99.50", "100.25", "4"]
+
+    lines = finish(trades).splitlines()
+    assert len(lines) == 2
+    assert "AAPL BUY 3 @ 100.25" in lines[0] and took["order"]["fills"][0]["trade_id"] in lines[0]
+    assert "AAPL SELL 4 @ 99.50" in lines[1]
+
+    # replay: every trade after a sequence, as JSON
+    replayed = [json.loads(line) for line in taker.ok("--json", "trades", "AAPL", "--from-sequence", "1", "--count", "2").splitlines()]
+    assert [(t["quantity"], t["aggressor_side"]) for t in replayed] == [("3", "SIDE_BUY"), ("4", "SIDE_SELL")]
+    after_first = taker.ok("trades", "AAPL", "--from-sequence", replayed[0]["sequence"], "--count", "1")
+    assert "SELL 4 @ 99.50" in after_first
+
+
+def test_market_data_on_the_simulated_venue_is_refused(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server()
+    trader = desk(server, tmp_path, "trader1")
+    result = trader("book", "AAPL")
+    if result.returncode == 1 and "UNIMPLEMENTED" in result.stderr:
+        pytest.skip("MarketDataService is not wired into the server yet (UNIMPLEMENTED)")
+    assert result.returncode == 3 and "--venue internal" in result.stderr

@@ -3,6 +3,8 @@
     from itirp_client import connect
     with connect("127.0.0.1:50051", "trader1", "trader123") as desk:
         reply = desk.submit_order("AAPL", "BUY", 100, "150.50")
+        for book in desk.order_book_stream("AAPL"):   # internal venue
+            print(book.sequence, book.best_bid, book.best_ask)
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from itirp_client.aio import AsyncClient, RetryPolicy
+from itirp_client.book import Level, OrderBook
 from itirp_client.errors import (
     DuplicateOrder,
     InvalidRequest,
@@ -30,8 +33,10 @@ __all__ = [
     "DuplicateOrder",
     "InvalidRequest",
     "ItirpError",
+    "Level",
     "NotAuthenticated",
     "NotFound",
+    "OrderBook",
     "OrderStateConflict",
     "PermissionDenied",
     "RetryPolicy",

@@ -23,6 +23,8 @@ from itirp.v1 import (
     auth_pb2_grpc,
     common_pb2,
     events_pb2,
+    market_data_pb2,
+    market_data_pb2_grpc,
     order_pb2,
     order_pb2_grpc,
     risk_pb2,
@@ -30,7 +32,16 @@ from itirp.v1 import (
     system_pb2,
     system_pb2_grpc,
 )
-from itirp_client.errors import DuplicateOrder, ItirpError, NotAuthenticated, RiskRejected, from_rpc_error
+from itirp_client.book import LiveBook, OrderBook
+from itirp_client.errors import (
+    DuplicateOrder,
+    InvalidRequest,
+    ItirpError,
+    NotAuthenticated,
+    OrderStateConflict,
+    RiskRejected,
+    from_rpc_error,
+)
 
 __all__ = ["AsyncClient", "RetryPolicy"]
 
@@ -61,6 +72,32 @@ def _side(side: str | int) -> int:
         return _SIDES[side.upper().removeprefix("SIDE_")]
     except KeyError:
         raise ValueError(f"side must be BUY or SELL, got {side!r}") from None
+
+
+def _enum(value: str | int | None, enum: Any, prefix: str, what: str) -> int:
+    """An enum value from its number, or its name in any case, with or without the prefix, with
+    dashes or underscores: "MARKET", "ioc", "cancel-both", "TIME_IN_FORCE_FOK". None: unset (0)."""
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    name = value.strip().upper().replace("-", "_").replace(" ", "_").removeprefix(prefix)
+    if name and name != "UNSPECIFIED" and prefix + name in enum.keys():
+        return int(enum.Value(prefix + name))
+    choices = ", ".join(k.removeprefix(prefix) for k in enum.keys() if not k.endswith("_UNSPECIFIED"))
+    raise ValueError(f"{what} must be one of {choices}, got {value!r}")
+
+
+def _order_type(value: str | int | None) -> int:
+    return _enum(value, common_pb2.OrderType, "ORDER_TYPE_", "order_type")
+
+
+def _time_in_force(value: str | int | None) -> int:
+    return _enum(value, common_pb2.TimeInForce, "TIME_IN_FORCE_", "time_in_force")
+
+
+def _self_trade_prevention(value: str | int | None) -> int:
+    return _enum(value, common_pb2.SelfTradePrevention, "SELF_TRADE_PREVENTION_", "self_trade_prevention")
 
 
 def _order_statuses(statuses: Iterable[str | int]) -> list[int]:
@@ -98,6 +135,7 @@ class AsyncClient:
         self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)
         self._audit = audit_pb2_grpc.AuditServiceStub(self._channel)
         self._system = system_pb2_grpc.SystemServiceStub(self._channel)
+        self._market = market_data_pb2_grpc.MarketDataServiceStub(self._channel)
         self._token = ""
         self._expires_at = 0.0
         self._credentials: tuple[str, str] | None = None
@@ -245,14 +283,22 @@ class AsyncClient:
         symbol: str,
         side: str | int,
         quantity: int,
-        price: str | Decimal,
+        price: str | Decimal | None = None,
         *,
+        order_type: str | int | None = None,
+        time_in_force: str | int | None = None,
+        self_trade_prevention: str | int | None = None,
         strategy: str = "",
         client_order_id: str | None = None,
         correlation_id: str | None = None,
         raise_on_reject: bool = True,
     ) -> order_pb2.SubmitOrderResponse:
         """Submit an order; `RiskRejected` when pre-trade risk rejects it (unless told not to).
+
+        `order_type` is LIMIT (the default) or MARKET (no price; internal venue only),
+        `time_in_force` GTC (default), IOC, FOK or DAY, `self_trade_prevention` CANCEL_RESTING
+        (default), CANCEL_INCOMING or CANCEL_BOTH: names in any case ("market", "ioc",
+        "cancel-both") or the enum numbers. Unset ones take the server's default.
 
         A `client_order_id` is generated when none is given, so that retrying after a lost reply
         can never create a second order: if the retry finds the id taken, the order the first
@@ -261,7 +307,15 @@ class AsyncClient:
             raise TypeError("price must be a decimal string or Decimal, never a float")
         coid = client_order_id or f"cli-{uuid.uuid4()}"
         request = order_pb2.SubmitOrderRequest(
-            symbol=symbol, side=_side(side), quantity=quantity, price=str(price), strategy=strategy, client_order_id=coid
+            symbol=symbol,
+            side=_side(side),
+            quantity=quantity,
+            price="" if price is None else str(price),
+            strategy=strategy,
+            client_order_id=coid,
+            order_type=_order_type(order_type),
+            time_in_force=_time_in_force(time_in_force),
+            self_trade_prevention=_self_trade_prevention(self_trade_prevention),
         )
 
         async def first_attempt_got_through(error: ItirpError, attempt: int) -> order_pb2.SubmitOrderResponse | None:
@@ -307,6 +361,38 @@ class AsyncClient:
 
     async def cancel_order(self, order_id: str, reason: str = "") -> order_pb2.Order:
         return (await self._call(self._orders.CancelOrder, order_pb2.CancelOrderRequest(order_id=order_id, reason=reason))).order
+
+    async def amend_order(self, order_id: str, quantity: int = 0, price: str | Decimal = "") -> order_pb2.AmendOrderResponse:
+        """Change a resting order (internal venue): `quantity` is the new total size, filled part
+        included (0 keeps it), `price` the new limit price ("" keeps it). The reply has the order and
+        `priority_kept` (a smaller quantity at the same price keeps the order's place in the queue).
+        `OrderStateConflict` when the order is not resting (or the change breaches a risk limit),
+        `InvalidRequest` for a bad value.
+
+        Safe to retry: the amendment sets values rather than adding to them, so when a retry
+        finds the first attempt went through (the order already has the new quantity and price),
+        the order is returned as it is now, with `priority_kept` False (not known)."""
+        if isinstance(price, float):
+            raise TypeError("price must be a decimal string or Decimal, never a float")
+        request = order_pb2.AmendOrderRequest(order_id=order_id, quantity=quantity, price=str(price))
+
+        async def first_attempt_got_through(error: ItirpError, attempt: int) -> order_pb2.AmendOrderResponse | None:
+            # a repeat of an amendment that went through is "nothing to change", or "not resting"
+            # when the new price traded the order away
+            if not isinstance(error, InvalidRequest | OrderStateConflict):
+                return None
+            try:
+                target = Decimal(str(price)) if str(price) else None
+            except ArithmeticError:  # a bad price: the server's answer stands
+                return None
+            order = await self.get_order(order_id)
+            same_quantity = not quantity or order.quantity == quantity
+            same_price = target is None or (bool(order.price) and Decimal(order.price) == target)
+            if same_quantity and same_price:
+                return order_pb2.AmendOrderResponse(order=order, priority_kept=False)
+            return None
+
+        return await self._call(self._orders.AmendOrder, request, on_retry_error=first_attempt_got_through)
 
     def order_updates(
         self, *, order_id: str = "", from_sequence: int = 0, markers: bool = False
@@ -400,6 +486,34 @@ class AsyncClient:
 
         return self._follow(open_stream, from_sequence, lambda item: item.event.sequence, markers)
 
+    # ------------------------------------------------------------------ market data
+
+    async def order_book(self, symbol: str, depth: int = 10) -> market_data_pb2.OrderBookSnapshot:
+        """The top `depth` price levels per side of one symbol's book (internal venue), best first.
+        `OrderBook.from_snapshot(...)` turns it into the value `order_book_stream()` yields."""
+        request = market_data_pb2.GetOrderBookRequest(symbol=symbol, depth=depth)
+        return (await self._call(self._market.GetOrderBook, request)).book
+
+    def order_book_stream(self, symbol: str, depth: int = 10) -> AsyncIterator[OrderBook]:
+        """A local copy of one symbol's book, kept up to date: an `OrderBook` after the snapshot and
+        after every update applied. A snapshot the server sends mid-stream replaces the book; on a
+        gap (an update that does not follow the last sequence applied) or a dropped connection the
+        stream resubscribes and goes on from the new snapshot (`OrderBook.snapshot` is True for
+        those, `resubscriptions` counts them)."""
+        return self._follow_book(symbol, depth)
+
+    def trades(self, symbol: str, *, from_sequence: int = 0, markers: bool = False) -> AsyncIterator[market_data_pb2.StreamTradesResponse]:
+        """Trades of one symbol as they commit (`item.trade`); with `from_sequence`, the trades
+        after that event sequence first (0: only new trades; 1: every trade so far). Survives
+        dropped connections and server restarts, resuming after the last trade's sequence, so
+        nothing is missed or repeated. `markers=True` also yields caught-up markers and heartbeats."""
+
+        def open_stream(after: int) -> Any:
+            request = market_data_pb2.StreamTradesRequest(symbol=symbol, from_sequence=after)
+            return self._market.StreamTrades(request, metadata=self._metadata())
+
+        return self._follow(open_stream, from_sequence, lambda item: item.trade.sequence, markers)
+
     # ------------------------------------------------------------------ system
 
     async def system_info(self) -> system_pb2.GetSystemInfoResponse:
@@ -453,4 +567,59 @@ class AsyncClient:
                 await asyncio.sleep(self.retry.delay(min(attempt, self.retry.attempts)))
             finally:
                 call.cancel()
+
+    async def _follow_book(self, symbol: str, depth: int) -> AsyncIterator[OrderBook]:
+        """Subscribe, build the book from the snapshot, apply updates; resubscribe on a gap or a
+        dropped connection (the new subscription starts with a fresh snapshot)."""
+        request = market_data_pb2.StreamOrderBookRequest(symbol=symbol, depth=depth)
+        resubscriptions = 0
+        attempt = 0  # consecutive failed connections
+        gaps = 0  # consecutive gaps with no update applied in between
+        while True:
+            call = self._market.StreamOrderBook(request, metadata=self._metadata())
+            book: LiveBook | None = None
+            gap = False
+            try:
+                while (item := await call.read()) is not grpc.aio.EOF:
+                    kind = item.WhichOneof("kind")
+                    if kind == "snapshot":
+                        attempt = 0
+                        book = LiveBook(item.snapshot)
+                        yield book.freeze(resubscriptions=resubscriptions)
+                    elif kind == "update":
+                        if book is None or not book.follows(item.update):
+                            log.info(
+                                "order book gap, resubscribing",
+                                extra={
+                                    "symbol": symbol,
+                                    "have": book.sequence if book else None,
+                                    "previous_sequence": item.update.previous_sequence,
+                                },
+                            )
+                            gap = True
+                            break
+                        attempt = gaps = 0
+                        book.apply(item.update)
+                        yield book.freeze(update=item.update, resubscriptions=resubscriptions)
+                if not gap:
+                    return
+                gaps += 1
+                if gaps > self.retry.attempts * 4:
+                    raise ItirpError(f"the order book stream of {symbol} keeps skipping updates", code="DATA_LOSS")
+                if gaps > 1:
+                    await asyncio.sleep(self.retry.delay(min(gaps, self.retry.attempts)))
+            except grpc.aio.AioRpcError as exc:
+                code, details = exc.code(), exc.details() or ""
+                resumable = code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)
+                if code == grpc.StatusCode.UNAUTHENTICATED and self._credentials and "revoked" not in details:
+                    await self.login(*self._credentials)
+                    resubscriptions += 1
+                    continue
+                attempt += 1
+                if not resumable or attempt > self.retry.attempts * 4:
+                    raise from_rpc_error(exc) from None
+                await asyncio.sleep(self.retry.delay(min(attempt, self.retry.attempts)))
+            finally:
+                call.cancel()
+            resubscriptions += 1
 

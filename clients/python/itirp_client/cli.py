@@ -5,6 +5,10 @@ command until it expires or you log out:
 
     itirp-cli --server 127.0.0.1:50051 login --username trader1
     itirp-cli submit AAPL BUY 100 150.50 --strategy momentum
+    itirp-cli submit AAPL SELL 50 --type market --tif ioc     # internal venue: no price for a market order
+    itirp-cli amend 5f0c...-... --quantity 80 --price 150.40   # a resting order (internal venue)
+    itirp-cli book AAPL --depth 5 --watch                       # the live book, Ctrl-C to stop
+    itirp-cli trades AAPL --from-sequence 1                     # every trade so far, then live ones
     itirp-cli orders --status EXECUTED --symbol AAPL
     itirp-cli watch                                  # live order status, Ctrl-C to stop
     itirp-cli cancel 5f0c...-...  --reason "changed my mind"
@@ -33,7 +37,8 @@ Exit codes:
     4  the order was rejected by pre-trade risk
     5  the server cannot be reached (or could not carry the request out right now)
     6  the audit log's hash chain is broken
-  130  interrupted (Ctrl-C) — except `watch` and `audit tail`, for which Ctrl-C is the normal end (0)
+  130  interrupted (Ctrl-C) — except `watch`, `audit tail`, `trades` and `book --watch`, for which Ctrl-C
+       is the normal end (0)
 """
 
 from __future__ import annotations
@@ -47,7 +52,14 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -59,6 +71,7 @@ from google.protobuf.message import Message
 
 from itirp.v1 import common_pb2, events_pb2, system_pb2
 from itirp_client.aio import AsyncClient
+from itirp_client.book import Level, OrderBook
 from itirp_client.errors import (
     DuplicateOrder,
     InvalidRequest,
@@ -91,7 +104,7 @@ exit codes:
   1  unexpected server error     5  server unreachable / unavailable
   2  usage error                 6  audit chain broken
   3  refused (not logged in, not allowed, invalid, not found, duplicate, wrong state, too many requests)
-130  interrupted (Ctrl-C ends `watch` and `audit tail` with 0)
+130  interrupted (Ctrl-C ends `watch`, `audit tail`, `trades` and `book --watch` with 0)
 
 The server is --server, else $ITIRP_SERVER, else 127.0.0.1:50051. Tokens live in $ITIRP_CLI_CONFIG,
 else $XDG_CONFIG_HOME/itirp/tokens.json, else ~/.config/itirp/tokens.json (mode 0600).
@@ -276,7 +289,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Iterable
     align = set(right)
     lines = []
     for row in cells:
-        parts = [c.rjust(w) if i in align else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        parts = [c.rjust(w) if i in align else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
 
@@ -333,6 +346,52 @@ def filled(order: Any) -> str:
     return f"{order.filled_quantity} @ {order.average_fill_price}" if order.average_fill_price else str(order.filled_quantity)
 
 
+def order_type_name(kind: int) -> str:
+    return common_pb2.OrderType.Name(kind or common_pb2.ORDER_TYPE_LIMIT).removeprefix("ORDER_TYPE_")
+
+
+def tif_name(kind: int) -> str:
+    return common_pb2.TimeInForce.Name(kind or common_pb2.TIME_IN_FORCE_GTC).removeprefix("TIME_IN_FORCE_")
+
+
+def stp_name(kind: int) -> str:
+    name = common_pb2.SelfTradePrevention.Name(kind or common_pb2.SELF_TRADE_PREVENTION_CANCEL_RESTING)
+    return name.removeprefix("SELF_TRADE_PREVENTION_")
+
+
+def limit_price(order: Any) -> str:
+    """The limit price, or MKT for a market order (which has none)."""
+    return order.price or ("MKT" if order.order_type == common_pb2.ORDER_TYPE_MARKET else "")
+
+
+def fills_table(fills: Sequence[Any]) -> str:
+    rows = [(f.sequence, when(f.timestamp, millis=True), f.quantity, f.price, "taker" if f.aggressor else "maker", f.trade_id)
+            for f in fills]
+    return table(("SEQ", "TIME (UTC)", "QTY", "PRICE", "ROLE", "TRADE ID"), rows, right=(0, 2, 3))
+
+
+def book_text(book: OrderBook) -> str:
+    """A price ladder: bids on the left, asks on the right, best first."""
+    head = f"{book.symbol}  sequence {book.sequence}"
+    if book.timestamp is not None:
+        head += f"  as of {book.timestamp.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} UTC"
+    if book.empty:
+        return head + "\n(empty book)"
+
+    def cells(level: Level | None) -> tuple[str, str]:
+        return (f"{level.quantity:,}", level.price) if level is not None else ("", "")
+
+    rows = [(*cells(bid), *reversed(cells(ask))) for bid, ask in book.ladder()]
+    text = table(("BID QTY", "BID", "ASK", "ASK QTY"), rows, right=(0, 1, 3))
+    spread = book.spread
+    return f"{head}\n{text}" + (f"\nspread {spread}" if spread is not None else "")
+
+
+def trade_line(trade: Any) -> str:
+    return (f"{clock(trade.timestamp)}  {trade.sequence}  {trade.symbol} {side_name(trade.aggressor_side)} "
+            f"{trade.quantity} @ {trade.price}  {trade.trade_id}")
+
+
 def violations_table(violations: Sequence[Any]) -> str:
     rows = [(violation_name(v.type), money(v.limit), money(v.projected), v.message) for v in violations]
     return table(("VIOLATION", "LIMIT", "PROJECTED", "WHY"), rows, right=(1, 2))
@@ -345,11 +404,15 @@ def order_details(order: Any) -> str:
         ("user", order.username),
         ("symbol", order.symbol),
         ("side", side_name(order.side)),
+        ("type", f"{order_type_name(order.order_type)} {tif_name(order.time_in_force)}"),
+        ("self-trade prevention", stp_name(order.self_trade_prevention)),
         ("quantity", order.quantity),
-        ("price", order.price),
+        ("price", limit_price(order)),
         ("strategy", order.strategy),
         ("status", status_name(order.status)),
-        ("filled", filled(order)),
+        ("filled", order.filled_quantity),
+        ("remaining", order.remaining_quantity),
+        ("average price", order.average_fill_price),
         ("execution attempts", order.execution_attempts),
         ("message", order.message),
         ("correlation id", order.correlation_id),
@@ -358,17 +421,21 @@ def order_details(order: Any) -> str:
     ])
     if order.violations:
         text += "\n\n" + violations_table(order.violations)
+    if order.fills:
+        text += "\n\n" + fills_table(order.fills)
     return text
 
 
 def update_line(update: Any) -> str:
     o = update.order
     line = (
-        f"{clock(update.timestamp if update.HasField('timestamp') else o.updated_at)}  {o.order_id}  {o.symbol} {side_name(o.side)} {o.quantity} @ {o.price}"
+        f"{clock(update.timestamp if update.HasField('timestamp') else o.updated_at)}  {o.order_id}  {o.symbol} {side_name(o.side)} {o.quantity} @ {limit_price(o)}"
         f"  {status_name(o.status)}"
     )
     if o.filled_quantity:
         line += f"  filled {filled(o)}"
+        if o.remaining_quantity:
+            line += f", {o.remaining_quantity} open"
     if o.message:
         line += f"  {o.message}"
     return line + ("  (current state)" if update.snapshot else "")
@@ -506,21 +573,29 @@ def cmd_whoami(ctx: Context) -> int:
 
 def cmd_submit(ctx: Context) -> int:
     a = ctx.args
+    if a.type == "MARKET" and a.price is not None:
+        raise CliError("a market order takes no price", EXIT_USAGE)
+    if a.type != "MARKET" and a.price is None:
+        raise CliError("a limit order needs a price (or --type market)", EXIT_USAGE)
     with session(ctx.server) as client:
         reply = client.submit_order(
-            a.symbol.upper(), a.side, a.quantity, a.price, strategy=a.strategy,
-            client_order_id=a.client_order_id, raise_on_reject=False,
+            a.symbol.upper(), a.side, a.quantity, a.price, order_type=a.type, time_in_force=a.tif,
+            self_trade_prevention=a.stp, strategy=a.strategy, client_order_id=a.client_order_id, raise_on_reject=False,
         )
     rejected = reply.status == common_pb2.ORDER_STATUS_REJECTED
     if ctx.json:
         emit_json(as_dict(reply))
     else:
-        print(key_values([
-            ("order id", reply.order_id),
-            ("status", status_name(reply.status)),
-            ("message", reply.message),
-            ("correlation id", reply.correlation_id),
-        ]))
+        o = reply.order
+        pairs: list[tuple[str, Any]] = [("order id", reply.order_id), ("status", status_name(reply.status))]
+        if o.filled_quantity or o.remaining_quantity:  # it met the internal venue's book
+            pairs += [("filled", o.filled_quantity), ("remaining", o.remaining_quantity)]
+            if o.average_fill_price:
+                pairs.append(("average price", o.average_fill_price))
+        pairs += [("message", reply.message), ("correlation id", reply.correlation_id)]
+        print(key_values(pairs))
+        if o.fills:
+            print("\n" + fills_table(o.fills))
         if reply.violations:
             print("\n" + violations_table(reply.violations))
     if rejected:
@@ -536,8 +611,31 @@ def cmd_cancel(ctx: Context) -> int:
     if ctx.json:
         emit_json(as_dict(order))
     else:
-        print(f"order {order.order_id} ({order.symbol} {side_name(order.side)} {order.quantity} @ {order.price}) "
+        print(f"order {order.order_id} ({order.symbol} {side_name(order.side)} {order.quantity} @ {limit_price(order)}) "
               f"is {status_name(order.status)}")
+    return EXIT_OK
+
+
+def cmd_amend(ctx: Context) -> int:
+    a = ctx.args
+    if a.quantity is None and a.price is None:
+        raise CliError("nothing to change: give --quantity, --price or both", EXIT_USAGE)
+    with session(ctx.server) as client:
+        reply = client.amend_order(a.order_id, quantity=a.quantity or 0, price=a.price or "")
+    if ctx.json:
+        emit_json(as_dict(reply))
+        return EXIT_OK
+    o = reply.order
+    print(key_values([
+        ("order id", o.order_id),
+        ("order", f"{o.symbol} {side_name(o.side)} {o.quantity} @ {limit_price(o)}"),
+        ("status", status_name(o.status)),
+        ("filled", o.filled_quantity),
+        ("remaining", o.remaining_quantity),
+        ("average price", o.average_fill_price),
+        ("queue", "kept its place" if reply.priority_kept else "back of the queue"),
+        ("message", o.message),
+    ]))
     return EXIT_OK
 
 
@@ -569,12 +667,12 @@ def cmd_orders(ctx: Context) -> int:
         say("no orders")
         return EXIT_OK
     rows = [
-        (when(o.created_at), o.order_id, o.symbol, side_name(o.side), o.quantity, o.price, status_name(o.status), filled(o),
-         o.message)
+        (when(o.created_at), o.order_id, o.symbol, side_name(o.side), o.quantity, limit_price(o), status_name(o.status),
+         o.filled_quantity, o.remaining_quantity, o.average_fill_price, o.message)
         for o in orders
     ]
-    print(table(("TIME (UTC)", "ORDER ID", "SYMBOL", "SIDE", "QTY", "PRICE", "STATUS", "FILLED", "MESSAGE"), rows,
-                right=(4, 5)))
+    print(table(("TIME (UTC)", "ORDER ID", "SYMBOL", "SIDE", "QTY", "PRICE", "STATUS", "FILLED", "REMAINING", "AVG PRICE",
+                 "MESSAGE"), rows, right=(4, 5, 7, 8, 9)))
     return EXIT_OK
 
 
@@ -586,6 +684,54 @@ def cmd_watch(ctx: Context) -> int:
 
     note = f"watching order updates on {ctx.server} (Ctrl-C to stop)"
     return asyncio.run(follow(ctx, open_stream, "update", update_line, note, a.count))
+
+
+def cmd_book(ctx: Context) -> int:
+    a = ctx.args
+    symbol = a.symbol.upper()
+    if not a.watch:
+        with session(ctx.server) as client:
+            snap = client.order_book(symbol, a.depth)
+        if ctx.json:
+            emit_json(as_dict(snap))
+        else:
+            print(book_text(OrderBook.from_snapshot(snap)))
+        return EXIT_OK
+    return asyncio.run(_watch_book(ctx, symbol, a.depth, a.count))
+
+
+async def _watch_book(ctx: Context, symbol: str, depth: int, count: int | None) -> int:
+    """Redraw the book on every change (a terminal), or print every state (one JSON object per
+    line with --json; a blank line between ladders when stdout is not a terminal)."""
+    redraw = sys.stdout.isatty() and not ctx.json
+    seen = 0
+    async with async_session(ctx.server) as client:
+        stream = client.order_book_stream(symbol, depth)
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for book in stream:
+                if seen == 0:
+                    say(f"watching the {symbol} book on {ctx.server} (Ctrl-C to stop)")
+                if ctx.json:
+                    print(json.dumps(as_dict(book.to_snapshot()), separators=(",", ":")), flush=True)
+                elif redraw:
+                    print("\x1b[H\x1b[2J" + book_text(book), flush=True)
+                else:
+                    print(("\n" if seen else "") + book_text(book), flush=True)
+                seen += 1
+                if count and seen >= count:
+                    break
+    return EXIT_OK
+
+
+def cmd_trades(ctx: Context) -> int:
+    a = ctx.args
+    symbol = a.symbol.upper()
+
+    async def open_stream(client: AsyncClient) -> AsyncIterator[Any]:
+        return client.trades(symbol, from_sequence=a.from_sequence or 0, markers=True)
+
+    note = f"following {symbol} trades on {ctx.server} live (Ctrl-C to stop)"
+    return asyncio.run(follow(ctx, open_stream, "trade", trade_line, note, a.count))
 
 
 def cmd_positions(ctx: Context) -> int:
@@ -769,9 +915,12 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "whoami": cmd_whoami,
     "submit": cmd_submit,
     "cancel": cmd_cancel,
+    "amend": cmd_amend,
     "order": cmd_order,
     "orders": cmd_orders,
     "watch": cmd_watch,
+    "book": cmd_book,
+    "trades": cmd_trades,
     "positions": cmd_positions,
     "risk": cmd_risk,
     "limits show": cmd_limits_show,
@@ -783,7 +932,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "metrics": cmd_metrics,
 }
 
-STREAMING = {"watch", "audit tail"}
+STREAMING = {"watch", "audit tail", "trades"}
 
 
 # ---------------------------------------------------------------------------------- arguments
@@ -818,6 +967,26 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
     return value
+
+
+def _depth(text: str) -> int:
+    value = _positive_int(text)
+    if value > 1000:
+        raise argparse.ArgumentTypeError(f"at most 1000 levels per side: {text!r}")
+    return value
+
+
+def _choice(choices: Sequence[str]) -> Callable[[str], str]:
+    """Case-insensitive, dashes or underscores: 'cancel-both' -> 'CANCEL_BOTH'."""
+
+    def parse(text: str) -> str:
+        value = text.strip().upper().replace("-", "_")
+        if value not in choices:
+            shown = ", ".join(c.lower().replace("_", "-") for c in choices)
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {shown}")
+        return value
+
+    return parse
 
 
 def _upper(choices: Sequence[str]) -> Callable[[str], str]:
@@ -872,13 +1041,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("symbol")
     p.add_argument("side", type=str.upper, choices=("BUY", "SELL"))
     p.add_argument("quantity", type=_positive_int)
-    p.add_argument("price", type=_decimal, help='limit price, e.g. 150.50 (a decimal, sent exactly as typed)')
+    p.add_argument("price", type=_decimal, nargs="?",
+                   help="limit price, e.g. 150.50 (a decimal, sent exactly as typed); none for a market order")
+    p.add_argument("--type", type=_choice(("LIMIT", "MARKET")), default=None, metavar="limit|market",
+                   help="a market order takes no price and never rests (internal venue); default limit")
+    p.add_argument("--tif", type=_choice(("GTC", "IOC", "FOK", "DAY")), default=None, metavar="gtc|ioc|fok|day",
+                   help="time in force (default gtc): good till cancelled, immediate or cancel, fill or kill, "
+                        "or until the end of the day (UTC)")
+    p.add_argument("--stp", type=_choice(("CANCEL_RESTING", "CANCEL_INCOMING", "CANCEL_BOTH")), default=None,
+                   metavar="cancel-resting|cancel-incoming|cancel-both",
+                   help="self-trade prevention when the order would trade with your own resting order "
+                        "(default cancel-resting)")
     p.add_argument("--strategy", default="")
     p.add_argument("--client-order-id", default=None, help="your id for the order (unique per user; one is generated otherwise)")
 
     p = command("cancel", "cancel an order that is not executing yet")
     p.add_argument("order_id")
     p.add_argument("--reason", default="")
+
+    p = command("amend", "change a resting order's size and/or price (internal venue)")
+    p.add_argument("order_id")
+    p.add_argument("--quantity", type=_positive_int, metavar="N", help="the new total size, filled part included")
+    p.add_argument("--price", type=_decimal, metavar="P", help="the new limit price")
 
     p = command("order", "one order in detail")
     p.add_argument("order_id")
@@ -893,6 +1077,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("watch", "live order status: the open orders, then every change (Ctrl-C to stop)")
     p.add_argument("--order-id", help="only this order")
     p.add_argument("--count", type=_positive_int, metavar="N", help="stop after N updates (the current state included)")
+
+    p = command("book", "the order book of a symbol (internal venue), best prices first")
+    p.add_argument("symbol")
+    p.add_argument("--depth", type=_depth, default=10, metavar="N", help="price levels per side (default 10)")
+    p.add_argument("--watch", action="store_true", help="keep the book up to date live (Ctrl-C to stop)")
+    p.add_argument("--count", type=_positive_int, metavar="N", help="with --watch: stop after N states of the book")
+
+    p = command("trades", "trades of a symbol as they happen (internal venue; Ctrl-C to stop)")
+    p.add_argument("symbol")
+    p.add_argument("--from-sequence", type=_count, metavar="N",
+                   help="first the trades after event sequence N (1: every trade so far); else only new ones")
+    p.add_argument("--count", type=_positive_int, metavar="N", help="stop after N trades")
 
     p = command("positions", "positions with P&L")
     p.add_argument("--symbol")
@@ -981,7 +1177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"itirp-cli: {error.message}")
         return error.code
     except KeyboardInterrupt:
-        if name in STREAMING:
+        if name in STREAMING or (name == "book" and args.watch):
             return EXIT_OK
         say("itirp-cli: interrupted")
         return EXIT_INTERRUPTED

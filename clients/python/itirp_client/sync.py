@@ -13,6 +13,9 @@ from itirp_client.aio import AsyncClient
 
 __all__ = ["Client"]
 
+# methods that return an async iterator without being async generators themselves
+_STREAMS = frozenset({"order_updates", "audit_events", "trades", "order_book_stream"})
+
 
 class _LoopThread:
     def __init__(self) -> None:
@@ -113,6 +116,6 @@ class Client:
         method = getattr(self._client, name)
         if inspect.iscoroutinefunction(target):
             return lambda *args, **kwargs: self._runner.run(method(*args, **kwargs))
-        if inspect.isasyncgenfunction(target) or name in ("order_updates", "audit_events"):
+        if inspect.isasyncgenfunction(target) or name in _STREAMS:
             return lambda *args, **kwargs: self._iterate(method(*args, **kwargs))
         raise AttributeError(name)
