@@ -259,11 +259,15 @@ class TradingCore:
         reserved_price = order.price
         if order.order_type is OrderType.MARKET:
             book = self.books.get(order.symbol)
-            reserved_price = book.sweep_price(order.side.value, order.quantity) if book is not None else None
+            reserved_price = (
+                book.sweep_price(order.side.value, order.quantity, user_id, order.stp.value) if book is not None else None
+            )
             if reserved_price is None:
                 other = "SELL" if order.side is Side.BUY else "BUY"
+                opposite = book is not None and (book.best_ask() if order.side is Side.BUY else book.best_bid())
+                mine = " but your own, which self-trade prevention keeps it from trading with" if opposite else ""
                 raise FailedPrecondition(
-                    f"no {other} orders rest in the {order.symbol} book: a MARKET order has nothing to trade against"
+                    f"no {other} orders rest in the {order.symbol} book{mine}: a MARKET order has nothing to trade against"
                 )
         order_id = self._journal.new_id()
         envelope = {

@@ -844,21 +844,36 @@ class OrderBook:
         """The resting DAY orders' ids, in arrival order (what `expire_day` would cancel)."""
         return list(self._day)
 
-    def sweep_price(self, side: str, quantity: int) -> Decimal | None:
-        """The worst price an incoming `side` order for `quantity` would reach if it took the
-        opposite side level by level (ignoring self-trade prevention): the last level it needs,
-        or the last level there is when the side holds less. None when the opposite side is empty.
+    def sweep_price(
+        self, side: str, quantity: int, user_id: str | None = None, stp: str = DEFAULT_STP
+    ) -> Decimal | None:
+        """The worst price an incoming `side` order for `quantity` from `user_id` would reach taking
+        the opposite side in matching order: the price of the last resting order it needs, or of
+        the last one there is when the side holds less. Self-trade prevention counts as in
+        matching: under CANCEL_RESTING the user's own orders are skipped (they would be cancelled),
+        under CANCEL_INCOMING/CANCEL_BOTH the walk stops at the first of them. None when there is
+        nothing it could trade with.
 
         What pre-trade risk prices a MARKET order at: no fill of it can be worse.
         """
-        opp = self._asks if side == BUY else self._bids
         if side not in (BUY, SELL):
             raise InvalidOrder("side", f'must be "BUY" or "SELL" (got {side!r})')
+        opp = self._asks if side == BUY else self._bids
         levels = opp.levels
         last = None
         for key in opp.live_keys():
-            last = key
-            quantity -= levels[key].qty
+            for order in levels[key]:
+                if not order:  # dead
+                    continue
+                if order[_USER] == user_id:
+                    if stp == CANCEL_RESTING:
+                        continue
+                    quantity = 0  # matching would stop here
+                    break
+                last = key
+                quantity -= order[_REM]
+                if quantity <= 0:
+                    break
             if quantity <= 0:
                 break
         return None if last is None else opp.sign * last * self.tick_size

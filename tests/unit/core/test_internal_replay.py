@@ -213,10 +213,18 @@ class Driver:
                 price="" if market else price, order_type=order_type, time_in_force=tif, stp=stp,
             )  # fmt: skip
         except FailedPrecondition:
-            # only a MARKET order with nothing to trade against is refused, before anything is recorded
+            # only a MARKET order with nothing to trade against is refused, before anything is recorded:
+            # the opposite side is empty, or holds only the user's own orders (CANCEL_RESTING would
+            # cancel them), or begins with one (CANCEL_INCOMING/CANCEL_BOTH would stop there)
             assert market
             book = self.core.books.get(symbol)
-            assert book is None or (book.best_ask() if side == "BUY" else book.best_bid()) is None
+            bids, asks = book.snapshot() if book is not None else ((), ())
+            queue = [oid for _, level in (asks if side == "BUY" else bids) for oid, _ in level]
+            owners = [self.core.orders[oid].user_id for oid in queue]
+            if stp is SelfTradePrevention.CANCEL_RESTING:
+                assert all(owner == user for owner in owners)
+            else:
+                assert not owners or owners[0] == user
             return None
         assert order.status in (*LIVE, OrderStatus.EXECUTED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
         if order.status is OrderStatus.REJECTED:

@@ -740,3 +740,43 @@ def test_many_distinct_prices_outgrow_the_conversion_cache(book: OrderBook) -> N
 
     bids, _ = book.depth(10_000)
     assert len(bids) == 5_000 and bids[-1] == (D("0.01"), 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# sweep_price: what pre-trade risk prices a MARKET order at
+# ---------------------------------------------------------------------------------------------
+
+
+def _sweep_book() -> OrderBook:
+    book = OrderBook("X")
+    book.submit("mine", "u1", "SELL", 10, D("100"))
+    book.submit("a", "u2", "SELL", 10, D("100"))
+    book.submit("b", "u2", "SELL", 10, D("101"))
+    book.submit("c", "u3", "SELL", 10, D("102"))
+    return book
+
+
+@pytest.mark.parametrize(
+    ("user", "stp", "quantity", "price"),
+    [
+        (None, DEFAULT_STP, 15, "100"),  # no user: every order counts
+        ("u9", DEFAULT_STP, 25, "101"),
+        ("u9", DEFAULT_STP, 99, "102"),  # more than there is: the last level
+        ("u1", CANCEL_RESTING, 15, "101"),  # its own 10 at 100 would be cancelled, not traded
+        ("u1", CANCEL_INCOMING, 15, None),  # matching stops at its own order, first in the queue
+        ("u2", CANCEL_BOTH, 15, "100"),  # trades "mine", then stops at its own "a"
+    ],
+)
+def test_sweep_price_walks_the_opposite_side_as_matching_would(user, stp, quantity, price) -> None:  # type: ignore[no-untyped-def]
+    book = _sweep_book()
+
+    reached = book.sweep_price("BUY", quantity, user, stp)
+
+    assert (txt(reached) if reached is not None else None) == price
+    if price is not None:  # and matching never goes beyond it
+        result = book.submit("t", user or "u9", "BUY", quantity, order_type="MARKET", stp=stp)
+        assert all(f.price <= reached for f in result.fills)
+
+
+def test_sweep_price_of_an_empty_side_is_none() -> None:
+    assert OrderBook("X").sweep_price("SELL", 1) is None
