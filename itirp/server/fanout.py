@@ -19,7 +19,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from itirp.errors import ResourceExhausted, Unavailable
+from itirp.errors import InvalidArgument, ResourceExhausted, Unavailable
 from itirp.store import EventStore, StoredEvent
 
 __all__ = ["CaughtUp", "EventFanout", "Heartbeat"]
@@ -140,7 +140,14 @@ class EventFanout:
     ) -> AsyncIterator[StoredEvent | CaughtUp | Heartbeat]:
         """Events with sequence > `after` that `matches`, then `CaughtUp`, then live events, with a
         `Heartbeat` after `heartbeat_seconds` of quiet. `check()` runs at every wake-up and may raise
-        to end the stream (e.g. a revoked token)."""
+        to end the stream (e.g. a revoked token). A resume point beyond the newest event is refused:
+        it comes from another event log, and following it would silently skip events."""
+        if after > self._store.head_sequence:
+            raise InvalidArgument(
+                "from_sequence",
+                f"{after} is beyond the newest event of this server's log ({self._store.head_sequence});"
+                " resume from a sequence this server sent",
+            )
         subscriber = _Subscriber(matches, max_queue or self._max_queue)
         self._subscribers.add(subscriber)
         try:

@@ -264,3 +264,15 @@ async def test_a_restart_rebuilds_identical_books_and_orders(tmp_path: Path) -> 
         assert any(b.day_orders() for b in core.books.values())
     finally:
         await again.shutdown(grace=1)
+
+
+async def test_a_resume_point_beyond_the_log_is_refused_rather_than_silently_skipping(book_desk: Desk) -> None:
+    from itirp.v1 import market_data_pb2, market_data_pb2_grpc
+
+    stub = market_data_pb2_grpc.MarketDataServiceStub(book_desk.channel)
+    stream = stub.StreamTrades(market_data_pb2.StreamTradesRequest(symbol="AAPL", from_sequence=99_999), metadata=book_desk.md())
+
+    error = await rejected(stream.read())
+
+    assert error.code() == OK.INVALID_ARGUMENT
+    assert "99999 is beyond the newest event" in (error.details() or "")
