@@ -33,6 +33,8 @@ __all__ = [
     "Side",
     "TimeInForce",
     "Trigger",
+    "SYMBOL_RULE",
+    "valid_symbol",
     "validate_new_order",
 ]
 
@@ -244,6 +246,12 @@ class OrderValidationError(ValueError):
 
 
 _SYMBOL = re.compile(r"[A-Z0-9.]{1,12}")
+SYMBOL_RULE = '1-12 characters: upper-case letters, digits and dots, e.g. "AAPL"'
+
+
+def valid_symbol(symbol: str) -> bool:
+    """Whether `symbol` is a symbol the desk trades: `SYMBOL_RULE`."""
+    return _SYMBOL.fullmatch(symbol) is not None
 
 
 def _printable(text: str) -> bool:
@@ -267,8 +275,8 @@ def validate_new_order(
 
     A MARKET order takes no price (a price means a limit: sending one is ambiguous, so refused).
     """
-    if not _SYMBOL.fullmatch(symbol):
-        raise OrderValidationError("symbol", "1-12 characters: upper-case letters, digits and dots, e.g. \"AAPL\"")
+    if not valid_symbol(symbol):
+        raise OrderValidationError("symbol", SYMBOL_RULE)
     try:
         parsed_side = Side(side)
     except ValueError:

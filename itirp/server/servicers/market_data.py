@@ -3,7 +3,6 @@ and its trades (ORDER_FILLED events of the taker, through the event fan-out)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal, InvalidOperation
 
@@ -12,6 +11,7 @@ import grpc
 from itirp.auth.service import AuthService
 from itirp.domain.book import BUY, SELL, LevelChange
 from itirp.domain.money import format_money
+from itirp.domain.orders import SYMBOL_RULE, valid_symbol
 from itirp.errors import FailedPrecondition, InvalidArgument
 from itirp.events import decode_payload, timestamp_from_seconds, timestamp_from_us
 from itirp.marketdata import BookSnapshot, BookUpdate, MarketDataHub
@@ -27,14 +27,13 @@ DEFAULT_DEPTH = 10
 MAX_DEPTH = 1000
 DISABLED_MESSAGE = "market data needs the internal venue: start the server with --venue internal"
 
-_SYMBOL = re.compile(r"[A-Z0-9.]{1,12}")
 _FILLED = "ORDER_FILLED"
 _SIDE = {BUY: common_pb2.SIDE_BUY, SELL: common_pb2.SIDE_SELL}
 
 
 def _symbol(symbol: str) -> str:
-    if not _SYMBOL.fullmatch(symbol):
-        raise InvalidArgument("symbol", '1-12 characters: upper-case letters, digits and dots, e.g. "AAPL"')
+    if not valid_symbol(symbol):
+        raise InvalidArgument("symbol", SYMBOL_RULE)
     return symbol
 
 
