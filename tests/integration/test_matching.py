@@ -217,16 +217,19 @@ async def test_the_resting_order_stream_shows_each_partial_fill(book_desk: Desk)
     maker = (await book_desk.submit("AAPL", SELL, 100, "150.00", user="risk1")).order_id
     stream = book_desk.orders.StreamOrderUpdates(order_pb2.StreamOrderUpdatesRequest(order_id=maker), metadata=book_desk.md("risk1"))
     seen: list[tuple[int, int, int]] = []
+    snapshot_seen = asyncio.Event()
 
     async def read() -> None:
         async for item in stream:
             if item.HasField("update"):
                 o = item.update.order
                 seen.append((o.status, o.filled_quantity, o.remaining_quantity))
+                snapshot_seen.set()
                 if o.status == S.ORDER_STATUS_EXECUTED:
                     return
 
     reader = asyncio.create_task(read())
+    await asyncio.wait_for(snapshot_seen.wait(), 10)  # the stream is open: its snapshot came
     await book_desk.submit("AAPL", BUY, 30, "150.00")
     await book_desk.submit("AAPL", BUY, 70, "150.00")
     await asyncio.wait_for(reader, 10)
