@@ -342,7 +342,25 @@ class TradingCore:
         envelope: dict[str, str],
     ) -> list[tuple[Message, dict[str, str]]]:
         """Match an approved order in its book now; the events that record it (see the module doc)."""
-        result = self._book(symbol).submit(
+        result = self._book_submit(order_id, user_id, symbol, side, quantity, price, order_type, time_in_force, stp)
+        self._matched[order_id] = result
+        accepted = (events_pb2.OrderAccepted(venue=INTERNAL_VENUE), envelope)
+        return [accepted, *self._match_items(result, quantity, envelope)]
+
+    def _book_submit(
+        self,
+        order_id: str,
+        user_id: str,
+        symbol: str,
+        side: Side,
+        quantity: int,
+        price: object,
+        order_type: OrderType,
+        time_in_force: TimeInForce,
+        stp: SelfTradePrevention,
+    ) -> bk.SubmitResult:
+        """The book operation of ORDER_ACCEPTED: the one call the command and the replay both make."""
+        return self._book(symbol).submit(
             order_id,
             user_id,
             side.value,
@@ -352,9 +370,6 @@ class TradingCore:
             time_in_force=time_in_force.value,
             stp=stp.value,
         )
-        self._matched[order_id] = result
-        accepted = (events_pb2.OrderAccepted(venue=INTERNAL_VENUE), envelope)
-        return [accepted, *self._match_items(result, quantity, envelope)]
 
     def _match_items(
         self, result: bk.SubmitResult, open_quantity: int, envelope: dict[str, str]
@@ -723,15 +738,9 @@ class TradingCore:
         order.message = "in the book"
         result = self._matched.pop(order.order_id, None)
         if result is None:  # replay: run the match the command ran
-            result = self._book(order.symbol).submit(
-                order.order_id,
-                order.user_id,
-                order.side.value,
-                order.quantity,
-                order.price,
-                order_type=order.order_type.value,
-                time_in_force=order.time_in_force.value,
-                stp=order.stp.value,
+            result = self._book_submit(
+                order.order_id, order.user_id, order.symbol, order.side, order.quantity, order.price,
+                order.order_type, order.time_in_force, order.stp,
             )
         self._book_changed(event, order.symbol, result)
 

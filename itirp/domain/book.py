@@ -583,7 +583,7 @@ class OrderBook:
         fields for the caller to wrap. `ticks` is 0 for a MARKET order.
         """
         limit_key = opp.sign * ticks if ticks else _MARKET_LIMIT
-        if tif == 3 and not self._fillable(opp, limit_key, quantity, user_id, stp):
+        if tif == 3 and self._reach(opp, limit_key, quantity, user_id, stp)[1] > 0:
             fields = (order_id, user_id, side, KILLED, REASON_FOK, 0, 0, quantity, (), (), (), self.tick_size)
             return SubmitResult(fields)
 
@@ -690,9 +690,15 @@ class OrderBook:
         fields = (order_id, user_id, side, CANCELLED, reason, filled, 0, remaining, fills, stp_cancels, changes, tick)
         return SubmitResult(fields)
 
-    def _fillable(self, opp: _Side, limit_key: int, quantity: int, user_id: str, stp: str) -> bool:
-        """Would matching fill `quantity` completely? The FOK rule of the module docstring."""
+    def _reach(self, opp: _Side, limit_key: int, quantity: int, user_id: str | None, stp: str) -> tuple[int, int]:
+        """Walk `opp` as matching would for an incoming `quantity` from `user_id`, changing nothing:
+        (the key of the last resting order it would trade with, or _EMPTY; what it would leave
+        unfilled). The user's own orders count for nothing under CANCEL_RESTING (they would be
+        cancelled and skipped); under CANCEL_INCOMING/CANCEL_BOTH the walk stops at the first of
+        them, as matching would. FOK asks whether it fills (nothing left); `sweep_price` where
+        it ends."""
         levels = opp.levels
+        last = _EMPTY
         for key in opp.keys.irange(maximum=limit_key):
             for order in levels[key]:
                 if not order:  # dead
@@ -700,11 +706,12 @@ class OrderBook:
                 if order[_USER] == user_id:
                     if stp == CANCEL_RESTING:
                         continue
-                    return False  # matching would stop here, the incoming order cancelled
+                    return last, quantity  # matching would stop here, the incoming order cancelled
+                last = key
                 quantity -= order[_REM]
                 if quantity <= 0:
-                    return True
-        return False
+                    return last, 0
+        return last, quantity
 
     def cancel(self, order_id: str) -> CancelResult | None:
         """Cancel a resting order; None if it is not resting (unknown, filled, already cancelled).
@@ -859,24 +866,8 @@ class OrderBook:
         if side not in (BUY, SELL):
             raise InvalidOrder("side", f'must be "BUY" or "SELL" (got {side!r})')
         opp = self._asks if side == BUY else self._bids
-        levels = opp.levels
-        last = None
-        for key in opp.live_keys():
-            for order in levels[key]:
-                if not order:  # dead
-                    continue
-                if order[_USER] == user_id:
-                    if stp == CANCEL_RESTING:
-                        continue
-                    quantity = 0  # matching would stop here
-                    break
-                last = key
-                quantity -= order[_REM]
-                if quantity <= 0:
-                    break
-            if quantity <= 0:
-                break
-        return None if last is None else opp.sign * last * self.tick_size
+        last, _ = self._reach(opp, _MARKET_LIMIT, quantity, user_id, stp)
+        return None if last == _EMPTY else opp.sign * last * self.tick_size
 
     def __len__(self) -> int:
         """Resting orders."""
