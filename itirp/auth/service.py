@@ -16,7 +16,7 @@ import asyncio
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from itirp.auth.tokens import Claims, TokenCodec
 from itirp.auth.users import User, UserStore
 from itirp.core.journal import Journal, new_uuid
 from itirp.events import timestamp_from_seconds
+from itirp.store.records import NewEvent, StoredEvent
 from itirp.errors import FailedPrecondition, ResourceExhausted, Unauthenticated
 from itirp.observability.context import correlation_id_var, request_id_var
 from itirp.v1 import common_pb2, events_pb2
@@ -100,6 +101,7 @@ class AuthService:
         journal: Journal,
         state: AuthState,
         *,
+        append: Callable[[Sequence[NewEvent]], Awaitable[list[StoredEvent]]],
         clock: Callable[[], float],
         demo_users: bool,
         scrypt_n: int,
@@ -109,6 +111,7 @@ class AuthService:
         self._users = users
         self._codec = codec
         self._journal = journal
+        self._append = append
         self.state = state
         self._clock = clock
         self._demo_users = demo_users
@@ -156,7 +159,7 @@ class AuthService:
             self._journal.new(payload, correlation_id=correlation_id, causation_id=causation_id, user_id=user_id)
             for payload, user_id in events
         ]
-        durable = self._journal.append(new)
+        durable = self._append(new)
         for event in new:
             self.state.apply(event)  # type: ignore[arg-type]
         await durable

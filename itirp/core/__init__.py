@@ -1,1 +1,1 @@
-"""The application core: the journal that mints events, and (with the trading core) the sequencer."""
+"""The pure core: commands, the state and its fold, the sequencer (see `sequencer.py`)."""

@@ -1,32 +1,21 @@
-"""The journal: the one place where events are minted and appended.
-
-It stamps each payload with an id, the injected clock's time and the call's ids, encodes it, and
-hands it to the event store. Appending is synchronous (the store assigns sequence and hash in call
-order); the returned awaitable resolves when the events are durable.
-"""
+"""The journal: the one place where events are minted. It stamps each payload with an id, the
+injected clock's time and the command's ids, and encodes it; the event sink stores it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 
 from google.protobuf.message import Message
 
 from itirp.events import SCHEMA_VERSION, encode_payload, kind_of
 from itirp.ids import new_uuid
-from itirp.store import EventStore, NewEvent, StoredEvent
+from itirp.store.records import NewEvent
 
 __all__ = ["Journal", "new_uuid"]
 
 
 class Journal:
-    def __init__(
-        self,
-        store: EventStore,
-        *,
-        clock_us: Callable[[], int],
-        new_id: Callable[[], str] = new_uuid,
-    ) -> None:
-        self.store = store
+    def __init__(self, *, clock_us: Callable[[], int], new_id: Callable[[], str] = new_uuid) -> None:
         self._clock_us = clock_us
         self._new_id = new_id
 
@@ -56,11 +45,3 @@ class Journal:
             schema_version=SCHEMA_VERSION,
             payload=encode_payload(payload),
         )
-
-    def append(self, events: Sequence[NewEvent]) -> Awaitable[list[StoredEvent]]:
-        return self.store.append(events)
-
-    async def record(self, payload: Message, **envelope: str) -> StoredEvent:
-        """Append one event and wait until it is durable."""
-        (stored,) = await self.store.append([self.new(payload, **envelope)])  # type: ignore[arg-type]
-        return stored

@@ -17,6 +17,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from itirp.domain.money import parse_price
 
@@ -28,6 +29,7 @@ __all__ = [
     "Order",
     "OrderStatus",
     "OrderType",
+    "OrderRequest",
     "OrderValidationError",
     "SelfTradePrevention",
     "Side",
@@ -239,10 +241,14 @@ class NewOrder:
 
 
 class OrderValidationError(ValueError):
-    def __init__(self, field_name: str, problem: str) -> None:
+    """Every bad field of a new order, as (field, problem) pairs, in the order they were checked."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        field_name, problem = problems[0]
         super().__init__(f"{field_name}: {problem}")
         self.field = field_name
         self.problem = problem
+        self.problems = problems
 
 
 _SYMBOL = re.compile(r"[A-Z0-9.]{1,12}")
@@ -258,55 +264,68 @@ def _printable(text: str) -> bool:
     return text.isprintable()
 
 
-def validate_new_order(
-    *,
-    symbol: str,
-    side: str,
-    quantity: int,
-    price: str,
-    strategy: str,
-    client_order_id: str,
-    max_quantity: int,
-    order_type: OrderType = OrderType.LIMIT,
-    time_in_force: TimeInForce = TimeInForce.GTC,
-    stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING,
-) -> NewOrder:
-    """A `NewOrder`, or `OrderValidationError` naming the first bad field.
+class OrderRequest(Protocol):
+    """A new order as sent, before validation (the core's `SubmitOrder` command is one)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def price(self) -> str: ...
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def client_order_id(self) -> str: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def time_in_force(self) -> TimeInForce: ...
+    @property
+    def stp(self) -> SelfTradePrevention: ...
+
+
+def validate_new_order(request: OrderRequest, *, max_quantity: int) -> NewOrder:
+    """A `NewOrder`, or `OrderValidationError` naming every bad field (the first in its message).
 
     A MARKET order takes no price (a price means a limit: sending one is ambiguous, so refused).
     """
+    problems: list[tuple[str, str]] = []
+    symbol, quantity, price = request.symbol, request.quantity, request.price
     if not valid_symbol(symbol):
-        raise OrderValidationError("symbol", SYMBOL_RULE)
-    try:
-        parsed_side = Side(side)
-    except ValueError:
-        raise OrderValidationError("side", "must be BUY or SELL") from None
+        problems.append(("symbol", SYMBOL_RULE))
+    if not isinstance(request.side, Side):
+        problems.append(("side", "must be BUY or SELL"))
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise OrderValidationError("quantity", "must be a positive whole number")
-    if quantity >= max_quantity:
-        raise OrderValidationError("quantity", f"must be below {max_quantity:,}")
-    parsed_price: Decimal | None
-    if order_type is OrderType.MARKET:
+        problems.append(("quantity", "must be a positive whole number"))
+    elif quantity >= max_quantity:
+        problems.append(("quantity", f"must be below {max_quantity:,}"))
+    parsed_price: Decimal | None = None
+    if request.order_type is OrderType.MARKET:
         if price:
-            raise OrderValidationError("price", "a MARKET order takes no price (send a LIMIT order to cap it)")
-        parsed_price = None
+            problems.append(("price", "a MARKET order takes no price (send a LIMIT order to cap it)"))
     else:
         try:
             parsed_price = parse_price(price)
         except ValueError as exc:
-            raise OrderValidationError("price", str(exc)) from None
+            problems.append(("price", str(exc)))
+    strategy, client_order_id = request.strategy, request.client_order_id
     if len(strategy) > 64 or not _printable(strategy):
-        raise OrderValidationError("strategy", "at most 64 printable characters")
+        problems.append(("strategy", "at most 64 printable characters"))
     if len(client_order_id) > 64 or not _printable(client_order_id) or client_order_id != client_order_id.strip():
-        raise OrderValidationError("client_order_id", "at most 64 printable characters, no surrounding spaces")
+        problems.append(("client_order_id", "at most 64 printable characters, no surrounding spaces"))
+    if problems:
+        raise OrderValidationError(problems)
     return NewOrder(
         symbol=symbol,
-        side=parsed_side,
+        side=request.side,
         quantity=quantity,
         price=parsed_price,
         strategy=strategy,
         client_order_id=client_order_id,
-        order_type=order_type,
-        time_in_force=time_in_force,
-        stp=stp,
+        order_type=request.order_type,
+        time_in_force=request.time_in_force,
+        stp=request.stp,
     )

@@ -106,7 +106,7 @@ _KILL_SWITCH: Final = ViolationDetail(
 )
 
 
-class _Book:
+class _SymbolExposure:
     """Everything the engine knows about one symbol, and its current projected value."""
 
     __slots__ = ("position", "value", "working_orders", "working_qty", "working_value")
@@ -131,10 +131,10 @@ class _Book:
 class _Order:
     """A working order: the part of it not yet filled."""
 
-    __slots__ = ("book", "price", "remaining", "side", "sign")
+    __slots__ = ("exposure", "price", "remaining", "side", "sign")
 
-    def __init__(self, book: _Book, side: str, sign: int, remaining: int, price: Decimal) -> None:
-        self.book = book
+    def __init__(self, exposure: _SymbolExposure, side: str, sign: int, remaining: int, price: Decimal) -> None:
+        self.exposure = exposure
         self.side = side
         self.sign = sign
         self.remaining = remaining
@@ -150,7 +150,7 @@ class RiskEngine:
     def __init__(self, limits: RiskLimits = RiskLimits()) -> None:  # noqa: B008 - frozen
         self.limits = limits
         self.positions: dict[str, Position] = {}
-        self._books: dict[str, _Book] = {}
+        self._exposures: dict[str, _SymbolExposure] = {}
         self._orders: dict[str, _Order] = {}
         self._net = _ZERO
         self._gross = _ZERO
@@ -174,17 +174,17 @@ class RiskEngine:
         if limits.kill_switch_enabled:
             return [_KILL_SWITCH]
         signed = sign * quantity
-        book = self._books.get(symbol)
-        if book is None:
+        exposure = self._exposures.get(symbol)
+        if exposure is None:
             old = _ZERO
             new = signed * price
         else:
-            old = book.value
-            last = book.position.last_price
+            old = exposure.value
+            last = exposure.position.last_price
             if last is None:
-                new = book.working_value + signed * price
+                new = exposure.working_value + signed * price
             else:
-                new = (book.position.quantity + book.working_qty + signed) * last
+                new = (exposure.position.quantity + exposure.working_qty + signed) * last
 
         violations: list[ViolationDetail] = []
         size = abs(new)
@@ -240,15 +240,15 @@ class RiskEngine:
         sign = validate_order(side, quantity, price)
         if order_id in self._orders:
             raise ValueError(f"order {order_id!r} is already reserved")
-        book = self._books.get(symbol)
-        if book is None:
-            book = self._books[symbol] = _Book(symbol)
-        self._orders[order_id] = _Order(book, side, sign, quantity, price)
-        book.working_orders += 1
-        book.working_qty += sign * quantity
-        book.working_value += sign * quantity * price
+        exposure = self._exposures.get(symbol)
+        if exposure is None:
+            exposure = self._exposures[symbol] = _SymbolExposure(symbol)
+        self._orders[order_id] = _Order(exposure, side, sign, quantity, price)
+        exposure.working_orders += 1
+        exposure.working_qty += sign * quantity
+        exposure.working_value += sign * quantity * price
         self._working_notional += quantity * price
-        self._revalue(book)
+        self._revalue(exposure)
 
     def check_and_reserve(
         self, order_id: str, *, symbol: str, side: str, quantity: int, price: Decimal
@@ -266,12 +266,12 @@ class RiskEngine:
         order = self._orders.get(order_id)
         if order is None:
             return
-        book = order.book
+        exposure = order.exposure
         self._unreserve(order_id, order, order.remaining)
-        self._revalue(book)
-        if book.working_orders == 0 and book.position.last_price is None:
+        self._revalue(exposure)
+        if exposure.working_orders == 0 and exposure.position.last_price is None:
             # Never executed and nothing working: its value is exactly 0 again; forget it.
-            del self._books[book.position.symbol]
+            del self._exposures[exposure.position.symbol]
 
     def fill(self, order_id: str, *, quantity: int, price: Decimal) -> Decimal:
         """The order executed `quantity` at `price`: move it from working to the position.
@@ -287,12 +287,12 @@ class RiskEngine:
             raise ValueError(
                 f"fill of {quantity} exceeds the {order.remaining} left on order {order_id!r}"
             )
-        book = order.book
-        realized = book.position.apply_fill(order.side, quantity, price)
+        exposure = order.exposure
+        realized = exposure.position.apply_fill(order.side, quantity, price)
         self._unreserve(order_id, order, quantity)
-        self.positions.setdefault(book.position.symbol, book.position)
+        self.positions.setdefault(exposure.position.symbol, exposure.position)
         self._executed_volume += quantity * price
-        self._revalue(book)
+        self._revalue(exposure)
         return realized
 
     def reset_daily_volume(self) -> Decimal:
@@ -328,22 +328,22 @@ class RiskEngine:
 
     def _unreserve(self, order_id: str, order: _Order, quantity: int) -> None:
         """Stop counting `quantity` of a working order (the caller revalues its symbol)."""
-        book = order.book
-        book.working_qty -= order.sign * quantity
-        book.working_value -= order.sign * quantity * order.price
+        exposure = order.exposure
+        exposure.working_qty -= order.sign * quantity
+        exposure.working_value -= order.sign * quantity * order.price
         self._working_notional -= quantity * order.price
         order.remaining -= quantity
         if order.remaining == 0:
             del self._orders[order_id]
-            book.working_orders -= 1
+            exposure.working_orders -= 1
 
-    def _revalue(self, book: _Book) -> None:
+    def _revalue(self, exposure: _SymbolExposure) -> None:
         """Recompute one symbol's projected value and move the totals by the difference."""
-        new = book.projected()
-        old = book.value
+        new = exposure.projected()
+        old = exposure.value
         self._net += new - old
         self._gross += abs(new) - abs(old)
-        book.value = new
+        exposure.value = new
 
 
 def _breach(violation: Violation, what: str, projected: Decimal, name: str, limit: Decimal) -> ViolationDetail:

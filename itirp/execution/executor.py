@@ -13,7 +13,8 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
-from itirp.core.trading import TradingCore
+from itirp.core.recorder import Committed
+from itirp.core.sequencer import Sequencer
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import PermanentVenueError, TransientVenueError, Venue, VenueOrder
 
@@ -25,16 +26,19 @@ log = logging.getLogger("itirp.execution")
 class Executor:
     def __init__(
         self,
-        core: TradingCore,
+        core: Sequencer,
         venue: Venue,
         policy: RetryPolicy,
         *,
+        durable: Callable[[int], Awaitable[None]],
         clock_us: Callable[[], int],
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_in_flight: int = 1024,
     ) -> None:
-        self._core = core
+        self._steps = core.execution
+        self._queries = core.queries
+        self._durable_sequence = durable
         self._venue = venue
         self._policy = policy
         self._clock_us = clock_us
@@ -43,6 +47,10 @@ class Executor:
         self._slots = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+
+    async def _durable(self, committed: Committed | None) -> None:
+        if committed is not None and committed.events:
+            await self._durable_sequence(committed.last_sequence)
 
     @property
     def in_flight(self) -> int:
@@ -66,20 +74,20 @@ class Executor:
                 log.exception("execution of order %s stopped", order_id, extra={"order_id": order_id})
 
     async def _execute(self, order_id: str) -> None:
-        core, venue, policy = self._core, self._venue, self._policy
+        steps, venue, policy = self._steps, self._venue, self._policy
         for attempt in range(1, policy.attempts + 1):
-            go, committed = core.begin_attempt(order_id, attempt, venue.name, self._clock_us())
-            if committed is not None:
-                await committed
+            go, committed = steps.begin_attempt(order_id, attempt, venue.name, self._clock_us())
+            await self._durable(committed)
             if not go:
                 return
-            order = core.orders[order_id]
+            order = self._queries.order(order_id)
+            assert order is not None
             request = VenueOrder(order_id, order.symbol, order.side.value, order.quantity, order.price, attempt)
             try:
                 async with asyncio.timeout(policy.attempt_timeout):  # no extra task, unlike wait_for
                     fill = await venue.execute(request)
             except PermanentVenueError as exc:
-                await core.rejected_by_venue(order_id, attempt, str(exc), self._clock_us())
+                await self._durable(steps.rejected_by_venue(order_id, attempt, str(exc), self._clock_us()))
                 return
             except (TransientVenueError, TimeoutError, Exception) as exc:
                 # anything the venue adapter did not classify counts as a transient failure: it is
@@ -88,7 +96,7 @@ class Executor:
                 if not isinstance(exc, TransientVenueError | TimeoutError):
                     reason = f"venue error {type(exc).__name__}: {exc}"
                 delay = policy.delay(attempt, self._rng)
-                retry, committed = core.attempt_failed(
+                retry, committed = steps.attempt_failed(
                     order_id,
                     attempt,
                     reason,
@@ -96,12 +104,12 @@ class Executor:
                     retry_delay_ms=int(delay * 1000),
                     now_us=self._clock_us(),
                 )
-                await committed
+                await self._durable(committed)
                 if not retry:
                     return
                 await self._sleep(delay)
                 continue
-            await core.completed(order_id, attempt, fill, venue.name, self._clock_us())
+            await self._durable(steps.completed(order_id, attempt, fill, venue.name, self._clock_us()))
             return
 
     async def drain(self, timeout: float) -> None:

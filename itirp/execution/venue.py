@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Protocol
 
+from itirp.domain.venue import Fill, VenueOrder
 from itirp.ids import random_hex
 
 __all__ = ["Fill", "PermanentVenueError", "SimulatedVenue", "TransientVenueError", "Venue", "VenueOrder"]
@@ -23,23 +22,6 @@ class TransientVenueError(Exception):
 
 class PermanentVenueError(Exception):
     """The venue rejected the order; never retried."""
-
-
-@dataclass(frozen=True, slots=True)
-class VenueOrder:
-    order_id: str
-    symbol: str
-    side: str  # "BUY" / "SELL"
-    quantity: int
-    price: Decimal
-    attempt: int
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    quantity: int
-    price: Decimal
-    execution_id: str
 
 
 class Venue(Protocol):

@@ -36,11 +36,11 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from itirp.domain.orders import OrderStatus
-from itirp.execution.breaker import BreakerState
+from itirp.domain.breaker import BreakerState
 from itirp.v1 import common_pb2
 
 if TYPE_CHECKING:
-    from itirp.core.trading import TradingCore
+    from itirp.core.queries import TradingQueries
     from itirp.observability.latency import LatencyHistogram
     from itirp.server.fanout import EventFanout
     from itirp.store import StoredEvent
@@ -107,7 +107,7 @@ class ServerMetrics(Collector):
     def __init__(
         self,
         *,
-        core: TradingCore,
+        core: TradingQueries,
         store: GroupCommitStore,
         fanout: EventFanout,
         submit_latency: LatencyHistogram,
@@ -140,10 +140,10 @@ class ServerMetrics(Collector):
         """Commit listener: batch size, commit time, and the rejections in the batch."""
         self._batch_events.observe(len(batch))
         self._commit_seconds.observe(self._store.last_commit_seconds)
-        orders = self._core.orders
+        queries = self._core
         for event in batch:
             if event.event_type == "RISK_CHECK_FAILED":
-                order = orders.get(event.order_id)
+                order = queries.order(event.order_id)
                 for violation in order.violations if order is not None else ():
                     name = _VIOLATION_NAME.get(violation.type, "UNSPECIFIED")
                     if name in self._rejections:
@@ -159,7 +159,7 @@ class ServerMetrics(Collector):
     def collect(self) -> Iterator[Metric]:
         core = self._core
         orders = GaugeMetricFamily("itirp_orders", "Orders known to the server, by current status.", labels=["status"])
-        counts = core.status_counts
+        counts = core.status_counts()
         for status in OrderStatus:
             orders.add_metric([status.value], counts.get(status, 0))
         yield orders
@@ -216,7 +216,7 @@ class ServerMetrics(Collector):
             value=sum(queued),
         )
 
-        breaker = core.breaker
+        breaker = core.breaker()
         yield GaugeMetricFamily(
             "itirp_circuit_breaker_state",
             "The venue circuit breaker: 0 closed, 1 open, 2 half-open.",

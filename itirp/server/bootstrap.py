@@ -33,13 +33,17 @@ from itirp.auth.tokens import TokenCodec
 from itirp.auth.users import UserStore
 from itirp.config import Config
 from itirp.core.journal import Journal
-from itirp.core.replay import replay
-from itirp.core.trading import INTERNAL_VENUE, SIDE_PROTO, TradingCore
-from itirp.execution.breaker import CircuitBreaker
+from itirp.app.marketdata import MarketDataHub
+from itirp.app.replay import replay
+from itirp.app.sink import StoreSink
+from itirp.app.trading import TradingService
+from itirp.core.matching import INTERNAL_VENUE
+from itirp.core.protos import SIDE_PROTO
+from itirp.core.sequencer import Sequencer
+from itirp.domain.breaker import CircuitBreaker
 from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
-from itirp.marketdata import MarketDataHub
 from itirp.observability.metrics import MetricsEndpoint, ServerMetrics
 from itirp.server.fanout import EventFanout
 from itirp.server.interceptors import CallInterceptor
@@ -50,7 +54,6 @@ from itirp.server.servicers.orders import OrderServicer
 from itirp.server.servicers.risk import RiskServicer
 from itirp.server.servicers.system import SystemServicer
 from itirp.store import SqliteEventStore, StoreError, TamperedLogError
-from itirp.trading import TradingService
 from itirp.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -206,10 +209,13 @@ async def serve(
         loop.call_soon_threadsafe(lambda: loop.create_task(not_serving()))
 
     fanouts: list[EventFanout] = []  # filled once built; released on a store failure
+    sinks: list[StoreSink] = []
 
     def release_waiters(error: StoreError) -> None:
         for fanout in fanouts:
             fanout.fail(error)
+        for sink in sinks:
+            sink.fail(error)
 
     def on_failure(error: StoreError) -> None:
         store_failed(error)
@@ -219,6 +225,7 @@ async def serve(
     try:
         running = await _start(config, store, health_servicer, clock, extra_interceptors, venue, extra_handlers)
         fanouts.append(running.fanout)
+        sinks.append(running.trading.sink)
     except BaseException:
         await store.close()
         raise
@@ -239,21 +246,23 @@ async def _start(
     def clock_us() -> int:
         return int(clock() * 1_000_000)
 
-    journal = Journal(store, clock_us=clock_us)
+    journal = Journal(clock_us=clock_us)
     auth_state = AuthState(max_failed_logins=config.max_failed_logins, lockout_seconds=config.lockout_seconds)
-    core = TradingCore(
+    sink = StoreSink(store)
+    core = Sequencer(
         journal,
-        store.append,
+        sink,
         breaker=CircuitBreaker(threshold=config.breaker_threshold, open_seconds=config.breaker_open_seconds),
         venue=config.venue,
+        max_order_quantity=config.max_order_quantity,
     )
     # Book changes reach market data once their events are durable (changes seen during the
     # replay are durable already). Set before the replay, which rebuilds the books.
     market_data = MarketDataHub(lambda: store.head_sequence)
-    core.on_book_change = market_data.record
+    core.matching.on_book_change = market_data.record
     store.add_listener(market_data.on_commit)
     replayed = await replay(store, [auth_state.apply, core.apply])
-    log.info("state rebuilt from the event log", extra={"events": replayed, "orders": len(core.orders)})
+    log.info("state rebuilt from the event log", extra={"events": replayed, "orders": core.queries.total_orders})
 
     secret = config.jwt_secret.value.encode() if config.jwt_secret else load_or_create_secret(data_dir)
     auth = AuthService(
@@ -261,6 +270,7 @@ async def _start(
         TokenCodec(secret, ttl_seconds=config.token_ttl_seconds),
         journal,
         auth_state,
+        append=store.append,
         clock=clock,
         demo_users=config.demo_users,
         scrypt_n=config.scrypt_n,
@@ -281,21 +291,15 @@ async def _start(
             attempt_timeout=config.attempt_timeout_seconds,
         ),
         clock_us=clock_us,
+        durable=sink.durable,
         rng=random.Random(config.venue_seed),
         max_in_flight=config.max_in_flight_executions,
     )
-    trading = TradingService(
-        core,
-        executor,
-        durable=fanout.committed,
-        clock=clock,
-        max_quantity=config.max_order_quantity,
-        read_only=config.read_only,
-    )
+    trading = TradingService(core, executor, sink, clock=clock, read_only=config.read_only)
     store.add_listener(TradingService.log_order_events)
     metrics: ServerMetrics | None = None
     if config.metrics_listen:
-        metrics = ServerMetrics(core=core, store=store, fanout=fanout, submit_latency=trading.submit_latency)
+        metrics = ServerMetrics(core=core.queries, store=store, fanout=fanout, submit_latency=trading.submit_latency)
         store.add_listener(metrics.on_commit)
     await trading.start()
 
@@ -327,7 +331,7 @@ async def _start(
             market_data,
             fanout,
             auth,
-            side_of=lambda order_id: SIDE_PROTO[core.orders[order_id].side],
+            side_of=lambda order_id: SIDE_PROTO[core.queries.side_of(order_id)],
             clock=clock,
             heartbeat_seconds=config.heartbeat_seconds,
             enabled=config.venue == INTERNAL_VENUE,

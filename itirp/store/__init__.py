@@ -6,10 +6,13 @@ stored rows is detectable (`verify`). Backends: `MemoryEventStore` (tests) and
 `SqliteEventStore` (one file, WAL); both follow `EventStore`.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from itirp.store.base import CommitListener, EventQuery, EventStore, by_correlation, by_order
 from itirp.store.errors import StoreError, TamperedLogError
-from itirp.store.group_commit import PendingAppend
-from itirp.store.memory import MemoryEventStore
 from itirp.store.records import (
     GENESIS_HASH,
     NewEvent,
@@ -19,7 +22,28 @@ from itirp.store.records import (
     compute_hash,
     verify_chain,
 )
-from itirp.store.sqlite import SqliteEventStore, iter_events_sync
+
+if TYPE_CHECKING:
+    from itirp.store.group_commit import PendingAppend
+    from itirp.store.memory import MemoryEventStore
+    from itirp.store.sqlite import SqliteEventStore, iter_events_sync
+
+# The backends (asyncio, sqlite3, threads) load on first use, so that importing the pure record
+# types (`itirp.store.records`, as the core does) never loads them.
+_BACKENDS = {
+    "PendingAppend": "itirp.store.group_commit",
+    "MemoryEventStore": "itirp.store.memory",
+    "SqliteEventStore": "itirp.store.sqlite",
+    "iter_events_sync": "itirp.store.sqlite",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _BACKENDS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'itirp.store' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "GENESIS_HASH",

@@ -35,7 +35,7 @@ def append_noise(server: RunningServer, count: int, *, order_id: str = "", symbo
         journal.new(E.UserDisabled(username=f"nobody-{i}"), correlation_id=f"c-{i}", order_id=order_id or f"o-{i}", symbol=symbol)
         for i in range(count)
     ]
-    return asyncio.ensure_future(journal.append(events))
+    return asyncio.ensure_future(server.store.append(events))
 
 
 async def test_logins_and_failures_are_events_newest_first(channel: grpc.aio.Channel, compliance: tuple) -> None:

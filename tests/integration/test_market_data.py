@@ -23,7 +23,7 @@ import grpc
 import pytest
 
 from itirp.domain.book import BUY, SELL, LevelChange
-from itirp.marketdata import MarketDataHub
+from itirp.app.marketdata import MarketDataHub
 from itirp.server import RunningServer, serve
 from itirp.server.bootstrap import SERVICE_NAMES
 from itirp.server.interceptors import CallInterceptor

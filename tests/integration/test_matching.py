@@ -251,9 +251,9 @@ async def test_a_restart_rebuilds_identical_books_and_orders(tmp_path: Path) -> 
             side, user = (BUY, "trader1") if i % 2 else (SELL, "risk1")
             await desk.submit("AAPL", side, 10 + i, f"{150 + (i % 5) / 10:.2f}", user=user)
         await desk.submit("AAPL", BUY, 5, "149.00", time_in_force=S.TIME_IN_FORCE_DAY)
-        before_books = {s: b.snapshot() for s, b in server.trading.core.books.items()}
-        before_orders = {o.order_id: (o.status, o.filled_quantity, o.quantity) for o in server.trading.core.order_list}
-        before_metrics = server.trading.core.risk.metrics()
+        before_books = {s: b.snapshot() for s, b in server.trading.core.matching.books.items()}
+        before_orders = {o.order_id: (o.status, o.filled_quantity, o.quantity) for o in server.trading.core.state.order_list}
+        before_metrics = server.trading.core.state.risk.metrics()
     finally:
         await channel.close()
         await server.shutdown(grace=1)
@@ -261,10 +261,10 @@ async def test_a_restart_rebuilds_identical_books_and_orders(tmp_path: Path) -> 
     again = await serve(config)
     try:
         core = again.trading.core
-        assert {s: b.snapshot() for s, b in core.books.items()} == before_books
-        assert {o.order_id: (o.status, o.filled_quantity, o.quantity) for o in core.order_list} == before_orders
-        assert core.risk.metrics() == before_metrics
-        assert any(b.day_orders() for b in core.books.values())
+        assert {s: b.snapshot() for s, b in core.matching.books.items()} == before_books
+        assert {o.order_id: (o.status, o.filled_quantity, o.quantity) for o in core.state.order_list} == before_orders
+        assert core.state.risk.metrics() == before_metrics
+        assert any(b.day_orders() for b in core.matching.books.values())
     finally:
         await again.shutdown(grace=1)
 

@@ -1,4 +1,4 @@
-"""itirp.v1.MarketDataService: the internal venue's books (from `itirp.marketdata.MarketDataHub`)
+"""itirp.v1.MarketDataService: the internal venue's books (from `itirp.app.marketdata.MarketDataHub`)
 and its trades (ORDER_FILLED events of the taker, through the event fan-out)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from itirp.domain.money import format_money
 from itirp.domain.orders import SYMBOL_RULE, valid_symbol
 from itirp.errors import FailedPrecondition, InvalidArgument
 from itirp.events import decode_payload, timestamp_from_seconds, timestamp_from_us
-from itirp.marketdata import BookSnapshot, BookUpdate, MarketDataHub
+from itirp.app.marketdata import BookSnapshot, BookUpdate, MarketDataHub
 from itirp.observability.context import current_principal
 from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.server.servicers.streams import marker, revocation_check

@@ -3,61 +3,61 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 import grpc
 
-from itirp.auth.roles import Role
+from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService
-from itirp.core.journal import new_uuid
-from itirp.core.trading import ORDER_TYPE_PROTO, STP_PROTO, TIF_PROTO
+from itirp.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_FROM_PROTO, STP_PROTO, TIF_PROTO
 from itirp.domain.orders import Order, OrderType, SelfTradePrevention, TimeInForce
 from itirp.errors import InvalidArgument
-from itirp.observability.context import (
-    correlation_id_var,
-    current_principal,
-    request_id_var,
-)
+from itirp.observability.context import current_principal
 from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
-from itirp.server.servicers.convert import timestamp_from_seconds
-from itirp.server.servicers.orders_convert import (
-    STATUS_FROM_PROTO,
-    order_to_proto,
-    order_update,
-)
-from itirp.server.servicers.streams import (
-    decode_cursor,
-    encode_cursor,
-    marker,
-    page_size,
-    revocation_check,
-)
+from itirp.server.servicers.convert import current_actor, timestamp_from_seconds, viewer_of
+from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update
+from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
 from itirp.store import StoredEvent
-from itirp.trading import TradingService
-from itirp.v1 import common_pb2, order_pb2, order_pb2_grpc
+from itirp.v1 import order_pb2, order_pb2_grpc
 
 __all__ = ["OrderServicer"]
 
-_SIDES = {common_pb2.SIDE_BUY: "BUY", common_pb2.SIDE_SELL: "SELL"}
-
-
-def _enum(table: dict, number: int, field: str, default: object) -> object:
-    """A request enum field as a domain value: unset is the default, an unknown number refused."""
-    if not number:
-        return default
-    value = table.get(number)
-    if value is None:
-        names = ", ".join(n for n in table.values() if isinstance(n, str)) or "a listed value"
-        raise InvalidArgument(field, f"unknown value {number} (one of {names})")
-    return value
-
+T = TypeVar("T")
 
 _ORDER_TYPES = {number: t for t, number in ORDER_TYPE_PROTO.items()}
 _TIFS = {number: t for t, number in TIF_PROTO.items()}
 _STPS = {number: m for m, number in STP_PROTO.items()}
 
 
-def _correlation_id() -> str:
-    return correlation_id_var.get() or new_uuid()
+def _enum(table: dict[int, T], number: int, field: str, default: T) -> T:
+    """A request enum field as a domain value: unset is the default, an unknown number refused."""
+    if not number:
+        return default
+    value = table.get(number)
+    if value is None:
+        names = ", ".join(getattr(v, "value", str(v)) for v in table.values())
+        raise InvalidArgument(field, f"unknown value {number} (one of {names})")
+    return value
+
+
+def submit_command(request: order_pb2.SubmitOrderRequest) -> SubmitOrder:
+    """The SubmitOrder command of a request (enumerations checked; the core validates the rest)."""
+    side = SIDE_FROM_PROTO.get(request.side)
+    if side is None:
+        raise InvalidArgument("side", "must be SIDE_BUY or SIDE_SELL")
+    return SubmitOrder(
+        actor=current_actor(new_correlation=True),
+        symbol=request.symbol,
+        side=side,
+        quantity=request.quantity,
+        price=request.price,
+        strategy=request.strategy,
+        client_order_id=request.client_order_id,
+        order_type=_enum(_ORDER_TYPES, request.order_type, "order_type", OrderType.LIMIT),
+        time_in_force=_enum(_TIFS, request.time_in_force, "time_in_force", TimeInForce.GTC),
+        stp=_enum(_STPS, request.self_trade_prevention, "self_trade_prevention", SelfTradePrevention.CANCEL_RESTING),
+    )
 
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
@@ -73,24 +73,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     async def SubmitOrder(
         self, request: order_pb2.SubmitOrderRequest, context: grpc.aio.ServicerContext
     ) -> order_pb2.SubmitOrderResponse:
-        side = _SIDES.get(request.side)
-        if side is None:
-            raise InvalidArgument("side", "must be SIDE_BUY or SIDE_SELL")
-        correlation_id = _correlation_id()
-        order = await self._trading.submit(
-            current_principal(),
-            symbol=request.symbol,
-            side=side,
-            quantity=request.quantity,
-            price=request.price,
-            strategy=request.strategy,
-            client_order_id=request.client_order_id,
-            correlation_id=correlation_id,
-            causation_id=request_id_var.get(),
-            order_type=_enum(_ORDER_TYPES, request.order_type, "order_type", OrderType.LIMIT),  # type: ignore[arg-type]
-            time_in_force=_enum(_TIFS, request.time_in_force, "time_in_force", TimeInForce.GTC),  # type: ignore[arg-type]
-            stp=_enum(_STPS, request.self_trade_prevention, "self_trade_prevention", SelfTradePrevention.CANCEL_RESTING),  # type: ignore[arg-type]
-        )
+        order = await self._trading.submit(submit_command(request))
         proto = order_to_proto(order)
         return order_pb2.SubmitOrderResponse(
             order_id=order.order_id,
@@ -106,7 +89,8 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         if not request.order_id:
             raise InvalidArgument("order_id", "required")
         await self._trading.settled_state()
-        return order_pb2.GetOrderResponse(order=order_to_proto(self._trading.visible(current_principal(), request.order_id)))
+        order = self._trading.queries.visible(viewer_of(current_principal()), request.order_id)
+        return order_pb2.GetOrderResponse(order=order_to_proto(order))
 
     async def ListOrders(
         self, request: order_pb2.ListOrdersRequest, context: grpc.aio.ServicerContext
@@ -117,8 +101,8 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         except KeyError:
             raise InvalidArgument("statuses", "unknown order status") from None
         await self._trading.settled_state()
-        page, cursor = self._trading.list_orders(
-            current_principal(),
+        page, cursor = self._trading.queries.list_orders(
+            viewer_of(current_principal()),
             statuses=statuses,
             symbol=request.symbol,
             user_id=request.user_id,
@@ -134,11 +118,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         if not request.order_id:
             raise InvalidArgument("order_id", "required")
         order = await self._trading.cancel(
-            current_principal(),
-            request.order_id,
-            reason=request.reason,
-            correlation_id=correlation_id_var.get(),
-            causation_id=request_id_var.get(),
+            CancelOrder(actor=current_actor(), order_id=request.order_id, reason=request.reason)
         )
         return order_pb2.CancelOrderResponse(order=order_to_proto(order))
 
@@ -147,34 +127,30 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     ) -> order_pb2.AmendOrderResponse:
         if not request.order_id:
             raise InvalidArgument("order_id", "required")
-        order, priority_kept = await self._trading.amend(
-            current_principal(),
-            request.order_id,
-            quantity=request.quantity,
-            price=request.price,
-            correlation_id=correlation_id_var.get(),
-            causation_id=request_id_var.get(),
+        command = AmendOrder(
+            actor=current_actor(), order_id=request.order_id, quantity=request.quantity, price=request.price
         )
+        order, priority_kept = await self._trading.amend(command)
         return order_pb2.AmendOrderResponse(order=order_to_proto(order), priority_kept=priority_kept)
 
     async def StreamOrderUpdates(
         self, request: order_pb2.StreamOrderUpdatesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[order_pb2.StreamOrderUpdatesResponse]:
         principal = current_principal()
-        trading, orders = self._trading, self._trading.core.orders
-        sees_all = principal.role >= Role.RISK_MANAGER
+        viewer = viewer_of(principal)
+        trading, queries = self._trading, self._trading.queries
         if request.order_id:
-            trading.visible(principal, request.order_id)  # NOT_FOUND for someone else's order
+            queries.visible(viewer, request.order_id)  # NOT_FOUND for someone else's order
 
         def mine(order: Order | None) -> bool:
             if order is None:
                 return False
             if request.order_id:
                 return order.order_id == request.order_id
-            return sees_all or order.user_id == principal.user_id
+            return viewer.may_see(order.user_id)
 
         def matches(event: StoredEvent) -> bool:
-            return bool(event.order_id) and mine(orders.get(event.order_id))
+            return bool(event.order_id) and mine(queries.order(event.order_id))
 
         still_authorised = revocation_check(self._auth, principal.token_id)
         await trading.settled_state()
@@ -184,7 +160,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         if not after:
             # the current state of the open orders first; then every change after the snapshot
             after = head
-            for order in (o for o in trading.snapshot_orders(principal, request.order_id) if mine(o)):
+            for order in (o for o in queries.open_orders(viewer, request.order_id) if mine(o)):
                 seen[order.order_id] = order.last_sequence
                 yield order_pb2.StreamOrderUpdatesResponse(
                     update=order_pb2.OrderUpdate(
@@ -198,6 +174,8 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             if isinstance(item, CaughtUp | Heartbeat):
                 yield order_pb2.StreamOrderUpdatesResponse(**marker(item, self._clock))
             elif item.sequence > seen.get(item.order_id, 0):
-                yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, orders[item.order_id]))
+                order = queries.order(item.order_id)
+                assert order is not None  # `matches` saw it
+                yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, order))
 
 

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from itirp.core.trading import (
-    ORDER_TYPE_PROTO,
-    SIDE_PROTO,
-    STP_PROTO,
-    TIF_PROTO,
-    TradingCore,
-    limits_proto,
-)
+from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_PROTO, STP_PROTO, TIF_PROTO, limits_proto
+from itirp.core.queries import LimitsView
 from itirp.domain.money import format_money
 from itirp.domain.orders import TRANSITIONS, Fill, Order, OrderStatus
+from itirp.domain.risk import RiskMetrics
 from itirp.server.servicers.convert import timestamp_from_us
 from itirp.store import StoredEvent
 from itirp.v1 import common_pb2, order_pb2, risk_pb2
@@ -115,12 +110,11 @@ def order_update(event: StoredEvent, order: Order) -> order_pb2.OrderUpdate:
     return order_pb2.OrderUpdate(sequence=event.sequence, order=proto, timestamp=timestamp_from_us(event.timestamp_us))
 
 
-def limits_to_proto(core: TradingCore) -> risk_pb2.RiskLimits:
-    return limits_proto(core.risk.limits, core.limits_updated_us, core.limits_updated_by)
+def limits_to_proto(view: LimitsView) -> risk_pb2.RiskLimits:
+    return limits_proto(view.limits, view.updated_us, view.updated_by)
 
 
-def metrics_to_proto(core: TradingCore, now_us: int) -> risk_pb2.RiskMetrics:
-    m = core.risk.metrics()
+def metrics_to_proto(m: RiskMetrics, trading_day: str, now_us: int) -> risk_pb2.RiskMetrics:
     return risk_pb2.RiskMetrics(
         net_exposure=format_money(m.net_exposure),
         gross_exposure=format_money(m.gross_exposure),
@@ -129,7 +123,7 @@ def metrics_to_proto(core: TradingCore, now_us: int) -> risk_pb2.RiskMetrics:
         largest_position=format_money(m.largest_position),
         kill_switch_active=m.kill_switch_active,
         working_exposure=format_money(m.working_exposure),
-        trading_day=core.trading_day,
+        trading_day=trading_day,
         timestamp=timestamp_from_us(now_us),
     )
 

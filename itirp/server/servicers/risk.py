@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import grpc
 
+from itirp.app.trading import TradingService
+from itirp.core.commands import SetKillSwitch, UpdateRiskLimits
 from itirp.domain.money import format_money
-from itirp.observability.context import correlation_id_var, current_principal, request_id_var
-from itirp.server.servicers.convert import timestamp_from_seconds
+from itirp.domain.risk import LIMIT_AMOUNTS
+from itirp.server.servicers.convert import current_actor, timestamp_from_seconds
 from itirp.server.servicers.orders_convert import limits_to_proto, metrics_to_proto
-from itirp.trading import LIMIT_FIELDS, TradingService
 from itirp.v1 import risk_pb2, risk_pb2_grpc
 
 __all__ = ["RiskServicer"]
@@ -21,50 +22,44 @@ __all__ = ["RiskServicer"]
 class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
     def __init__(self, trading: TradingService, *, clock: Callable[[], float]) -> None:
         self._trading = trading
-        self._core = trading.core
+        self._queries = trading.queries
         self._clock = clock
 
     async def GetRiskMetrics(
         self, request: risk_pb2.GetRiskMetricsRequest, context: grpc.aio.ServicerContext
     ) -> risk_pb2.GetRiskMetricsResponse:
         await self._trading.settled_state()
-        return risk_pb2.GetRiskMetricsResponse(metrics=metrics_to_proto(self._core, int(self._clock() * 1_000_000)))
+        return risk_pb2.GetRiskMetricsResponse(metrics=self._metrics())
+
+    def _metrics(self) -> risk_pb2.RiskMetrics:
+        q = self._queries
+        return metrics_to_proto(q.metrics(), q.trading_day, int(self._clock() * 1_000_000))
 
     async def GetRiskLimits(
         self, request: risk_pb2.GetRiskLimitsRequest, context: grpc.aio.ServicerContext
     ) -> risk_pb2.GetRiskLimitsResponse:
         await self._trading.settled_state()
-        return risk_pb2.GetRiskLimitsResponse(limits=limits_to_proto(self._core))
+        return risk_pb2.GetRiskLimitsResponse(limits=limits_to_proto(self._queries.limits()))
 
     async def UpdateRiskLimits(
         self, request: risk_pb2.UpdateRiskLimitsRequest, context: grpc.aio.ServicerContext
     ) -> risk_pb2.UpdateRiskLimitsResponse:
-        previous = limits_to_proto(self._core)
-        await self._trading.update_limits(
-            current_principal(),
-            {name: getattr(request, name) for name in LIMIT_FIELDS},
-            reason=request.reason,
-            correlation_id=correlation_id_var.get(),
-            causation_id=request_id_var.get(),
-        )
-        return risk_pb2.UpdateRiskLimitsResponse(limits=limits_to_proto(self._core), previous_limits=previous)
+        previous = limits_to_proto(self._queries.limits())
+        amounts = {name: getattr(request, name) for name in LIMIT_AMOUNTS}
+        await self._trading.update_limits(UpdateRiskLimits(actor=current_actor(), amounts=amounts, reason=request.reason))
+        return risk_pb2.UpdateRiskLimitsResponse(limits=limits_to_proto(self._queries.limits()), previous_limits=previous)
 
     async def SetKillSwitch(
         self, request: risk_pb2.SetKillSwitchRequest, context: grpc.aio.ServicerContext
     ) -> risk_pb2.SetKillSwitchResponse:
-        principal = current_principal()
-        changed = await self._trading.set_kill_switch(
-            principal,
-            request.enabled,
-            reason=request.reason,
-            correlation_id=correlation_id_var.get(),
-            causation_id=request_id_var.get(),
-        )
+        command = SetKillSwitch(actor=current_actor(), enabled=request.enabled, reason=request.reason)
+        changed = await self._trading.set_kill_switch(command)
+        switch = self._queries.kill_switch()
         return risk_pb2.SetKillSwitchResponse(
-            kill_switch_active=self._core.risk.limits.kill_switch_enabled,
+            kill_switch_active=switch.active,
             changed=changed,
-            reason=self._core.kill_switch_reason,
-            set_by=self._core.kill_switch_by,
+            reason=switch.reason,
+            set_by=switch.set_by,
             timestamp=timestamp_from_seconds(self._clock()),
         )
 
@@ -72,7 +67,7 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         self, request: risk_pb2.ListPositionsRequest, context: grpc.aio.ServicerContext
     ) -> risk_pb2.ListPositionsResponse:
         await self._trading.settled_state()
-        positions = [p for p in self._core.risk.positions_view() if not request.symbol or p.symbol == request.symbol]
+        positions = self._queries.positions(request.symbol)
         realized = sum((p.realized_pnl for p in positions), start=Decimal(0))
         unrealized = sum((p.unrealized_pnl for p in positions), start=Decimal(0))
         return risk_pb2.ListPositionsResponse(

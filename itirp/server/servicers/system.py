@@ -10,12 +10,12 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 
 from itirp import NAME, __version__
+from itirp.app.trading import TradingService
 from itirp.domain.orders import OrderStatus
-from itirp.execution.breaker import BreakerState
+from itirp.domain.breaker import BreakerState
 from itirp.server.servicers.convert import timestamp_from_seconds, timestamp_from_us
 from itirp.server.servicers.orders_convert import STATUS_TO_PROTO, metrics_to_proto
 from itirp.store import EventStore
-from itirp.trading import TradingService
 from itirp.v1 import system_pb2, system_pb2_grpc
 
 __all__ = ["SystemServicer", "event_loop_name"]
@@ -64,10 +64,11 @@ class SystemServicer(system_pb2_grpc.SystemServiceServicer):
         self, request: system_pb2.GetSystemMetricsRequest, context: grpc.aio.ServicerContext
     ) -> system_pb2.GetSystemMetricsResponse:
         await self._trading.settled_state()
-        core = self._trading.core
-        breaker = core.breaker
+        queries = self._trading.queries
+        breaker = queries.breaker()
         latency = self._trading.submit_latency
         now_us = int(self._clock() * 1_000_000)
+        counts = queries.status_counts()
         circuit = system_pb2.CircuitBreakerStatus(
             state=_BREAKER[breaker.state], consecutive_failures=breaker.consecutive_failures
         )
@@ -77,15 +78,15 @@ class SystemServicer(system_pb2_grpc.SystemServiceServicer):
         p50.FromMicroseconds(int(latency.quantile(0.50) * 1_000_000))
         p99.FromMicroseconds(int(latency.quantile(0.99) * 1_000_000))
         return system_pb2.GetSystemMetricsResponse(
-            total_orders=len(core.orders),
+            total_orders=queries.total_orders,
             total_events=self._store.head_sequence,
             orders_by_status=[
-                system_pb2.OrderStatusCount(status=STATUS_TO_PROTO[status], count=core.status_counts[status])
+                system_pb2.OrderStatusCount(status=STATUS_TO_PROTO[status], count=counts[status])
                 for status in OrderStatus
-                if core.status_counts[status]
+                if counts[status]
             ],
             circuit_breaker=circuit,
-            risk_metrics=metrics_to_proto(core, now_us),
+            risk_metrics=metrics_to_proto(queries.metrics(), queries.trading_day, now_us),
             submit_latency=system_pb2.LatencySummary(p50=p50, p99=p99, count=latency.count),
             timestamp=timestamp_from_us(now_us),
         )

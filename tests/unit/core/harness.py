@@ -1,23 +1,28 @@
-"""A trading core wired as the server wires it, over an in-memory event store and a test clock.
+"""A sequencer wired as the application wires it, over an in-memory event sink and a test clock.
 
-    store = MemoryEventStore(); await store.open()
-    journal = Journal(store, clock_us=lambda: now[0])
-    core = TradingCore(journal, store.append, breaker=CircuitBreaker(...))
+    sink = MemorySink()
+    core = Sequencer(Journal(clock_us=lambda: now[0]), sink, breaker=CircuitBreaker(...))
 
-(see `itirp/server/bootstrap.py`). Shared by the core and executor tests.
+Plain synchronous code: the sink assigns sequences and chains hashes as the store does, and holds
+every staged event (durability is the application's business, tested in tests/unit/app). Shared
+by the core and executor tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 
+from itirp.auth.roles import Role
+from itirp.core.commands import Actor, AmendOrder, CancelOrder, SetKillSwitch, SubmitOrder, UpdateRiskLimits
 from itirp.core.journal import Journal
-from itirp.core.trading import Committed, TradingCore
-from itirp.domain.orders import NewOrder, Order, OrderType, SelfTradePrevention, Side, TimeInForce
-from itirp.execution.breaker import CircuitBreaker
-from itirp.store import MemoryEventStore, StoredEvent
+from itirp.core.recorder import Committed
+from itirp.core.sequencer import Sequencer
+from itirp.domain.breaker import CircuitBreaker
+from itirp.domain.orders import Order, OrderType, SelfTradePrevention, Side, TimeInForce
+from itirp.domain.viewer import Viewer
+from itirp.store.records import GENESIS_HASH, NewEvent, StoredEvent, seal
 
 SECOND = 1_000_000
 DAY = 86_400 * SECOND
@@ -32,10 +37,35 @@ def make_breaker() -> CircuitBreaker:
     return CircuitBreaker(threshold=BREAKER_THRESHOLD, open_seconds=BREAKER_OPEN_SECONDS)
 
 
+class MemorySink:
+    """The core's event sink in memory: sequences and the hash chain assigned at `stage`."""
+
+    def __init__(self) -> None:
+        self.events: list[StoredEvent] = []
+
+    def stage(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        last = self.events[-1] if self.events else None
+        stored = seal(
+            events, last_sequence=last.sequence if last else 0, last_hash=last.hash if last else GENESIS_HASH
+        )
+        self.events.extend(stored)
+        return stored
+
+
+def actor(
+    user_id: str = "u-trader1", username: str = "trader1", *, role: Role = Role.TRADER, correlation_id: str = "corr"
+) -> Actor:
+    return Actor(viewer=Viewer(user_id, role), username=username, correlation_id=correlation_id)
+
+
+#: A risk manager (sees and may act on every order).
+RISK = actor("u-risk1", "risk1", role=Role.RISK_MANAGER)
+
+
 @dataclass
 class Harness:
-    store: MemoryEventStore
-    core: TradingCore
+    sink: MemorySink
+    core: Sequencer
     now: list[int] = field(default_factory=lambda: [START_US])
     venue: str = "simulated"
 
@@ -61,51 +91,61 @@ class Harness:
         time_in_force: TimeInForce = TimeInForce.GTC,
         stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING,
     ) -> tuple[Order, Committed]:
-        return self.core.submit(
-            NewOrder(
-                symbol=symbol,
-                side=side,
-                quantity=quantity,
-                price=Decimal(price) if price else None,
-                strategy=strategy,
-                client_order_id=client_order_id,
-                order_type=order_type,
-                time_in_force=time_in_force,
-                stp=stp,
-            ),
-            user_id=user_id,
-            username=username,
-            correlation_id=f"corr-{client_order_id or symbol}",
-            causation_id="",
-            now_us=self.now_us,
+        command = SubmitOrder(
+            actor=actor(user_id, username, correlation_id=f"corr-{client_order_id or symbol}"),
+            symbol=symbol,
+            side=side,
+            quantity=quantity,
+            price=price,
+            strategy=strategy,
+            client_order_id=client_order_id,
+            order_type=order_type,
+            time_in_force=time_in_force,
+            stp=stp,
         )
+        return self.core.orders.submit(command, self.now_us)
 
-    def fresh_core(self) -> TradingCore:
-        """A new core over the same journal, as after a restart (state still empty)."""
-        journal = Journal(self.store, clock_us=lambda: self.now[0])
-        return TradingCore(journal, self.store.append, breaker=make_breaker(), venue=self.venue)
+    def cancel(self, order_id: str, *, by: Actor | None = None, reason: str = "") -> tuple[Order, Committed]:
+        return self.core.orders.cancel(CancelOrder(actor=by or RISK, order_id=order_id, reason=reason), self.now_us)
 
-    async def replayed(self) -> TradingCore:
+    def amend(
+        self, order_id: str, *, quantity: int = 0, price: str = "", by: Actor | None = None
+    ) -> tuple[Order, bool, Committed]:
+        command = AmendOrder(actor=by or RISK, order_id=order_id, quantity=quantity, price=price)
+        return self.core.orders.amend(command, self.now_us)
+
+    def update_limits(self, reason: str = "test", by: Actor | None = None, **amounts: str) -> Committed:
+        command = UpdateRiskLimits(actor=by or RISK, amounts=amounts, reason=reason)
+        return self.core.controls.update_limits(command, self.now_us)[2]
+
+    def set_kill_switch(self, enabled: bool, reason: str = "test", by: Actor | None = None) -> Committed | None:
+        command = SetKillSwitch(actor=by or RISK, enabled=enabled, reason=reason)
+        return self.core.controls.set_kill_switch(command, self.now_us)
+
+    def fresh_core(self) -> Sequencer:
+        """A new core over a new sink, as after a restart (state still empty)."""
+        journal = Journal(clock_us=lambda: self.now[0])
+        return Sequencer(journal, MemorySink(), breaker=make_breaker(), venue=self.venue)
+
+    def replayed(self) -> Sequencer:
         """A fresh core with every stored event folded in."""
         fresh = self.fresh_core()
-        for event in await self.store.read():
+        for event in self.sink.events:
             fresh.apply(event)
         return fresh
 
-    async def events(self) -> list[StoredEvent]:
-        return await self.store.read()
+    def events(self) -> list[StoredEvent]:
+        return list(self.sink.events)
 
-    async def event_types(self) -> list[str]:
-        return [e.event_type for e in await self.store.read()]
+    def event_types(self) -> list[str]:
+        return [e.event_type for e in self.sink.events]
 
 
-async def open_harness(venue: str = "simulated") -> Harness:
-    store = MemoryEventStore()
-    await store.open()
+def open_harness(venue: str = "simulated") -> Harness:
     now = [START_US]
-    journal = Journal(store, clock_us=lambda: now[0])
-    core = TradingCore(journal, store.append, breaker=make_breaker(), venue=venue)
-    return Harness(store, core, now, venue)
+    sink = MemorySink()
+    core = Sequencer(Journal(clock_us=lambda: now[0]), sink, breaker=make_breaker(), venue=venue)
+    return Harness(sink, core, now, venue)
 
 
 def types_of(committed: Committed | None) -> list[str]:

@@ -14,7 +14,7 @@ from itirp.domain.orders import OrderStatus, Side
 from itirp.domain.risk import RiskLimits
 from itirp.errors import AlreadyExists, FailedPrecondition, NotFound
 from itirp.events import decode_payload
-from itirp.execution.breaker import BreakerState
+from itirp.domain.breaker import BreakerState
 from itirp.execution.venue import Fill
 from itirp.store import StoredEvent
 from itirp.v1 import common_pb2, events_pb2

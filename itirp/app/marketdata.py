@@ -124,7 +124,7 @@ class _View:
         self.subscribers: set[_Subscriber] = set()
 
 
-class _Book:
+class _SymbolDepth:
     __slots__ = (
         "asks",
         "bids",
@@ -247,7 +247,7 @@ class BookSubscription:
 
     __slots__ = ("_book", "_hub", "_subscriber", "_view", "depth", "symbol")
 
-    def __init__(self, hub: MarketDataHub, book: _Book, view: _View, max_queue: int) -> None:
+    def __init__(self, hub: MarketDataHub, book: _SymbolDepth, view: _View, max_queue: int) -> None:
         self._hub = hub
         self._book = book
         self._view = view
@@ -330,7 +330,7 @@ class MarketDataHub:
             raise ValueError("max_queue must be >= 1")
         self._head = head
         self._max_queue = max_queue
-        self._books: dict[str, _Book] = {}
+        self._books: dict[str, _SymbolDepth] = {}
         self._pending: collections.deque[tuple[int, int, str, Sequence[LevelChange]]] = collections.deque()
         self._closing = ""
 
@@ -343,7 +343,7 @@ class MarketDataHub:
         if pending or sequence > self._head():
             pending.append((sequence, timestamp_us, symbol, changes))
         elif changes:
-            book = self._book(symbol)
+            book = self._depth(symbol)
             book.apply(sequence, timestamp_us, changes)
             book.publish()
 
@@ -354,14 +354,14 @@ class MarketDataHub:
             return
         upto = events[-1].sequence
         books = self._books
-        changed: dict[str, _Book] = {}
+        changed: dict[str, _SymbolDepth] = {}
         while pending and pending[0][0] <= upto:
             sequence, timestamp_us, symbol, changes = pending.popleft()
             if not changes:
                 continue
             book = books.get(symbol)
             if book is None:
-                book = books[symbol] = _Book(symbol)
+                book = books[symbol] = _SymbolDepth(symbol)
             book.apply(sequence, timestamp_us, changes)
             changed[symbol] = book
         for book in changed.values():
@@ -385,14 +385,14 @@ class MarketDataHub:
         if depth < 1:
             raise ValueError(f"depth must be >= 1 (got {depth})")
         self._check_open()
-        book = self._book(symbol)
+        book = self._depth(symbol)
         view = book.views.get(depth)
         if view is None:
             view = book.views[depth] = _View(depth)
             book.fill_view(view)
         return BookSubscription(self, book, view, max_queue or self._max_queue)
 
-    def _unsubscribe(self, book: _Book, view: _View, subscriber: _Subscriber) -> None:
+    def _unsubscribe(self, book: _SymbolDepth, view: _View, subscriber: _Subscriber) -> None:
         view.subscribers.discard(subscriber)
         if view.subscribers or book.views.get(view.depth) is not view:
             return
@@ -435,10 +435,10 @@ class MarketDataHub:
         """Symbols with a durable book (possibly empty now), sorted."""
         return sorted(s for s, b in self._books.items() if b.version)
 
-    def _book(self, symbol: str) -> _Book:
+    def _depth(self, symbol: str) -> _SymbolDepth:
         book = self._books.get(symbol)
         if book is None:
-            book = self._books[symbol] = _Book(symbol)
+            book = self._books[symbol] = _SymbolDepth(symbol)
         return book
 
     def _check_open(self) -> None:

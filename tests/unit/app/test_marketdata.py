@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from itirp.domain.book import BUY, SELL, LevelChange
 from itirp.errors import Unauthenticated, Unavailable
-from itirp.marketdata import (
+from itirp.app.marketdata import (
     BookSnapshot,
     BookSubscription,
     BookUpdate,

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from itirp.execution.breaker import BreakerState, CircuitBreaker, Transition
+from itirp.domain.breaker import BreakerState, CircuitBreaker, Transition
 
 # Hypothesis caches into ./.hypothesis even with database=None; keep the checkout clean (as
 # tests/unit/domain/test_risk_properties.py does) unless the caller chose a location.

@@ -1,0 +1,162 @@
+"""The trading application service: the async shell around the synchronous core.
+
+It runs one core command at a time (no await inside one), waits until the command's events are
+durable (by sequence), starts execution after the reply, rolls the trading day at midnight UTC,
+and keeps the submit latency figures. Servicers hand it commands (`itirp.core.commands`); it
+raises `itirp.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from itirp.app.sink import StoreSink
+from itirp.core.commands import AmendOrder, CancelOrder, SetKillSwitch, SubmitOrder, UpdateRiskLimits
+from itirp.core.matching import INTERNAL_VENUE
+from itirp.core.queries import TradingQueries
+from itirp.core.recorder import Committed
+from itirp.core.sequencer import Sequencer
+from itirp.domain.orders import Order, OrderStatus
+from itirp.domain.risk import RiskLimits
+from itirp.errors import FailedPrecondition, Reason
+from itirp.execution.executor import Executor
+from itirp.observability.latency import LatencyHistogram
+from itirp.observability.logging import emit_many
+from itirp.store import StoredEvent
+
+__all__ = ["TradingService"]
+
+log = logging.getLogger("itirp.orders")
+
+
+class TradingService:
+    def __init__(
+        self,
+        core: Sequencer,
+        executor: Executor,
+        sink: StoreSink,
+        *,
+        clock: Callable[[], float],
+        read_only: bool = False,
+    ) -> None:
+        self._core = core
+        self.queries: TradingQueries = core.queries
+        self.executor = executor
+        self.sink = sink
+        self._clock = clock
+        self._read_only = read_only
+        self.submit_latency = LatencyHistogram()
+        self._day_task: asyncio.Task[None] | None = None
+
+    @property
+    def core(self) -> Sequencer:
+        """The sequencer itself (tools and tests; servicers ask `queries`)."""
+        return self._core
+
+    @property
+    def venue(self) -> str:
+        return self._core.venue
+
+    def _now_us(self) -> int:
+        return int(self._clock() * 1_000_000)
+
+    def _writable(self) -> None:
+        if self._read_only:
+            raise FailedPrecondition(
+                "the server is read-only (started for investigation): nothing can be recorded", reason=Reason.READ_ONLY
+            )
+
+    async def _durable(self, committed: Committed | None) -> None:
+        if committed is not None and committed.events:
+            await self.sink.durable(committed.last_sequence)
+
+    async def settled_state(self) -> None:
+        """Read barrier: wait until every event behind the current state is durable (a group commit
+        at most; nothing when idle). Reads call it so that no one sees what could still be lost."""
+        await self.sink.durable(self.queries.last_applied)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """After replay: fail orders a stop caught executing, resume those approved but never sent."""
+        if self._read_only:
+            return
+        execution = self._core.execution
+        approved, executing = execution.recovery_plan()
+        for order_id in executing:
+            await self._durable(execution.interrupted(order_id, self._now_us()))
+        if executing:
+            log.warning("orders interrupted by the last stop were failed for reconciliation", extra={"orders": executing})
+        for order_id in approved:
+            if self.venue == INTERNAL_VENUE:
+                await self._durable(self._core.orders.accept(order_id, self._now_us()))
+            else:
+                self.executor.execute(order_id)
+        self._day_task = asyncio.create_task(self._roll_days(), name="itirp-trading-day")
+
+    async def stop(self, grace: float) -> None:
+        if self._day_task is not None:
+            self._day_task.cancel()
+        await self.executor.drain(grace)
+
+    async def _roll_days(self) -> None:
+        while True:
+            await asyncio.sleep(30)
+            await self._durable(self._core.orders.roll_day(self._now_us()))
+
+    @staticmethod
+    def log_order_events(events: list[StoredEvent]) -> None:
+        """Commit listener: one structured log line per order state change, once it is durable
+        (queued as one block per committed batch)."""
+        emit_many(
+            log,
+            (
+                (
+                    ev.event_type,
+                    {"order_id": ev.order_id, "correlation_id": ev.correlation_id, "user_id": ev.user_id,
+                     "symbol": ev.symbol, "sequence": ev.sequence},
+                )
+                for ev in events
+                if ev.order_id
+            ),
+        )
+
+    # ------------------------------------------------------------------ commands
+
+    async def submit(self, command: SubmitOrder) -> Order:
+        started = self._clock()
+        self._writable()
+        order, committed = self._core.orders.submit(command, self._now_us())
+        await self._durable(committed)
+        if order.status is OrderStatus.APPROVED:
+            self.executor.execute(order.order_id)
+        self.submit_latency.record(self._clock() - started)
+        return order
+
+    async def cancel(self, command: CancelOrder) -> Order:
+        self._writable()
+        order, committed = self._core.orders.cancel(command, self._now_us())
+        await self._durable(committed)
+        return order
+
+    async def amend(self, command: AmendOrder) -> tuple[Order, bool]:
+        """(the amended order, whether it kept its place in the queue)."""
+        self._writable()
+        order, priority_kept, committed = self._core.orders.amend(command, self._now_us())
+        await self._durable(committed)
+        return order, priority_kept
+
+    async def update_limits(self, command: UpdateRiskLimits) -> tuple[RiskLimits, RiskLimits]:
+        self._writable()
+        old, new, committed = self._core.controls.update_limits(command, self._now_us())
+        await self._durable(committed)
+        return old, new
+
+    async def set_kill_switch(self, command: SetKillSwitch) -> bool:
+        """Returns whether the switch changed."""
+        self._writable()
+        committed = self._core.controls.set_kill_switch(command, self._now_us())
+        await self._durable(committed)
+        return committed is not None

@@ -1,0 +1,76 @@
+"""Commands as values: what a caller asks the core to do, built once at the edge (the servicer)
+and handed through unchanged. Each names its `Actor`: who asks, and the ids its events carry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from itirp.domain.orders import OrderType, SelfTradePrevention, Side, TimeInForce
+from itirp.domain.viewer import Viewer
+
+__all__ = ["Actor", "AmendOrder", "CancelOrder", "SetKillSwitch", "SubmitOrder", "UpdateRiskLimits"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Actor:
+    """Who issues a command (`viewer`: their user id and role) and the ids its events carry."""
+
+    viewer: Viewer
+    username: str
+    correlation_id: str
+    causation_id: str = ""
+
+    @property
+    def user_id(self) -> str:
+        return self.viewer.user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitOrder:
+    """A new order as the trader sent it (validated by the core: `validate_new_order`)."""
+
+    actor: Actor
+    symbol: str
+    side: Side
+    quantity: int
+    price: str
+    """A decimal string; empty for a MARKET order."""
+    strategy: str = ""
+    client_order_id: str = ""
+    order_type: OrderType = OrderType.LIMIT
+    time_in_force: TimeInForce = TimeInForce.GTC
+    stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelOrder:
+    actor: Actor
+    order_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AmendOrder:
+    """A resting order's new total size (0 keeps it) and/or new limit price ("" keeps it)."""
+
+    actor: Actor
+    order_id: str
+    quantity: int = 0
+    price: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateRiskLimits:
+    """New limit amounts as decimal strings, by limit name (`LIMIT_AMOUNTS`); empty ones are kept."""
+
+    actor: Actor
+    amounts: Mapping[str, str] = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetKillSwitch:
+    actor: Actor
+    enabled: bool
+    reason: str

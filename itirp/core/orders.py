@@ -1,0 +1,264 @@
+"""The order commands: submit (validation, pre-trade risk and, on the internal venue, the match,
+in one synchronous step), cancel, amend, and the trading day's roll."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from itirp.core.commands import Actor, AmendOrder, CancelOrder, SubmitOrder
+from itirp.core.matching import INTERNAL_VENUE, Matching, order_envelope
+from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_PROTO, STP_PROTO, TIF_PROTO, trading_day_of, violation_proto
+from itirp.core.queries import TradingQueries
+from itirp.core.recorder import Committed, Envelope, Item, Recorder
+from itirp.core.state import TradingState
+from itirp.domain import book as bk
+from itirp.domain.money import format_money, parse_price
+from itirp.domain.orders import NewOrder, Order, OrderStatus, OrderType, OrderValidationError, Side, Trigger
+from itirp.domain.orders import validate_new_order as validate
+from itirp.domain.risk import Violation
+from itirp.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    Reason,
+)
+from itirp.v1 import events_pb2
+
+__all__ = ["OrderCommands", "SIMULATED_VENUE", "VENUES"]
+
+SIMULATED_VENUE = "simulated"
+VENUES = (SIMULATED_VENUE, INTERNAL_VENUE)
+
+
+class OrderCommands:
+    def __init__(
+        self, state: TradingState, recorder: Recorder, queries: TradingQueries, *, venue: str, max_order_quantity: int
+    ) -> None:
+        if venue not in VENUES:
+            raise ValueError(f"venue must be one of {', '.join(VENUES)} (got {venue!r})")
+        self._state = state
+        self._recorder = recorder
+        self._queries = queries
+        self._matching: Matching = state.matching
+        self.venue = venue
+        self.max_order_quantity = max_order_quantity
+
+    # ------------------------------------------------------------------ the day
+
+    def roll_day(self, now_us: int, *, correlation_id: str = "", causation_id: str = "") -> Committed | None:
+        """Start a new trading day (UTC) when the clock has passed midnight: the day's DAY orders
+        expire, then DAILY_VOLUME_RESET."""
+        state = self._state
+        today = trading_day_of(now_us)
+        if not state.trading_day or today == state.trading_day:
+            return None
+        correlation_id = correlation_id or self._recorder.journal.new_id()
+        items: list[Item] = []
+        for book in self._matching.books.values():
+            for order_id in book.day_orders():
+                order = state.orders[order_id]
+                envelope = order_envelope(order, correlation_id, causation_id)
+                expired = events_pb2.OrderExpired(trading_day=state.trading_day, quantity=order.remaining_quantity)
+                items.append((expired, envelope))
+        payload = events_pb2.DailyVolumeReset(
+            previous_trading_day=state.trading_day,
+            previous_volume=format_money(state.risk.metrics().executed_volume),
+            trading_day=today,
+        )
+        items.append((payload, {"correlation_id": correlation_id}))
+        return self._recorder.emit(items, now_us)
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(self, command: SubmitOrder, now_us: int) -> tuple[Order, Committed]:
+        try:
+            order = validate(command, max_quantity=self.max_order_quantity)
+        except OrderValidationError as exc:
+            raise InvalidArgument.of([FieldViolation(f, p) for f, p in exc.problems]) from None
+        actor = command.actor
+        internal = self.venue == INTERNAL_VENUE
+        if order.order_type is OrderType.MARKET and not internal:
+            raise FailedPrecondition(
+                "MARKET orders need the internal venue's book to price them; this server runs the simulated venue",
+                reason=Reason.MARKET_ORDER_NEEDS_BOOK,
+            )
+        self._refuse_duplicate(actor.user_id, order.client_order_id)
+        # a new day first: yesterday's DAY orders must not price (or meet) today's first order
+        self.roll_day(now_us, correlation_id=actor.correlation_id, causation_id=actor.causation_id)
+        reserved_price = order.price if order.order_type is OrderType.LIMIT else self._sweep_price(order, actor)
+        assert reserved_price is not None
+        order_id = self._recorder.journal.new_id()
+        envelope: Envelope = {
+            "correlation_id": actor.correlation_id,
+            "causation_id": actor.causation_id,
+            "order_id": order_id,
+            "user_id": actor.user_id,
+            "symbol": order.symbol,
+        }
+        items: list[Item] = [(_created(order, actor.username), envelope), (events_pb2.RiskCheckStarted(), envelope)]
+        violations = self._state.risk.check(
+            symbol=order.symbol, side=order.side.value, quantity=order.quantity, price=reserved_price
+        )
+        if violations:
+            items.append((events_pb2.RiskCheckFailed(violations=[violation_proto(v) for v in violations]), envelope))
+        else:
+            passed = events_pb2.RiskCheckPassed(
+                reserved_notional=format_money(order.quantity * reserved_price), reserved_price=str(reserved_price)
+            )
+            items.append((passed, envelope))
+            if internal:
+                items += self._enter_book(order_id, actor.user_id, order, envelope)
+        committed = self._recorder.emit(items, now_us)
+        return self._state.orders[order_id], committed
+
+    def _refuse_duplicate(self, user_id: str, client_order_id: str) -> None:
+        if not client_order_id:
+            return
+        existing = self._state.client_order_ids.get((user_id, client_order_id))
+        if existing is not None:
+            raise AlreadyExists(
+                f"client_order_id {client_order_id!r} was already used for order {existing}",
+                reason=Reason.DUPLICATE_CLIENT_ORDER_ID,
+                metadata={
+                    "client_order_id": client_order_id,
+                    "existing_order_id": existing,
+                    "order_status": self._state.orders[existing].status.value,
+                },
+            )
+
+    def _sweep_price(self, order: NewOrder, actor: Actor) -> Decimal:
+        """The worst price a MARKET order could reach in its book (what pre-trade risk counts it at)."""
+        book = self._matching.books.get(order.symbol)
+        price = book.sweep_price(order.side.value, order.quantity, actor.user_id, order.stp.value) if book else None
+        if price is None:
+            other = "SELL" if order.side is Side.BUY else "BUY"
+            opposite = book is not None and (book.best_ask() if order.side is Side.BUY else book.best_bid())
+            mine = " but your own, which self-trade prevention keeps it from trading with" if opposite else ""
+            raise FailedPrecondition(
+                f"no {other} orders rest in the {order.symbol} book{mine}: a MARKET order has nothing to trade against",
+                reason=Reason.NO_LIQUIDITY,
+                metadata={"symbol": order.symbol, "side": order.side.value},
+            )
+        return price
+
+    def accept(self, order_id: str, now_us: int) -> Committed:
+        """Take an APPROVED order to the internal venue's book (after a restart: an order approved
+        while the server ran the simulated venue, never sent)."""
+        order = self._state.orders[order_id]
+        if not order.can(Trigger.ORDER_ACCEPTED):
+            raise FailedPrecondition(f"order {order_id} is {order.status.value}: only an approved order can enter the book")
+        envelope = order_envelope(order, order.correlation_id, order.order_id)
+        return self._recorder.emit(self._enter_book(order_id, order.user_id, order, envelope), now_us)
+
+    def _enter_book(self, order_id: str, user_id: str, order: NewOrder | Order, envelope: Envelope) -> list[Item]:
+        """Match an approved order in its book now; the events that record it (`itirp.core.matching`)."""
+        result = self._matching.submit(order_id, user_id, order)
+        self._matching.hold(order_id, result)
+        accepted = (events_pb2.OrderAccepted(venue=INTERNAL_VENUE), envelope)
+        return [accepted, *self._match_events(result, order.quantity, envelope)]
+
+    def _match_events(self, result: bk.SubmitResult, open_quantity: int, envelope: Envelope) -> list[Item]:
+        return Matching.events_of(result, open_quantity, envelope, self._state.orders, self._recorder.journal.new_id)
+
+    # ------------------------------------------------------------------ cancel, amend
+
+    def cancel(self, command: CancelOrder, now_us: int) -> tuple[Order, Committed]:
+        actor = command.actor
+        order = self._queries.visible(actor.viewer, command.order_id)
+        if not order.can(Trigger.ORDER_CANCELLED):
+            raise FailedPrecondition(
+                f"order {order.order_id} is {order.status.value} and can no longer be cancelled"
+                + (" (it is executing)" if order.status is OrderStatus.EXECUTING else ""),
+                reason=Reason.ORDER_NOT_CANCELLABLE,
+                metadata={"order_id": order.order_id, "order_status": order.status.value},
+            )
+        envelope = order_envelope(order, actor.correlation_id or order.correlation_id, actor.causation_id)
+        envelope["user_id"] = actor.user_id
+        cancelled = events_pb2.OrderCancelled(reason=command.reason, quantity=order.remaining_quantity)
+        return order, self._recorder.emit([(cancelled, envelope)], now_us)
+
+    def amend(self, command: AmendOrder, now_us: int) -> tuple[Order, bool, Committed]:
+        """Change a resting order's total size (filled part included; 0 keeps it) and/or limit
+        price. Returns (order, priority kept, events). A larger order or a new price passes
+        pre-trade risk again first; refused (nothing recorded) if it breaches."""
+        actor, quantity = command.actor, command.quantity
+        if quantity < 0:
+            raise InvalidArgument("quantity", "must be a positive whole number (0 keeps the quantity)")
+        if quantity >= self.max_order_quantity:
+            raise InvalidArgument("quantity", f"must be below {self.max_order_quantity:,}")
+        try:
+            price = parse_price(command.price) if command.price else None
+        except ValueError as exc:
+            raise InvalidArgument("price", str(exc)) from None
+        if not quantity and price is None:
+            raise InvalidArgument("amend", "give a new quantity, a new price or both")
+        order = self._queries.visible(actor.viewer, command.order_id)
+        order_id = order.order_id
+        self.roll_day(now_us, correlation_id=actor.correlation_id, causation_id=actor.causation_id)
+        book = self._matching.books.get(order.symbol)
+        if book is None or order_id not in book or not order.can(Trigger.ORDER_AMENDED):
+            raise FailedPrecondition(
+                f"order {order_id} is {order.status.value}: only an order resting in the internal venue's book"
+                " (WORKING or PARTIALLY_FILLED) can be amended",
+                reason=Reason.ORDER_NOT_AMENDABLE,
+                metadata={"order_id": order_id, "order_status": order.status.value},
+            )
+        assert order.price is not None and order.reserved_price is not None  # resting: a limit order
+        total = quantity or order.quantity
+        if total <= order.filled_quantity:
+            raise InvalidArgument(
+                "quantity", f"must be above the {order.filled_quantity} already filled (cancel the order to stop it)"
+            )
+        new_price = order.price if price is None else price
+        if total == order.quantity and new_price == order.price:
+            raise InvalidArgument("amend", "nothing to change: give a new quantity, a new price or both")
+        open_now, open_new = order.quantity - order.filled_quantity, total - order.filled_quantity
+        if open_new > open_now or new_price != order.price:
+            self._check_amendment(order, open_now, open_new, new_price)
+        result = book.amend(order_id, quantity=open_new, price=new_price)
+        self._matching.hold(order_id, result)
+        envelope = order_envelope(order, actor.correlation_id or order.correlation_id, actor.causation_id)
+        envelope["user_id"] = actor.user_id
+        amended = events_pb2.OrderAmended(
+            open_quantity=open_new,
+            price=str(new_price),
+            quantity=total,
+            priority_kept=result.priority_kept,
+            reserved_price=str(new_price),
+        )
+        items = [(amended, envelope), *self._match_events(result, open_new, envelope)]
+        return order, result.priority_kept, self._recorder.emit(items, now_us)
+
+    def _check_amendment(self, order: Order, open_now: int, open_new: int, price: Decimal) -> None:
+        """Pre-trade risk of the amended order in place of the current one: take the current
+        reservation out, check, put it back (all synchronous: nobody sees the gap)."""
+        risk, side = self._state.risk, order.side.value
+        assert order.reserved_price is not None
+        risk.release(order.order_id)
+        try:
+            violations = risk.check(symbol=order.symbol, side=side, quantity=open_new, price=price)
+        finally:
+            risk.reserve(order.order_id, symbol=order.symbol, side=side, quantity=open_now, price=order.reserved_price)
+        if violations:
+            kill = any(v.violation is Violation.KILL_SWITCH_ACTIVE for v in violations)
+            raise FailedPrecondition(
+                "amendment refused by pre-trade risk: " + "; ".join(v.message for v in violations),
+                reason=Reason.KILL_SWITCH_ACTIVE if kill else Reason.AMENDMENT_REFUSED_BY_RISK,
+                metadata={"order_id": order.order_id, "violations": ",".join(v.violation.value for v in violations)},
+            )
+
+
+def _created(order: NewOrder, username: str) -> events_pb2.OrderCreated:
+    return events_pb2.OrderCreated(
+        client_order_id=order.client_order_id,
+        username=username,
+        symbol=order.symbol,
+        side=SIDE_PROTO[order.side],
+        quantity=order.quantity,
+        price=str(order.price) if order.price is not None else "",
+        strategy=order.strategy,
+        order_type=ORDER_TYPE_PROTO[order.order_type],
+        time_in_force=TIF_PROTO[order.time_in_force],
+        self_trade_prevention=STP_PROTO[order.stp],
+    )

@@ -1,0 +1,72 @@
+"""Domain values <-> the protobuf messages of events and answers: one table per enumeration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from itirp.domain.money import format_money
+from itirp.domain.orders import OrderType, SelfTradePrevention, Side, TimeInForce
+from itirp.domain.risk import RiskLimits, Violation, ViolationDetail
+from itirp.events import timestamp_from_us
+from itirp.v1 import common_pb2, risk_pb2
+
+__all__ = [
+    "ORDER_TYPE_FROM_PROTO",
+    "ORDER_TYPE_PROTO",
+    "SIDE_FROM_PROTO",
+    "SIDE_PROTO",
+    "STP_FROM_PROTO",
+    "STP_PROTO",
+    "TIF_FROM_PROTO",
+    "TIF_PROTO",
+    "limits_proto",
+    "trading_day_of",
+    "violation_proto",
+    "violations_message",
+]
+
+_VIOLATION_PROTO = {v: common_pb2.ViolationType.Value(f"VIOLATION_TYPE_{v.value}") for v in Violation}
+#: Side <-> its protobuf enum value.
+SIDE_PROTO = {Side.BUY: common_pb2.SIDE_BUY, Side.SELL: common_pb2.SIDE_SELL}
+SIDE_FROM_PROTO = {number: side for side, number in SIDE_PROTO.items()}
+#: Order type, time in force and self-trade prevention <-> protobuf; unset (0) reads as the default.
+ORDER_TYPE_PROTO = {t: common_pb2.OrderType.Value(f"ORDER_TYPE_{t.value}") for t in OrderType}
+TIF_PROTO = {t: common_pb2.TimeInForce.Value(f"TIME_IN_FORCE_{t.value}") for t in TimeInForce}
+STP_PROTO = {m: common_pb2.SelfTradePrevention.Value(f"SELF_TRADE_PREVENTION_{m.value}") for m in SelfTradePrevention}
+ORDER_TYPE_FROM_PROTO = {0: OrderType.LIMIT, **{n: t for t, n in ORDER_TYPE_PROTO.items()}}
+TIF_FROM_PROTO = {0: TimeInForce.GTC, **{n: t for t, n in TIF_PROTO.items()}}
+STP_FROM_PROTO = {0: SelfTradePrevention.CANCEL_RESTING, **{n: m for m, n in STP_PROTO.items()}}
+
+
+def trading_day_of(timestamp_us: int) -> str:
+    """The trading day (UTC date, ISO) of a moment."""
+    return datetime.fromtimestamp(timestamp_us / 1_000_000, UTC).date().isoformat()
+
+
+def violation_proto(v: ViolationDetail) -> common_pb2.RiskViolation:
+    return common_pb2.RiskViolation(
+        type=_VIOLATION_PROTO[v.violation],
+        limit=format_money(v.limit) if v.limit is not None else "",
+        projected=format_money(v.projected) if v.projected is not None else "",
+        message=v.message,
+    )
+
+
+def limits_proto(limits: RiskLimits, updated_us: int, updated_by: str) -> risk_pb2.RiskLimits:
+    msg = risk_pb2.RiskLimits(
+        max_position_size=format_money(limits.max_position_size),
+        max_daily_volume=format_money(limits.max_daily_volume),
+        max_net_exposure=format_money(limits.max_net_exposure),
+        max_gross_exposure=format_money(limits.max_gross_exposure),
+        kill_switch_enabled=limits.kill_switch_enabled,
+        updated_by=updated_by,
+    )
+    if updated_us:
+        msg.updated_at.CopyFrom(timestamp_from_us(updated_us))
+    return msg
+
+
+def violations_message(violations: Sequence[common_pb2.RiskViolation]) -> str:
+    names = ", ".join(common_pb2.ViolationType.Name(v.type).removeprefix("VIOLATION_TYPE_") for v in violations)
+    return f"Risk violations: {names}"

@@ -1,0 +1,140 @@
+"""Read-only answers about the trading state, for the servicers, market data and metrics. The
+rule of who sees which order is `Viewer.may_see`, applied here and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from itirp.core.state import TradingState
+from itirp.domain.breaker import BreakerState
+from itirp.domain.orders import Order, OrderStatus, Side
+from itirp.domain.positions import Position
+from itirp.domain.risk import RiskLimits, RiskMetrics
+from itirp.domain.viewer import Viewer
+from itirp.errors import NotFound, Reason
+
+__all__ = ["BreakerView", "KillSwitchView", "LimitsView", "TradingQueries"]
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsView:
+    limits: RiskLimits
+    updated_us: int
+    updated_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchView:
+    active: bool
+    reason: str
+    set_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerView:
+    state: BreakerState
+    consecutive_failures: int
+    open_until_us: int
+
+
+class TradingQueries:
+    def __init__(self, state: TradingState) -> None:
+        self._state = state
+
+    # ------------------------------------------------------------------ orders
+
+    def visible(self, viewer: Viewer, order_id: str) -> Order:
+        """The order, if `viewer` may see it: a trader only their own (others are NOT_FOUND)."""
+        order = self._state.orders.get(order_id)
+        if order is None or not viewer.may_see(order.user_id):
+            raise NotFound(f"no order {order_id!r}", reason=Reason.ORDER_NOT_FOUND, metadata={"order_id": order_id})
+        return order
+
+    def order(self, order_id: str) -> Order | None:
+        """Any order, unchecked: for filters that apply `Viewer.may_see` themselves."""
+        return self._state.orders.get(order_id)
+
+    def _orders_of(self, viewer: Viewer, user_id: str = "") -> Sequence[Order]:
+        """In creation order: the viewer's own, or (when they see everyone's) `user_id`'s or all."""
+        state = self._state
+        if not viewer.sees_all:
+            return state.orders_by_user.get(viewer.user_id, [])
+        if user_id:
+            return state.orders_by_user.get(user_id, [])
+        return state.order_list
+
+    def open_orders(self, viewer: Viewer, order_id: str = "") -> list[Order]:
+        """The orders a stream starts with: one order (any status), or the viewer's open orders."""
+        if order_id:
+            return [self.visible(viewer, order_id)]
+        return [o for o in self._orders_of(viewer) if not o.status.terminal]
+
+    def list_orders(
+        self,
+        viewer: Viewer,
+        *,
+        statuses: frozenset[OrderStatus],
+        symbol: str,
+        user_id: str,
+        before: int | None,
+        limit: int,
+    ) -> tuple[list[Order], int | None]:
+        """Newest first; (page, cursor for the next page or None)."""
+        source = self._orders_of(viewer, user_id)
+        page: list[Order] = []
+        index = len(source) - 1 if before is None else min(before, len(source)) - 1
+        while index >= 0:
+            order = source[index]
+            if (not statuses or order.status in statuses) and (not symbol or order.symbol == symbol):
+                if len(page) == limit:
+                    return page, index + 1
+                page.append(order)
+            index -= 1
+        return page, None
+
+    def side_of(self, order_id: str) -> Side:
+        return self._state.orders[order_id].side
+
+    # ------------------------------------------------------------------ risk
+
+    def limits(self) -> LimitsView:
+        state = self._state
+        return LimitsView(state.risk.limits, state.limits_updated_us, state.limits_updated_by)
+
+    def kill_switch(self) -> KillSwitchView:
+        state = self._state
+        return KillSwitchView(state.risk.limits.kill_switch_enabled, state.kill_switch_reason, state.kill_switch_by)
+
+    def metrics(self) -> RiskMetrics:
+        return self._state.risk.metrics()
+
+    @property
+    def trading_day(self) -> str:
+        return self._state.trading_day
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        return self._state.realized_pnl
+
+    def positions(self, symbol: str = "") -> list[Position]:
+        return [p for p in self._state.risk.positions_view() if not symbol or p.symbol == symbol]
+
+    # ------------------------------------------------------------------ the system
+
+    @property
+    def last_applied(self) -> int:
+        """The sequence of the last event behind the state (maybe not yet durable)."""
+        return self._state.last_applied
+
+    @property
+    def total_orders(self) -> int:
+        return len(self._state.order_list)
+
+    def status_counts(self) -> Mapping[OrderStatus, int]:
+        return self._state.status_counts
+
+    def breaker(self) -> BreakerView:
+        b = self._state.breaker
+        return BreakerView(b.state, b.consecutive_failures, b.open_until_us)

@@ -1,0 +1,261 @@
+"""The trading state and its fold: orders and their indexes, the risk engine's exposure, the
+circuit breaker, the internal venue's books, limits, the kill switch and the trading day.
+
+State is the fold of events (`apply`): the live path applies each event as its command stages it,
+and a restart replays the log through the same function, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from google.protobuf.message import Message
+
+from itirp.core.matching import Matching
+from itirp.core.protos import (
+    ORDER_TYPE_FROM_PROTO,
+    SIDE_FROM_PROTO,
+    STP_FROM_PROTO,
+    TIF_FROM_PROTO,
+    trading_day_of,
+    violations_message,
+)
+from itirp.domain.breaker import BreakerState, CircuitBreaker, Transition
+from itirp.domain.orders import Fill as OrderFill
+from itirp.domain.orders import Order, OrderStatus, Trigger
+from itirp.domain.risk import RiskEngine
+from itirp.events import decode_payload
+from itirp.store.records import StoredEvent
+from itirp.v1 import events_pb2
+
+__all__ = ["TradingState"]
+
+
+class TradingState:
+    def __init__(self, breaker: CircuitBreaker | None = None) -> None:
+        self.risk = RiskEngine()
+        self.breaker = breaker or CircuitBreaker()
+        self.matching = Matching()
+        self.orders: dict[str, Order] = {}
+        self.order_list: list[Order] = []  # creation order
+        self.orders_by_user: dict[str, list[Order]] = {}
+        self.client_order_ids: dict[tuple[str, str], str] = {}
+        self.status_counts: Counter[OrderStatus] = Counter()
+        self.trading_day = ""
+        self.limits_updated_us = 0
+        self.limits_updated_by = ""
+        self.kill_switch_reason = ""
+        self.kill_switch_by = ""
+        self.realized_pnl = Decimal(0)
+        #: Sequence of the last event applied (live events are applied before they are durable).
+        self.last_applied = 0
+
+    def apply(self, event: StoredEvent, payload: Message | None = None) -> None:
+        """Apply one stored event (its payload decoded from the event when not given)."""
+        self.last_applied = event.sequence
+        handler = _APPLY.get(event.event_type)
+        if handler is None:
+            return  # not a trading event (authentication, users)
+        if payload is None:
+            payload = decode_payload(event.event_type, event.schema_version, event.payload)
+        handler(self, event, payload)
+
+    def _set_status(self, order: Order, trigger: Trigger, event: StoredEvent) -> None:
+        before = order.status
+        order.transition(trigger, at_us=event.timestamp_us, sequence=event.sequence)
+        self.status_counts[before] -= 1
+        self.status_counts[order.status] += 1
+
+    # ------------------------------------------------------------------ orders
+
+    def _on_created(self, event: StoredEvent, p: events_pb2.OrderCreated) -> None:
+        order = Order(
+            order_id=event.order_id,
+            client_order_id=p.client_order_id,
+            user_id=event.user_id,
+            username=p.username,
+            symbol=p.symbol,
+            side=SIDE_FROM_PROTO[p.side],
+            quantity=p.quantity,
+            price=Decimal(p.price) if p.price else None,
+            strategy=p.strategy,
+            order_type=ORDER_TYPE_FROM_PROTO[p.order_type],
+            time_in_force=TIF_FROM_PROTO[p.time_in_force],
+            stp=STP_FROM_PROTO[p.self_trade_prevention],
+            correlation_id=event.correlation_id,
+            created_us=event.timestamp_us,
+            created_sequence=event.sequence,
+            updated_us=event.timestamp_us,
+            last_sequence=event.sequence,
+        )
+        self.orders[order.order_id] = order
+        self.order_list.append(order)
+        self.orders_by_user.setdefault(order.user_id, []).append(order)
+        if order.client_order_id:
+            self.client_order_ids[(order.user_id, order.client_order_id)] = order.order_id
+        self.status_counts[OrderStatus.PENDING] += 1
+        if not self.trading_day:
+            self.trading_day = trading_day_of(event.timestamp_us)
+
+    def _on_risk_started(self, event: StoredEvent, p: Message) -> None:
+        self._set_status(self.orders[event.order_id], Trigger.RISK_CHECK_STARTED, event)
+
+    def _on_risk_passed(self, event: StoredEvent, p: events_pb2.RiskCheckPassed) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.RISK_CHECK_PASSED, event)
+        order.message = "Order approved and submitted for execution"
+        price = Decimal(p.reserved_price) if p.reserved_price else order.price
+        assert price is not None, "an approved order has a price to reserve at"
+        order.reserved_price = price
+        self.risk.reserve(order.order_id, symbol=order.symbol, side=order.side.value, quantity=order.quantity, price=price)
+
+    def _on_risk_failed(self, event: StoredEvent, p: events_pb2.RiskCheckFailed) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.RISK_CHECK_FAILED, event)
+        order.violations = tuple(p.violations)
+        order.message = violations_message(p.violations)
+
+    def _on_cancelled(self, event: StoredEvent, p: events_pb2.OrderCancelled) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.ORDER_CANCELLED, event)
+        order.message = f"cancelled: {p.reason}" if p.reason else "cancelled"
+        self.risk.release(order.order_id)
+        self.matching.leave(order, event)
+
+    def _on_expired(self, event: StoredEvent, p: events_pb2.OrderExpired) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.ORDER_EXPIRED, event)
+        order.message = f"expired at the end of trading day {p.trading_day}"
+        self.risk.release(order.order_id)
+        self.matching.leave(order, event)
+
+    # ------------------------------------------------------------------ execution (simulated venue)
+
+    def _on_execution_started(self, event: StoredEvent, p: events_pb2.ExecutionStarted) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.EXECUTION_STARTED, event)
+        order.execution_attempts = p.attempt
+        order.message = f"executing (attempt {p.attempt})"
+
+    def _on_execution_retried(self, event: StoredEvent, p: events_pb2.ExecutionRetried) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.EXECUTION_RETRIED, event)
+        order.message = f"attempt {p.attempt} failed ({p.reason}); retrying in {p.delay_ms} ms"
+        self.breaker.apply_failure()
+
+    def _on_execution_completed(self, event: StoredEvent, p: events_pb2.ExecutionCompleted) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.EXECUTION_COMPLETED, event)
+        price = Decimal(p.fill_price)
+        order.add_fill(OrderFill(p.execution_id, p.filled_quantity, price, True, event.timestamp_us, event.sequence))
+        order.message = "executed"
+        self.realized_pnl += self.risk.fill(order.order_id, quantity=p.filled_quantity, price=price)
+        self.breaker.apply_success()
+
+    def _on_execution_failed(self, event: StoredEvent, p: events_pb2.ExecutionFailed) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.EXECUTION_FAILED, event)
+        order.message = p.reason
+        self.risk.release(order.order_id)
+        if not p.permanent and not p.circuit_open:
+            self.breaker.apply_failure()
+
+    def _on_breaker(self, event: StoredEvent, p: Message) -> None:
+        if isinstance(p, events_pb2.CircuitBreakerOpened):
+            until = p.open_until.seconds * 1_000_000 + p.open_until.nanos // 1000
+            self.breaker.apply_transition(Transition(BreakerState.OPEN, p.consecutive_failures, until))
+        elif isinstance(p, events_pb2.CircuitBreakerHalfOpened):
+            self.breaker.apply_transition(Transition(BreakerState.HALF_OPEN, self.breaker.consecutive_failures))
+        else:
+            self.breaker.apply_transition(Transition(BreakerState.CLOSED, 0))
+
+    # ------------------------------------------------------------------ the internal venue
+
+    def _on_accepted(self, event: StoredEvent, p: events_pb2.OrderAccepted) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.ORDER_ACCEPTED, event)
+        order.message = "in the book"
+        matching = self.matching
+        result = matching.take(order.order_id)
+        if result is None:  # replay: run the match the command ran
+            result = matching.submit(order.order_id, order.user_id, order)
+        matching.changed(event, order.symbol, result)
+
+    def _on_filled(self, event: StoredEvent, p: events_pb2.OrderFilled) -> None:
+        order = self.orders[event.order_id]
+        price = Decimal(p.price)
+        order.add_fill(OrderFill(p.trade_id, p.quantity, price, p.aggressor, event.timestamp_us, event.sequence))
+        done = order.filled_quantity == order.quantity
+        self._set_status(order, Trigger.FINAL_FILL if done else Trigger.PARTIAL_FILL, event)
+        order.message = "filled" if done else f"partially filled: {order.quantity - order.filled_quantity} open"
+        self.realized_pnl += self.risk.fill(order.order_id, quantity=p.quantity, price=price)
+
+    def _on_amended(self, event: StoredEvent, p: events_pb2.OrderAmended) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.ORDER_AMENDED, event)
+        price = Decimal(p.price)
+        result = self.matching.take(order.order_id)
+        if result is None:  # replay: run the amendment the command ran
+            result = self.matching.books[order.symbol].amend(order.order_id, quantity=p.open_quantity, price=price)
+        order.quantity = p.quantity
+        order.price = price
+        order.reserved_price = reserved = Decimal(p.reserved_price)
+        order.message = "amended" + ("" if p.priority_kept else " (back of the queue)")
+        self.risk.release(order.order_id)
+        self.risk.reserve(order.order_id, symbol=order.symbol, side=order.side.value, quantity=p.open_quantity, price=reserved)
+        self.matching.changed(event, order.symbol, result)
+
+    # ------------------------------------------------------------------ risk control
+
+    def _on_limits(self, event: StoredEvent, p: events_pb2.RiskLimitsUpdated) -> None:
+        n = p.new_limits
+        self.risk.set_limits(
+            dataclasses.replace(
+                self.risk.limits,
+                max_position_size=Decimal(n.max_position_size),
+                max_daily_volume=Decimal(n.max_daily_volume),
+                max_net_exposure=Decimal(n.max_net_exposure),
+                max_gross_exposure=Decimal(n.max_gross_exposure),
+            )
+        )
+        self.limits_updated_us = event.timestamp_us
+        self.limits_updated_by = p.new_limits.updated_by
+
+    def _on_kill_switch(self, event: StoredEvent, p: events_pb2.KillSwitchActivated) -> None:
+        # KILL_SWITCH_DEACTIVATED has the same fields (reason, username)
+        enabled = isinstance(p, events_pb2.KillSwitchActivated)
+        self.risk.set_limits(dataclasses.replace(self.risk.limits, kill_switch_enabled=enabled))
+        self.kill_switch_reason = p.reason
+        self.kill_switch_by = p.username
+
+    def _on_day_reset(self, event: StoredEvent, p: events_pb2.DailyVolumeReset) -> None:
+        self.risk.reset_daily_volume()
+        self.trading_day = p.trading_day
+
+
+_APPLY: dict[str, Callable[[TradingState, StoredEvent, Any], None]] = {
+    "ORDER_CREATED": TradingState._on_created,
+    "RISK_CHECK_STARTED": TradingState._on_risk_started,
+    "RISK_CHECK_PASSED": TradingState._on_risk_passed,
+    "RISK_CHECK_FAILED": TradingState._on_risk_failed,
+    "EXECUTION_STARTED": TradingState._on_execution_started,
+    "EXECUTION_RETRIED": TradingState._on_execution_retried,
+    "EXECUTION_COMPLETED": TradingState._on_execution_completed,
+    "EXECUTION_FAILED": TradingState._on_execution_failed,
+    "ORDER_CANCELLED": TradingState._on_cancelled,
+    "ORDER_ACCEPTED": TradingState._on_accepted,
+    "ORDER_FILLED": TradingState._on_filled,
+    "ORDER_AMENDED": TradingState._on_amended,
+    "ORDER_EXPIRED": TradingState._on_expired,
+    "CIRCUIT_BREAKER_OPENED": TradingState._on_breaker,
+    "CIRCUIT_BREAKER_HALF_OPENED": TradingState._on_breaker,
+    "CIRCUIT_BREAKER_CLOSED": TradingState._on_breaker,
+    "RISK_LIMITS_UPDATED": TradingState._on_limits,
+    "KILL_SWITCH_ACTIVATED": TradingState._on_kill_switch,
+    "KILL_SWITCH_DEACTIVATED": TradingState._on_kill_switch,
+    "DAILY_VOLUME_RESET": TradingState._on_day_reset,
+}
