@@ -23,9 +23,10 @@ the work is done once per depth, not per subscriber, and skipped outright for a 
 is full when every touched price is worse than its worst level.
 
 A subscription (`subscribe`) is read with `stream()`, which waits and sends heartbeats, or with
-`poll()`, which never waits; its first item is a snapshot. A slow subscriber never slows the order path and never grows memory without bound: its queue is
-bounded, and on overflow whatever is queued is dropped and the subscriber is sent a fresh
-snapshot when it reads next (conflation; the protocol says a snapshot replaces the book).
+`poll()`, which never waits; its first item is a snapshot. A slow subscriber never slows the order
+path and never grows memory without bound: its queue is bounded, and on overflow whatever is
+queued is dropped and the subscriber is sent a fresh snapshot when it reads next (conflation; the
+protocol says a snapshot replaces the book).
 """
 
 from __future__ import annotations

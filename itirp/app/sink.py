@@ -13,7 +13,7 @@ import heapq
 import itertools
 from collections.abc import Sequence
 
-from itirp.store import EventStore, NewEvent, StoredEvent
+from itirp.store import EventStore, NewEvent, PendingAppend, StoredEvent
 
 __all__ = ["StoreSink"]
 
@@ -29,7 +29,9 @@ class StoreSink:
 
     def stage(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
         pending = self._store.append(events)
-        stored: list[StoredEvent] = pending.events  # type: ignore[attr-defined]  # PendingAppend: known at once
+        # the store's append returns a `PendingAppend`: a future whose events are known at once
+        assert isinstance(pending, PendingAppend)
+        stored: list[StoredEvent] = pending.events
         pending.add_done_callback(_retrieved)
         if stored:
             self._pending[stored[-1].sequence] = pending

@@ -88,7 +88,9 @@ class TradingService:
         for order_id in executing:
             await self._durable(execution.interrupted(order_id, self._now_us()))
         if executing:
-            log.warning("orders interrupted by the last stop were failed for reconciliation", extra={"orders": executing})
+            log.warning(
+                "orders interrupted by the last stop were failed for reconciliation", extra={"orders": executing}
+            )
         for order_id in approved:
             if self.venue == INTERNAL_VENUE:
                 await self._durable(self._core.orders.accept(order_id, self._now_us()))
@@ -115,8 +117,13 @@ class TradingService:
             (
                 (
                     ev.event_type,
-                    {"order_id": ev.order_id, "correlation_id": ev.correlation_id, "user_id": ev.user_id,
-                     "symbol": ev.symbol, "sequence": ev.sequence},
+                    {
+                        "order_id": ev.order_id,
+                        "correlation_id": ev.correlation_id,
+                        "user_id": ev.user_id,
+                        "symbol": ev.symbol,
+                        "sequence": ev.sequence,
+                    },
                 )
                 for ev in events
                 if ev.order_id

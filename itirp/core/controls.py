@@ -48,7 +48,11 @@ class RiskCommands:
             new_limits=limits_proto(new, now_us, actor.username or actor.user_id),
             reason=command.reason,
         )
-        envelope = {"correlation_id": actor.correlation_id, "causation_id": actor.causation_id, "user_id": actor.user_id}
+        envelope = {
+            "correlation_id": actor.correlation_id,
+            "causation_id": actor.causation_id,
+            "user_id": actor.user_id,
+        }
         return old, new, self._recorder.emit([(payload, envelope)], now_us)
 
     def set_kill_switch(self, command: SetKillSwitch, now_us: int) -> Committed | None:
@@ -60,5 +64,9 @@ class RiskCommands:
             return None
         actor = command.actor
         cls = events_pb2.KillSwitchActivated if command.enabled else events_pb2.KillSwitchDeactivated
-        envelope = {"correlation_id": actor.correlation_id, "causation_id": actor.causation_id, "user_id": actor.user_id}
+        envelope = {
+            "correlation_id": actor.correlation_id,
+            "causation_id": actor.causation_id,
+            "user_id": actor.user_id,
+        }
         return self._recorder.emit([(cls(reason=reason, username=actor.username), envelope)], now_us)

@@ -36,7 +36,8 @@ class ExecutionSteps:
         envelope = {"correlation_id": order.correlation_id, "causation_id": order.order_id}
         if transition.to is BreakerState.OPEN:
             opened = events_pb2.CircuitBreakerOpened(
-                consecutive_failures=transition.consecutive_failures, open_until=timestamp_from_us(transition.open_until_us)
+                consecutive_failures=transition.consecutive_failures,
+                open_until=timestamp_from_us(transition.open_until_us),
             )
             return [(opened, envelope)]
         return [(_BREAKER_EVENT[transition.to](), envelope)]
@@ -110,7 +111,9 @@ class ExecutionSteps:
         venue is unknown, so it is failed (permanently) for the desk to reconcile, never re-sent."""
         order = self._state.orders[order_id]
         failed = events_pb2.ExecutionFailed(
-            reason="execution interrupted by a server restart; outcome at the venue unknown, reconcile before re-sending",
+            reason=(
+                "execution interrupted by a server restart; outcome at the venue unknown, reconcile before re-sending"
+            ),
             attempts=order.execution_attempts,
             permanent=True,
         )

@@ -119,22 +119,34 @@ class Matching:
             price = format_money(fill.price)
             left -= fill.quantity
             taker_fill = events_pb2.OrderFilled(
-                trade_id=trade_id, quantity=fill.quantity, price=price, contra_order_id=fill.maker_order_id,
-                aggressor=True, remaining_quantity=left, venue=INTERNAL_VENUE,
+                trade_id=trade_id,
+                quantity=fill.quantity,
+                price=price,
+                contra_order_id=fill.maker_order_id,
+                aggressor=True,
+                remaining_quantity=left,
+                venue=INTERNAL_VENUE,
             )
             maker = orders[fill.maker_order_id]
             maker_fill = events_pb2.OrderFilled(
-                trade_id=trade_id, quantity=fill.quantity, price=price, contra_order_id=taker_id,
-                aggressor=False, remaining_quantity=maker.remaining_quantity - fill.quantity, venue=INTERNAL_VENUE,
+                trade_id=trade_id,
+                quantity=fill.quantity,
+                price=price,
+                contra_order_id=taker_id,
+                aggressor=False,
+                remaining_quantity=maker.remaining_quantity - fill.quantity,
+                venue=INTERNAL_VENUE,
             )
             items += [(taker_fill, envelope), (maker_fill, order_envelope(maker, correlation_id, taker_id))]
         for cancel in result.self_trade_cancels:
             resting = orders[cancel.order_id]
             reason = f"self-trade prevention: your order {taker_id} would have traded with it"
-            items.append((
-                events_pb2.OrderCancelled(reason=reason, quantity=cancel.quantity),
-                order_envelope(resting, correlation_id, taker_id),
-            ))
+            items.append(
+                (
+                    events_pb2.OrderCancelled(reason=reason, quantity=cancel.quantity),
+                    order_envelope(resting, correlation_id, taker_id),
+                )
+            )
         if result.status in (bk.CANCELLED, bk.KILLED):
             reason = _REMAINDER_REASON[result.reason]
             items.append((events_pb2.OrderCancelled(reason=reason, quantity=result.cancelled_quantity), envelope))

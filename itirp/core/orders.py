@@ -25,7 +25,7 @@ from itirp.errors import (
 )
 from itirp.v1 import events_pb2
 
-__all__ = ["OrderCommands", "SIMULATED_VENUE", "VENUES"]
+__all__ = ["SIMULATED_VENUE", "VENUES", "OrderCommands"]
 
 SIMULATED_VENUE = "simulated"
 VENUES = (SIMULATED_VENUE, INTERNAL_VENUE)
@@ -147,7 +147,9 @@ class OrderCommands:
         while the server ran the simulated venue, never sent)."""
         order = self._state.orders[order_id]
         if not order.can(Trigger.ORDER_ACCEPTED):
-            raise FailedPrecondition(f"order {order_id} is {order.status.value}: only an approved order can enter the book")
+            raise FailedPrecondition(
+                f"order {order_id} is {order.status.value}: only an approved order can enter the book"
+            )
         envelope = order_envelope(order, order.correlation_id, order.order_id)
         return self._recorder.emit(self._enter_book(order_id, order.user_id, order, envelope), now_us)
 
@@ -204,7 +206,9 @@ class OrderCommands:
                 reason=Reason.ORDER_NOT_AMENDABLE,
                 metadata={"order_id": order_id, "order_status": order.status.value},
             )
-        assert order.price is not None and order.reserved_price is not None  # resting: a limit order
+        # resting in the book: a limit order, with a reservation
+        assert order.price is not None
+        assert order.reserved_price is not None
         total = quantity or order.quantity
         if total <= order.filled_quantity:
             raise InvalidArgument(

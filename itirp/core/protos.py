@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from itirp.domain.money import format_money
 from itirp.domain.orders import OrderType, SelfTradePrevention, Side, TimeInForce
@@ -26,17 +27,30 @@ __all__ = [
     "violations_message",
 ]
 
-_VIOLATION_PROTO = {v: common_pb2.ViolationType.Value(f"VIOLATION_TYPE_{v.value}") for v in Violation}
+# The generated stubs type enum fields by their enum class; `Value` returns the plain int behind it.
+_VIOLATION_PROTO = {
+    v: cast("common_pb2.ViolationType", common_pb2.ViolationType.Value(f"VIOLATION_TYPE_{v.value}")) for v in Violation
+}
 #: Side <-> its protobuf enum value.
 SIDE_PROTO = {Side.BUY: common_pb2.SIDE_BUY, Side.SELL: common_pb2.SIDE_SELL}
-SIDE_FROM_PROTO = {number: side for side, number in SIDE_PROTO.items()}
+SIDE_FROM_PROTO: dict[int, Side] = {number: side for side, number in SIDE_PROTO.items()}
 #: Order type, time in force and self-trade prevention <-> protobuf; unset (0) reads as the default.
-ORDER_TYPE_PROTO = {t: common_pb2.OrderType.Value(f"ORDER_TYPE_{t.value}") for t in OrderType}
-TIF_PROTO = {t: common_pb2.TimeInForce.Value(f"TIME_IN_FORCE_{t.value}") for t in TimeInForce}
-STP_PROTO = {m: common_pb2.SelfTradePrevention.Value(f"SELF_TRADE_PREVENTION_{m.value}") for m in SelfTradePrevention}
-ORDER_TYPE_FROM_PROTO = {0: OrderType.LIMIT, **{n: t for t, n in ORDER_TYPE_PROTO.items()}}
-TIF_FROM_PROTO = {0: TimeInForce.GTC, **{n: t for t, n in TIF_PROTO.items()}}
-STP_FROM_PROTO = {0: SelfTradePrevention.CANCEL_RESTING, **{n: m for m, n in STP_PROTO.items()}}
+ORDER_TYPE_PROTO = {
+    t: cast("common_pb2.OrderType", common_pb2.OrderType.Value(f"ORDER_TYPE_{t.value}")) for t in OrderType
+}
+TIF_PROTO = {
+    t: cast("common_pb2.TimeInForce", common_pb2.TimeInForce.Value(f"TIME_IN_FORCE_{t.value}")) for t in TimeInForce
+}
+STP_PROTO = {
+    m: cast("common_pb2.SelfTradePrevention", common_pb2.SelfTradePrevention.Value(f"SELF_TRADE_PREVENTION_{m.value}"))
+    for m in SelfTradePrevention
+}
+ORDER_TYPE_FROM_PROTO: dict[int, OrderType] = {0: OrderType.LIMIT, **{n: t for t, n in ORDER_TYPE_PROTO.items()}}
+TIF_FROM_PROTO: dict[int, TimeInForce] = {0: TimeInForce.GTC, **{n: t for t, n in TIF_PROTO.items()}}
+STP_FROM_PROTO: dict[int, SelfTradePrevention] = {
+    0: SelfTradePrevention.CANCEL_RESTING,
+    **{n: m for m, n in STP_PROTO.items()},
+}
 
 
 def trading_day_of(timestamp_us: int) -> str:

@@ -111,7 +111,9 @@ class TradingState:
         price = Decimal(p.reserved_price) if p.reserved_price else order.price
         assert price is not None, "an approved order has a price to reserve at"
         order.reserved_price = price
-        self.risk.reserve(order.order_id, symbol=order.symbol, side=order.side.value, quantity=order.quantity, price=price)
+        self.risk.reserve(
+            order.order_id, symbol=order.symbol, side=order.side.value, quantity=order.quantity, price=price
+        )
 
     def _on_risk_failed(self, event: StoredEvent, p: events_pb2.RiskCheckFailed) -> None:
         order = self.orders[event.order_id]
@@ -206,7 +208,9 @@ class TradingState:
         order.reserved_price = reserved = Decimal(p.reserved_price)
         order.message = "amended" + ("" if p.priority_kept else " (back of the queue)")
         self.risk.release(order.order_id)
-        self.risk.reserve(order.order_id, symbol=order.symbol, side=order.side.value, quantity=p.open_quantity, price=reserved)
+        self.risk.reserve(
+            order.order_id, symbol=order.symbol, side=order.side.value, quantity=p.open_quantity, price=reserved
+        )
         self.matching.changed(event, order.symbol, result)
 
     # ------------------------------------------------------------------ risk control

@@ -17,7 +17,8 @@ class VenueOrder:
     symbol: str
     side: str  # "BUY" / "SELL"
     quantity: int
-    price: Decimal | None
+    price: Decimal
+    """The limit price (the simulated venue takes only limit orders)."""
     attempt: int
 
 

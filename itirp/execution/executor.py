@@ -82,6 +82,7 @@ class Executor:
                 return
             order = self._queries.order(order_id)
             assert order is not None
+            assert order.price is not None  # MARKET orders never reach an external venue
             request = VenueOrder(order_id, order.symbol, order.side.value, order.quantity, order.price, attempt)
             try:
                 async with asyncio.timeout(policy.attempt_timeout):  # no extra task, unlike wait_for
@@ -89,7 +90,7 @@ class Executor:
             except PermanentVenueError as exc:
                 await self._durable(steps.rejected_by_venue(order_id, attempt, str(exc), self._clock_us()))
                 return
-            except (TransientVenueError, TimeoutError, Exception) as exc:
+            except (TransientVenueError, TimeoutError, Exception) as exc:  # noqa: BLE001 - see below
                 # anything the venue adapter did not classify counts as a transient failure: it is
                 # retried and feeds the breaker, and never leaves the order (or a probe) hanging
                 reason = str(exc) or f"no answer within {policy.attempt_timeout:g} s"
@@ -112,7 +113,7 @@ class Executor:
             await self._durable(steps.completed(order_id, attempt, fill, venue.name, self._clock_us()))
             return
 
-    async def drain(self, timeout: float) -> None:
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 - a grace period handed to asyncio.wait
         """Stop taking new work; wait up to `timeout` for executions in flight, then cancel the rest
         (their orders stay EXECUTING and are failed for reconciliation at the next start)."""
         self._closed = True

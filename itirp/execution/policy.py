@@ -20,5 +20,5 @@ class RetryPolicy:
         """Seconds to wait after failed attempt `attempt` (1-based): uniformly in
         [base*2^(attempt-1) / 2, base*2^(attempt-1)], capped. Half-jitter keeps the exponential
         shape (1 s, 2 s, 4 s ceilings by default) while spreading retries of many orders apart."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** min(attempt - 1, 64)))
+        ceiling: float = min(self.max_delay, self.base_delay * 2.0 ** min(attempt - 1, 64))
         return ceiling / 2 + rng.random() * ceiling / 2

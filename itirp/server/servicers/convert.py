@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from itirp.auth.roles import Role
 from itirp.auth.service import Principal
 from itirp.core.commands import Actor
@@ -16,10 +18,11 @@ __all__ = [
     "current_actor",
     "current_viewer",
     "event_to_proto",
-    "viewer_of",     "role_to_proto",
+    "role_to_proto",
     "timestamp_from_seconds",
     "timestamp_from_us",
     "timestamp_to_us",
+    "viewer_of",
 ]
 
 
@@ -45,8 +48,8 @@ def current_actor(*, new_correlation: bool = False) -> Actor:
     )
 
 
-def role_to_proto(role: Role) -> int:
-    return common_pb2.Role.Value(f"ROLE_{role.name}")
+def role_to_proto(role: Role) -> common_pb2.Role:
+    return cast("common_pb2.Role", common_pb2.Role.Value(f"ROLE_{role.name}"))
 
 
 def event_to_proto(event: StoredEvent) -> events_pb2.Event:
@@ -55,7 +58,7 @@ def event_to_proto(event: StoredEvent) -> events_pb2.Event:
     message = events_pb2.Event(
         sequence=event.sequence,
         event_id=event.event_id,
-        event_type=kind.number,
+        event_type=cast("events_pb2.EventType", kind.number),
         correlation_id=event.correlation_id,
         causation_id=event.causation_id,
         order_id=event.order_id,

@@ -25,9 +25,9 @@ __all__ = ["OrderServicer"]
 
 T = TypeVar("T")
 
-_ORDER_TYPES = {number: t for t, number in ORDER_TYPE_PROTO.items()}
-_TIFS = {number: t for t, number in TIF_PROTO.items()}
-_STPS = {number: m for m, number in STP_PROTO.items()}
+_ORDER_TYPES: dict[int, OrderType] = {number: t for t, number in ORDER_TYPE_PROTO.items()}
+_TIFS: dict[int, TimeInForce] = {number: t for t, number in TIF_PROTO.items()}
+_STPS: dict[int, SelfTradePrevention] = {number: m for m, number in STP_PROTO.items()}
 
 
 def _enum(table: dict[int, T], number: int, field: str, default: T) -> T:
@@ -62,7 +62,13 @@ def submit_command(request: order_pb2.SubmitOrderRequest) -> SubmitOrder:
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     def __init__(
-        self, trading: TradingService, fanout: EventFanout, auth: AuthService, *, clock: Callable[[], float], heartbeat_seconds: float
+        self,
+        trading: TradingService,
+        fanout: EventFanout,
+        auth: AuthService,
+        *,
+        clock: Callable[[], float],
+        heartbeat_seconds: float,
     ) -> None:
         self._trading = trading
         self._fanout = fanout
@@ -85,7 +91,9 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             order=proto,
         )
 
-    async def GetOrder(self, request: order_pb2.GetOrderRequest, context: grpc.aio.ServicerContext) -> order_pb2.GetOrderResponse:
+    async def GetOrder(
+        self, request: order_pb2.GetOrderRequest, context: grpc.aio.ServicerContext
+    ) -> order_pb2.GetOrderResponse:
         if not request.order_id:
             raise InvalidArgument("order_id", "required")
         await self._trading.settled_state()
@@ -164,7 +172,9 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
                 seen[order.order_id] = order.last_sequence
                 yield order_pb2.StreamOrderUpdatesResponse(
                     update=order_pb2.OrderUpdate(
-                        sequence=order.last_sequence, order=order_to_proto(order), snapshot=True,
+                        sequence=order.last_sequence,
+                        order=order_to_proto(order),
+                        snapshot=True,
                         timestamp=timestamp_from_seconds(self._clock()),
                     )
                 )
@@ -174,8 +184,6 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             if isinstance(item, CaughtUp | Heartbeat):
                 yield order_pb2.StreamOrderUpdatesResponse(**marker(item, self._clock))
             elif item.sequence > seen.get(item.order_id, 0):
-                order = queries.order(item.order_id)
-                assert order is not None  # `matches` saw it
-                yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, order))
-
-
+                changed = queries.order(item.order_id)
+                assert changed is not None  # `matches` saw it
+                yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, changed))

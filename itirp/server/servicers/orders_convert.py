@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
+from typing import cast
 
 from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_PROTO, STP_PROTO, TIF_PROTO, limits_proto
 from itirp.core.queries import LimitsView
@@ -13,9 +15,18 @@ from itirp.server.servicers.convert import timestamp_from_us
 from itirp.store import StoredEvent
 from itirp.v1 import common_pb2, order_pb2, risk_pb2
 
-__all__ = ["STATUS_FROM_PROTO", "STATUS_TO_PROTO", "limits_to_proto", "metrics_to_proto", "order_to_proto", "order_update"]
+__all__ = [
+    "STATUS_FROM_PROTO",
+    "STATUS_TO_PROTO",
+    "limits_to_proto",
+    "metrics_to_proto",
+    "order_to_proto",
+    "order_update",
+]
 
-STATUS_TO_PROTO = {s: common_pb2.OrderStatus.Value(f"ORDER_STATUS_{s.value}") for s in OrderStatus}
+STATUS_TO_PROTO = {
+    s: cast("common_pb2.OrderStatus", common_pb2.OrderStatus.Value(f"ORDER_STATUS_{s.value}")) for s in OrderStatus
+}
 STATUS_FROM_PROTO = {number: s for s, number in STATUS_TO_PROTO.items()}
 
 #: The status an order is in right after each kind of order event.
@@ -46,7 +57,8 @@ def _fills(proto: order_pb2.Order, fills: Sequence[Fill]) -> None:
     """Set the fill fields of `proto` from `fills` (all of an order's, or those up to a moment)."""
     filled = sum(f.quantity for f in fills)
     proto.filled_quantity = filled
-    proto.average_fill_price = format_money(sum(f.quantity * f.price for f in fills) / filled) if filled else ""
+    notional = sum((f.quantity * f.price for f in fills), Decimal(0))
+    proto.average_fill_price = format_money(notional / filled) if filled else ""
     del proto.fills[:]
     proto.fills.extend(
         order_pb2.OrderFill(
@@ -61,7 +73,9 @@ def _fills(proto: order_pb2.Order, fills: Sequence[Fill]) -> None:
     )
 
 
-def order_to_proto(order: Order, *, status: OrderStatus | None = None, sequence: int = 0, at_us: int = 0) -> order_pb2.Order:
+def order_to_proto(
+    order: Order, *, status: OrderStatus | None = None, sequence: int = 0, at_us: int = 0
+) -> order_pb2.Order:
     status = status or order.status
     proto = order_pb2.Order(
         order_id=order.order_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from decimal import Decimal
 
 import grpc
@@ -46,8 +45,12 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
     ) -> risk_pb2.UpdateRiskLimitsResponse:
         previous = limits_to_proto(self._queries.limits())
         amounts = {name: getattr(request, name) for name in LIMIT_AMOUNTS}
-        await self._trading.update_limits(UpdateRiskLimits(actor=current_actor(), amounts=amounts, reason=request.reason))
-        return risk_pb2.UpdateRiskLimitsResponse(limits=limits_to_proto(self._queries.limits()), previous_limits=previous)
+        await self._trading.update_limits(
+            UpdateRiskLimits(actor=current_actor(), amounts=amounts, reason=request.reason)
+        )
+        return risk_pb2.UpdateRiskLimitsResponse(
+            limits=limits_to_proto(self._queries.limits()), previous_limits=previous
+        )
 
     async def SetKillSwitch(
         self, request: risk_pb2.SetKillSwitchRequest, context: grpc.aio.ServicerContext
@@ -86,5 +89,3 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
             total_realized_pnl=format_money(realized),
             total_unrealized_pnl=format_money(unrealized),
         )
-
-

@@ -11,8 +11,8 @@ from google.protobuf.duration_pb2 import Duration
 
 from itirp import NAME, __version__
 from itirp.app.trading import TradingService
-from itirp.domain.orders import OrderStatus
 from itirp.domain.breaker import BreakerState
+from itirp.domain.orders import OrderStatus
 from itirp.server.servicers.convert import timestamp_from_seconds, timestamp_from_us
 from itirp.server.servicers.orders_convert import STATUS_TO_PROTO, metrics_to_proto
 from itirp.store import EventStore

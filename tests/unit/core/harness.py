@@ -45,9 +45,7 @@ class MemorySink:
 
     def stage(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
         last = self.events[-1] if self.events else None
-        stored = seal(
-            events, last_sequence=last.sequence if last else 0, last_hash=last.hash if last else GENESIS_HASH
-        )
+        stored = seal(events, last_sequence=last.sequence if last else 0, last_hash=last.hash if last else GENESIS_HASH)
         self.events.extend(stored)
         return stored
 

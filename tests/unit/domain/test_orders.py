@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import dataclasses
 import itertools
 from decimal import Decimal
@@ -17,7 +19,9 @@ from itirp.domain.orders import (
     OrderStatus,
     OrderType,
     OrderValidationError,
+    SelfTradePrevention,
     Side,
+    TimeInForce,
     Trigger,
     validate_new_order,
 )
@@ -81,18 +85,21 @@ def make_order(status: OrderStatus = OrderStatus.PENDING) -> Order:
     )
 
 
-def valid_fields(**overrides: object) -> dict[str, object]:
+def valid_fields(**overrides: object) -> SimpleNamespace:
+    """An order request (what `validate_new_order` reads), valid unless `overrides` spoil it."""
     fields: dict[str, object] = {
         "symbol": "AAPL",
-        "side": "BUY",
+        "side": Side.BUY,
         "quantity": 100,
         "price": "150.50",
         "strategy": "momentum",
         "client_order_id": "client-42",
-        "max_quantity": MAX_QUANTITY,
+        "order_type": OrderType.LIMIT,
+        "time_in_force": TimeInForce.GTC,
+        "stp": SelfTradePrevention.CANCEL_RESTING,
     }
     fields.update(overrides)
-    return fields
+    return SimpleNamespace(**fields)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,14 +238,14 @@ def test_fills_on_the_book_go_working_partially_filled_executed_with_an_exact_av
 
 
 def test_a_market_order_takes_no_price_and_a_limit_order_needs_one() -> None:
-    market = validate_new_order(**valid_fields(price="", order_type=OrderType.MARKET))  # type: ignore[arg-type]
+    market = validate_new_order(valid_fields(price="", order_type=OrderType.MARKET), max_quantity=MAX_QUANTITY)
     with pytest.raises(OrderValidationError) as caught:
-        validate_new_order(**valid_fields(price="150.50", order_type=OrderType.MARKET))  # type: ignore[arg-type]
+        validate_new_order(valid_fields(price="150.50", order_type=OrderType.MARKET), max_quantity=MAX_QUANTITY)
 
     assert market.price is None and market.order_type is OrderType.MARKET
     assert caught.value.field == "price" and "MARKET" in caught.value.problem
     with pytest.raises(OrderValidationError):
-        validate_new_order(**valid_fields(price=""))  # type: ignore[arg-type]
+        validate_new_order(valid_fields(price=""), max_quantity=MAX_QUANTITY)
 
 
 def test_side_sign_is_plus_one_for_buy_and_minus_one_for_sell() -> None:
@@ -252,7 +259,7 @@ def test_side_sign_is_plus_one_for_buy_and_minus_one_for_sell() -> None:
 
 def test_validate_new_order_returns_the_parsed_order_for_valid_fields() -> None:
     # Act
-    order = validate_new_order(**valid_fields())  # type: ignore[arg-type]
+    order = validate_new_order(valid_fields(), max_quantity=MAX_QUANTITY)
 
     # Assert
     assert order == NewOrder(
@@ -273,7 +280,7 @@ def test_validate_new_order_returns_the_parsed_order_for_valid_fields() -> None:
         {"symbol": "BRK.B"},
         {"symbol": "ABCDEFGHIJ12"},  # 12 characters: the longest allowed
         {"symbol": "0700"},
-        {"side": "SELL"},
+        {"side": Side.SELL},
         {"quantity": 1},
         {"quantity": MAX_QUANTITY - 1},
         {"price": "0.0001"},
@@ -287,13 +294,11 @@ def test_validate_new_order_returns_the_parsed_order_for_valid_fields() -> None:
     ids=repr,
 )
 def test_validate_new_order_accepts_boundary_values(changes: dict[str, object]) -> None:
-    order = validate_new_order(**valid_fields(**changes))  # type: ignore[arg-type]
+    order = validate_new_order(valid_fields(**changes), max_quantity=MAX_QUANTITY)
 
     for name, value in changes.items():
         got = getattr(order, name)
-        if name == "side":
-            got = got.value
-        elif name == "price":
+        if name == "price":
             got = str(got)
         assert got == value
 
@@ -339,23 +344,25 @@ def test_validate_new_order_accepts_boundary_values(changes: dict[str, object]) 
 )
 def test_validate_new_order_names_the_bad_field(changes: dict[str, object], field: str) -> None:
     with pytest.raises(OrderValidationError) as caught:
-        validate_new_order(**valid_fields(**changes))  # type: ignore[arg-type]
+        validate_new_order(valid_fields(**changes), max_quantity=MAX_QUANTITY)
 
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}: ")
     assert caught.value.problem
 
 
-def test_validate_new_order_reports_the_first_bad_field_when_several_are_bad() -> None:
+def test_validate_new_order_reports_every_bad_field_in_order_the_first_in_its_message() -> None:
+    request = valid_fields(side="HOLD", quantity=0, price="x", client_order_id=" x")
     with pytest.raises(OrderValidationError) as caught:
-        validate_new_order(**valid_fields(side="HOLD", quantity=0, price="x", client_order_id=" x"))  # type: ignore[arg-type]
+        validate_new_order(request, max_quantity=MAX_QUANTITY)
 
     assert caught.value.field == "side"
+    assert [field for field, _ in caught.value.problems] == ["side", "quantity", "price", "client_order_id"]
 
 
 def test_validate_new_order_says_what_the_quantity_must_stay_below() -> None:
     with pytest.raises(OrderValidationError) as caught:
-        validate_new_order(**valid_fields(quantity=MAX_QUANTITY))  # type: ignore[arg-type]
+        validate_new_order(valid_fields(quantity=MAX_QUANTITY), max_quantity=MAX_QUANTITY)
 
     assert "1,000,000" in caught.value.problem
 
