@@ -65,6 +65,26 @@ class _Subscriber:
         self.wake.set()
 
 
+def _cut_off(max_queue: int, delivered: int) -> ResourceExhausted:
+    """The error that ends a subscriber that fell too far behind, saying where to resume."""
+    return ResourceExhausted(
+        f"subscriber fell more than {max_queue} events behind and was cut off; resume with from_sequence={delivered}",
+        reason=Reason.SUBSCRIBER_TOO_SLOW,
+        metadata={"resume_from_sequence": str(delivered)},
+        retry_after_seconds=RESUBSCRIBE_AFTER_SECONDS,
+    )
+
+
+def _ended(why: str, delivered: int) -> Unavailable:
+    """The error that ends every stream on shutdown, saying where to resume."""
+    return Unavailable(
+        f"{why}; resume with from_sequence={delivered}",
+        reason=Reason.SHUTTING_DOWN,
+        metadata={"resume_from_sequence": str(delivered)},
+        retry_after_seconds=RECONNECT_AFTER_SECONDS,
+    )
+
+
 class EventFanout:
     """Delivers committed events to any number of subscribers."""
 
@@ -165,22 +185,11 @@ class EventFanout:
             delivered = after  # the last sequence this subscriber has been given (or skipped)
 
             def overflow() -> ResourceExhausted:
-                return ResourceExhausted(
-                    f"subscriber fell more than {subscriber.max_queue} events behind and was cut off; "
-                    f"resume with from_sequence={delivered}",
-                    reason=Reason.SUBSCRIBER_TOO_SLOW,
-                    metadata={"resume_from_sequence": str(delivered)},
-                    retry_after_seconds=RESUBSCRIBE_AFTER_SECONDS,
-                )
+                return _cut_off(subscriber.max_queue, delivered)
 
             def closing() -> None:
                 if self._closing:
-                    raise Unavailable(
-                        f"{self._closing}; resume with from_sequence={delivered}",
-                        reason=Reason.SHUTTING_DOWN,
-                        metadata={"resume_from_sequence": str(delivered)},
-                        retry_after_seconds=RECONNECT_AFTER_SECONDS,
-                    )
+                    raise _ended(self._closing, delivered)
 
             while delivered < horizon:
                 page = await self._store.read(after=delivered, limit=min(_CATCH_UP_PAGE, horizon - delivered))
