@@ -11,12 +11,14 @@ users.
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from itirp.auth.passwords import hash_password
 from itirp.auth.roles import Role
@@ -64,7 +66,7 @@ class User:
     created_at: int
 
 
-def _row_to_user(row: tuple) -> User:
+def _row_to_user(row: tuple[Any, ...]) -> User:
     user_id, username, role, password_hash, disabled, demo, created_at = row
     return User(user_id, username, Role[role], password_hash, bool(disabled), bool(demo), created_at)
 
@@ -142,7 +144,7 @@ class UserStore:
             rows = self._db.execute("SELECT user_id FROM users WHERE disabled = 1").fetchall()
         return frozenset(r[0] for r in rows)
 
-    def seed_demo_users(self, *, scrypt_n: int = 2**14) -> list[str]:
+    def seed_demo_users(self, *, scrypt_n: int = 2**14) -> builtins.list[str]:
         """Create the demo desk users that do not exist yet; returns the names created."""
         created = []
         for username, password, role in DEMO_USERS:

@@ -27,16 +27,16 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from itirp.app.marketdata import MarketDataHub
+from itirp.app.replay import replay
+from itirp.app.sink import StoreSink
+from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService, load_or_create_secret
 from itirp.auth.state import AuthState
 from itirp.auth.tokens import TokenCodec
 from itirp.auth.users import UserStore
 from itirp.config import Config
 from itirp.core.journal import Journal
-from itirp.app.marketdata import MarketDataHub
-from itirp.app.replay import replay
-from itirp.app.sink import StoreSink
-from itirp.app.trading import TradingService
 from itirp.core.matching import INTERNAL_VENUE
 from itirp.core.protos import SIDE_PROTO
 from itirp.core.sequencer import Sequencer
