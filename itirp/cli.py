@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from itirp import __version__
-from itirp.config import Config, ConfigError, Setting, markdown_table, settings
+from itirp.config import Config, ConfigError, markdown_table, settings
 
 __all__ = ["main"]
 
@@ -38,17 +38,8 @@ def _add_setting_flags(serve: argparse.ArgumentParser) -> None:
             serve.add_argument(s.flag, dest=s.flat_names[0], action=action, default=None, help=help_text)
             continue
         kind = s.type if s.type in (int, float, Path) else str
-        serve.add_argument(s.flag, dest=s.flat_names[0], type=kind, default=None, metavar=_metavar(s), help=help_text)
+        serve.add_argument(s.flag, dest=s.flat_names[0], type=kind, default=None, metavar=s.metavar, help=help_text)
 
-
-def _metavar(s: Setting) -> str:
-    if s.choices:
-        return "|".join(s.choices)
-    if s.type is Path:
-        return "PATH"
-    if s.name == "listen":
-        return "HOST:PORT"
-    return "S" if s.name.endswith("_seconds") else "N"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -426,6 +426,20 @@ class Setting:
         """A `Literal` field's values; () for any other field."""
         return typing.get_args(self.type) if typing.get_origin(self.type) is Literal else ()
 
+    @property
+    def metavar(self) -> str | None:
+        """What the flag takes: its choices, PATH, HOST:PORT, S (seconds) or N; None for a switch."""
+        kind = _base_type(self)
+        if kind is bool:
+            return None
+        if self.choices:
+            return "|".join(self.choices)
+        if kind is Path:
+            return "PATH"
+        if self.name == "listen":
+            return "HOST:PORT"
+        return "S" if self.name.endswith("_seconds") else "N"
+
     def lookup(self, environ: Mapping[str, str]) -> tuple[str, str] | None:
         """(name, raw value) of the first of its environment names set to something non-empty."""
         for name in (self.env, *self.aliases):
@@ -571,6 +585,7 @@ def markdown_table() -> str:
     ]
     for s in settings():
         env = f"`{s.env}`" + "".join(f" (or `{alias}`)" for alias in s.aliases)
-        flag = f"`{s.flag}`" if s.flag else ""
+        usage = f"{s.flag} {s.metavar}" if s.flag and s.metavar else s.flag
+        flag = f"`{usage}`".replace("|", "\\|") if usage else ""
         rows.append(f"| `{s.path}` | {env} | {flag} | {s.default_text()} | {s.meaning} |")
     return "\n".join(rows) + "\n"
