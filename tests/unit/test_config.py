@@ -119,13 +119,13 @@ def test_secret_is_masked_in_repr() -> None:
     ],
 )
 def test_bad_settings_are_refused_with_their_name(env: dict[str, str]) -> None:
-    (name,) = env
     with pytest.raises(ConfigError):
         Config.from_env(env)
 
 
 def test_an_enumeration_names_its_choices_and_its_variables() -> None:
-    with pytest.raises(ConfigError, match=re.escape("venue must be simulated or internal, got 'nasdaq' (ITIRP_VENUE_KIND")):
+    expected = "venue must be simulated or internal, got 'nasdaq' (ITIRP_VENUE_KIND or ITIRP_VENUE / --venue)"
+    with pytest.raises(ConfigError, match=re.escape(expected)):
         Config.from_env({"ITIRP_VENUE": "nasdaq"})
     with pytest.raises(ConfigError, match="venue must be simulated or internal"):
         VenueConfig(kind="nasdaq")  # type: ignore[arg-type]
@@ -133,12 +133,13 @@ def test_an_enumeration_names_its_choices_and_its_variables() -> None:
 
 def test_every_flag_of_serve_is_a_documented_setting() -> None:
     parser = cli._parser()
-    serve = next(
-        action.choices["serve"] for action in parser._actions if isinstance(action.choices, dict) and "serve" in action.choices
-    )
+    (subcommands,) = (a for a in parser._actions if isinstance(a.choices, dict) and "serve" in a.choices)
+    serve = subcommands.choices["serve"]
     flags = {option for action in serve._actions for option in action.option_strings} - {"-h", "--help"}
     assert flags == {s.flag for s in settings() if s.flag}
-    args = parser.parse_args(["serve", "--venue", "internal", "--heartbeat", "2", "--no-demo-users", "--log-level", "debug"])
+    args = parser.parse_args(
+        ["serve", "--venue", "internal", "--heartbeat", "2", "--no-demo-users", "--log-level", "debug"]
+    )
     config = Config.from_env({}, **{s.flat_names[0]: getattr(args, s.flat_names[0]) for s in settings() if s.flag})
     assert (config.venue.kind, config.streams.heartbeat_seconds, config.auth.demo_users) == ("internal", 2.0, False)
     assert config.log_level == "DEBUG"
