@@ -322,7 +322,7 @@ def _health_off_on_failure(health_servicer: health.aio.HealthServicer) -> Callab
 
     def store_failed(error: StoreError) -> None:
         log.error("event store failed; health NOT_SERVING, nothing more is acknowledged", extra={"error": str(error)})
-        not_serving = _set_all(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
-        loop.call_soon_threadsafe(lambda: loop.create_task(not_serving))
+        not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+        loop.call_soon_threadsafe(lambda: loop.create_task(_set_all(health_servicer, not_serving)))
 
     return store_failed

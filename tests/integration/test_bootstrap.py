@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import socket
 import threading
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from itirp.app import application
 from itirp.app.application import open_application
 from itirp.auth.service import AuthService
 from itirp.marketdata import MarketDataHub
@@ -133,3 +135,10 @@ async def test_shutdown_closes_in_order_the_store_then_the_metrics_endpoint_last
     ]
     await running.shutdown()  # a second call returns at once
     await running.wait_stopped()
+
+
+def test_the_application_module_imports_no_grpc() -> None:
+    tree = ast.parse(Path(application.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {name for name in imported if name.split(".")[0].startswith("grpc")}
