@@ -13,7 +13,7 @@ drained, auth stopped, the store flushed and closed, the metrics endpoint last.
 A failed append (disk full, corrupt file) turns health NOT_SERVING at once: the server never
 acknowledges what it could not store.
 
-Metrics (`config.metrics_listen`, off by default): Prometheus text over HTTP on their own port,
+Metrics (`config.metrics.listen`, off by default): Prometheus text over HTTP on their own port,
 served from a thread; see `itirp.observability.metrics`.
 """
 
