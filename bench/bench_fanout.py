@@ -66,7 +66,9 @@ def _subscriber_process(*args) -> None:  # type: ignore[no-untyped-def]
 async def run_case(n: int, events: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # a queue that holds the whole burst: this measures delivery, not the cut-off of laggards
-        config = Config(listen="127.0.0.1:0", data_dir=Path(tmp), access_log=False, subscriber_queue=events * 2)
+        config = Config.from_flat(
+            listen="127.0.0.1:0", data_dir=Path(tmp), access_log=False, subscriber_queue=events * 2
+        )
         server = await serve(config)
         try:
             ctx = mp.get_context("spawn")

@@ -187,7 +187,7 @@ async def _in_process_orders(venue: str, n: int = 5000, concurrency: int = 64) -
     logging.getLogger().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         server = await serve(
-            Config(listen="127.0.0.1:0", data_dir=Path(tmp), scrypt_n=1024, access_log=False, venue=venue)
+            Config.from_flat(listen="127.0.0.1:0", data_dir=Path(tmp), scrypt_n=1024, access_log=False, venue=venue)
         )
         principal = Principal("trader1", "u1", Role.TRADER, "t", 0, 2**40)
         trading, slots = server.trading, asyncio.Semaphore(concurrency)

@@ -1,4 +1,4 @@
-"""`itirp` — the server's command line: `serve`, `users add|list|passwd|disable`, `audit export|verify`."""
+"""`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable`, `audit export|verify`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from itirp import __version__
-from itirp.config import Config, ConfigError
+from itirp.config import Config, ConfigError, markdown_table, settings
 
 __all__ = ["main"]
 
@@ -25,48 +25,32 @@ def _add_data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None, help="data folder (env ITIRP_DATA_DIR; default ./data)")
 
 
+def _add_setting_flags(serve: argparse.ArgumentParser) -> None:
+    """`itirp serve`'s flags, one per setting that declares one (dest: the setting's flat name)."""
+    for s in settings():
+        if s.flag is None:
+            continue
+        turns_off = s.flag.startswith("--no-")
+        meaning = f"turn off: {s.meaning}" if turns_off else s.meaning
+        help_text = f"{meaning} (env {s.env}; default {s.default_text()})".replace("`", "").replace("%", "%%")
+        if s.type is bool:
+            action = "store_false" if turns_off else "store_true"
+            serve.add_argument(s.flag, dest=s.flat_names[0], action=action, default=None, help=help_text)
+            continue
+        kind = s.type if s.type in (int, float, Path) else str
+        serve.add_argument(s.flag, dest=s.flat_names[0], type=kind, default=None, metavar=s.metavar, help=help_text)
+
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itirp", description="ITIRP trading backend")
     parser.add_argument("--version", action="version", version=f"itirp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gRPC server")
-    serve.add_argument("--listen", default=None, help="HOST:PORT (env ITIRP_LISTEN; default 127.0.0.1:50051)")
-    _add_data_dir(serve)
-    serve.add_argument(
-        "--event-loop", choices=("uvloop", "asyncio"), default=None, help="event loop (env ITIRP_EVENT_LOOP; default uvloop)"
-    )
-    serve.add_argument(
-        "--no-demo-users",
-        dest="demo_users",
-        action="store_false",
-        default=None,
-        help="do not seed or accept the demo desk users (env ITIRP_DEMO_USERS=0)",
-    )
-    serve.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (env ITIRP_LOG_LEVEL)")
-    serve.add_argument("--log-format", choices=("json", "text"), default=None, help="env ITIRP_LOG_FORMAT")
-    serve.add_argument("--shutdown-grace", dest="shutdown_grace_seconds", type=float, default=None)
-    serve.add_argument("--drain-delay", dest="drain_delay_seconds", type=float, default=None)
-    serve.add_argument(
-        "--read-only",
-        action="store_true",
-        default=None,
-        help="start even on an event log that does not verify, appending nothing (for investigation)",
-    )
-    serve.add_argument(
-        "--venue",
-        choices=("simulated", "internal"),
-        default=None,
-        help="where approved orders go: the simulated venue or the desk's own order books (env ITIRP_VENUE; default simulated)",
-    )
-    serve.add_argument("--heartbeat", dest="heartbeat_seconds", type=float, default=None, help="idle stream heartbeat, s")
-    serve.add_argument(
-        "--metrics-listen",
-        default=None,
-        metavar="HOST:PORT",
-        help="serve Prometheus metrics over HTTP at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464 "
-        '(env ITIRP_METRICS_LISTEN; default off; "" turns them off)',
-    )
+    _add_setting_flags(serve)
+    config = sub.add_parser("config", help="show the configuration the environment gives, or document every setting")
+    config.add_argument("--markdown", action="store_true", help="print the table of every setting (the README's)")
 
     users = sub.add_parser("users", help="manage users in the data folder")
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -130,10 +114,17 @@ def _users(args: argparse.Namespace) -> int:
         elif args.users_command == "list":
             users = store.list()
             if args.json:
-                print(json.dumps([
-                    {"username": u.username, "user_id": u.user_id, "role": u.role.name, "disabled": u.disabled, "demo": u.demo}
+                rows = [
+                    {
+                        "username": u.username,
+                        "user_id": u.user_id,
+                        "role": u.role.name,
+                        "disabled": u.disabled,
+                        "demo": u.demo,
+                    }
                     for u in users
-                ], indent=2))
+                ]
+                print(json.dumps(rows, indent=2))
             else:
                 print(f"{'USERNAME':<16} {'ROLE':<13} {'STATE':<9} USER ID")
                 for u in users:
@@ -172,20 +163,7 @@ async def _serve(config: Config) -> int:
 
 def _run_serve(args: argparse.Namespace) -> int:
     try:
-        config = Config.from_env(
-            listen=args.listen,
-            data_dir=args.data_dir,
-            event_loop=args.event_loop,
-            demo_users=args.demo_users,
-            log_level=args.log_level.upper() if args.log_level else None,
-            log_format=args.log_format,
-            shutdown_grace_seconds=args.shutdown_grace_seconds,
-            drain_delay_seconds=args.drain_delay_seconds,
-            read_only=args.read_only,
-            heartbeat_seconds=args.heartbeat_seconds,
-            metrics_listen=args.metrics_listen,
-            venue=args.venue,
-        )
+        config = Config.from_env(**{s.flat_names[0]: getattr(args, s.flat_names[0]) for s in settings() if s.flag})
     except ConfigError as exc:
         print(f"itirp: {exc}", file=sys.stderr)
         return 2
@@ -209,10 +187,27 @@ def _run_serve(args: argparse.Namespace) -> int:
         writer.stop()
 
 
+def _config(args: argparse.Namespace) -> int:
+    """`itirp config`: the settings the environment gives (secrets masked), or the reference table."""
+    if args.markdown:
+        print(markdown_table(), end="")
+        return 0
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(f"itirp: {exc}", file=sys.stderr)
+        return 2
+    for s in settings():
+        print(f"{s.path} = {s.value_in(config)!s}  ({s.env})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _run_serve(args)
+    if args.command == "config":
+        return _config(args)
     if args.command == "users":
         return _users(args)
     if args.command == "audit":

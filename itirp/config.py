@@ -1,5 +1,21 @@
 """Server configuration: read once at start, from flags and environment, into a frozen object.
 
+`Config` is nested by concern: the top level (listen address, data folder, event loop, logging,
+read-only, shutdown) and one frozen, keyword-only section per concern (`auth`, `orders`, `venue`,
+`execution`, `streams`, `store`, `metrics`). Every field carries `metadata=about(...)`: its
+meaning, its `itirp serve` flag (if any) and its former environment names. From that one
+declaration come:
+
+- the environment variable: `ITIRP_` + FIELD for a top-level field, `ITIRP_` + SECTION + `_` +
+  FIELD for a section's (`venue.latency_seconds` -> `ITIRP_VENUE_LATENCY_SECONDS`). A name the
+  rule changed is still read as an alias (`ITIRP_JWT_SECRET` for `ITIRP_AUTH_JWT_SECRET`); the
+  canonical name wins when both are set;
+- the flat name: the environment name without `ITIRP_`, lower-cased (`venue_latency_seconds`,
+  and each alias's: `jwt_secret`, `venue`). `Config.from_env(**flags)`, `Config.from_flat(...)`
+  and `Config.replace(...)` take flat names, so callers need not know the nesting;
+- the `itirp serve` flags (`itirp.cli` generates them) and the table in the README
+  (`itirp config --markdown`; a unit test fails when the README drifts from it).
+
 Precedence: command-line flag > environment variable > default. Nothing below the edge reads the
 environment; everything receives the `Config` it needs.
 """
@@ -7,15 +23,45 @@ environment; everything receives the `Config` it needs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["Config", "ConfigError", "Secret", "parse_listen"]
+__all__ = [
+    "ENV_PREFIX",
+    "AuthConfig",
+    "Config",
+    "ConfigError",
+    "EventLoopKind",
+    "ExecutionConfig",
+    "LogFormat",
+    "LogLevel",
+    "MetricsConfig",
+    "OrdersConfig",
+    "Secret",
+    "Setting",
+    "StoreConfig",
+    "StoreKind",
+    "StreamsConfig",
+    "VenueConfig",
+    "VenueKind",
+    "markdown_table",
+    "parse_listen",
+    "settings",
+]
+
+ENV_PREFIX = "ITIRP_"
 
 EventLoopKind = Literal["uvloop", "asyncio"]
+LogFormat = Literal["json", "text"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+VenueKind = Literal["simulated", "internal"]
+StoreKind = Literal["sqlite"]
 
 
 class ConfigError(ValueError):
@@ -45,168 +91,501 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), port
 
 
-def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+def about(
+    meaning: str,
+    *,
+    flag: str | None = None,
+    aliases: tuple[str, ...] = (),
+    shown: str | None = None,
+    label: str | None = None,
+) -> dict[str, object]:
+    """A configuration field's metadata: what it means (the documentation's words), its `itirp
+    serve` flag, former environment names still accepted, how the default is shown when the value
+    itself says little, and the label validation messages use."""
+    return {"meaning": meaning, "flag": flag, "aliases": aliases, "shown": shown, "label": label}
 
 
-def _env_number(environ: Mapping[str, str], name: str, default: float, kind: type = float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {raw!r}")
-    return value
+# ------------------------------------------------------------------------------ sections
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Config:
-    """Everything the server needs to start. Build it with `Config.from_env(...)` at the edge."""
+class AuthConfig:
+    """Logins, tokens and users."""
 
-    listen: str = "127.0.0.1:50051"
-    data_dir: Path = Path("data")
-    event_loop: EventLoopKind = "uvloop"
-    # None: use (or create) the secret kept in the data folder.
-    jwt_secret: Secret | None = None
-    token_ttl_seconds: int = 1800
-    demo_users: bool = True
-    # Failed logins in a row (per username) before the user is locked out, and for how long.
-    max_failed_logins: int = 5
-    lockout_seconds: int = 300
-    # scrypt cost (2**14 is the interactive-login recommendation); tests may lower it.
-    scrypt_n: int = 2**14
-    # Shutdown: health turns NOT_SERVING, then after `drain_delay_seconds` new calls are refused and
-    # in-flight calls get `shutdown_grace_seconds` to finish.
-    drain_delay_seconds: float = 0.0
-    shutdown_grace_seconds: float = 10.0
-    # How often the server re-reads the users table for users disabled by `itirp users disable`.
-    user_refresh_seconds: float = 2.0
-    # Audit subscriptions: heartbeat on an idle stream, and how far a subscriber may fall behind
-    # (events queued) before it is cut off with the sequence to resume from.
-    heartbeat_seconds: float = 15.0
-    subscriber_queue: int = 10_000
-    # Orders: quantity must be below this.
-    max_order_quantity: int = 1_000_000
-    # Where approved orders go: "simulated" (fills each order whole at its own price, after a
-    # latency, with retries and the circuit breaker) or "internal" (the desk's own order books:
-    # orders rest, match by price-time priority and fill partly).
-    venue: str = "simulated"
-    # The simulated venue: latency per fill, transient-failure probability, seed (None: random).
-    venue_latency_seconds: float = 0.001
-    venue_failure_rate: float = 0.0
-    venue_seed: int | None = None
-    # Execution: attempts, backoff base (1 s, 2 s, 4 s ceilings with jitter), per-attempt timeout,
-    # circuit breaker threshold (consecutive failures) and open period.
-    execution_attempts: int = 3
-    retry_base_delay_seconds: float = 1.0
-    attempt_timeout_seconds: float = 5.0
-    breaker_threshold: int = 5
-    breaker_open_seconds: float = 60.0
-    # At most this many orders at the venue at once; approved orders beyond it wait (cancellable).
-    max_in_flight_executions: int = 1024
-    # Start on a tampered event log without appending anything, for investigation.
-    read_only: bool = False
-    log_level: str = "INFO"
-    log_format: Literal["json", "text"] = "json"
-    access_log: bool = True
-    # Prometheus metrics over HTTP on HOST:PORT (port 0: any free one); "" (the default): off, so
-    # nothing listens that the operator did not ask for. Meant for a loopback address.
-    metrics_listen: str = ""
+    jwt_secret: Secret | None = field(
+        default=None,
+        metadata=about(
+            "HS256 token signing secret, at least 32 bytes",
+            aliases=("ITIRP_JWT_SECRET",),
+            shown="a random secret kept in `DATA_DIR/jwt_secret` (mode 0600)",
+        ),
+    )
+    token_ttl_seconds: int = field(
+        default=1800, metadata=about("access token lifetime, s", aliases=("ITIRP_TOKEN_TTL_SECONDS",))
+    )
+    demo_users: bool = field(
+        default=True,
+        metadata=about("seed and accept the demo desk users", flag="--no-demo-users", aliases=("ITIRP_DEMO_USERS",)),
+    )
+    max_failed_logins: int = field(
+        default=5,
+        metadata=about(
+            "failed logins in a row (per username) before the user is locked out", aliases=("ITIRP_MAX_FAILED_LOGINS",)
+        ),
+    )
+    lockout_seconds: int = field(
+        default=300, metadata=about("how long a lockout lasts, s", aliases=("ITIRP_LOCKOUT_SECONDS",))
+    )
+    scrypt_n: int = field(
+        default=2**14,
+        metadata=about("scrypt cost of new password hashes (a power of two)", aliases=("ITIRP_SCRYPT_N",)),
+    )
+    user_refresh_seconds: float = field(
+        default=2.0,
+        metadata=about("how often the users table is re-read for users disabled by `itirp users disable`, s"),
+    )
 
     def __post_init__(self) -> None:
-        parse_listen(self.listen)
-        if self.metrics_listen:
-            try:
-                parse_listen(self.metrics_listen)
-            except ConfigError as exc:
-                raise ConfigError(f"metrics {exc} (ITIRP_METRICS_LISTEN / --metrics-listen)") from None
-        if self.event_loop not in ("uvloop", "asyncio"):
-            raise ConfigError(f"event loop must be uvloop or asyncio, got {self.event_loop!r}")
         if self.token_ttl_seconds <= 0:
             raise ConfigError("token lifetime must be positive")
         if self.max_failed_logins < 1:
             raise ConfigError("max failed logins must be at least 1")
         if self.jwt_secret is not None and len(self.jwt_secret.value.encode()) < 32:
-            raise ConfigError("ITIRP_JWT_SECRET must be at least 32 bytes for HS256")
+            raise ConfigError(f"{_env_names('auth.jwt_secret')} must be at least 32 bytes for HS256")
+        if self.scrypt_n < 2 or self.scrypt_n & (self.scrypt_n - 1):
+            raise ConfigError("scrypt n must be a power of two")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrdersConfig:
+    """Order entry."""
+
+    max_quantity: int = field(
+        default=1_000_000, metadata=about("an order's quantity must be below it", aliases=("ITIRP_MAX_ORDER_QUANTITY",))
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_quantity < 2:
+            raise ConfigError("max order quantity must be at least 2")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueConfig:
+    """Where approved orders go."""
+
+    kind: VenueKind = field(
+        default="simulated",
+        metadata=about(
+            "`simulated`: fills each order whole at its price, after a latency; `internal`: the desk's own "
+            "order books (orders rest, match by price-time priority, fill partly)",
+            flag="--venue",
+            aliases=("ITIRP_VENUE",),
+            label="venue",
+        ),
+    )
+    latency_seconds: float = field(default=0.001, metadata=about("simulated venue: latency per fill, s"))
+    failure_rate: float = field(default=0.0, metadata=about("simulated venue: probability of a transient failure, 0-1"))
+    seed: int | None = field(
+        default=None, metadata=about("simulated venue and retry jitter: random seed", shown="random")
+    )
+
+    def __post_init__(self) -> None:
+        _check_choices(self, "venue")
+        if not 0.0 <= self.failure_rate <= 1.0:
+            raise ConfigError("venue failure rate must be between 0 and 1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutionConfig:
+    """Sending approved orders to the venue: retries, timeout, circuit breaker, concurrency."""
+
+    attempts: int = field(default=3, metadata=about("attempts per order at the venue"))
+    retry_base_delay_seconds: float = field(
+        default=1.0,
+        metadata=about(
+            "backoff base: ceilings of 1, 2, 4... times it, with jitter, s", aliases=("ITIRP_RETRY_BASE_DELAY_SECONDS",)
+        ),
+    )
+    attempt_timeout_seconds: float = field(
+        default=5.0, metadata=about("timeout of one attempt, s", aliases=("ITIRP_ATTEMPT_TIMEOUT_SECONDS",))
+    )
+    breaker_threshold: int = field(
+        default=5,
+        metadata=about(
+            "consecutive venue failures that open the circuit breaker", aliases=("ITIRP_BREAKER_THRESHOLD",)
+        ),
+    )
+    breaker_open_seconds: float = field(
+        default=60.0,
+        metadata=about(
+            "how long the breaker stays open before it tries again, s", aliases=("ITIRP_BREAKER_OPEN_SECONDS",)
+        ),
+    )
+    max_in_flight: int = field(
+        default=1024,
+        metadata=about(
+            "orders at the venue at once; approved orders beyond it wait (cancellable)",
+            aliases=("ITIRP_MAX_IN_FLIGHT_EXECUTIONS",),
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.breaker_threshold < 1:
+            raise ConfigError("execution attempts and breaker threshold must be at least 1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamsConfig:
+    """Order and audit streams."""
+
+    heartbeat_seconds: float = field(
+        default=15.0,
+        metadata=about("heartbeat on an idle stream, s", flag="--heartbeat", aliases=("ITIRP_HEARTBEAT_SECONDS",)),
+    )
+    subscriber_queue: int = field(
+        default=10_000,
+        metadata=about(
+            "events a subscriber may lag before it is cut off with the sequence to resume from",
+            aliases=("ITIRP_SUBSCRIBER_QUEUE",),
+        ),
+    )
+
+    def __post_init__(self) -> None:
         if self.heartbeat_seconds <= 0:
             raise ConfigError("heartbeat interval must be positive")
         if self.subscriber_queue < 1:
             raise ConfigError("subscriber queue must hold at least one event")
-        if self.venue not in ("simulated", "internal"):
-            raise ConfigError(f"venue must be simulated or internal, got {self.venue!r} (ITIRP_VENUE / --venue)")
-        if not 0.0 <= self.venue_failure_rate <= 1.0:
-            raise ConfigError("venue failure rate must be between 0 and 1")
-        if self.max_order_quantity < 2:
-            raise ConfigError("max order quantity must be at least 2")
-        if self.execution_attempts < 1 or self.breaker_threshold < 1:
-            raise ConfigError("execution attempts and breaker threshold must be at least 1")
-        if self.scrypt_n < 2 or self.scrypt_n & (self.scrypt_n - 1):
-            raise ConfigError("scrypt n must be a power of two")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreConfig:
+    """The event log."""
+
+    kind: StoreKind = field(
+        default="sqlite", metadata=about("event store backend: `DATA_DIR/events.db`", label="event store")
+    )
+
+    def __post_init__(self) -> None:
+        _check_choices(self, "store")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsConfig:
+    """Prometheus metrics over HTTP, on their own port."""
+
+    listen: str = field(
+        default="",
+        metadata=about(
+            "serve Prometheus text on `http://HOST:PORT/metrics` (port 0: any free one); meant for a "
+            'loopback address; `""` turns them off',
+            flag="--metrics-listen",
+            shown="off",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        if self.listen:
+            try:
+                parse_listen(self.listen)
+            except ConfigError as exc:
+                raise ConfigError(f"metrics {exc} (ITIRP_METRICS_LISTEN / --metrics-listen)") from None
+
+    @property
+    def host_port(self) -> tuple[str, int] | None:
+        """Where to serve the metrics, or None when they are off."""
+        return parse_listen(self.listen) if self.listen else None
+
+
+# ------------------------------------------------------------------------------ the whole
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """Everything the server needs to start. Build it with `Config.from_env(...)` at the edge, or
+    `Config.from_flat(...)` from flat names (tests, benchmarks)."""
+
+    listen: str = field(
+        default="127.0.0.1:50051",
+        metadata=about("where the gRPC server listens, HOST:PORT (port 0: any free one)", flag="--listen"),
+    )
+    data_dir: Path = field(
+        default=Path("data"),
+        metadata=about("the data folder: `events.db`, `users.db`, `jwt_secret`", flag="--data-dir", shown="`./data`"),
+    )
+    event_loop: EventLoopKind = field(
+        default="uvloop", metadata=about("the asyncio event loop implementation", flag="--event-loop")
+    )
+    read_only: bool = field(
+        default=False,
+        metadata=about(
+            "start even on an event log that does not verify, appending nothing (for investigation)", flag="--read-only"
+        ),
+    )
+    drain_delay_seconds: float = field(
+        default=0.0,
+        metadata=about(
+            "on SIGTERM/SIGINT: how long health says NOT_SERVING before new calls are refused, s", flag="--drain-delay"
+        ),
+    )
+    shutdown_grace_seconds: float = field(
+        default=10.0,
+        metadata=about("then: how long calls in flight (and executions) get to finish, s", flag="--shutdown-grace"),
+    )
+    log_level: LogLevel = field(default="INFO", metadata=about("log level", flag="--log-level"))
+    log_format: LogFormat = field(default="json", metadata=about("JSON lines, or text for people", flag="--log-format"))
+    access_log: bool = field(default=True, metadata=about("one `itirp.access` log line per RPC"))
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    orders: OrdersConfig = field(default_factory=OrdersConfig)
+    venue: VenueConfig = field(default_factory=VenueConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    streams: StreamsConfig = field(default_factory=StreamsConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+
+    def __post_init__(self) -> None:
+        parse_listen(self.listen)
+        _check_choices(self, None)
 
     @property
     def host_port(self) -> tuple[str, int]:
         return parse_listen(self.listen)
 
+    # Compatibility: the flat names of before the nesting, still read outside `itirp`'s own code.
+    @property
+    def metrics_listen(self) -> str:
+        """`metrics.listen` (flat name kept for its readers)."""
+        return self.metrics.listen
+
     @property
     def metrics_host_port(self) -> tuple[str, int] | None:
-        """Where to serve the metrics, or None when they are off."""
-        return parse_listen(self.metrics_listen) if self.metrics_listen else None
+        """`metrics.host_port` (flat name kept for its readers)."""
+        return self.metrics.host_port
 
-    def replace(self, **changes: object) -> Config:
-        return dataclasses.replace(self, **changes)
+    # ------------------------------------------------------------------ building
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:
-        """Defaults, then `ITIRP_*` environment variables, then explicit overrides (flags).
-
-        Overrides whose value is None are ignored, so that unset flags fall through.
-        """
+        """Defaults, then `ITIRP_*` environment variables, then explicit overrides (flags, by flat
+        name). Overrides whose value is None are ignored, so that unset flags fall through."""
         env = os.environ if environ is None else environ
-        d = {f.name: f.default for f in dataclasses.fields(cls)}
-        secret = env.get("ITIRP_JWT_SECRET")
-        values: dict[str, object] = {
-            "listen": env.get("ITIRP_LISTEN") or d["listen"],
-            "data_dir": Path(env.get("ITIRP_DATA_DIR") or d["data_dir"]),
-            "event_loop": env.get("ITIRP_EVENT_LOOP") or d["event_loop"],
-            "jwt_secret": Secret(secret) if secret else None,
-            "token_ttl_seconds": int(_env_number(env, "ITIRP_TOKEN_TTL_SECONDS", d["token_ttl_seconds"], int)),
-            "demo_users": _env_bool(env, "ITIRP_DEMO_USERS", d["demo_users"]),
-            "max_failed_logins": int(_env_number(env, "ITIRP_MAX_FAILED_LOGINS", d["max_failed_logins"], int)),
-            "lockout_seconds": int(_env_number(env, "ITIRP_LOCKOUT_SECONDS", d["lockout_seconds"], int)),
-            "drain_delay_seconds": _env_number(env, "ITIRP_DRAIN_DELAY_SECONDS", d["drain_delay_seconds"]),
-            "shutdown_grace_seconds": _env_number(env, "ITIRP_SHUTDOWN_GRACE_SECONDS", d["shutdown_grace_seconds"]),
-            "heartbeat_seconds": _env_number(env, "ITIRP_HEARTBEAT_SECONDS", d["heartbeat_seconds"]),
-            "subscriber_queue": int(_env_number(env, "ITIRP_SUBSCRIBER_QUEUE", d["subscriber_queue"], int)),
-            "read_only": _env_bool(env, "ITIRP_READ_ONLY", d["read_only"]),
-            "max_order_quantity": int(_env_number(env, "ITIRP_MAX_ORDER_QUANTITY", d["max_order_quantity"], int)),
-            "venue": (env.get("ITIRP_VENUE") or d["venue"]).strip().lower(),
-            "venue_latency_seconds": _env_number(env, "ITIRP_VENUE_LATENCY_SECONDS", d["venue_latency_seconds"]),
-            "venue_failure_rate": _env_number(env, "ITIRP_VENUE_FAILURE_RATE", d["venue_failure_rate"]),
-            "venue_seed": int(env["ITIRP_VENUE_SEED"]) if env.get("ITIRP_VENUE_SEED") else None,
-            "execution_attempts": int(_env_number(env, "ITIRP_EXECUTION_ATTEMPTS", d["execution_attempts"], int)),
-            "retry_base_delay_seconds": _env_number(env, "ITIRP_RETRY_BASE_DELAY_SECONDS", d["retry_base_delay_seconds"]),
-            "attempt_timeout_seconds": _env_number(env, "ITIRP_ATTEMPT_TIMEOUT_SECONDS", d["attempt_timeout_seconds"]),
-            "breaker_threshold": int(_env_number(env, "ITIRP_BREAKER_THRESHOLD", d["breaker_threshold"], int)),
-            "max_in_flight_executions": int(_env_number(env, "ITIRP_MAX_IN_FLIGHT_EXECUTIONS", d["max_in_flight_executions"], int)),
-            "breaker_open_seconds": _env_number(env, "ITIRP_BREAKER_OPEN_SECONDS", d["breaker_open_seconds"]),
-            "scrypt_n": int(_env_number(env, "ITIRP_SCRYPT_N", d["scrypt_n"], int)),
-            "log_level": (env.get("ITIRP_LOG_LEVEL") or d["log_level"]).upper(),
-            "log_format": env.get("ITIRP_LOG_FORMAT") or d["log_format"],
-            "access_log": _env_bool(env, "ITIRP_ACCESS_LOG", d["access_log"]),
-            "metrics_listen": env.get("ITIRP_METRICS_LISTEN", d["metrics_listen"]).strip(),
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if isinstance(values["data_dir"], str):
-            values["data_dir"] = Path(values["data_dir"])
-        return cls(**values)  # type: ignore[arg-type]
+        values: dict[str, object] = {}
+        for s in settings():
+            found = s.lookup(env)
+            if found is not None:
+                values[s.path] = _parse(s, *found)
+        values.update({_named(name).path: value for name, value in overrides.items() if value is not None})
+        return _build(values)
+
+    @classmethod
+    def from_flat(cls, **values: object) -> Config:
+        """Defaults, then `values` by flat name (`venue="internal"`, `execution_attempts=1`,
+        `heartbeat_seconds=0.2`, `metrics_listen=...`); None is a value here, not "unset"."""
+        return _build({_named(name).path: value for name, value in values.items()})
+
+    def replace(self, **changes: object) -> Config:
+        """A copy with `changes` (flat names, as `from_flat`)."""
+        current = {s.path: s.value_in(self) for s in settings()}
+        return _build({**current, **{_named(name).path: value for name, value in changes.items()}})
+
+
+# ------------------------------------------------------------------------------ settings
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One configuration field, as the environment, the flags and the documentation see it."""
+
+    section: str | None
+    name: str
+    type: Any
+    default: object
+    meaning: str
+    flag: str | None
+    aliases: tuple[str, ...]
+    shown: str | None
+    label: str | None
+
+    @property
+    def path(self) -> str:
+        """`venue.kind`; a top-level field's own name."""
+        return f"{self.section}.{self.name}" if self.section else self.name
+
+    @property
+    def env(self) -> str:
+        """The environment variable, by the rule: `ITIRP_` [+ SECTION + `_`] + FIELD."""
+        return ENV_PREFIX + (f"{self.section}_{self.name}" if self.section else self.name).upper()
+
+    @property
+    def flat_names(self) -> tuple[str, ...]:
+        """The canonical flat name first, then the aliases': each an environment name without
+        `ITIRP_`, lower-cased."""
+        return tuple(env.removeprefix(ENV_PREFIX).lower() for env in (self.env, *self.aliases))
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """A `Literal` field's values; () for any other field."""
+        return typing.get_args(self.type) if typing.get_origin(self.type) is Literal else ()
+
+    @property
+    def metavar(self) -> str | None:
+        """What the flag takes: its choices, PATH, HOST:PORT, S (seconds) or N; None for a switch."""
+        kind = _base_type(self)
+        if kind is bool:
+            return None
+        if self.choices:
+            return "|".join(self.choices)
+        if kind is Path:
+            return "PATH"
+        if self.name == "listen":
+            return "HOST:PORT"
+        return "S" if self.name.endswith("_seconds") else "N"
+
+    def lookup(self, environ: Mapping[str, str]) -> tuple[str, str] | None:
+        """(name, raw value) of the first of its environment names set to something non-empty."""
+        for name in (self.env, *self.aliases):
+            raw = environ.get(name)
+            if raw:
+                return name, raw
+        return None
+
+    def value_in(self, config: Config) -> object:
+        holder = getattr(config, self.section) if self.section else config
+        return getattr(holder, self.name)
+
+    def default_text(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        if isinstance(self.default, bool):
+            return "on" if self.default else "off"
+        others = ", ".join(f"`{c}`" for c in self.choices if c != self.default)
+        return f"`{self.default}`" + (f" (or {others})" if others else "")
+
+
+def _fields_of(cls: type, section: str | None) -> Iterator[Setting]:
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if "meaning" not in f.metadata:
+            continue
+        m = f.metadata
+        yield Setting(
+            section, f.name, hints[f.name], f.default, m["meaning"], m["flag"], m["aliases"], m["shown"], m["label"]
+        )
+
+
+@functools.cache
+def _sections() -> dict[str, type]:
+    hints = typing.get_type_hints(Config)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Config) if dataclasses.is_dataclass(hints[f.name])}
+
+
+@functools.cache
+def settings() -> tuple[Setting, ...]:
+    """Every setting: the top level's, then each section's, in declaration order."""
+    found = list(_fields_of(Config, None))
+    for name, cls in _sections().items():
+        found.extend(_fields_of(cls, name))
+    return tuple(found)
+
+
+@functools.cache
+def _index() -> dict[str, Setting]:
+    """Flat names and dotted paths -> setting; a name claimed twice is a programming error."""
+    index: dict[str, Setting] = {}
+    for s in settings():
+        for name in {s.path, *s.flat_names}:
+            if index.setdefault(name, s) is not s:
+                raise AssertionError(f"configuration name {name!r} is claimed by {index[name].path} and {s.path}")
+    return index
+
+
+def _named(name: str) -> Setting:
+    try:
+        return _index()[name]
+    except KeyError:
+        raise TypeError(f"unknown configuration setting {name!r}") from None
+
+
+def _env_names(path: str) -> str:
+    s = next(s for s in settings() if s.path == path)
+    return " or ".join((s.env, *s.aliases))
+
+
+def _check_choices(holder: object, section: str | None) -> None:
+    for s in settings():
+        if s.section != section or not s.choices:
+            continue
+        value = getattr(holder, s.name)
+        if value not in s.choices:
+            where = _env_names(s.path) + (f" / {s.flag}" if s.flag else "")
+            label = s.label or s.name.replace("_", " ")
+            raise ConfigError(f"{label} must be {' or '.join(s.choices)}, got {value!r} ({where})")
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def _base_type(s: Setting) -> Any:
+    """The field's type without `| None`."""
+    if isinstance(s.type, types.UnionType):
+        return next(a for a in typing.get_args(s.type) if a is not type(None))
+    return s.type
+
+
+def _parse(s: Setting, name: str, raw: str) -> object:
+    """An environment variable's text as the field's type; `name` is the variable that was set."""
+    kind = _base_type(s)
+    text = raw.strip()
+    if kind is bool:
+        lowered = text.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    if kind in (int, float):
+        try:
+            number = kind(text)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if number < 0:
+            raise ConfigError(f"{name} must not be negative, got {raw!r}")
+        return number
+    if kind is Secret:
+        return Secret(raw)
+    return text
+
+
+def _coerce(s: Setting, value: object) -> object:
+    """Values as callers give them: a path as text, a `Literal` in any case ("info", "INTERNAL")."""
+    kind = _base_type(s)
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    if s.choices and isinstance(value, str):
+        return next((c for c in s.choices if c.lower() == value.strip().lower()), value)
+    return value
+
+
+def _build(values: Mapping[str, object]) -> Config:
+    """A `Config` from values by dotted path; the rest defaults."""
+    top: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {name: {} for name in _sections()}
+    by_path = {s.path: s for s in settings()}
+    for path, value in values.items():
+        s = by_path[path]
+        (nested[s.section] if s.section else top)[s.name] = _coerce(s, value)
+    sections = {name: cls(**nested[name]) for name, cls in _sections().items()}
+    return Config(**top, **sections)
+
+
+def markdown_table() -> str:
+    """The configuration reference: one row per setting (the README's table is this text)."""
+    rows = [
+        "| setting | environment | flag | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for s in settings():
+        env = f"`{s.env}`" + "".join(f" (or `{alias}`)" for alias in s.aliases)
+        usage = f"{s.flag} {s.metavar}" if s.flag and s.metavar else s.flag
+        flag = f"`{usage}`".replace("|", "\\|") if usage else ""
+        rows.append(f"| `{s.path}` | {env} | {flag} | {s.default_text()} | {s.meaning} |")
+    return "\n".join(rows) + "\n"

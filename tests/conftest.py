@@ -22,17 +22,18 @@ DEMO = {
 
 
 def make_config(data_dir: Path, **overrides: object) -> Config:
-    """A server config for tests: loopback port 0, cheap scrypt, quiet logs."""
+    """A server config for tests: loopback port 0, cheap scrypt, quiet logs. `overrides` use flat
+    names (`venue="internal"`, `execution_attempts=1`, `heartbeat_seconds=0.2`), which
+    `Config.from_flat` places in their sections."""
     base: dict[str, object] = {
         "listen": "127.0.0.1:0",
         "data_dir": data_dir,
         "jwt_secret": Secret(TEST_SECRET),
         "scrypt_n": 2**10,
         "shutdown_grace_seconds": 2.0,
-        "user_refresh_seconds": 0.1,
+        "auth_user_refresh_seconds": 0.1,
     }
-    base.update(overrides)
-    return Config(**base)  # type: ignore[arg-type]
+    return Config.from_flat(**{**base, **overrides})
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ from itirp.v1 import common_pb2
 if TYPE_CHECKING:
     from itirp.core.queries import TradingQueries
     from itirp.observability.latency import LatencyHistogram
-    from itirp.server.fanout import EventFanout
+    from itirp.app.fanout import EventFanout
     from itirp.store import StoredEvent
     from itirp.store.group_commit import GroupCommitStore
 

@@ -23,8 +23,8 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
 from itirp import errors
+from itirp.app.fanout import RECONNECT_AFTER_SECONDS, RESUBSCRIBE_AFTER_SECONDS
 from itirp.errors import DOMAIN, FieldViolation, ItirpError, Reason
-from itirp.server.fanout import RECONNECT_AFTER_SECONDS, RESUBSCRIBE_AFTER_SECONDS
 from itirp.store import StoreError
 
 __all__ = [

@@ -23,7 +23,7 @@ class ServerProcess:
         self.log_path = log_path
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_")}
         full_env = {**inherited, "ITIRP_LOG_FORMAT": "json", **(env or {})}
-        self._log = open(log_path, "ab")
+        self._log = open(log_path, "ab")  # noqa: SIM115 -- open while the server runs; stop() closes it
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "itirp", "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *args],
             stdout=self._log,

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.auth.service import AuthService
 from itirp.errors import InvalidArgument, NotFound, Reason
 from itirp.events import UnknownEventType, event_type_name
 from itirp.observability.context import current_principal
-from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.server.servicers.convert import event_to_proto, timestamp_to_us
 from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
 from itirp.store import EventQuery, EventStore, by_correlation, by_order

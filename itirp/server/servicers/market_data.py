@@ -9,6 +9,7 @@ from typing import cast
 
 import grpc
 
+from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.app.marketdata import BookSnapshot, BookUpdate, MarketDataHub
 from itirp.auth.service import AuthService
 from itirp.domain.book import BUY, SELL, LevelChange
@@ -17,7 +18,6 @@ from itirp.domain.orders import SYMBOL_RULE, valid_symbol
 from itirp.errors import FailedPrecondition, InvalidArgument, Reason
 from itirp.events import decode_payload, timestamp_from_seconds, timestamp_from_us
 from itirp.observability.context import current_principal
-from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.server.servicers.streams import marker, revocation_check
 from itirp.store import StoredEvent
 from itirp.v1 import common_pb2, events_pb2, market_data_pb2, market_data_pb2_grpc

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import grpc
 
+from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService
 from itirp.core.commands import AmendOrder, CancelOrder, SubmitOrder
@@ -14,7 +15,6 @@ from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_FROM_PROTO, STP_PROTO, TIF_
 from itirp.domain.orders import Order, OrderType, SelfTradePrevention, TimeInForce
 from itirp.errors import InvalidArgument
 from itirp.observability.context import current_principal
-from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds, viewer_of
 from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update
 from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check

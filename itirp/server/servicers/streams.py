@@ -8,9 +8,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from itirp.app.fanout import CaughtUp, Heartbeat
 from itirp.auth.service import AuthService
 from itirp.errors import InvalidArgument, Reason, Unauthenticated
-from itirp.server.fanout import CaughtUp, Heartbeat
 from itirp.server.servicers.convert import timestamp_from_seconds
 from itirp.v1 import common_pb2
 

@@ -1,0 +1,288 @@
+"""The application: everything the server serves, built in one place and closed in reverse.
+
+`open_application(config)` opens the event store and verifies its hash chain (a tampered log
+stops the start unless the config says read-only), builds the journal, the fan-out, the trading
+core and service with their executor, the market data hub and auth, rebuilds their state by
+replaying the log, and starts them. Each step registers its clean-up on one `AsyncExitStack` as
+soon as it has something to clean up, so a failure part-way closes exactly what was opened, in
+reverse. `Application.aclose(grace)` runs the same clean-ups at shutdown: executions drained
+(within `grace`), auth stopped, fan-out and market data detached, the store closed last.
+
+No grpc here: `itirp.server.bootstrap` wraps an `Application` in the gRPC edge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+from itirp.app.fanout import EventFanout
+from itirp.app.marketdata import MarketDataHub
+from itirp.app.replay import replay
+from itirp.app.sink import StoreSink
+from itirp.app.trading import TradingService
+from itirp.auth.service import AuthService, load_or_create_secret
+from itirp.auth.state import AuthState
+from itirp.auth.tokens import TokenCodec
+from itirp.auth.users import UserStore
+from itirp.config import Config
+from itirp.core.journal import Journal
+from itirp.core.sequencer import Sequencer
+from itirp.domain.breaker import CircuitBreaker
+from itirp.execution.executor import Executor
+from itirp.execution.policy import RetryPolicy
+from itirp.execution.venue import SimulatedVenue, Venue
+from itirp.observability.metrics import ServerMetrics
+from itirp.store import SqliteEventStore, StoreError, TamperedLogError
+
+__all__ = ["Application", "TradingParts", "build_trading", "open_application", "open_event_store"]
+
+log = logging.getLogger("itirp.server")
+
+Clock = Callable[[], float]
+
+
+@dataclass(eq=False)
+class _Closing:
+    """Clean-ups, and the grace period the executions get when they run (0: a failed start)."""
+
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    grace: float = 0.0
+
+
+@dataclass(eq=False)
+class Application:
+    """The opened, replayed and started application. Close it with `aclose(grace)`."""
+
+    config: Config
+    store: SqliteEventStore
+    journal: Journal
+    fanout: EventFanout
+    core: Sequencer
+    executor: Executor
+    trading: TradingService
+    market_data: MarketDataHub
+    auth: AuthService
+    metrics: ServerMetrics | None
+    _closing: _Closing = field(repr=False)
+
+    def end_streams(self, reason: str) -> None:
+        """Streams never end by themselves: end every order, audit and market data stream with
+        its resume point, so that clients reconnect and lose nothing."""
+        self.fanout.end_streams(reason)
+        self.market_data.end_streams(reason)
+
+    async def aclose(self, grace: float = 0.0) -> None:
+        """Executions in flight get `grace` seconds; then auth, fan-out, market data, the store.
+        A second call does nothing."""
+        self._closing.grace = grace
+        await self._closing.stack.aclose()
+
+
+async def open_event_store(config: Config, on_failure: Callable[[StoreError], None] | None = None) -> SqliteEventStore:
+    """Open `events.db` and verify its chain. A broken chain raises `TamperedLogError` naming the
+    first bad sequence, unless the config says read-only (then the store refuses appends)."""
+    path = config.data_dir / "events.db"
+    if config.read_only:
+        store = await SqliteEventStore.open_read_only(path)
+    else:
+        store = SqliteEventStore(path, on_failure=on_failure)
+        await store.open()
+    try:
+        result = await store.verify()
+    except BaseException:
+        await store.close()
+        raise
+    if not result.ok:
+        if not config.read_only:
+            await store.close()
+            raise TamperedLogError(
+                result.first_bad_sequence,
+                f"the event log {path} does not verify: {result.message}. Refusing to start; "
+                "start with --read-only to investigate",
+            )
+        log.error("the event log does not verify; serving read-only", extra={"problem": result.message})
+    log.info(
+        "event log verified" if result.ok else "event log opened read-only",
+        extra={"events": result.events_checked, "head_sequence": store.head_sequence},
+    )
+    return store
+
+
+async def open_application(
+    config: Config,
+    *,
+    clock: Clock = time.time,
+    venue: Venue | None = None,
+    on_store_failure: Callable[[StoreError], None] | None = None,
+) -> Application:
+    """Open, verify, replay and start (see the module docstring). `venue` replaces the simulated
+    venue the config describes (tests hold or fail executions with it); `on_store_failure` hears
+    of a failed append, possibly from another thread (the server turns health NOT_SERVING)."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    closing = _Closing()
+    released: list[EventFanout | StoreSink] = []  # durability waiters released on a store failure
+    async with AsyncExitStack() as stack:
+        store = await open_event_store(config, _failure_handler(released, on_store_failure))
+        stack.push_async_callback(store.close)
+        journal = Journal(clock_us=_micros(clock))
+        fanout = EventFanout(store, max_queue=config.streams.subscriber_queue)
+        parts = build_trading(config, journal, store, clock=clock, venue=venue)
+        released += [fanout, parts.trading.sink]
+        stack.callback(parts.trading.sink.close)
+        # Book changes reach market data once their events are durable (those seen during the
+        # replay are durable already). Set before the replay, which rebuilds the books.
+        store.add_listener(parts.market_data.on_commit)
+        stack.callback(_detach_market_data, store, parts.market_data)
+        stack.callback(fanout.close)
+
+        auth_state = AuthState(
+            max_failed_logins=config.auth.max_failed_logins, lockout_seconds=config.auth.lockout_seconds
+        )
+        replayed = await replay(store, [auth_state.apply, parts.core.apply])
+        log.info(
+            "state rebuilt from the event log", extra={"events": replayed, "orders": parts.core.queries.total_orders}
+        )
+
+        auth = _auth_service(config, journal, store, auth_state, clock)
+        stack.push_async_callback(auth.stop)
+        await auth.start()
+
+        store.add_listener(TradingService.log_order_events)
+        metrics: ServerMetrics | None = None
+        if config.metrics.listen:
+            metrics = ServerMetrics(
+                core=parts.core.queries, store=store, fanout=fanout, submit_latency=parts.trading.submit_latency
+            )
+            store.add_listener(metrics.on_commit)
+        stack.push_async_callback(_stop_trading, parts.trading, closing)
+        await parts.trading.start()
+        closing.stack = stack.pop_all()
+    return Application(
+        config,
+        store,
+        journal,
+        fanout,
+        parts.core,
+        parts.executor,
+        parts.trading,
+        parts.market_data,
+        auth,
+        metrics,
+        closing,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# The trading core, the trading service (with its executor) and the market data hub: built here,
+# and only here. Their constructors are being reshaped; adapt this function when they change.
+
+
+@dataclass(frozen=True, slots=True)
+class TradingParts:
+    core: Sequencer
+    executor: Executor
+    trading: TradingService
+    market_data: MarketDataHub
+
+
+def build_trading(
+    config: Config,
+    journal: Journal,
+    store: SqliteEventStore,
+    *,
+    clock: Clock,
+    venue: Venue | None,
+) -> TradingParts:
+    """Construct, wire nothing outside themselves, start nothing: the caller registers the hub's
+    commit listener and replays the log into the core."""
+    execution = config.execution
+    sink = StoreSink(store)
+    core = Sequencer(
+        journal,
+        sink,
+        breaker=CircuitBreaker(threshold=execution.breaker_threshold, open_seconds=execution.breaker_open_seconds),
+        venue=config.venue.kind,
+        max_order_quantity=config.orders.max_quantity,
+    )
+    market_data = MarketDataHub(lambda: store.head_sequence)
+    core.matching.on_book_change = market_data.record
+    executor = Executor(
+        core,
+        venue
+        or SimulatedVenue(
+            latency_seconds=config.venue.latency_seconds, failure_rate=config.venue.failure_rate, seed=config.venue.seed
+        ),
+        RetryPolicy(
+            attempts=execution.attempts,
+            base_delay=execution.retry_base_delay_seconds,
+            attempt_timeout=execution.attempt_timeout_seconds,
+        ),
+        durable=sink.durable,
+        clock_us=_micros(clock),
+        rng=random.Random(config.venue.seed),
+        max_in_flight=execution.max_in_flight,
+    )
+    trading = TradingService(core, executor, sink, clock=clock, read_only=config.read_only)
+    return TradingParts(core, executor, trading, market_data)
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def _auth_service(
+    config: Config, journal: Journal, store: SqliteEventStore, state: AuthState, clock: Clock
+) -> AuthService:
+    auth = config.auth
+    secret = auth.jwt_secret.value.encode() if auth.jwt_secret else load_or_create_secret(config.data_dir)
+    return AuthService(
+        UserStore(config.data_dir / "users.db"),
+        TokenCodec(secret, ttl_seconds=auth.token_ttl_seconds),
+        journal,
+        state,
+        append=store.append,
+        clock=clock,
+        demo_users=auth.demo_users,
+        scrypt_n=auth.scrypt_n,
+        user_refresh_seconds=auth.user_refresh_seconds,
+        read_only=config.read_only,
+    )
+
+
+def _micros(clock: Clock) -> Callable[[], int]:
+    def clock_us() -> int:
+        return int(clock() * 1_000_000)
+
+    return clock_us
+
+
+def _failure_handler(
+    waiters: list[EventFanout | StoreSink], notify: Callable[[StoreError], None] | None
+) -> Callable[[StoreError], None]:
+    """A failed append: tell `notify`, and release everyone waiting for durability (on the loop)."""
+    loop = asyncio.get_running_loop()
+
+    def release(error: StoreError) -> None:
+        for waiter in waiters:
+            waiter.fail(error)
+
+    def on_failure(error: StoreError) -> None:
+        if notify is not None:
+            notify(error)
+        loop.call_soon_threadsafe(release, error)
+
+    return on_failure
+
+
+def _detach_market_data(store: SqliteEventStore, market_data: MarketDataHub) -> None:
+    store.remove_listener(market_data.on_commit)
+    market_data.close()
+
+
+async def _stop_trading(trading: TradingService, closing: _Closing) -> None:
+    await trading.stop(closing.grace)
