@@ -1,10 +1,10 @@
 """ITIRP client library: `connect()` for a blocking client, `aconnect()` for asyncio.
 
-    from itirp_client import connect
-    with connect("127.0.0.1:50051", "trader1", "trader123") as desk:
-        reply = desk.submit_order("AAPL", "BUY", 100, "150.50")
-        for book in desk.order_book_stream("AAPL"):   # internal venue
-            print(book.sequence, book.best_bid, book.best_ask)
+from itirp_client import connect
+with connect("127.0.0.1:50051", "trader1", "trader123") as desk:
+    reply = desk.submit_order("AAPL", "BUY", 100, "150.50")
+    for book in desk.order_book_stream("AAPL"):   # internal venue
+        print(book.sequence, book.best_bid, book.best_ask)
 """
 
 from __future__ import annotations
