@@ -21,6 +21,11 @@ class Role(enum.IntEnum):
     COMPLIANCE = 3
     ADMIN = 4
 
+    @property
+    def proto_name(self) -> str:
+        """The `itirp.v1.Role` enum name ("ROLE_TRADER"): what the API and error metadata carry."""
+        return f"ROLE_{self.name}"
+
     @classmethod
     def parse(cls, name: str) -> Role:
         try:

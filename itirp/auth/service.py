@@ -13,6 +13,7 @@ live path appends an event and applies that same event, and a restart replays th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -20,8 +21,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from google.protobuf.message import Message
+from google.protobuf.message import Message  # type: ignore[import-untyped]  # protobuf ships no py.typed
 
 from itirp.auth.passwords import hash_password, verify_password
 from itirp.auth.roles import Role
@@ -29,14 +31,16 @@ from itirp.auth.state import AuthState
 from itirp.auth.tokens import Claims, TokenCodec
 from itirp.auth.users import User, UserStore
 from itirp.core.journal import Journal, new_uuid
+from itirp.errors import FailedPrecondition, Reason, ResourceExhausted, Unauthenticated
 from itirp.events import timestamp_from_seconds
-from itirp.errors import FailedPrecondition, ResourceExhausted, Unauthenticated
 from itirp.observability.context import correlation_id_var, request_id_var
-from itirp.v1 import common_pb2, events_pb2
+from itirp.v1 import events_pb2
 
 __all__ = ["AuthService", "IssuedToken", "Principal", "load_or_create_secret"]
 
 log = logging.getLogger("itirp.auth")
+
+_T = TypeVar("_T")
 
 _BAD_LOGIN = "invalid username or password"
 _TOKEN_CACHE_MAX = 50_000
@@ -77,7 +81,9 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     except FileExistsError:
         secret = path.read_bytes().strip()
         if len(secret) < 32:
-            raise RuntimeError(f"{path} holds a secret shorter than 32 bytes; remove it to generate a new one")
+            raise RuntimeError(
+                f"{path} holds a secret shorter than 32 bytes; remove it to generate a new one"
+            ) from None
         return secret
     secret = secrets.token_urlsafe(48).encode()
     with os.fdopen(fd, "wb") as f:
@@ -86,10 +92,6 @@ def load_or_create_secret(data_dir: Path) -> bytes:
         os.fsync(f.fileno())
     log.info("generated a new token signing secret", extra={"path": str(path)})
     return secret
-
-
-def _role(role: Role) -> int:
-    return common_pb2.Role.Value(f"ROLE_{role.name}")
 
 
 class AuthService:
@@ -122,7 +124,7 @@ class AuthService:
         self._dummy_hash = ""
         self._poller: asyncio.Task[None] | None = None
 
-    async def _run(self, fn: Callable, *args: object):  # type: ignore[no-untyped-def]
+    async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     async def start(self) -> None:
@@ -142,10 +144,8 @@ class AuthService:
     async def stop(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
-            except asyncio.CancelledError:
-                pass
         self._pool.shutdown(wait=True)
 
     async def _record(self, events: list[tuple[Message, str]]) -> None:
@@ -169,7 +169,8 @@ class AuthService:
         for u in users:
             known = self.state.users.get(u.user_id)
             if known is None:
-                events.append((events_pb2.UserCreated(username=u.username, role=_role(u.role), user_id=u.user_id), ""))
+                created = events_pb2.UserCreated(username=u.username, role=u.role.proto_name, user_id=u.user_id)
+                events.append((created, ""))
             if u.disabled and (known is None or not known.disabled):
                 events.append((events_pb2.UserDisabled(username=u.username, user_id=u.user_id), ""))
         if events and not self._read_only:
@@ -190,11 +191,15 @@ class AuthService:
     async def login(self, username: str, password: str) -> IssuedToken:
         left = self.state.throttle.locked_for(username, self._clock())
         if left > 0:
+            wait = int(left) + 1  # whole seconds, never less than what is left
             raise ResourceExhausted(
-                f"too many failed logins for {username!r}: locked out, try again in {int(left) + 1} s"
+                f"too many failed logins for {username!r}: locked out, try again in {wait} s",
+                reason=Reason.LOCKED_OUT,
+                metadata={"username": username, "retry_after_seconds": str(wait)},
+                retry_after_seconds=wait,
             )
         user = await self._run(self._users.get, username)
-        stored = user.password_hash if self._usable(user) else self._dummy_hash
+        stored = user.password_hash if user is not None and self._usable(user) else self._dummy_hash
         ok = await self._run(verify_password, password, stored)
         if not ok or not self._usable(user):
             log.info("login failed", extra={"username": username})
@@ -208,13 +213,16 @@ class AuthService:
                     locked=failures >= throttle.max_failures,
                 )
                 await self._record([(failed, user.user_id if user else "")])
-            raise Unauthenticated(_BAD_LOGIN)
+            raise Unauthenticated(_BAD_LOGIN, reason=Reason.BAD_CREDENTIALS)
         assert user is not None
         issued = self._issue(user)
         if not self._read_only:
             claims = issued.claims
             logged_in = events_pb2.UserLoggedIn(
-                username=user.username, role=_role(user.role), token_id=claims.jti, expires_at=timestamp_from_seconds(claims.exp)
+                username=user.username,
+                role=user.role.proto_name,
+                token_id=claims.jti,
+                expires_at=timestamp_from_seconds(claims.exp),
             )
             await self._record([(logged_in, user.user_id)])
         return issued
@@ -228,7 +236,9 @@ class AuthService:
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal behind an `authorization` metadata value, or `Unauthenticated` saying why."""
         if not authorization:
-            raise Unauthenticated("missing credentials: send 'authorization: Bearer <token>' metadata")
+            raise Unauthenticated(
+                "missing credentials: send 'authorization: Bearer <token>' metadata", reason=Reason.CREDENTIALS_MISSING
+            )
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -241,11 +251,13 @@ class AuthService:
                 self._token_cache.clear()
             self._token_cache[token] = claims
         elif now >= claims.exp:
-            raise Unauthenticated("token expired; log in again")
+            raise Unauthenticated("token expired; log in again", reason=Reason.TOKEN_EXPIRED)
         if claims.jti in self.state.revoked:
-            raise Unauthenticated("token has been revoked (logged out); log in again")
+            raise Unauthenticated("token has been revoked (logged out); log in again", reason=Reason.TOKEN_REVOKED)
         if claims.user_id in self._blocked_users:
-            raise Unauthenticated(f"user {claims.sub!r} is disabled")
+            raise Unauthenticated(
+                f"user {claims.sub!r} is disabled", reason=Reason.USER_DISABLED, metadata={"username": claims.sub}
+            )
         return Principal.from_claims(claims)
 
     def is_revoked(self, token_id: str) -> bool:
@@ -257,15 +269,23 @@ class AuthService:
         it keep running); log out to revoke it."""
         user = await self._run(self._users.get, principal.username)
         if not self._usable(user) or user is None or user.user_id != principal.user_id:
-            raise Unauthenticated(f"user {principal.username!r} is disabled or no longer exists")
+            raise Unauthenticated(
+                f"user {principal.username!r} is disabled or no longer exists",
+                reason=Reason.USER_DISABLED,
+                metadata={"username": principal.username},
+            )
         return self._issue(user)
 
     async def logout(self, principal: Principal) -> int:
         """Revokes the caller's token durably; returns the revocation time (epoch seconds)."""
         if self._read_only:
-            raise FailedPrecondition("the server is read-only (started for investigation): nothing can be recorded")
+            raise FailedPrecondition(
+                "the server is read-only (started for investigation): nothing can be recorded", reason=Reason.READ_ONLY
+            )
         revoked = events_pb2.TokenRevoked(
-            token_id=principal.token_id, expires_at=timestamp_from_seconds(principal.expires_at), username=principal.username
+            token_id=principal.token_id,
+            expires_at=timestamp_from_seconds(principal.expires_at),
+            username=principal.username,
         )
         await self._record([(revoked, principal.user_id)])
         return int(self._clock())

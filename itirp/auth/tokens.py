@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import jwt
 
 from itirp.auth.roles import Role
-from itirp.errors import Unauthenticated
+from itirp.errors import Reason, Unauthenticated
 
 __all__ = ["ALGORITHM", "Claims", "TokenCodec"]
 
@@ -100,5 +100,5 @@ class TokenCodec:
         except (ValueError, TypeError):
             raise Unauthenticated("token claims are invalid") from None
         if now >= claims.exp:
-            raise Unauthenticated("token expired; log in again")
+            raise Unauthenticated("token expired; log in again", reason=Reason.TOKEN_EXPIRED)
         return claims

@@ -6,8 +6,9 @@ lands in its queue) and, in the same step, the store's head H is noted. Every ev
 readable from the store; every event after H arrives through the queue. Catch-up reads (from, H],
 then the queue is drained, skipping anything at or below what was already delivered.
 
-A subscriber whose queue exceeds its bound is cut off (`ResourceExhausted` naming the sequence to
-resume from) and its queue freed at once, so one slow reader costs nobody else anything.
+A subscriber whose queue exceeds its bound is cut off (`ResourceExhausted`, reason
+SUBSCRIBER_TOO_SLOW, naming the sequence to resume from) and its queue freed at once, so one slow
+reader costs nobody else anything.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from itirp.errors import InvalidArgument, ResourceExhausted, Unavailable
+from itirp.errors import InvalidArgument, Reason, ResourceExhausted, Unavailable
 from itirp.store import EventStore, StoredEvent
 
-__all__ = ["CaughtUp", "EventFanout", "Heartbeat"]
+__all__ = ["RECONNECT_AFTER_SECONDS", "RESUBSCRIBE_AFTER_SECONDS", "CaughtUp", "EventFanout", "Heartbeat"]
 
 _CATCH_UP_PAGE = 1000
+
+#: Retry hints (`google.rpc.RetryInfo`) of a stream that was ended: a subscriber cut off for being
+#: slow may come back at once (a short pause lets it drain whatever made it slow); one ended by a
+#: shutdown waits for the server (or another one) to be back.
+RESUBSCRIBE_AFTER_SECONDS = 1.0
+RECONNECT_AFTER_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +149,14 @@ class EventFanout:
         `Heartbeat` after `heartbeat_seconds` of quiet. `check()` runs at every wake-up and may raise
         to end the stream (e.g. a revoked token). A resume point beyond the newest event is refused:
         it comes from another event log, and following it would silently skip events."""
-        if after > self._store.head_sequence:
+        head = self._store.head_sequence
+        if after > head:
             raise InvalidArgument(
                 "from_sequence",
-                f"{after} is beyond the newest event of this server's log ({self._store.head_sequence});"
+                f"{after} is beyond the newest event of this server's log ({head});"
                 " resume from a sequence this server sent",
+                reason=Reason.RESUME_POINT_BEYOND_HEAD,
+                metadata={"head_sequence": str(head)},
             )
         subscriber = _Subscriber(matches, max_queue or self._max_queue)
         self._subscribers.add(subscriber)
@@ -157,12 +167,20 @@ class EventFanout:
             def overflow() -> ResourceExhausted:
                 return ResourceExhausted(
                     f"subscriber fell more than {subscriber.max_queue} events behind and was cut off; "
-                    f"resume with from_sequence={delivered}"
+                    f"resume with from_sequence={delivered}",
+                    reason=Reason.SUBSCRIBER_TOO_SLOW,
+                    metadata={"resume_from_sequence": str(delivered)},
+                    retry_after_seconds=RESUBSCRIBE_AFTER_SECONDS,
                 )
 
             def closing() -> None:
                 if self._closing:
-                    raise Unavailable(f"{self._closing}; resume with from_sequence={delivered}")
+                    raise Unavailable(
+                        f"{self._closing}; resume with from_sequence={delivered}",
+                        reason=Reason.SHUTTING_DOWN,
+                        metadata={"resume_from_sequence": str(delivered)},
+                        retry_after_seconds=RECONNECT_AFTER_SECONDS,
+                    )
 
             while delivered < horizon:
                 page = await self._store.read(after=delivered, limit=min(_CATCH_UP_PAGE, horizon - delivered))

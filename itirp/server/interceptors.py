@@ -5,8 +5,9 @@ For each call it
 1. looks the method up in the role table (deny by default),
 2. authenticates the `authorization: Bearer <jwt>` metadata unless the method is open,
 3. runs the handler with the principal, request id and correlation id in context variables,
-4. turns an application error raised by the handler into its status (`itirp.server.status`), and
-   anything else into INTERNAL with the request id, logged once here,
+4. turns an application error raised by the handler into its rich status (`itirp.server.status`:
+   code, message, and `google.rpc` details in the `grpc-status-details-bin` trailer, next to
+   `x-request-id`), and anything else into INTERNAL with the request id, logged once here,
 5. writes one access-log line, and hands the call's duration to the metrics when they are on.
 
 Health checks and reflection pass straight through: open, unlogged, unwrapped.
@@ -17,17 +18,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from grpc_status import rpc_status
 
 from itirp.auth.roles import OPEN, OPEN_PREFIXES, Role, required_role
 from itirp.auth.service import AuthService, Principal
-from itirp.errors import ItirpError, PermissionDenied, Unauthenticated
+from itirp.errors import ItirpError, PermissionDenied, Reason, Unauthenticated
 from itirp.ids import random_hex
 from itirp.observability.context import correlation_id_var, principal_var, request_id_var
 from itirp.observability.logging import emit
-from itirp.server.status import MAPPED, status_for
+from itirp.server.status import MAPPED, rich_status
 
 __all__ = ["CallInterceptor", "ObserveCall"]
 
@@ -58,11 +61,27 @@ class _Call:
         self.correlation_id = correlation_id
 
 
+@dataclass(frozen=True, slots=True)
+class _Status(grpc.Status):  # type: ignore[misc]  # grpc ships no type stubs: its classes are Any
+    """What `abort_with_status` takes: code, message and trailing metadata."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+def _rich_abort_status(error: Exception, request_id: str) -> _Status:
+    """The error's `google.rpc.Status` as grpc sends it (`grpc-status-details-bin`), plus the
+    `x-request-id` trailer: aborting with trailing metadata replaces what was set before."""
+    status = rpc_status.to_status(rich_status(error))
+    return _Status(status.code, status.details, (("x-request-id", request_id), *status.trailing_metadata))
+
+
 #: Metrics hook: (full method name, status code, seconds), called once per call on the loop.
 ObserveCall = Callable[[str, grpc.StatusCode, float], None]
 
 
-class CallInterceptor(grpc.aio.ServerInterceptor):
+class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type stubs: its classes are Any
     def __init__(
         self, auth: AuthService, *, access_log_enabled: bool = True, observe: ObserveCall | None = None
     ) -> None:
@@ -75,13 +94,13 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         handler = await continuation(handler_call_details)
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
 
         authorization = request_id = correlation_id = None
-        for key, value in handler_call_details.invocation_metadata or ():  # type: ignore[attr-defined]
+        for key, value in handler_call_details.invocation_metadata or ():
             if key == "authorization":
                 authorization = value
             elif key == "x-request-id":
@@ -93,7 +112,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         error: ItirpError | None = None
         rule = required_role(method)
         if rule is None:
-            error = PermissionDenied(f"{_short(method)} is not open to any role")
+            error = PermissionDenied(
+                f"{_short(method)} is not open to any role", reason=Reason.METHOD_NOT_OPEN, metadata={"method": method}
+            )
         elif rule is not OPEN:
             try:
                 principal = self._auth.authenticate(authorization)
@@ -103,7 +124,13 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 assert isinstance(rule, Role)
                 if principal.role < rule:
                     error = PermissionDenied(
-                        f"{_short(method)} requires the {rule.name} role or above; you are {principal.role.name}"
+                        f"{_short(method)} requires the {rule.name} role or above; you are {principal.role.name}",
+                        reason=Reason.ROLE_REQUIRED,
+                        metadata={
+                            "method": method,
+                            "required_role": rule.proto_name,
+                            "role": principal.role.proto_name,
+                        },
                     )
         call = _Call(method, principal, error, (request_id or random_hex(8))[:64], (correlation_id or "")[:128])
         return self._wrap(handler, call)
@@ -134,8 +161,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     raise call.error
                 return await behavior(request, context)
             except MAPPED as exc:
-                code, message = status_for(exc)
-                await context.abort(code, message)
+                status = _rich_abort_status(exc, call.request_id)
+                code = status.code
+                await context.abort_with_status(status)
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
@@ -161,8 +189,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 async for response in behavior(request, context):
                     yield response
             except MAPPED as exc:
-                code, message = status_for(exc)
-                await context.abort(code, message)
+                status = _rich_abort_status(exc, call.request_id)
+                code = status.code
+                await context.abort_with_status(status)
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
+from google.protobuf.timestamp_pb2 import Timestamp  # type: ignore[import-untyped]  # protobuf ships no py.typed
 
 from itirp.auth.service import AuthService
-from itirp.errors import InvalidArgument, NotFound
+from itirp.errors import InvalidArgument, NotFound, Reason
 from itirp.events import UnknownEventType, event_type_name
 from itirp.observability.context import current_principal
 from itirp.server.fanout import CaughtUp, EventFanout, Heartbeat
@@ -19,7 +19,10 @@ from itirp.v1 import audit_pb2, audit_pb2_grpc
 
 __all__ = ["AuditServicer"]
 
-def _query(flt: audit_pb2.EventFilter, start: Timestamp | None, end: Timestamp | None, **paging: int | None) -> EventQuery:
+
+def _query(
+    flt: audit_pb2.EventFilter, start: Timestamp | None, end: Timestamp | None, **paging: int | None
+) -> EventQuery:
     try:
         types = frozenset(event_type_name(t) for t in flt.event_types)
     except UnknownEventType as exc:
@@ -94,7 +97,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             raise InvalidArgument("order_id", "required")
         events = await by_order(self._store, request.order_id)
         if not events:
-            raise NotFound(f"no events for order {request.order_id!r}")
+            raise NotFound(f"no events for order {request.order_id!r}", reason=Reason.ORDER_NOT_FOUND)
         return audit_pb2.GetOrderTrailResponse(events=[event_to_proto(e) for e in events])
 
     async def SubscribeEvents(

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
 from itirp.auth.service import AuthService, IssuedToken
 from itirp.errors import InvalidArgument
 from itirp.observability.context import current_principal
-from itirp.server.servicers.convert import role_to_proto, timestamp_from_seconds
+from itirp.server.servicers.convert import timestamp_from_seconds
 from itirp.v1 import auth_pb2, auth_pb2_grpc
 
 __all__ = ["AuthServicer"]
 
 
-def _token_fields(issued: IssuedToken) -> dict[str, object]:
+def _token_fields(issued: IssuedToken) -> dict[str, Any]:
     claims = issued.claims
     return {
         "access_token": issued.access_token,
         "token_type": "bearer",
         "expires_in": issued.expires_in,
-        "role": role_to_proto(claims.role),
+        "role": claims.role.proto_name,
         "user_id": claims.user_id,
         "username": claims.sub,
         "expires_at": timestamp_from_seconds(claims.exp),
@@ -38,12 +40,14 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         issued = await self._auth.login(request.username, request.password)
         return auth_pb2.LoginResponse(**_token_fields(issued))
 
-    async def WhoAmI(self, request: auth_pb2.WhoAmIRequest, context: grpc.aio.ServicerContext) -> auth_pb2.WhoAmIResponse:
+    async def WhoAmI(
+        self, request: auth_pb2.WhoAmIRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.WhoAmIResponse:
         p = current_principal()
         return auth_pb2.WhoAmIResponse(
             username=p.username,
             user_id=p.user_id,
-            role=role_to_proto(p.role),
+            role=p.role.proto_name,
             expires_at=timestamp_from_seconds(p.expires_at),
             issued_at=timestamp_from_seconds(p.issued_at),
             token_id=p.token_id,
@@ -55,7 +59,9 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         issued = await self._auth.refresh(current_principal())
         return auth_pb2.RefreshTokenResponse(**_token_fields(issued))
 
-    async def Logout(self, request: auth_pb2.LogoutRequest, context: grpc.aio.ServicerContext) -> auth_pb2.LogoutResponse:
+    async def Logout(
+        self, request: auth_pb2.LogoutRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.LogoutResponse:
         p = current_principal()
         revoked_at = await self._auth.logout(p)
         return auth_pb2.LogoutResponse(token_id=p.token_id, revoked_at=timestamp_from_seconds(revoked_at))

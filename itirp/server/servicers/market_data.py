@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
 import grpc
 
@@ -12,7 +13,7 @@ from itirp.auth.service import AuthService
 from itirp.domain.book import BUY, SELL, LevelChange
 from itirp.domain.money import format_money
 from itirp.domain.orders import SYMBOL_RULE, valid_symbol
-from itirp.errors import FailedPrecondition, InvalidArgument
+from itirp.errors import FailedPrecondition, InvalidArgument, Reason
 from itirp.events import decode_payload, timestamp_from_seconds, timestamp_from_us
 from itirp.marketdata import BookSnapshot, BookUpdate, MarketDataHub
 from itirp.observability.context import current_principal
@@ -105,7 +106,7 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
 
     def _require_enabled(self) -> None:
         if not self._enabled:
-            raise FailedPrecondition(DISABLED_MESSAGE)
+            raise FailedPrecondition(DISABLED_MESSAGE, reason=Reason.VENUE_NOT_INTERNAL)
 
     async def GetOrderBook(
         self, request: market_data_pb2.GetOrderBookRequest, context: grpc.aio.ServicerContext
@@ -157,7 +158,7 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
     def _trade(self, event: StoredEvent) -> market_data_pb2.Trade:
         fill = _fill(event)
         try:
-            side = self._side_of(event.order_id)
+            side = cast("common_pb2.Side", self._side_of(event.order_id))  # a Side number, typed int
         except KeyError:  # not expected: every order that traded is known to the core
             side = common_pb2.SIDE_UNSPECIFIED
         return market_data_pb2.Trade(
@@ -172,7 +173,7 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
 
 
 def _fill(event: StoredEvent) -> events_pb2.OrderFilled:
-    return decode_payload(event.event_type, event.schema_version, event.payload)  # type: ignore[return-value]
+    return cast("events_pb2.OrderFilled", decode_payload(event.event_type, event.schema_version, event.payload))
 
 
 def _price(text: str) -> str:

@@ -6,9 +6,10 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from typing import Any
 
 from itirp.auth.service import AuthService
-from itirp.errors import InvalidArgument, Unauthenticated
+from itirp.errors import InvalidArgument, Reason, Unauthenticated
 from itirp.server.fanout import CaughtUp, Heartbeat
 from itirp.server.servicers.convert import timestamp_from_seconds
 from itirp.v1 import common_pb2
@@ -47,13 +48,15 @@ def revocation_check(auth: AuthService, token_id: str) -> Callable[[], None]:
 
     def check() -> None:
         if auth.is_revoked(token_id):
-            raise Unauthenticated("token has been revoked (logged out); the stream ends")
+            raise Unauthenticated("token has been revoked (logged out); the stream ends", reason=Reason.TOKEN_REVOKED)
 
     return check
 
 
-def marker(item: CaughtUp | Heartbeat, clock: Callable[[], float]) -> dict[str, object]:
-    """The keyword argument of a stream response for a caught-up marker or a heartbeat."""
+def marker(item: CaughtUp | Heartbeat, clock: Callable[[], float]) -> dict[str, Any]:
+    """The keyword argument of a stream response for a caught-up marker or a heartbeat (`Any`: each
+    stream's response type takes it)."""
     if isinstance(item, CaughtUp):
         return {"caught_up": common_pb2.StreamCaughtUp(sequence=item.sequence)}
-    return {"heartbeat": common_pb2.StreamHeartbeat(timestamp=timestamp_from_seconds(clock()), head_sequence=item.head_sequence)}
+    heartbeat = common_pb2.StreamHeartbeat(timestamp=timestamp_from_seconds(clock()), head_sequence=item.head_sequence)
+    return {"heartbeat": heartbeat}
