@@ -187,9 +187,13 @@ class AsyncClient:
                     recovered = await on_retry_error(error, attempt)
                     if recovered is not None:
                         return recovered
+                # the server's RetryInfo, else backoff; a longer wait than the policy allows is the caller's call
+                delay = self.retry.delay(attempt) if error.retry_after is None else error.retry_after
                 if not retry or exc.code() not in _RETRYABLE or attempt >= self.retry.attempts:
                     raise error from None
-                await self._sleep(self.retry.delay(attempt) if error.retry_after is None else error.retry_after)
+                if delay > self.retry.max_delay:
+                    raise error from None
+                await self._sleep(delay)
                 attempt += 1
 
     # ------------------------------------------------------------------ auth
