@@ -29,9 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from itirp_client import AsyncClient, ItirpError, NotAuthenticated, ServerUnavailable
-
 from itirp.v1 import common_pb2
+from itirp_client import AsyncClient, ItirpError, NotAuthenticated, ServerUnavailable
 
 FINAL = {
     common_pb2.ORDER_STATUS_EXECUTED,
@@ -101,7 +100,8 @@ class Board:
             return  # older than what we know already
         self.orders[order.order_id] = order
         if order.status != before.status:
-            text = f"{now()}  {self.rows[order.order_id]}  {status_name(before.status):>10} -> {status_name(order.status)}"
+            change = f"{status_name(before.status):>10} -> {status_name(order.status)}"
+            text = f"{now()}  {self.rows[order.order_id]}  {change}"
             if order.filled_quantity:
                 text += f"  filled {order.filled_quantity} @ {order.average_fill_price}"
             elif order.status in FINAL and order.message:
@@ -149,7 +149,7 @@ async def watch(client: AsyncClient, board: Board, live: asyncio.Event) -> None:
             board.update(item.update.order)
 
 
-async def until(event: asyncio.Event, watcher: asyncio.Task[None], timeout: float) -> bool:
+async def until(event: asyncio.Event, watcher: asyncio.Task[None], timeout: float) -> bool:  # noqa: ASYNC109 (a bounded wait that also watches the stream task: asyncio.timeout() cannot)
     """Wait for `event`, at most `timeout` seconds; a failed update stream raises its error."""
     waiter = asyncio.create_task(event.wait())
     try:
@@ -197,7 +197,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("csv", type=Path, nargs="?", default=Path(__file__).with_name("orders.csv"))
     parser.add_argument("--server", default=os.environ.get("ITIRP_SERVER", "127.0.0.1:50051"))
     parser.add_argument("--username", default=os.environ.get("ITIRP_USERNAME", "trader1"))

@@ -344,6 +344,8 @@ class ScriptedMarketData(market_data_pb2_grpc.MarketDataServiceServicer):
         for item in script:
             if isinstance(item, grpc.StatusCode):
                 await context.abort(item, "scripted")
+            if isinstance(item, grpc.Status):  # with error details, as the server sends them
+                await context.abort_with_status(item)
             yield item
         await self.release.wait()  # then stay open, like a quiet live stream
 
@@ -471,6 +473,44 @@ async def test_trades_resume_after_the_last_trade_with_no_repeat() -> None:
             await stream.aclose()  # type: ignore[attr-defined]
     assert got == [101, 103, 105, 108]
     assert [r.from_sequence for r in service.trade_requests] == [0, 103, 105]
+
+
+async def test_trades_resume_where_the_error_details_say_after_the_delay_they_ask_for() -> None:
+    """A slow-consumer cut-off carries google.rpc.Status details over the wire: ErrorInfo
+    (SUBSCRIBER_TOO_SLOW, resume_from_sequence) and RetryInfo; the stream resumes from there."""
+    from google.protobuf.duration_pb2 import Duration
+    from google.rpc import code_pb2, error_details_pb2, status_pb2
+    from grpc_status import rpc_status
+
+    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message="subscriber fell behind and was cut off")
+    status.details.add().Pack(error_details_pb2.ErrorInfo(
+        reason="SUBSCRIBER_TOO_SLOW", domain="itirp.v1", metadata={"resume_from_sequence": "150"}
+    ))
+    status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=Duration(nanos=20_000_000)))
+    service = ScriptedMarketData(books=[], trades=[[trade(101), rpc_status.to_status(status)], [trade(151)]])
+    async with scripted(service) as client:
+        stream = client.trades("SCR")
+        try:
+            got = [(await first(stream)).trade.sequence for _ in range(2)]
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+    assert got == [101, 151]
+    assert [r.from_sequence for r in service.trade_requests] == [0, 150]
+
+
+async def test_error_details_reach_the_typed_error_over_the_wire() -> None:
+    from google.rpc import code_pb2, error_details_pb2, status_pb2
+    from grpc_status import rpc_status
+
+    status = status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message="start the server with --venue internal")
+    status.details.add().Pack(error_details_pb2.ErrorInfo(reason="VENUE_NOT_INTERNAL", domain="itirp.v1"))
+    service = ScriptedMarketData(books=[], trades=[[rpc_status.to_status(status)]])
+    async with scripted(service) as client:
+        stream = client.trades("SCR")
+        with pytest.raises(itirp_client.OrderStateConflict) as refused:
+            await first(stream)
+    assert refused.value.reason == itirp_client.Reason.VENUE_NOT_INTERNAL
+    assert refused.value.message == "start the server with --venue internal"
 
 
 def test_the_blocking_client_amends_and_reads_market_data(tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
 """ITIRP client library: `connect()` for a blocking client, `aconnect()` for asyncio.
 
-    from itirp_client import connect
-    with connect("127.0.0.1:50051", "trader1", "trader123") as desk:
-        reply = desk.submit_order("AAPL", "BUY", 100, "150.50")
-        for book in desk.order_book_stream("AAPL"):   # internal venue
-            print(book.sequence, book.best_bid, book.best_ask)
+from itirp_client import connect
+with connect("127.0.0.1:50051", "trader1", "trader123") as desk:
+    reply = desk.submit_order("AAPL", "BUY", 100, "150.50")
+    for book in desk.order_book_stream("AAPL"):   # internal venue
+        print(book.sequence, book.best_bid, book.best_ask)
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from itirp_client.aio import AsyncClient, RetryPolicy
 from itirp_client.book import Level, OrderBook
 from itirp_client.errors import (
     DuplicateOrder,
+    FieldViolation,
     InvalidRequest,
     ItirpError,
     NotAuthenticated,
     NotFound,
     OrderStateConflict,
     PermissionDenied,
+    Reason,
     RiskRejected,
     ServerUnavailable,
     TooManyRequests,
@@ -31,6 +33,7 @@ __all__ = [
     "AsyncClient",
     "Client",
     "DuplicateOrder",
+    "FieldViolation",
     "InvalidRequest",
     "ItirpError",
     "Level",
@@ -39,6 +42,7 @@ __all__ = [
     "OrderBook",
     "OrderStateConflict",
     "PermissionDenied",
+    "Reason",
     "RetryPolicy",
     "RiskRejected",
     "ServerUnavailable",

@@ -5,12 +5,11 @@ errors to types, and follow the server's streams across reconnects with no gap a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -32,7 +31,8 @@ from itirp.v1 import (
     system_pb2,
     system_pb2_grpc,
 )
-from itirp_client.book import LiveBook, OrderBook
+from itirp_client import _enums
+from itirp_client.book import OrderBook
 from itirp_client.errors import (
     DuplicateOrder,
     InvalidRequest,
@@ -42,76 +42,15 @@ from itirp_client.errors import (
     RiskRejected,
     from_rpc_error,
 )
+from itirp_client.streams import Resumable, RetryPolicy, Sleep, StreamCall, follow_book, follow_sequenced
 
 __all__ = ["AsyncClient", "RetryPolicy"]
 
 log = logging.getLogger("itirp_client")
 T = TypeVar("T")
 
-_SIDES = {"BUY": common_pb2.SIDE_BUY, "SELL": common_pb2.SIDE_SELL}
 _RETRYABLE = (grpc.StatusCode.UNAVAILABLE,)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Retries of UNAVAILABLE: exponential backoff with jitter."""
-
-    attempts: int = 6
-    base_delay: float = 0.1
-    max_delay: float = 3.0
-
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return ceiling / 2 + random.random() * ceiling / 2
-
-
-def _side(side: str | int) -> int:
-    if isinstance(side, int):
-        return side
-    try:
-        return _SIDES[side.upper().removeprefix("SIDE_")]
-    except KeyError:
-        raise ValueError(f"side must be BUY or SELL, got {side!r}") from None
-
-
-def _enum(value: str | int | None, enum: Any, prefix: str, what: str) -> int:
-    """An enum value from its number, or its name in any case, with or without the prefix, with
-    dashes or underscores: "MARKET", "ioc", "cancel-both", "TIME_IN_FORCE_FOK". None: unset (0)."""
-    if value is None:
-        return 0
-    if isinstance(value, int):
-        return value
-    name = value.strip().upper().replace("-", "_").replace(" ", "_").removeprefix(prefix)
-    if name and name != "UNSPECIFIED" and prefix + name in enum.keys():
-        return int(enum.Value(prefix + name))
-    choices = ", ".join(k.removeprefix(prefix) for k in enum.keys() if not k.endswith("_UNSPECIFIED"))
-    raise ValueError(f"{what} must be one of {choices}, got {value!r}")
-
-
-def _order_type(value: str | int | None) -> int:
-    return _enum(value, common_pb2.OrderType, "ORDER_TYPE_", "order_type")
-
-
-def _time_in_force(value: str | int | None) -> int:
-    return _enum(value, common_pb2.TimeInForce, "TIME_IN_FORCE_", "time_in_force")
-
-
-def _self_trade_prevention(value: str | int | None) -> int:
-    return _enum(value, common_pb2.SelfTradePrevention, "SELF_TRADE_PREVENTION_", "self_trade_prevention")
-
-
-def _order_statuses(statuses: Iterable[str | int]) -> list[int]:
-    return [
-        s if isinstance(s, int) else common_pb2.OrderStatus.Value("ORDER_STATUS_" + s.upper().removeprefix("ORDER_STATUS_"))
-        for s in statuses
-    ]
-
-
-def _event_types(types: Iterable[str | int]) -> list[int]:
-    return [
-        t if isinstance(t, int) else events_pb2.EventType.Value("EVENT_TYPE_" + t.upper().removeprefix("EVENT_TYPE_"))
-        for t in types
-    ]
+_DEFAULT_RETRY = RetryPolicy()
 
 
 class AsyncClient:
@@ -122,12 +61,14 @@ class AsyncClient:
         self,
         address: str,
         *,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = _DEFAULT_RETRY,
         refresh_margin: float = 60.0,
         channel_options: Sequence[tuple[str, Any]] = (),
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.address = address
         self.retry = retry
+        self._sleep = sleep
         self.refresh_margin = refresh_margin
         self._channel = grpc.aio.insecure_channel(address, options=list(channel_options))
         self._auth = auth_pb2_grpc.AuthServiceStub(self._channel)
@@ -172,10 +113,8 @@ class AsyncClient:
     async def close(self) -> None:
         if self._refresher is not None:
             self._refresher.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._refresher
-            except (asyncio.CancelledError, Exception):
-                pass
         await self._channel.close()
 
     async def __aenter__(self) -> AsyncClient:
@@ -248,15 +187,21 @@ class AsyncClient:
                     recovered = await on_retry_error(error, attempt)
                     if recovered is not None:
                         return recovered
+                # the server's RetryInfo, else backoff; a longer wait than the policy allows is the caller's call
+                delay = self.retry.delay(attempt) if error.retry_after is None else error.retry_after
                 if not retry or exc.code() not in _RETRYABLE or attempt >= self.retry.attempts:
                     raise error from None
-                await asyncio.sleep(self.retry.delay(attempt))
+                if delay > self.retry.max_delay:
+                    raise error from None
+                await self._sleep(delay)
                 attempt += 1
 
     # ------------------------------------------------------------------ auth
 
     async def login(self, username: str, password: str) -> auth_pb2.LoginResponse:
-        reply = await self._call(self._auth.Login, auth_pb2.LoginRequest(username=username, password=password))
+        reply: auth_pb2.LoginResponse = await self._call(
+            self._auth.Login, auth_pb2.LoginRequest(username=username, password=password)
+        )
         self._credentials = (username, password)
         self._session(reply.access_token, reply.expires_at.seconds, reply.username, common_pb2.Role.Name(reply.role))
         return reply
@@ -265,12 +210,12 @@ class AsyncClient:
         return await self._call(self._auth.WhoAmI, auth_pb2.WhoAmIRequest())
 
     async def refresh(self) -> auth_pb2.RefreshTokenResponse:
-        reply = await self._call(self._auth.RefreshToken, auth_pb2.RefreshTokenRequest())
+        reply: auth_pb2.RefreshTokenResponse = await self._call(self._auth.RefreshToken, auth_pb2.RefreshTokenRequest())
         self._session(reply.access_token, reply.expires_at.seconds, reply.username, common_pb2.Role.Name(reply.role))
         return reply
 
     async def logout(self) -> auth_pb2.LogoutResponse:
-        reply = await self._call(self._auth.Logout, auth_pb2.LogoutRequest())
+        reply: auth_pb2.LogoutResponse = await self._call(self._auth.Logout, auth_pb2.LogoutRequest())
         self._token, self._credentials = "", None
         if self._refresher is not None:
             self._refresher.cancel()
@@ -308,26 +253,31 @@ class AsyncClient:
         coid = client_order_id or f"cli-{uuid.uuid4()}"
         request = order_pb2.SubmitOrderRequest(
             symbol=symbol,
-            side=_side(side),
+            side=_enums.side(side),
             quantity=quantity,
             price="" if price is None else str(price),
             strategy=strategy,
             client_order_id=coid,
-            order_type=_order_type(order_type),
-            time_in_force=_time_in_force(time_in_force),
-            self_trade_prevention=_self_trade_prevention(self_trade_prevention),
+            order_type=_enums.order_type(order_type),
+            time_in_force=_enums.time_in_force(time_in_force),
+            self_trade_prevention=_enums.self_trade_prevention(self_trade_prevention),
         )
 
         async def first_attempt_got_through(error: ItirpError, attempt: int) -> order_pb2.SubmitOrderResponse | None:
             if isinstance(error, DuplicateOrder) and error.order_id:
                 order = await self.get_order(error.order_id)
                 return order_pb2.SubmitOrderResponse(
-                    order_id=order.order_id, status=order.status, correlation_id=order.correlation_id,
-                    timestamp=order.created_at, message=order.message, violations=order.violations, order=order,
+                    order_id=order.order_id,
+                    status=order.status,
+                    correlation_id=order.correlation_id,
+                    timestamp=order.created_at,
+                    message=order.message,
+                    violations=order.violations,
+                    order=order,
                 )
             return None
 
-        reply = await self._call(
+        reply: order_pb2.SubmitOrderResponse = await self._call(
             self._orders.SubmitOrder,
             request,
             correlation_id=correlation_id or str(uuid.uuid4()),
@@ -338,21 +288,38 @@ class AsyncClient:
         return reply
 
     async def get_order(self, order_id: str) -> order_pb2.Order:
-        return (await self._call(self._orders.GetOrder, order_pb2.GetOrderRequest(order_id=order_id))).order
+        reply: order_pb2.GetOrderResponse = await self._call(
+            self._orders.GetOrder, order_pb2.GetOrderRequest(order_id=order_id)
+        )
+        return reply.order
 
     async def list_orders(
-        self, *, statuses: Iterable[str | int] = (), symbol: str = "", user_id: str = "", page_size: int = 100, page_token: str = ""
+        self,
+        *,
+        statuses: Iterable[str | int] = (),
+        symbol: str = "",
+        user_id: str = "",
+        page_size: int = 100,
+        page_token: str = "",
     ) -> order_pb2.ListOrdersResponse:
         request = order_pb2.ListOrdersRequest(
-            statuses=_order_statuses(statuses), symbol=symbol, user_id=user_id, page_size=page_size, page_token=page_token
+            statuses=_enums.order_statuses(statuses),
+            symbol=symbol,
+            user_id=user_id,
+            page_size=page_size,
+            page_token=page_token,
         )
         return await self._call(self._orders.ListOrders, request)
 
-    async def iter_orders(self, **filters: Any) -> AsyncIterator[order_pb2.Order]:
+    async def iter_orders(
+        self, *, statuses: Iterable[str | int] = (), symbol: str = "", user_id: str = "", page_size: int = 100
+    ) -> AsyncGenerator[order_pb2.Order, None]:
         """Every matching order, newest first, page by page."""
         token = ""
         while True:
-            page = await self.list_orders(page_token=token, **filters)
+            page = await self.list_orders(
+                statuses=statuses, symbol=symbol, user_id=user_id, page_size=page_size, page_token=token
+            )
             for order in page.orders:
                 yield order
             token = page.next_page_token
@@ -360,9 +327,13 @@ class AsyncClient:
                 return
 
     async def cancel_order(self, order_id: str, reason: str = "") -> order_pb2.Order:
-        return (await self._call(self._orders.CancelOrder, order_pb2.CancelOrderRequest(order_id=order_id, reason=reason))).order
+        request = order_pb2.CancelOrderRequest(order_id=order_id, reason=reason)
+        reply: order_pb2.CancelOrderResponse = await self._call(self._orders.CancelOrder, request)
+        return reply.order
 
-    async def amend_order(self, order_id: str, quantity: int = 0, price: str | Decimal = "") -> order_pb2.AmendOrderResponse:
+    async def amend_order(
+        self, order_id: str, quantity: int = 0, price: str | Decimal = ""
+    ) -> order_pb2.AmendOrderResponse:
         """Change a resting order (internal venue): `quantity` is the new total size, filled part
         included (0 keeps it), `price` the new limit price ("" keeps it). The reply has the order and
         `priority_kept` (a smaller quantity at the same price keeps the order's place in the queue).
@@ -396,7 +367,7 @@ class AsyncClient:
 
     def order_updates(
         self, *, order_id: str = "", from_sequence: int = 0, markers: bool = False
-    ) -> AsyncIterator[order_pb2.StreamOrderUpdatesResponse]:
+    ) -> AsyncGenerator[order_pb2.StreamOrderUpdatesResponse, None]:
         """Live order status: the open orders first (`update.snapshot`), then every change. Survives
         dropped connections and server restarts, resuming after the last sequence seen."""
 
@@ -407,17 +378,26 @@ class AsyncClient:
         def sequence(item: order_pb2.StreamOrderUpdatesResponse) -> int | None:
             return None if item.update.snapshot else item.update.sequence
 
-        return self._follow(open_stream, from_sequence, sequence, markers)
+        stream = self._resumable(open_stream, from_sequence, "the order update stream")
+        return follow_sequenced(stream, sequence, markers)
 
     # ------------------------------------------------------------------ risk
 
     async def risk_metrics(self) -> risk_pb2.RiskMetrics:
-        return (await self._call(self._risk.GetRiskMetrics, risk_pb2.GetRiskMetricsRequest())).metrics
+        reply: risk_pb2.GetRiskMetricsResponse = await self._call(
+            self._risk.GetRiskMetrics, risk_pb2.GetRiskMetricsRequest()
+        )
+        return reply.metrics
 
     async def risk_limits(self) -> risk_pb2.RiskLimits:
-        return (await self._call(self._risk.GetRiskLimits, risk_pb2.GetRiskLimitsRequest())).limits
+        reply: risk_pb2.GetRiskLimitsResponse = await self._call(
+            self._risk.GetRiskLimits, risk_pb2.GetRiskLimitsRequest()
+        )
+        return reply.limits
 
-    async def update_risk_limits(self, *, reason: str = "", **limits: str | Decimal) -> risk_pb2.UpdateRiskLimitsResponse:
+    async def update_risk_limits(
+        self, *, reason: str = "", **limits: str | Decimal
+    ) -> risk_pb2.UpdateRiskLimitsResponse:
         request = risk_pb2.UpdateRiskLimitsRequest(reason=reason, **{k: str(v) for k, v in limits.items()})
         return await self._call(self._risk.UpdateRiskLimits, request)
 
@@ -431,7 +411,7 @@ class AsyncClient:
 
     @staticmethod
     def _filter(event_types: Iterable[str | int], **fields: str) -> audit_pb2.EventFilter:
-        return audit_pb2.EventFilter(event_types=_event_types(event_types), **fields)
+        return audit_pb2.EventFilter(event_types=_enums.event_types(event_types), **fields)
 
     async def list_events(
         self,
@@ -449,16 +429,22 @@ class AsyncClient:
             page_size=page_size,
             page_token=page_token,
             from_sequence=from_sequence,
-            filter=self._filter(event_types, user_id=user_id, order_id=order_id, symbol=symbol, correlation_id=correlation_id),
+            filter=self._filter(
+                event_types, user_id=user_id, order_id=order_id, symbol=symbol, correlation_id=correlation_id
+            ),
         )
         return await self._call(self._audit.ListEvents, request)
 
     async def correlation_trail(self, correlation_id: str) -> list[events_pb2.Event]:
-        reply = await self._call(self._audit.GetCorrelationTrail, audit_pb2.GetCorrelationTrailRequest(correlation_id=correlation_id))
+        reply = await self._call(
+            self._audit.GetCorrelationTrail, audit_pb2.GetCorrelationTrailRequest(correlation_id=correlation_id)
+        )
         return list(reply.events)
 
     async def order_trail(self, order_id: str) -> list[events_pb2.Event]:
-        return list((await self._call(self._audit.GetOrderTrail, audit_pb2.GetOrderTrailRequest(order_id=order_id))).events)
+        return list(
+            (await self._call(self._audit.GetOrderTrail, audit_pb2.GetOrderTrailRequest(order_id=order_id))).events
+        )
 
     async def verify_audit_log(self) -> audit_pb2.VerifyAuditLogResponse:
         return await self._call(self._audit.VerifyAuditLog, audit_pb2.VerifyAuditLogRequest())
@@ -474,17 +460,22 @@ class AsyncClient:
         correlation_id: str = "",
         heartbeat_seconds: int = 0,
         markers: bool = False,
-    ) -> AsyncIterator[audit_pb2.SubscribeEventsResponse]:
+    ) -> AsyncGenerator[audit_pb2.SubscribeEventsResponse, None]:
         """Every event after `from_sequence`, then live ones; resumes across reconnects, restarts
         and slow-consumer cut-offs with no gap and no duplicate. With `markers`, caught-up and
         heartbeat messages are yielded too."""
-        flt = self._filter(event_types, user_id=user_id, order_id=order_id, symbol=symbol, correlation_id=correlation_id)
+        flt = self._filter(
+            event_types, user_id=user_id, order_id=order_id, symbol=symbol, correlation_id=correlation_id
+        )
 
         def open_stream(after: int) -> Any:
-            request = audit_pb2.SubscribeEventsRequest(from_sequence=after, filter=flt, heartbeat_interval_seconds=heartbeat_seconds)
+            request = audit_pb2.SubscribeEventsRequest(
+                from_sequence=after, filter=flt, heartbeat_interval_seconds=heartbeat_seconds
+            )
             return self._audit.SubscribeEvents(request, metadata=self._metadata())
 
-        return self._follow(open_stream, from_sequence, lambda item: item.event.sequence, markers)
+        stream = self._resumable(open_stream, from_sequence, "the audit event stream")
+        return follow_sequenced(stream, lambda item: item.event.sequence, markers)
 
     # ------------------------------------------------------------------ market data
 
@@ -492,17 +483,25 @@ class AsyncClient:
         """The top `depth` price levels per side of one symbol's book (internal venue), best first.
         `OrderBook.from_snapshot(...)` turns it into the value `order_book_stream()` yields."""
         request = market_data_pb2.GetOrderBookRequest(symbol=symbol, depth=depth)
-        return (await self._call(self._market.GetOrderBook, request)).book
+        reply: market_data_pb2.GetOrderBookResponse = await self._call(self._market.GetOrderBook, request)
+        return reply.book
 
-    def order_book_stream(self, symbol: str, depth: int = 10) -> AsyncIterator[OrderBook]:
+    def order_book_stream(self, symbol: str, depth: int = 10) -> AsyncGenerator[OrderBook, None]:
         """A local copy of one symbol's book, kept up to date: an `OrderBook` after the snapshot and
         after every update applied. A snapshot the server sends mid-stream replaces the book; on a
         gap (an update that does not follow the last sequence applied) or a dropped connection the
         stream resubscribes and goes on from the new snapshot (`OrderBook.snapshot` is True for
         those, `resubscriptions` counts them)."""
-        return self._follow_book(symbol, depth)
+        request = market_data_pb2.StreamOrderBookRequest(symbol=symbol, depth=depth)
 
-    def trades(self, symbol: str, *, from_sequence: int = 0, markers: bool = False) -> AsyncIterator[market_data_pb2.StreamTradesResponse]:
+        def open_stream(after: int) -> Any:  # a new subscription starts from a snapshot
+            return self._market.StreamOrderBook(request, metadata=self._metadata())
+
+        return follow_book(self._resumable(open_stream, 0, f"the order book stream of {symbol}"), symbol)
+
+    def trades(
+        self, symbol: str, *, from_sequence: int = 0, markers: bool = False
+    ) -> AsyncGenerator[market_data_pb2.StreamTradesResponse, None]:
         """Trades of one symbol as they commit (`item.trade`); with `from_sequence`, the trades
         after that event sequence first (0: only new trades; 1: every trade so far). Survives
         dropped connections and server restarts, resuming after the last trade's sequence, so
@@ -512,7 +511,8 @@ class AsyncClient:
             request = market_data_pb2.StreamTradesRequest(symbol=symbol, from_sequence=after)
             return self._market.StreamTrades(request, metadata=self._metadata())
 
-        return self._follow(open_stream, from_sequence, lambda item: item.trade.sequence, markers)
+        stream = self._resumable(open_stream, from_sequence, f"the trade stream of {symbol}")
+        return follow_sequenced(stream, lambda item: item.trade.sequence, markers)
 
     # ------------------------------------------------------------------ system
 
@@ -524,102 +524,12 @@ class AsyncClient:
 
     # ------------------------------------------------------------------ streams
 
-    async def _follow(
-        self,
-        open_stream: Callable[[int], Any],
-        start: int,
-        sequence_of: Callable[[Any], int | None],
-        markers: bool,
-    ) -> AsyncIterator[Any]:
-        """Open, read, and on a dropped connection reopen from the last sequence delivered."""
-        last = start
-        attempt = 0
-        while True:
-            call = open_stream(last)
-            try:
-                while (item := await call.read()) is not grpc.aio.EOF:
-                    attempt = 0
-                    kind = item.WhichOneof("kind")
-                    if kind == "caught_up":
-                        last = max(last, item.caught_up.sequence)
-                    elif kind != "heartbeat":
-                        seq = sequence_of(item)
-                        if seq is not None:
-                            if seq <= last:
-                                continue  # already delivered before a reconnect
-                            last = seq
-                        yield item
-                        continue
-                    if markers:
-                        yield item
-                return
-            except grpc.aio.AioRpcError as exc:
-                code, details = exc.code(), exc.details() or ""
-                resumable = code == grpc.StatusCode.UNAVAILABLE or (
-                    code == grpc.StatusCode.RESOURCE_EXHAUSTED and "resume with" in details
-                )
-                if code == grpc.StatusCode.UNAUTHENTICATED and self._credentials and "revoked" not in details:
-                    await self.login(*self._credentials)
-                    continue
-                attempt += 1
-                if not resumable or attempt > self.retry.attempts * 4:
-                    raise from_rpc_error(exc) from None
-                await asyncio.sleep(self.retry.delay(min(attempt, self.retry.attempts)))
-            finally:
-                call.cancel()
+    async def _relogin(self) -> bool:
+        """Log in again with the credentials of `connect()` (none after `from_token()` or a logout)."""
+        if self._credentials is None:
+            return False
+        await self.login(*self._credentials)
+        return True
 
-    async def _follow_book(self, symbol: str, depth: int) -> AsyncIterator[OrderBook]:
-        """Subscribe, build the book from the snapshot, apply updates; resubscribe on a gap or a
-        dropped connection (the new subscription starts with a fresh snapshot)."""
-        request = market_data_pb2.StreamOrderBookRequest(symbol=symbol, depth=depth)
-        resubscriptions = 0
-        attempt = 0  # consecutive failed connections
-        gaps = 0  # consecutive gaps with no update applied in between
-        while True:
-            call = self._market.StreamOrderBook(request, metadata=self._metadata())
-            book: LiveBook | None = None
-            gap = False
-            try:
-                while (item := await call.read()) is not grpc.aio.EOF:
-                    kind = item.WhichOneof("kind")
-                    if kind == "snapshot":
-                        attempt = 0
-                        book = LiveBook(item.snapshot)
-                        yield book.freeze(resubscriptions=resubscriptions)
-                    elif kind == "update":
-                        if book is None or not book.follows(item.update):
-                            log.info(
-                                "order book gap, resubscribing",
-                                extra={
-                                    "symbol": symbol,
-                                    "have": book.sequence if book else None,
-                                    "previous_sequence": item.update.previous_sequence,
-                                },
-                            )
-                            gap = True
-                            break
-                        attempt = gaps = 0
-                        book.apply(item.update)
-                        yield book.freeze(update=item.update, resubscriptions=resubscriptions)
-                if not gap:
-                    return
-                gaps += 1
-                if gaps > self.retry.attempts * 4:
-                    raise ItirpError(f"the order book stream of {symbol} keeps skipping updates", code="DATA_LOSS")
-                if gaps > 1:
-                    await asyncio.sleep(self.retry.delay(min(gaps, self.retry.attempts)))
-            except grpc.aio.AioRpcError as exc:
-                code, details = exc.code(), exc.details() or ""
-                resumable = code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)
-                if code == grpc.StatusCode.UNAUTHENTICATED and self._credentials and "revoked" not in details:
-                    await self.login(*self._credentials)
-                    resubscriptions += 1
-                    continue
-                attempt += 1
-                if not resumable or attempt > self.retry.attempts * 4:
-                    raise from_rpc_error(exc) from None
-                await asyncio.sleep(self.retry.delay(min(attempt, self.retry.attempts)))
-            finally:
-                call.cancel()
-            resubscriptions += 1
-
+    def _resumable(self, open_call: Callable[[int], StreamCall], position: int, name: str) -> Resumable:
+        return Resumable(open_call, position, retry=self.retry, sleep=self._sleep, relogin=self._relogin, name=name)

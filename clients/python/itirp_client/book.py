@@ -172,9 +172,7 @@ class LiveBook:
             ordered = ordered[: self.depth]
         return tuple(level for _, level in ordered)
 
-    def freeze(
-        self, *, update: market_data_pb2.OrderBookUpdate | None = None, resubscriptions: int = 0
-    ) -> OrderBook:
+    def freeze(self, *, update: market_data_pb2.OrderBookUpdate | None = None, resubscriptions: int = 0) -> OrderBook:
         return OrderBook(
             symbol=self.symbol,
             depth=self.depth,

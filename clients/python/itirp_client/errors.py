@@ -1,33 +1,109 @@
-"""Typed errors: one class per way a call can go wrong, mapped from gRPC status codes."""
+"""Typed errors: one class per way a call can go wrong, mapped from gRPC status codes and filled
+from the error details the server sends (`google.rpc.Status` in the `grpc-status-details-bin`
+trailer): `ErrorInfo` (a stable `reason` and `metadata`), `BadRequest` (`field_violations`) and
+`RetryInfo` (`retry_after`). Programs branch on `reason`, never on the English `message`."""
 
 from __future__ import annotations
 
-import re
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import grpc
+from google.rpc import error_details_pb2  # type: ignore[import-untyped, unused-ignore]  # no stubs installed
+from grpc_status import rpc_status
 
 __all__ = [
+    "DOMAIN",
     "DuplicateOrder",
+    "FieldViolation",
     "InvalidRequest",
     "ItirpError",
     "NotAuthenticated",
     "NotFound",
     "OrderStateConflict",
     "PermissionDenied",
+    "Reason",
     "RiskRejected",
     "ServerUnavailable",
     "TooManyRequests",
     "from_rpc_error",
 ]
 
+#: `google.rpc.ErrorInfo.domain` of the ITIRP server's errors.
+DOMAIN = "itirp.v1"
+
+
+class Reason(enum.StrEnum):
+    """The server's stable reasons (`ItirpError.reason`); see docs/api.md. A newer server may send
+    one this list does not know yet: `reason` is then that string."""
+
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    RESUME_POINT_BEYOND_HEAD = "RESUME_POINT_BEYOND_HEAD"
+    CREDENTIALS_MISSING = "CREDENTIALS_MISSING"
+    TOKEN_INVALID = "TOKEN_INVALID"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    TOKEN_REVOKED = "TOKEN_REVOKED"
+    USER_DISABLED = "USER_DISABLED"
+    BAD_CREDENTIALS = "BAD_CREDENTIALS"
+    ROLE_REQUIRED = "ROLE_REQUIRED"
+    METHOD_NOT_OPEN = "METHOD_NOT_OPEN"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    NOT_FOUND = "NOT_FOUND"
+    DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
+    ORDER_NOT_CANCELLABLE = "ORDER_NOT_CANCELLABLE"
+    ORDER_NOT_AMENDABLE = "ORDER_NOT_AMENDABLE"
+    AMENDMENT_REFUSED_BY_RISK = "AMENDMENT_REFUSED_BY_RISK"
+    KILL_SWITCH_ACTIVE = "KILL_SWITCH_ACTIVE"
+    MARKET_ORDER_NEEDS_BOOK = "MARKET_ORDER_NEEDS_BOOK"
+    NO_LIQUIDITY = "NO_LIQUIDITY"
+    READ_ONLY = "READ_ONLY"
+    VENUE_NOT_INTERNAL = "VENUE_NOT_INTERNAL"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    LOCKED_OUT = "LOCKED_OUT"
+    SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
+    SHUTTING_DOWN = "SHUTTING_DOWN"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+
+
+class FieldViolation(NamedTuple):
+    """One bad request field (`google.rpc.BadRequest.FieldViolation`)."""
+
+    field: str
+    description: str
+
 
 class ItirpError(Exception):
-    """Base class. `code` is the gRPC status code name, `message` the server's words."""
+    """Base class. `code` is the gRPC status code name, `message` the server's words (for people);
+    `reason`, `metadata`, `field_violations` and `retry_after` come from the error details (for
+    programs: empty, or None, when the server sent none)."""
 
-    def __init__(self, message: str, *, code: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        reason: str = "",
+        domain: str = "",
+        metadata: Mapping[str, str] | None = None,
+        field_violations: Sequence[FieldViolation] = (),
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.reason = reason
+        self.domain = domain
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self.field_violations: tuple[FieldViolation, ...] = tuple(field_violations)
+        self.retry_after = retry_after
+        """Seconds the server asks to wait before trying again (`RetryInfo`), else None."""
+
+    @property
+    def resume_from_sequence(self) -> int | None:
+        """Where a cut-off stream can resume (`from_sequence`), when the server said so."""
+        value = self.metadata.get("resume_from_sequence", "")
+        return int(value) if value.isdigit() else None
 
 
 class NotAuthenticated(ItirpError):
@@ -39,11 +115,11 @@ class PermissionDenied(ItirpError):
 
 
 class InvalidRequest(ItirpError):
-    """A field is wrong; `field` names it."""
+    """A field is wrong; `field` names the first one (`field_violations` has them all)."""
 
     @property
     def field(self) -> str:
-        return self.message.split(":", 1)[0] if ":" in self.message else ""
+        return self.field_violations[0].field if self.field_violations else ""
 
 
 class NotFound(ItirpError):
@@ -53,12 +129,9 @@ class NotFound(ItirpError):
 class DuplicateOrder(ItirpError):
     """The client_order_id was used before; `order_id` is the order it belongs to."""
 
-    _ID = re.compile(r"for order ([0-9a-f-]{36})")
-
     @property
     def order_id(self) -> str:
-        match = self._ID.search(self.message)
-        return match.group(1) if match else ""
+        return self.metadata.get("existing_order_id", "")
 
 
 class OrderStateConflict(ItirpError):
@@ -66,7 +139,7 @@ class OrderStateConflict(ItirpError):
 
 
 class TooManyRequests(ItirpError):
-    """A limit was hit: a locked-out login, or a stream that fell too far behind."""
+    """A limit was hit: a locked-out login, or a stream that fell too far behind (`retry_after`)."""
 
 
 class ServerUnavailable(ItirpError):
@@ -76,7 +149,7 @@ class ServerUnavailable(ItirpError):
 class RiskRejected(ItirpError):
     """Pre-trade risk rejected the order. `order` is the rejected order, `violations` why."""
 
-    def __init__(self, message: str, *, order: object, violations: list[object]) -> None:
+    def __init__(self, message: str, *, order: Any, violations: list[Any]) -> None:
         super().__init__(message, code="OK")
         self.order = order
         self.violations = violations
@@ -85,7 +158,7 @@ class RiskRejected(ItirpError):
     def violation_names(self) -> list[str]:
         from itirp.v1 import common_pb2
 
-        return [common_pb2.ViolationType.Name(v.type).removeprefix("VIOLATION_TYPE_") for v in self.violations]  # type: ignore[attr-defined]
+        return [common_pb2.ViolationType.Name(v.type).removeprefix("VIOLATION_TYPE_") for v in self.violations]
 
 
 _BY_CODE: dict[grpc.StatusCode, type[ItirpError]] = {
@@ -101,7 +174,30 @@ _BY_CODE: dict[grpc.StatusCode, type[ItirpError]] = {
 }
 
 
-def from_rpc_error(error: grpc.aio.AioRpcError | grpc.RpcError) -> ItirpError:
-    code = error.code()  # type: ignore[union-attr]
+def _details(error: grpc.RpcError) -> dict[str, Any]:
+    """The keyword arguments the `google.rpc.Status` trailer gives (none when there is none, or it
+    does not belong to this call)."""
+    try:
+        status = rpc_status.from_call(error)
+    except (ValueError, AttributeError, TypeError):  # a Status of another code or message, or no call
+        return {}
+    if status is None:
+        return {}
+    found: dict[str, Any] = {}
+    info, bad, retry = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest(), error_details_pb2.RetryInfo()
+    for detail in status.details:
+        if detail.Unpack(info):
+            found.update(reason=info.reason, domain=info.domain, metadata=dict(info.metadata))
+        elif detail.Unpack(bad):
+            found["field_violations"] = [FieldViolation(v.field, v.description) for v in bad.field_violations]
+        elif detail.Unpack(retry):
+            found["retry_after"] = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
+    return found
+
+
+def from_rpc_error(error: grpc.RpcError) -> ItirpError:
+    """The typed error for a failed call (`grpc.aio.AioRpcError`, or anything with `code()`,
+    `details()` and `trailing_metadata()`)."""
+    code: grpc.StatusCode = error.code()
     cls = _BY_CODE.get(code, ItirpError)
-    return cls(error.details() or code.name, code=code.name)  # type: ignore[union-attr]
+    return cls(error.details() or code.name, code=code.name, **_details(error))

@@ -1,20 +1,25 @@
-"""The synchronous client: the asyncio client driven on a private event-loop thread, so that both
-share one implementation of retries, token refresh and stream resumption."""
+"""The blocking client: the asyncio client driven on a private event-loop thread, so that both
+share one implementation of retries, token refresh and stream resumption.
+
+Every method of `AsyncClient` is written out here with its signature (a unit test keeps the two in
+step), so that readers and type checkers see them all."""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import contextlib
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable
+from decimal import Decimal
+from typing import Any, TypeVar
 
+from itirp.v1 import audit_pb2, auth_pb2, events_pb2, market_data_pb2, order_pb2, risk_pb2, system_pb2
 from itirp_client.aio import AsyncClient
+from itirp_client.book import OrderBook
 
 __all__ = ["Client"]
 
-# methods that return an async iterator without being async generators themselves
-_STREAMS = frozenset({"order_updates", "audit_events", "trades", "order_book_stream"})
+T = TypeVar("T")
 
 
 class _LoopThread:
@@ -23,7 +28,7 @@ class _LoopThread:
         self._thread = threading.Thread(target=self.loop.run_forever, name="itirp-client-loop", daemon=True)
         self._thread.start()
 
-    def run(self, coro: Any, timeout: float | None = None) -> Any:
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop(self) -> None:
@@ -88,7 +93,10 @@ class Client:
     def expires_at(self) -> float:
         return self._client.expires_at
 
-    def _iterate(self, agen: Any) -> Iterator[Any]:
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._runner.run(coro)
+
+    def _iterate(self, agen: AsyncGenerator[T, None]) -> Generator[T, None, None]:
         pending: Any = None
         try:
             while True:
@@ -102,20 +110,181 @@ class Client:
             # first, or closing the stream would find it still running
             if pending is not None and not pending.done():
                 pending.cancel()
-                try:
+                with contextlib.suppress(BaseException):  # whatever it ended with: we are leaving anyway
                     pending.result(timeout=10)
-                except BaseException:
-                    pass
             if not self._runner.loop.is_closed():
                 self._runner.run(agen.aclose(), timeout=10)
 
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(AsyncClient, name, None)
-        if name.startswith("_") or target is None or not callable(target):
-            raise AttributeError(name)
-        method = getattr(self._client, name)
-        if inspect.iscoroutinefunction(target):
-            return lambda *args, **kwargs: self._runner.run(method(*args, **kwargs))
-        if inspect.isasyncgenfunction(target) or name in _STREAMS:
-            return lambda *args, **kwargs: self._iterate(method(*args, **kwargs))
-        raise AttributeError(name)
+    # ------------------------------------------------------------------ the calls (as in AsyncClient)
+
+    def login(self, username: str, password: str) -> auth_pb2.LoginResponse:
+        return self._run(self._client.login(username, password))
+
+    def whoami(self) -> auth_pb2.WhoAmIResponse:
+        return self._run(self._client.whoami())
+
+    def refresh(self) -> auth_pb2.RefreshTokenResponse:
+        return self._run(self._client.refresh())
+
+    def logout(self) -> auth_pb2.LogoutResponse:
+        return self._run(self._client.logout())
+
+    def submit_order(
+        self,
+        symbol: str,
+        side: str | int,
+        quantity: int,
+        price: str | Decimal | None = None,
+        *,
+        order_type: str | int | None = None,
+        time_in_force: str | int | None = None,
+        self_trade_prevention: str | int | None = None,
+        strategy: str = "",
+        client_order_id: str | None = None,
+        correlation_id: str | None = None,
+        raise_on_reject: bool = True,
+    ) -> order_pb2.SubmitOrderResponse:
+        return self._run(
+            self._client.submit_order(
+                symbol,
+                side,
+                quantity,
+                price,
+                order_type=order_type,
+                time_in_force=time_in_force,
+                self_trade_prevention=self_trade_prevention,
+                strategy=strategy,
+                client_order_id=client_order_id,
+                correlation_id=correlation_id,
+                raise_on_reject=raise_on_reject,
+            )
+        )
+
+    def get_order(self, order_id: str) -> order_pb2.Order:
+        return self._run(self._client.get_order(order_id))
+
+    def list_orders(
+        self,
+        *,
+        statuses: Iterable[str | int] = (),
+        symbol: str = "",
+        user_id: str = "",
+        page_size: int = 100,
+        page_token: str = "",
+    ) -> order_pb2.ListOrdersResponse:
+        return self._run(
+            self._client.list_orders(
+                statuses=statuses, symbol=symbol, user_id=user_id, page_size=page_size, page_token=page_token
+            )
+        )
+
+    def iter_orders(
+        self, *, statuses: Iterable[str | int] = (), symbol: str = "", user_id: str = "", page_size: int = 100
+    ) -> Generator[order_pb2.Order, None, None]:
+        return self._iterate(
+            self._client.iter_orders(statuses=statuses, symbol=symbol, user_id=user_id, page_size=page_size)
+        )
+
+    def cancel_order(self, order_id: str, reason: str = "") -> order_pb2.Order:
+        return self._run(self._client.cancel_order(order_id, reason))
+
+    def amend_order(self, order_id: str, quantity: int = 0, price: str | Decimal = "") -> order_pb2.AmendOrderResponse:
+        return self._run(self._client.amend_order(order_id, quantity, price))
+
+    def order_updates(
+        self, *, order_id: str = "", from_sequence: int = 0, markers: bool = False
+    ) -> Generator[order_pb2.StreamOrderUpdatesResponse, None, None]:
+        return self._iterate(
+            self._client.order_updates(order_id=order_id, from_sequence=from_sequence, markers=markers)
+        )
+
+    def risk_metrics(self) -> risk_pb2.RiskMetrics:
+        return self._run(self._client.risk_metrics())
+
+    def risk_limits(self) -> risk_pb2.RiskLimits:
+        return self._run(self._client.risk_limits())
+
+    def update_risk_limits(self, *, reason: str = "", **limits: str | Decimal) -> risk_pb2.UpdateRiskLimitsResponse:
+        return self._run(self._client.update_risk_limits(reason=reason, **limits))
+
+    def set_kill_switch(self, enabled: bool, reason: str) -> risk_pb2.SetKillSwitchResponse:
+        return self._run(self._client.set_kill_switch(enabled, reason))
+
+    def positions(self, symbol: str = "") -> risk_pb2.ListPositionsResponse:
+        return self._run(self._client.positions(symbol))
+
+    def list_events(
+        self,
+        *,
+        page_size: int = 100,
+        page_token: str = "",
+        from_sequence: int = 0,
+        event_types: Iterable[str | int] = (),
+        user_id: str = "",
+        order_id: str = "",
+        symbol: str = "",
+        correlation_id: str = "",
+    ) -> audit_pb2.ListEventsResponse:
+        return self._run(
+            self._client.list_events(
+                page_size=page_size,
+                page_token=page_token,
+                from_sequence=from_sequence,
+                event_types=event_types,
+                user_id=user_id,
+                order_id=order_id,
+                symbol=symbol,
+                correlation_id=correlation_id,
+            )
+        )
+
+    def correlation_trail(self, correlation_id: str) -> list[events_pb2.Event]:
+        return self._run(self._client.correlation_trail(correlation_id))
+
+    def order_trail(self, order_id: str) -> list[events_pb2.Event]:
+        return self._run(self._client.order_trail(order_id))
+
+    def verify_audit_log(self) -> audit_pb2.VerifyAuditLogResponse:
+        return self._run(self._client.verify_audit_log())
+
+    def audit_events(
+        self,
+        *,
+        from_sequence: int = 0,
+        event_types: Iterable[str | int] = (),
+        user_id: str = "",
+        order_id: str = "",
+        symbol: str = "",
+        correlation_id: str = "",
+        heartbeat_seconds: int = 0,
+        markers: bool = False,
+    ) -> Generator[audit_pb2.SubscribeEventsResponse, None, None]:
+        return self._iterate(
+            self._client.audit_events(
+                from_sequence=from_sequence,
+                event_types=event_types,
+                user_id=user_id,
+                order_id=order_id,
+                symbol=symbol,
+                correlation_id=correlation_id,
+                heartbeat_seconds=heartbeat_seconds,
+                markers=markers,
+            )
+        )
+
+    def order_book(self, symbol: str, depth: int = 10) -> market_data_pb2.OrderBookSnapshot:
+        return self._run(self._client.order_book(symbol, depth))
+
+    def order_book_stream(self, symbol: str, depth: int = 10) -> Generator[OrderBook, None, None]:
+        return self._iterate(self._client.order_book_stream(symbol, depth))
+
+    def trades(
+        self, symbol: str, *, from_sequence: int = 0, markers: bool = False
+    ) -> Generator[market_data_pb2.StreamTradesResponse, None, None]:
+        return self._iterate(self._client.trades(symbol, from_sequence=from_sequence, markers=markers))
+
+    def system_info(self) -> system_pb2.GetSystemInfoResponse:
+        return self._run(self._client.system_info())
+
+    def system_metrics(self) -> system_pb2.GetSystemMetricsResponse:
+        return self._run(self._client.system_metrics())

@@ -1,0 +1,44 @@
+"""Printing a live stream: one line per item (or one JSON object per line) until Ctrl-C or a count."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+
+from itirp_client.aio import AsyncClient
+from itirp_client.cli.base import EXIT_OK, Context, say
+from itirp_client.cli.render import json_line
+from itirp_client.cli.tokens import async_session
+
+__all__ = ["follow"]
+
+
+async def follow(
+    ctx: Context,
+    open_stream: Callable[[AsyncClient], Awaitable[AsyncGenerator[Any, None]]],
+    field: str,
+    render: Callable[[Any], str],
+    live_note: str,
+    count: int | None,
+) -> int:
+    """Print a live stream (the `field` items of it), one line each, until Ctrl-C or `count` items."""
+    seen = 0
+    async with async_session(ctx.server) as client:
+        stream = await open_stream(client)
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                kind = item.WhichOneof("kind")
+                if kind == "caught_up":
+                    say(live_note)
+                if kind != field:
+                    continue
+                payload = getattr(item, field)
+                if ctx.json:
+                    json_line(payload)
+                else:
+                    print(render(payload), flush=True)
+                seen += 1
+                if count and seen >= count:
+                    break
+    return EXIT_OK

@@ -1,0 +1,30 @@
+"""How `itirp-cli` words a typed error: decided by the error's class and reason, not its message."""
+
+from __future__ import annotations
+
+from itirp_client.cli.app import explain
+from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, EXIT_UNREACHABLE
+from itirp_client.errors import DuplicateOrder, ItirpError, NotAuthenticated, ServerUnavailable
+
+SERVER = "127.0.0.1:50051"
+
+
+def test_an_unavailable_server_that_said_why_could_not_carry_it_out() -> None:
+    error = explain(ServerUnavailable("the event log failed", code="UNAVAILABLE", reason="STORE_UNAVAILABLE"), SERVER)
+    assert error.code == EXIT_UNREACHABLE
+    assert error.message.startswith(f"the ITIRP server at {SERVER} could not carry this out, nothing was done")
+
+
+def test_an_unavailable_without_a_reason_never_reached_a_server() -> None:
+    error = explain(ServerUnavailable("failed to connect to all addresses", code="UNAVAILABLE"), SERVER)
+    assert error.code == EXIT_UNREACHABLE
+    assert error.message.startswith(f"cannot reach the ITIRP server at {SERVER}: is it running?")
+    late = explain(ServerUnavailable("Deadline Exceeded", code="DEADLINE_EXCEEDED", reason="SHUTTING_DOWN"), SERVER)
+    assert late.message.startswith("cannot reach")
+
+
+def test_refusals_and_the_rest() -> None:
+    assert explain(DuplicateOrder("used", code="ALREADY_EXISTS"), SERVER).message == "duplicate order: used"
+    assert explain(NotAuthenticated("expired"), SERVER).code == EXIT_REFUSED
+    other = explain(ItirpError("boom", code="INTERNAL"), SERVER)
+    assert (other.code, other.message) == (EXIT_ERROR, "the server answered with an error (INTERNAL): boom")

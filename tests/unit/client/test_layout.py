@@ -1,0 +1,79 @@
+"""The client's shape: the blocking client spells out every call of the asyncio one, modules and
+functions stay small, and each command group registers its own sub-commands."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+
+import itirp_client
+from itirp_client.aio import AsyncClient
+from itirp_client.cli import app
+from itirp_client.sync import Client
+
+PACKAGE = Path(itirp_client.__file__).parent
+
+
+def calls(cls: type) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in vars(cls).items()
+        if not name.startswith("_") and inspect.isfunction(member)
+    }
+
+
+def test_the_blocking_client_writes_out_every_call_with_the_same_parameters() -> None:
+    asynchronous, blocking = calls(AsyncClient), calls(Client)
+    assert set(asynchronous) == set(blocking)
+    for name, signature in asynchronous.items():
+        assert list(signature.parameters.values()) == list(blocking[name].parameters.values()), name
+    assert "__getattr__" not in vars(Client)
+
+
+def test_streams_of_the_blocking_client_are_generators_of_the_same_items() -> None:
+    for name, signature in calls(AsyncClient).items():
+        returns = str(signature.return_annotation)
+        blocking = str(inspect.signature(getattr(Client, name)).return_annotation)
+        if returns.startswith("AsyncGenerator["):
+            assert blocking == returns.replace("AsyncGenerator[", "Generator[").replace(", None]", ", None, None]")
+        else:
+            assert blocking == returns, name
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_above_600_lines_nor_function_above_80(path: Path) -> None:
+    text = path.read_text()
+    assert len(text.splitlines()) <= 600
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            assert node.end_lineno is not None
+            assert node.end_lineno - node.lineno + 1 <= 80, f"{node.name} is too long"
+
+
+def test_every_command_group_registers_its_commands_in_help_order() -> None:
+    parser = app.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")  # argparse keeps sub-parsers here
+    assert list(sub.choices) == [  # type: ignore[arg-type]
+        "login",
+        "logout",
+        "whoami",
+        "submit",
+        "cancel",
+        "amend",
+        "order",
+        "orders",
+        "watch",
+        "book",
+        "trades",
+        "positions",
+        "risk",
+        "limits",
+        "kill-switch",
+        "audit",
+        "metrics",
+    ]
+    for argv in (["whoami"], ["limits", "show"], ["audit", "verify"], ["book", "AAPL", "--watch"]):
+        assert callable(parser.parse_args(argv).run), argv
