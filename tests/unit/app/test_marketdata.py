@@ -10,8 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itirp.domain.book import BUY, SELL, LevelChange
-from itirp.errors import Unauthenticated, Unavailable
 from itirp.app.marketdata import (
     BookSnapshot,
     BookSubscription,
@@ -19,6 +17,8 @@ from itirp.app.marketdata import (
     Heartbeat,
     MarketDataHub,
 )
+from itirp.domain.book import BUY, SELL, LevelChange
+from itirp.errors import Unauthenticated, Unavailable
 
 
 class Log:
@@ -196,7 +196,9 @@ def test_a_subscriber_gets_a_snapshot_then_the_changes_in_its_view() -> None:
     log.commit()
     sub = log.hub.subscribe("AAPL", 2)
     (first,) = sub.poll()
-    assert isinstance(first, BookSnapshot) and first.sequence == 1 and first.bids == levels(("100", 5))
+    assert isinstance(first, BookSnapshot)
+    assert first.sequence == 1
+    assert first.bids == levels(("100", 5))
     assert sub.poll() == []
 
     log.event("AAPL", (BUY, "99", 3))
@@ -295,7 +297,8 @@ def test_a_slow_subscriber_is_conflated_to_a_fresh_snapshot() -> None:
         log.commit()
         assert sub.queued <= 3
     items = sub.poll()
-    assert len(items) == 1 and isinstance(items[0], BookSnapshot)
+    assert len(items) == 1
+    assert isinstance(items[0], BookSnapshot)
     assert items[0].sequence == 10
     client.apply(items[0])
     log.event("AAPL", (BUY, "109", 2))
@@ -345,12 +348,14 @@ def test_a_subscriber_applying_its_updates_always_has_the_top_of_the_book(
             client.apply(item)
         snapshot = log.hub.snapshot(sub.symbol, sub.depth)
         assert client.book() == _view(snapshot)
-        assert client.sequence is not None and client.sequence <= snapshot.sequence
+        assert client.sequence is not None
+        assert client.sequence <= snapshot.sequence
 
     for step in steps:
         if step["subscribe"] is not None:
             subs.append((log.hub.subscribe(*step["subscribe"], max_queue=max_queue), Client()))
-        held.append((log.event(step["symbol"], *((s, str(p), q) for s, p, q in step["changes"])), step["symbol"], step["changes"]))
+        sequence = log.event(step["symbol"], *((s, str(p), q) for s, p, q in step["changes"]))
+        held.append((sequence, step["symbol"], step["changes"]))
         if step["commit"] is not None:
             upto = log.head + 1 + int(step["commit"] * (log.tail - log.head - 1))
             log.commit(upto)
@@ -380,14 +385,16 @@ async def test_stream_delivers_updates_as_they_commit() -> None:
     sub = log.hub.subscribe("AAPL", 10)
     stream = sub.stream(heartbeat_seconds=3600)
     first = await anext(stream)
-    assert isinstance(first, BookSnapshot) and first.sequence == 0
+    assert isinstance(first, BookSnapshot)
+    assert first.sequence == 0
     waiting = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0)
     assert not waiting.done()
     log.event("AAPL", (BUY, "100", 5))
     log.commit()
     update = await waiting
-    assert isinstance(update, BookUpdate) and update.levels == (LevelChange(BUY, Decimal(100), 5),)
+    assert isinstance(update, BookUpdate)
+    assert update.levels == (LevelChange(BUY, Decimal(100), 5),)
     await stream.aclose()
     sub.close()
 
@@ -411,7 +418,9 @@ async def test_stream_conflates_a_slow_reader_to_a_snapshot() -> None:
             log.event("AAPL", (SELL, str(101 + step), 1))
             log.commit()
         item = await anext(stream)
-        assert isinstance(item, BookSnapshot) and item.sequence == 5 and len(item.asks) == 5
+        assert isinstance(item, BookSnapshot)
+        assert item.sequence == 5
+        assert len(item.asks) == 5
         await stream.aclose()
 
 

@@ -9,12 +9,11 @@ expiries recorded as events are exactly what the operation did. So: random comma
 over two symbols, on a small price grid so they cross; cancels and amendments of random orders;
 day rolls; the kill switch), with invariants checked after every command (no crossed book,
 quantities that add up, trades with two matching sides, reservations equal to what rests), a
-follower core folding the durable log as it grows, and a fresh replay at the end.
+follower core folding the stored log as it grows, and a fresh replay at the end.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import tempfile
@@ -27,7 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from itirp.core.trading import SIDE_PROTO, Committed, TradingCore
+from itirp.core.protos import SIDE_PROTO
+from itirp.core.recorder import Committed
+from itirp.core.sequencer import Sequencer
 from itirp.domain.book import LevelChange
 from itirp.domain.orders import (
     OrderStatus,
@@ -40,7 +41,7 @@ from itirp.errors import FailedPrecondition, InvalidArgument
 from itirp.events import decode_payload
 from itirp.store import StoredEvent
 
-from .harness import DAY, SECOND, Harness, open_harness
+from .harness import DAY, SECOND, Harness, actor, open_harness
 
 if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:  # keep ./.hypothesis out of the checkout
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "itirp-hypothesis")
@@ -190,16 +191,16 @@ class Driver:
         if command[0] in ("submit", "amend"):
             # A submit or amend first rolls a due day (their own scenario tests cover that); done
             # here, as the server's timer would, so that a refusal below really records nothing.
-            self.core.roll_day(self.h.now_us)
+            self.core.orders.roll_day(self.h.now_us)
         return getattr(self, f"_{command[0]}")(*command[1:])  # type: ignore[no-any-return]
 
     def _unchanged(self) -> tuple:
         core = self.core
         return (
-            core.last_applied,
-            {s: b.snapshot() for s, b in core.books.items()},
-            core.risk.metrics(),
-            [(o.status, o.quantity, o.filled_quantity, o.price) for o in core.order_list],
+            core.queries.last_applied,
+            {s: b.snapshot() for s, b in core.matching.books.items()},
+            core.queries.metrics(),
+            [(o.status, o.quantity, o.filled_quantity, o.price) for o in core.state.order_list],
         )
 
     def _submit(
@@ -217,10 +218,10 @@ class Driver:
             # the opposite side is empty, or holds only the user's own orders (CANCEL_RESTING would
             # cancel them), or begins with one (CANCEL_INCOMING/CANCEL_BOTH would stop there)
             assert market
-            book = self.core.books.get(symbol)
+            book = self.core.matching.books.get(symbol)
             bids, asks = book.snapshot() if book is not None else ((), ())
             queue = [oid for _, level in (asks if side == "BUY" else bids) for oid, _ in level]
-            owners = [self.core.orders[oid].user_id for oid in queue]
+            owners = [self.core.state.orders[oid].user_id for oid in queue]
             if stp is SelfTradePrevention.CANCEL_RESTING:
                 assert all(owner == user for owner in owners)
             else:
@@ -228,7 +229,7 @@ class Driver:
             return None
         assert order.status in (*LIVE, OrderStatus.EXECUTED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
         if order.status is OrderStatus.REJECTED:
-            assert order.order_id not in self.core.books.get(symbol, ())
+            assert order.order_id not in self.core.matching.books.get(symbol, ())
         if tif in (TimeInForce.IOC, TimeInForce.FOK) or market:
             assert order.status not in LIVE  # never rests
         if tif is TimeInForce.FOK and order.status is OrderStatus.CANCELLED:
@@ -236,41 +237,33 @@ class Driver:
         return committed
 
     def _cancel(self, k: int) -> Committed | None:
-        orders = self.core.order_list
+        orders = self.core.state.order_list
         if not orders:
             return None
         order = orders[k % len(orders)]
-        kwargs = dict(actor_id="u-risk", reason=f"r{self.n}", correlation_id="", causation_id="", now_us=self.h.now_us)
         if order.status in LIVE:
-            _, committed = self.core.cancel(order.order_id, **kwargs)  # type: ignore[arg-type]
+            _, committed = self.h.cancel(order.order_id, reason=f"r{self.n}")
             assert order.status is OrderStatus.CANCELLED
-            assert order.order_id not in self.core.books[order.symbol]
+            assert order.order_id not in self.core.matching.books[order.symbol]
             return committed
         before = self._unchanged()
         try:
-            self.core.cancel(order.order_id, **kwargs)  # type: ignore[arg-type]
+            self.h.cancel(order.order_id, reason=f"r{self.n}")
         except FailedPrecondition:
             assert self._unchanged() == before
             return None
         raise AssertionError(f"cancel of a {order.status.value} order was accepted")
 
     def _amend(self, k: int, quantity: int, price: str | None) -> Committed | None:
-        live = [o for o in self.core.order_list if o.status in LIVE]
+        live = [o for o in self.core.state.order_list if o.status in LIVE]
         if not live:
             return None
         order = live[k % len(live)]
         before = self._unchanged()
         old_price, old_open = order.price, order.remaining_quantity
         try:
-            _, priority_kept, committed = self.core.amend(
-                order.order_id,
-                quantity=quantity,
-                price=Decimal(price) if price is not None else None,
-                actor_id=order.user_id,
-                correlation_id=f"a{self.n}",
-                causation_id="",
-                now_us=self.h.now_us,
-            )
+            owner = actor(order.user_id, order.user_id, correlation_id=f"a{self.n}")
+            _, priority_kept, committed = self.h.amend(order.order_id, quantity=quantity, price=price or "", by=owner)
         except (InvalidArgument, FailedPrecondition):
             assert self._unchanged() == before  # refused: nothing recorded, nothing moved
             return None
@@ -285,15 +278,13 @@ class Driver:
 
     def _roll_day(self) -> Committed | None:
         self.h.advance(DAY)
-        committed = self.core.roll_day(self.h.now_us)
-        for symbol_book in self.core.books.values():
+        committed = self.core.orders.roll_day(self.h.now_us)
+        for symbol_book in self.core.matching.books.values():
             assert symbol_book.day_orders() == []  # every DAY order expired
         return committed
 
     def _kill(self, enabled: bool) -> Committed | None:
-        return self.core.set_kill_switch(
-            enabled, actor_id="u-risk", username="risk1", reason=f"k{self.n}", correlation_id="", causation_id="", now_us=self.h.now_us
-        )
+        return self.h.set_kill_switch(enabled, reason=f"k{self.n}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,10 +292,11 @@ class Driver:
 # ---------------------------------------------------------------------------------------------
 
 
-def assert_invariants(core: TradingCore, shadow: Shadow) -> None:
+def assert_invariants(core: Sequencer, shadow: Shadow) -> None:
+    orders, order_list = core.state.orders, core.state.order_list
     resting: dict[str, int] = {}
     exposure = Decimal(0)
-    for symbol, book in core.books.items():
+    for symbol, book in core.matching.books.items():
         bid, ask = book.best_bid(), book.best_ask()
         assert bid is None or ask is None or bid < ask, f"{symbol} book crossed: {bid} >= {ask}"
         for side in book.snapshot():
@@ -312,10 +304,10 @@ def assert_invariants(core: TradingCore, shadow: Shadow) -> None:
                 for order_id, open_quantity in queue:
                     assert open_quantity > 0
                     resting[order_id] = open_quantity
-                    exposure += open_quantity * core.orders[order_id].reserved_price  # type: ignore[operator]
+                    exposure += open_quantity * orders[order_id].reserved_price  # type: ignore[operator]
     # the books hold exactly the live orders, each with what is left of it
-    assert {o.order_id for o in core.order_list if o.status in LIVE} == set(resting)
-    for order in core.order_list:
+    assert {o.order_id for o in order_list if o.status in LIVE} == set(resting)
+    for order in order_list:
         oid = order.order_id
         assert (order.quantity, order.filled_quantity) == (shadow.quantity[oid], shadow.filled[oid])
         assert order.filled_quantity == sum(f.quantity for f in order.fills)
@@ -337,15 +329,16 @@ def assert_invariants(core: TradingCore, shadow: Shadow) -> None:
         if status.terminal:
             assert order.remaining_quantity == 0
     # the reservations are exactly what rests
-    assert core.risk.metrics().working_exposure == exposure
+    assert core.queries.metrics().working_exposure == exposure
 
 
-def assert_same_state(live: TradingCore, fresh: TradingCore) -> None:
+def assert_same_state(live_core: Sequencer, fresh_core: Sequencer) -> None:
+    live, fresh = live_core.state, fresh_core.state
     assert fresh.last_applied == live.last_applied
-    assert fresh.books.keys() == live.books.keys()
-    for symbol, book in live.books.items():
-        assert fresh.books[symbol].snapshot() == book.snapshot(), symbol
-        assert fresh.books[symbol].day_orders() == book.day_orders(), symbol
+    assert fresh.matching.books.keys() == live.matching.books.keys()
+    for symbol, book in live.matching.books.items():
+        assert fresh.matching.books[symbol].snapshot() == book.snapshot(), symbol
+        assert fresh.matching.books[symbol].day_orders() == book.day_orders(), symbol
     assert fresh.order_list == live.order_list  # status, filled, fills, prices, messages, ...
     assert [o.remaining_quantity for o in fresh.order_list] == [o.remaining_quantity for o in live.order_list]
     assert {k: n for k, n in fresh.status_counts.items() if n} == {k: n for k, n in live.status_counts.items() if n}
@@ -360,50 +353,42 @@ def assert_same_state(live: TradingCore, fresh: TradingCore) -> None:
             assert fresh.risk.check(**probe) == live.risk.check(**probe)  # type: ignore[arg-type]
 
 
-def recorder(core: TradingCore) -> list[tuple[int, int, str, list[LevelChange]]]:
+def recorder(core: Sequencer) -> list[tuple[int, int, str, list[LevelChange]]]:
     calls: list[tuple[int, int, str, list[LevelChange]]] = []
-    core.on_book_change = lambda seq, ts, symbol, changes: calls.append((seq, ts, symbol, list(changes)))
+    core.matching.on_book_change = lambda seq, ts, symbol, changes: calls.append((seq, ts, symbol, list(changes)))
     return calls
 
 
-async def run_and_replay(script: list[Command]) -> set[str]:
+def run_and_replay(script: list[Command]) -> set[str]:
     """Play `script` checking invariants and a follower after each command, then replay the
-    whole store into a fresh core and compare; returns the event types recorded."""
-    h = await open_harness("internal")
-    try:
-        driver = Driver(h)
-        live_calls = recorder(h.core)
-        follower = h.fresh_core()
-        follower_calls = recorder(follower)
-        for command in script:
-            committed = driver.play(command)
-            if committed is not None:
-                await committed  # durable; so is a day roll a submit recorded before its own events
-            for _ in range(1000):  # a day roll before a refused command: durable too
-                if h.store.head_sequence >= h.core.last_applied:
-                    break
-                await asyncio.sleep(0.001)
-            new_events = await h.store.read(after=follower.last_applied)
-            driver.shadow.feed(new_events)
-            assert_invariants(h.core, driver.shadow)
-            for event in new_events:
-                follower.apply(event)
-            assert_same_state(h.core, follower)
-        assert follower_calls == live_calls
+    whole log into a fresh core and compare; returns the event types recorded."""
+    h = open_harness("internal")
+    driver = Driver(h)
+    live_calls = recorder(h.core)
+    follower = h.fresh_core()
+    follower_calls = recorder(follower)
+    for command in script:
+        driver.play(command)
+        # everything staged so far, a day roll before a refused command included
+        new_events = h.events()[follower.queries.last_applied :]
+        driver.shadow.feed(new_events)
+        assert_invariants(h.core, driver.shadow)
+        for event in new_events:
+            follower.apply(event)
+        assert_same_state(h.core, follower)
+    assert follower_calls == live_calls
 
-        stored = await h.store.read()
-        assert [e.sequence for e in stored] == list(range(1, h.core.last_applied + 1))
-        fresh = h.fresh_core()
-        fresh_calls = recorder(fresh)
-        for event in stored:
-            fresh.apply(event)
+    stored = h.events()
+    assert [e.sequence for e in stored] == list(range(1, h.core.queries.last_applied + 1))
+    fresh = h.fresh_core()
+    fresh_calls = recorder(fresh)
+    for event in stored:
+        fresh.apply(event)
 
-        assert_same_state(h.core, fresh)
-        assert fresh_calls == live_calls
-        assert_invariants(fresh, driver.shadow)
-        return {e.event_type for e in stored}
-    finally:
-        await h.store.close()
+    assert_same_state(h.core, fresh)
+    assert fresh_calls == live_calls
+    assert_invariants(fresh, driver.shadow)
+    return {e.event_type for e in stored}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,7 +399,7 @@ async def run_and_replay(script: list[Command]) -> set[str]:
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(script=st.lists(commands, max_size=60))
 def test_replaying_the_log_rebuilds_the_live_books_orders_and_risk(script: list[Command]) -> None:
-    asyncio.run(run_and_replay(script))
+    run_and_replay(script)
 
 
 def test_long_seeded_sessions_replay_exactly_and_reach_every_internal_venue_event() -> None:
@@ -422,11 +407,11 @@ def test_long_seeded_sessions_replay_exactly_and_reach_every_internal_venue_even
     seen: set[str] = set()
     for seed in range(4):
         rng = random.Random(seed)
-        seen |= asyncio.run(run_and_replay([random_command(rng) for _ in range(250)]))
+        seen |= run_and_replay([random_command(rng) for _ in range(250)])
 
     # Assert: the driver reaches every kind of event, so the comparisons mean something
     assert seen >= VENUE_EVENT_TYPES, f"never recorded: {sorted(VENUE_EVENT_TYPES - seen)}"
 
 
 def test_an_empty_internal_log_replays_to_an_empty_core() -> None:
-    assert asyncio.run(run_and_replay([])) == set()
+    assert run_and_replay([]) == set()

@@ -5,13 +5,14 @@ orders, positions and reservations. Reference scenarios, each built as the serve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
 from decimal import Decimal
 
 import pytest
 from google.protobuf.message import Message
 
-from itirp.core.trading import Committed, TradingCore
+from itirp.core.recorder import Committed
+from itirp.core.sequencer import Sequencer
 from itirp.domain.book import LevelChange
 from itirp.domain.orders import (
     Order,
@@ -21,12 +22,12 @@ from itirp.domain.orders import (
     Side,
     TimeInForce,
 )
-from itirp.errors import FailedPrecondition, InvalidArgument, NotFound
+from itirp.errors import FailedPrecondition, InvalidArgument, NotFound, Reason
 from itirp.events import decode_payload
 from itirp.store import StoredEvent
 from itirp.v1 import common_pb2, events_pb2
 
-from .harness import DAY, SECOND, Harness, open_harness, types_of
+from .harness import DAY, SECOND, Harness, actor, open_harness, types_of
 
 SUBMIT = ["ORDER_CREATED", "RISK_CHECK_STARTED", "RISK_CHECK_PASSED"]
 REJECT = ["ORDER_CREATED", "RISK_CHECK_STARTED", "RISK_CHECK_FAILED"]
@@ -38,12 +39,8 @@ BUY, SELL = Side.BUY, Side.SELL
 
 
 @pytest.fixture
-async def h() -> AsyncIterator[Harness]:
-    harness = await open_harness("internal")
-    try:
-        yield harness
-    finally:
-        await harness.store.close()
+def h() -> Harness:
+    return open_harness("internal")
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -61,69 +58,57 @@ def violation_names(violations: object) -> list[str]:
     return [common_pb2.ViolationType.Name(v.type).removeprefix("VIOLATION_TYPE_") for v in violations]  # type: ignore[attr-defined]
 
 
-async def place(
+def place(
     h: Harness, side: Side, quantity: int, price: str, user_id: str = "u-1", **kwargs: object
 ) -> tuple[Order, Committed]:
-    order, committed = h.submit(side=side, quantity=quantity, price=price, user_id=user_id, **kwargs)  # type: ignore[arg-type]
-    await committed
-    return order, committed
+    return h.submit(side=side, quantity=quantity, price=price, user_id=user_id, **kwargs)  # type: ignore[arg-type]
 
 
 def amend(
-    h: Harness, order: Order, *, quantity: int = 0, price: str | None = None, actor_id: str = "u-1"
+    h: Harness, order: Order, *, quantity: int = 0, price: str = "", actor_id: str = ""
 ) -> tuple[Order, bool, Committed]:
-    return h.core.amend(
-        order.order_id,
-        quantity=quantity,
-        price=Decimal(price) if price is not None else None,
-        actor_id=actor_id,
-        correlation_id="amend",
-        causation_id="",
-        now_us=h.now_us,
-    )
+    """Amended by its owner (a trader) unless `actor_id` names another user."""
+    user_id = actor_id or order.user_id
+    return h.amend(order.order_id, quantity=quantity, price=price, by=actor(user_id, user_id, correlation_id="amend"))
 
 
-def cancel(h: Harness, order: Order, actor_id: str = "u-1") -> tuple[Order, Committed]:
-    return h.core.cancel(
-        order.order_id, actor_id=actor_id, reason="trader request", correlation_id="cx", causation_id="", now_us=h.now_us
-    )
+def cancel(h: Harness, order: Order, actor_id: str = "") -> tuple[Order, Committed]:
+    """Cancelled by its owner (a trader) unless `actor_id` names another user."""
+    user_id = actor_id or order.user_id
+    return h.cancel(order.order_id, by=actor(user_id, user_id, correlation_id="cx"), reason="trader request")
 
 
-async def kill_switch(h: Harness, enabled: bool) -> None:
-    committed = h.core.set_kill_switch(
-        enabled, actor_id="u-risk", username="risk1", reason="halt", correlation_id="", causation_id="", now_us=h.now_us
-    )
-    assert committed is not None
-    await committed
+def kill_switch(h: Harness, enabled: bool) -> None:
+    assert h.set_kill_switch(enabled, reason="halt") is not None
 
 
 def book(h: Harness, symbol: str = "AAPL") -> tuple[tuple, tuple]:
     """(bids, asks) as ((price, ((order_id, open quantity), ...)), ...), best first."""
-    return h.core.books[symbol].snapshot()
+    return h.core.matching.books[symbol].snapshot()
 
 
 def level(price: str, *orders: tuple[Order, int]) -> tuple[Decimal, tuple[tuple[str, int], ...]]:
     return Decimal(price), tuple((o.order_id, qty) for o, qty in orders)
 
 
-def resting_exposure(core: TradingCore) -> Decimal:
+def resting_exposure(core: Sequencer) -> Decimal:
     """Sum over the orders resting in the books of open quantity x reserved price."""
     total = Decimal(0)
-    for symbol_book in core.books.values():
+    for symbol_book in core.matching.books.values():
         for side in symbol_book.snapshot():
             for _, queue in side:
                 for order_id, open_quantity in queue:
-                    total += open_quantity * core.orders[order_id].reserved_price  # type: ignore[operator]
+                    total += open_quantity * core.state.orders[order_id].reserved_price  # type: ignore[operator]
     return total
 
 
-def assert_reservations_follow_the_book(core: TradingCore) -> None:
-    assert core.risk.metrics().working_exposure == resting_exposure(core)
+def assert_reservations_follow_the_book(core: Sequencer) -> None:
+    assert core.queries.metrics().working_exposure == resting_exposure(core)
 
 
-def record_book_changes(core: TradingCore) -> list[tuple[int, str, list[LevelChange]]]:
+def record_book_changes(core: Sequencer) -> list[tuple[int, str, list[LevelChange]]]:
     calls: list[tuple[int, str, list[LevelChange]]] = []
-    core.on_book_change = lambda sequence, _ts, symbol, changes: calls.append((sequence, symbol, list(changes)))
+    core.matching.on_book_change = lambda seq, _ts, symbol, changes: calls.append((seq, symbol, list(changes)))
     return calls
 
 
@@ -137,9 +122,9 @@ def sequence_of(committed: Committed, event_type: str, order: Order | None = Non
 # -- resting and filling ----------------------------------------------------------------------------
 
 
-async def test_a_limit_order_that_does_not_cross_rests_working_and_keeps_its_reservation(h: Harness) -> None:
+def test_a_limit_order_that_does_not_cross_rests_working_and_keeps_its_reservation(h: Harness) -> None:
     # Act
-    order, committed = await place(h, SELL, 100, "150.00")
+    order, committed = place(h, SELL, 100, "150.00")
 
     # Assert: the events
     assert types_of(committed) == ACCEPT
@@ -155,22 +140,23 @@ async def test_a_limit_order_that_does_not_cross_rests_working_and_keeps_its_res
     assert (order.filled_quantity, order.remaining_quantity, order.average_fill_price) == (0, 100, None)
     # ... the book and the reservation
     assert book(h) == ((), (level("150", (order, 100)),))
-    assert h.core.books["AAPL"].best_ask() == Decimal("150")
-    assert h.core.risk.metrics().working_exposure == Decimal("15000")
+    assert h.core.matching.books["AAPL"].best_ask() == Decimal("150")
+    assert h.core.queries.metrics().working_exposure == Decimal("15000")
     assert_reservations_follow_the_book(h.core)
 
 
-async def test_a_crossing_order_fills_at_the_resting_price_with_one_trade_id_shared_by_both_orders(h: Harness) -> None:
+def test_a_crossing_order_fills_at_the_resting_price_with_one_trade_id_shared_by_both_orders(h: Harness) -> None:
     # Arrange
-    seller, _ = await place(h, SELL, 100, "150.00", user_id="u-1")
+    seller, _ = place(h, SELL, 100, "150.00", user_id="u-1")
 
     # Act: a buyer willing to pay more
-    buyer, committed = await place(h, BUY, 100, "150.10", user_id="u-2")
+    buyer, committed = place(h, BUY, 100, "150.10", user_id="u-2")
 
     # Assert: one trade, one fill event for each side of it
     assert types_of(committed) == [*ACCEPT, FILLED, FILLED]
     (e_taker, taker), (e_maker, maker) = payloads(committed, FILLED)
-    assert isinstance(taker, events_pb2.OrderFilled) and isinstance(maker, events_pb2.OrderFilled)
+    assert isinstance(taker, events_pb2.OrderFilled)
+    assert isinstance(maker, events_pb2.OrderFilled)
     assert (e_taker.order_id, e_maker.order_id) == (buyer.order_id, seller.order_id)
     assert (e_taker.user_id, e_maker.user_id) == ("u-2", "u-1")
     assert taker.trade_id == maker.trade_id != ""
@@ -192,24 +178,24 @@ async def test_a_crossing_order_fills_at_the_resting_price_with_one_trade_id_sha
     assert [f.aggressor for f in buyer.fills + seller.fills] == [True, False]
     # ... the book is empty and nothing stays reserved
     assert book(h) == ((), ())
-    metrics = h.core.risk.metrics()
+    metrics = h.core.queries.metrics()
     assert metrics.working_exposure == 0
     # ... risk is firm-wide: the two legs of an internal cross net to a flat position, and both count as volume
-    position = h.core.risk.positions["AAPL"]
+    position = h.core.state.risk.positions["AAPL"]
     assert (position.quantity, position.realized_pnl, position.last_price) == (0, 0, Decimal("150"))
     assert metrics.executed_volume == Decimal("30000")
-    assert h.core.realized_pnl == 0
+    assert h.core.queries.realized_pnl == 0
 
 
-async def test_a_large_order_sweeps_levels_in_price_time_order_and_rests_the_rest_at_its_limit(h: Harness) -> None:
+def test_a_large_order_sweeps_levels_in_price_time_order_and_rests_the_rest_at_its_limit(h: Harness) -> None:
     # Arrange: three levels of asks; 150.05 holds two orders, oldest first
-    a, _ = await place(h, SELL, 60, "150.00", user_id="u-1")
-    b, _ = await place(h, SELL, 40, "150.05", user_id="u-2")
-    c, _ = await place(h, SELL, 50, "150.05", user_id="u-3")
-    d, _ = await place(h, SELL, 100, "151.00", user_id="u-1")
+    a, _ = place(h, SELL, 60, "150.00", user_id="u-1")
+    b, _ = place(h, SELL, 40, "150.05", user_id="u-2")
+    c, _ = place(h, SELL, 50, "150.05", user_id="u-3")
+    d, _ = place(h, SELL, 100, "151.00", user_id="u-1")
 
     # Act
-    buyer, committed = await place(h, BUY, 200, "150.05", user_id="u-4")
+    buyer, committed = place(h, BUY, 200, "150.05", user_id="u-4")
 
     # Assert: a, then b before c (time priority), never d (beyond the limit)
     fills = payloads(committed, FILLED)
@@ -222,7 +208,8 @@ async def test_a_large_order_sweeps_levels_in_price_time_order_and_rests_the_res
         (c.order_id, 50, "150.05", False, 0),
     ]
     trade_ids = [p.trade_id for _, p in fills]  # type: ignore[attr-defined]
-    assert trade_ids[0::2] == trade_ids[1::2] and len(set(trade_ids)) == 3
+    assert trade_ids[0::2] == trade_ids[1::2]
+    assert len(set(trade_ids)) == 3
     assert types_of(committed) == [*ACCEPT, *[FILLED] * 6]
     # ... the buyer: partially filled, resting 50 at its limit, exact volume-weighted average price
     assert buyer.status is OrderStatus.PARTIALLY_FILLED
@@ -232,17 +219,17 @@ async def test_a_large_order_sweeps_levels_in_price_time_order_and_rests_the_res
     assert [o.status for o in (a, b, c, d)] == [OrderStatus.EXECUTED] * 3 + [OrderStatus.WORKING]
     assert book(h) == ((level("150.05", (buyer, 50)),), (level("151", (d, 100)),))
     # ... reserved: the buyer's 50 at 150.05 and d's 100 at 151
-    assert h.core.risk.metrics().working_exposure == Decimal("22602.50")
+    assert h.core.queries.metrics().working_exposure == Decimal("22602.50")
     assert_reservations_follow_the_book(h.core)
 
 
-async def test_a_partially_filled_resting_order_keeps_its_place_and_the_reservation_of_its_open_part(h: Harness) -> None:
+def test_a_partially_filled_resting_order_keeps_its_place_and_the_reservation_of_its_open_part(h: Harness) -> None:
     # Arrange
-    first, _ = await place(h, SELL, 100, "150.00", user_id="u-1")
-    second, _ = await place(h, SELL, 100, "150.00", user_id="u-2")
+    first, _ = place(h, SELL, 100, "150.00", user_id="u-1")
+    second, _ = place(h, SELL, 100, "150.00", user_id="u-2")
 
     # Act
-    buyer, committed = await place(h, BUY, 30, "150.00", user_id="u-3")
+    buyer, committed = place(h, BUY, 30, "150.00", user_id="u-3")
 
     # Assert
     assert buyer.status is OrderStatus.EXECUTED
@@ -252,14 +239,14 @@ async def test_a_partially_filled_resting_order_keeps_its_place_and_the_reservat
     (maker_fill,) = [p for e, p in payloads(committed, FILLED) if e.order_id == first.order_id]
     assert (maker_fill.quantity, maker_fill.remaining_quantity, maker_fill.aggressor) == (30, 70, False)  # type: ignore[attr-defined]
     assert book(h) == ((), (level("150", (first, 70), (second, 100)),))
-    assert h.core.risk.metrics().working_exposure == Decimal("25500")  # 170 x 150
+    assert h.core.queries.metrics().working_exposure == Decimal("25500")  # 170 x 150
     assert_reservations_follow_the_book(h.core)
 
 
-async def test_a_buy_order_at_a_lower_price_than_the_best_ask_rests_on_the_other_side(h: Harness) -> None:
-    ask, _ = await place(h, SELL, 10, "150.01")
+def test_a_buy_order_at_a_lower_price_than_the_best_ask_rests_on_the_other_side(h: Harness) -> None:
+    ask, _ = place(h, SELL, 10, "150.01")
 
-    bid, committed = await place(h, BUY, 10, "150.00", user_id="u-2")
+    bid, committed = place(h, BUY, 10, "150.00", user_id="u-2")
 
     assert types_of(committed) == ACCEPT
     assert (ask.status, bid.status) == (OrderStatus.WORKING, OrderStatus.WORKING)
@@ -269,12 +256,12 @@ async def test_a_buy_order_at_a_lower_price_than_the_best_ask_rests_on_the_other
 # -- time in force ----------------------------------------------------------------------------------
 
 
-async def test_ioc_fills_what_it_can_at_once_and_its_remainder_is_cancelled(h: Harness) -> None:
+def test_ioc_fills_what_it_can_at_once_and_its_remainder_is_cancelled(h: Harness) -> None:
     # Arrange
-    ask, _ = await place(h, SELL, 60, "150.00")
+    ask, _ = place(h, SELL, 60, "150.00")
 
     # Act
-    ioc, committed = await place(h, BUY, 100, "150.00", user_id="u-2", time_in_force=TimeInForce.IOC)
+    ioc, committed = place(h, BUY, 100, "150.00", user_id="u-2", time_in_force=TimeInForce.IOC)
 
     # Assert
     assert types_of(committed) == [*ACCEPT, FILLED, FILLED, CANCELLED]
@@ -288,31 +275,31 @@ async def test_ioc_fills_what_it_can_at_once_and_its_remainder_is_cancelled(h: H
     assert (ioc.filled_quantity, ioc.remaining_quantity, ioc.average_fill_price) == (60, 0, Decimal("150"))
     assert ask.status is OrderStatus.EXECUTED
     assert book(h) == ((), ())
-    assert h.core.risk.metrics().working_exposure == 0
+    assert h.core.queries.metrics().working_exposure == 0
 
 
-async def test_ioc_that_does_not_cross_is_cancelled_whole_and_never_rests(h: Harness) -> None:
-    await place(h, SELL, 60, "150.01")
+def test_ioc_that_does_not_cross_is_cancelled_whole_and_never_rests(h: Harness) -> None:
+    place(h, SELL, 60, "150.01")
 
-    ioc, committed = await place(h, BUY, 100, "150.00", user_id="u-2", time_in_force=TimeInForce.IOC)
+    ioc, committed = place(h, BUY, 100, "150.00", user_id="u-2", time_in_force=TimeInForce.IOC)
 
     assert types_of(committed) == [*ACCEPT, CANCELLED]
     assert payloads(committed, CANCELLED)[0][1].quantity == 100  # type: ignore[attr-defined]
     assert (ioc.status, ioc.filled_quantity) == (OrderStatus.CANCELLED, 0)
-    assert ioc.order_id not in h.core.books["AAPL"]
-    assert h.core.risk.metrics().working_exposure == Decimal("9000.60")  # only the ask
+    assert ioc.order_id not in h.core.matching.books["AAPL"]
+    assert h.core.queries.metrics().working_exposure == Decimal("9000.60")  # only the ask
 
 
-async def test_fok_that_cannot_fill_completely_is_killed_and_changes_nothing(h: Harness) -> None:
+def test_fok_that_cannot_fill_completely_is_killed_and_changes_nothing(h: Harness) -> None:
     # Arrange: 90 on offer up to 151
-    a, _ = await place(h, SELL, 60, "150.00")
-    b, _ = await place(h, SELL, 30, "151.00", user_id="u-2")
+    a, _ = place(h, SELL, 60, "150.00")
+    b, _ = place(h, SELL, 30, "151.00", user_id="u-2")
     before = book(h)
-    exposure = h.core.risk.metrics().working_exposure
+    exposure = h.core.queries.metrics().working_exposure
     calls = record_book_changes(h.core)
 
     # Act
-    fok, committed = await place(h, BUY, 100, "151.00", user_id="u-3", time_in_force=TimeInForce.FOK)
+    fok, committed = place(h, BUY, 100, "151.00", user_id="u-3", time_in_force=TimeInForce.FOK)
 
     # Assert: accepted then cancelled whole; nothing traded, the book as it was
     assert types_of(committed) == [*ACCEPT, CANCELLED]
@@ -327,15 +314,15 @@ async def test_fok_that_cannot_fill_completely_is_killed_and_changes_nothing(h: 
         OrderStatus.WORKING, 60, OrderStatus.WORKING, 30,
     )  # fmt: skip
     assert calls == []
-    assert h.core.risk.metrics().working_exposure == exposure
-    assert h.core.risk.metrics().executed_volume == 0
+    assert h.core.queries.metrics().working_exposure == exposure
+    assert h.core.queries.metrics().executed_volume == 0
 
 
-async def test_fok_that_can_fill_completely_fills_across_levels(h: Harness) -> None:
-    a, _ = await place(h, SELL, 60, "150.00")
-    b, _ = await place(h, SELL, 30, "151.00", user_id="u-2")
+def test_fok_that_can_fill_completely_fills_across_levels(h: Harness) -> None:
+    a, _ = place(h, SELL, 60, "150.00")
+    b, _ = place(h, SELL, 30, "151.00", user_id="u-2")
 
-    fok, committed = await place(h, BUY, 90, "151.00", user_id="u-3", time_in_force=TimeInForce.FOK)
+    fok, committed = place(h, BUY, 90, "151.00", user_id="u-3", time_in_force=TimeInForce.FOK)
 
     assert types_of(committed) == [*ACCEPT, *[FILLED] * 4]
     assert fok.status is OrderStatus.EXECUTED
@@ -345,19 +332,18 @@ async def test_fok_that_can_fill_completely_fills_across_levels(h: Harness) -> N
     assert book(h) == ((), ())
 
 
-async def test_day_orders_expire_at_the_day_roll_before_the_volume_reset_and_gtc_orders_stay(h: Harness) -> None:
+def test_day_orders_expire_at_the_day_roll_before_the_volume_reset_and_gtc_orders_stay(h: Harness) -> None:
     # Arrange: a DAY ask partly filled, a GTC ask, a DAY bid
-    day_ask, _ = await place(h, SELL, 100, "150.00", time_in_force=TimeInForce.DAY)
-    await place(h, BUY, 30, "150.00", user_id="u-2")
-    gtc_ask, _ = await place(h, SELL, 100, "151.00", user_id="u-2")
-    day_bid, _ = await place(h, BUY, 50, "149.00", user_id="u-3", time_in_force=TimeInForce.DAY)
+    day_ask, _ = place(h, SELL, 100, "150.00", time_in_force=TimeInForce.DAY)
+    place(h, BUY, 30, "150.00", user_id="u-2")
+    gtc_ask, _ = place(h, SELL, 100, "151.00", user_id="u-2")
+    day_bid, _ = place(h, BUY, 50, "149.00", user_id="u-3", time_in_force=TimeInForce.DAY)
     calls = record_book_changes(h.core)
     h.advance(12 * 3600 * SECOND)  # midnight UTC
 
     # Act
-    committed = h.core.roll_day(h.now_us)
+    committed = h.core.orders.roll_day(h.now_us)
     assert committed is not None
-    await committed
 
     # Assert: each DAY order expires with its open quantity, then the new day starts
     assert types_of(committed) == ["ORDER_EXPIRED", "ORDER_EXPIRED", "DAILY_VOLUME_RESET"]
@@ -373,8 +359,8 @@ async def test_day_orders_expire_at_the_day_roll_before_the_volume_reset_and_gtc
     assert day_ask.filled_quantity == 30
     assert gtc_ask.status is OrderStatus.WORKING
     assert book(h) == ((), (level("151", (gtc_ask, 100)),))
-    assert h.core.risk.metrics().working_exposure == Decimal("15100")
-    assert h.core.trading_day == "2024-03-02"
+    assert h.core.queries.metrics().working_exposure == Decimal("15100")
+    assert h.core.queries.trading_day == "2024-03-02"
     # ... market data hears of each level that went
     assert calls == [
         (expired[0][0].sequence, "AAPL", [LevelChange("SELL", Decimal("150"), 0)]),
@@ -382,16 +368,16 @@ async def test_day_orders_expire_at_the_day_roll_before_the_volume_reset_and_gtc
     ]
 
 
-async def test_the_first_order_after_midnight_expires_the_day_orders_before_it_meets_the_book(h: Harness) -> None:
+def test_the_first_order_after_midnight_expires_the_day_orders_before_it_meets_the_book(h: Harness) -> None:
     # Arrange: yesterday's DAY bid at 150
-    day_bid, _ = await place(h, BUY, 50, "150.00", time_in_force=TimeInForce.DAY)
+    day_bid, _ = place(h, BUY, 50, "150.00", time_in_force=TimeInForce.DAY)
     h.advance(DAY)
 
     # Act: a sell that would have hit it yesterday
-    seller, committed = await place(h, SELL, 50, "150.00", user_id="u-2")
+    seller, committed = place(h, SELL, 50, "150.00", user_id="u-2")
 
     # Assert
-    types = await h.event_types()
+    types = h.event_types()
     assert types[-6:] == ["ORDER_EXPIRED", "DAILY_VOLUME_RESET", *ACCEPT]
     assert types_of(committed) == ACCEPT
     assert day_bid.status is OrderStatus.EXPIRED
@@ -402,13 +388,13 @@ async def test_the_first_order_after_midnight_expires_the_day_orders_before_it_m
 # -- MARKET orders ----------------------------------------------------------------------------------
 
 
-async def test_a_market_order_sweeps_the_book_at_resting_prices_and_its_rest_is_cancelled(h: Harness) -> None:
+def test_a_market_order_sweeps_the_book_at_resting_prices_and_its_rest_is_cancelled(h: Harness) -> None:
     # Arrange: 200 on offer
-    a, _ = await place(h, SELL, 100, "150.00")
-    b, _ = await place(h, SELL, 100, "151.00", user_id="u-2")
+    a, _ = place(h, SELL, 100, "150.00")
+    b, _ = place(h, SELL, 100, "151.00", user_id="u-2")
 
     # Act
-    market, committed = await place(h, BUY, 250, "", user_id="u-3", order_type=OrderType.MARKET)
+    market, committed = place(h, BUY, 250, "", user_id="u-3", order_type=OrderType.MARKET)
 
     # Assert: reserved at the worst price the sweep reaches, filled at each resting price
     passed = payload(committed.events[2])
@@ -427,13 +413,13 @@ async def test_a_market_order_sweeps_the_book_at_resting_prices_and_its_rest_is_
     assert (market.filled_quantity, market.average_fill_price) == (200, Decimal("150.5"))
     assert (a.status, b.status) == (OrderStatus.EXECUTED, OrderStatus.EXECUTED)
     assert book(h) == ((), ())
-    assert h.core.risk.metrics().working_exposure == 0
+    assert h.core.queries.metrics().working_exposure == 0
 
 
-async def test_a_market_order_the_book_can_fill_is_executed_and_leaves_the_rest_of_the_level(h: Harness) -> None:
-    ask, _ = await place(h, SELL, 100, "150.00")
+def test_a_market_order_the_book_can_fill_is_executed_and_leaves_the_rest_of_the_level(h: Harness) -> None:
+    ask, _ = place(h, SELL, 100, "150.00")
 
-    market, committed = await place(h, BUY, 40, "", user_id="u-2", order_type=OrderType.MARKET, time_in_force=TimeInForce.DAY)
+    market, committed = place(h, BUY, 40, "", user_id="u-2", order_type=OrderType.MARKET, time_in_force=TimeInForce.DAY)
 
     assert types_of(committed) == [*ACCEPT, FILLED, FILLED]
     assert market.status is OrderStatus.EXECUTED
@@ -442,11 +428,11 @@ async def test_a_market_order_the_book_can_fill_is_executed_and_leaves_the_rest_
     assert_reservations_follow_the_book(h.core)
 
 
-async def test_a_market_fok_larger_than_the_book_is_killed(h: Harness) -> None:
-    await place(h, SELL, 100, "150.00")
+def test_a_market_fok_larger_than_the_book_is_killed(h: Harness) -> None:
+    place(h, SELL, 100, "150.00")
     before = book(h)
 
-    market, committed = await place(
+    market, committed = place(
         h, BUY, 150, "", user_id="u-2", order_type=OrderType.MARKET, time_in_force=TimeInForce.FOK
     )
 
@@ -455,39 +441,39 @@ async def test_a_market_fok_larger_than_the_book_is_killed(h: Harness) -> None:
     assert book(h) == before
 
 
-async def test_a_market_order_is_refused_on_the_simulated_venue_and_nothing_is_recorded() -> None:
-    sim = await open_harness("simulated")
-    try:
-        with pytest.raises(FailedPrecondition, match="MARKET orders need the internal venue"):
-            sim.submit(side=BUY, quantity=10, price="", order_type=OrderType.MARKET)
-        assert sim.core.last_applied == 0
-        assert sim.core.orders == {}
-    finally:
-        await sim.store.close()
+def test_a_market_order_is_refused_on_the_simulated_venue_and_nothing_is_recorded() -> None:
+    sim = open_harness("simulated")
+
+    with pytest.raises(FailedPrecondition, match="MARKET orders need the internal venue") as caught:
+        sim.submit(side=BUY, quantity=10, price="", order_type=OrderType.MARKET)
+
+    assert caught.value.reason is Reason.MARKET_ORDER_NEEDS_BOOK
+    assert sim.core.queries.last_applied == 0
+    assert sim.core.state.orders == {}
 
 
-async def test_a_market_order_into_an_empty_opposite_side_is_refused_and_nothing_is_recorded(h: Harness) -> None:
+def test_a_market_order_into_an_empty_opposite_side_is_refused_and_nothing_is_recorded(h: Harness) -> None:
     # Arrange: bids only
-    await place(h, BUY, 100, "150.00")
-    head = h.core.last_applied
+    place(h, BUY, 100, "150.00")
+    head = h.core.queries.last_applied
 
     # Act / Assert: a MARKET buy has nothing to trade against, here or in a symbol never traded
     with pytest.raises(FailedPrecondition, match="no SELL orders rest in the AAPL book"):
         h.submit(side=BUY, quantity=10, price="", user_id="u-2", order_type=OrderType.MARKET)
     with pytest.raises(FailedPrecondition, match="no BUY orders rest in the MSFT book"):
         h.submit(symbol="MSFT", side=SELL, quantity=10, price="", user_id="u-2", order_type=OrderType.MARKET)
-    assert h.core.last_applied == head
-    assert len(h.core.orders) == 1
+    assert h.core.queries.last_applied == head
+    assert len(h.core.state.orders) == 1
 
 
-async def test_a_market_order_after_midnight_is_priced_on_the_book_left_once_day_orders_expire(h: Harness) -> None:
+def test_a_market_order_after_midnight_is_priced_on_the_book_left_once_day_orders_expire(h: Harness) -> None:
     # Arrange: yesterday's DAY ask at 150 in front of a GTC ask at 200
-    day_ask, _ = await place(h, SELL, 100, "150.00", time_in_force=TimeInForce.DAY)
-    await place(h, SELL, 100, "200.00", user_id="u-2")
+    day_ask, _ = place(h, SELL, 100, "150.00", time_in_force=TimeInForce.DAY)
+    place(h, SELL, 100, "200.00", user_id="u-2")
     h.advance(DAY)
 
     # Act: the first command of the new day
-    market, _ = await place(h, BUY, 100, "", user_id="u-3", order_type=OrderType.MARKET)
+    market, _ = place(h, BUY, 100, "", user_id="u-3", order_type=OrderType.MARKET)
 
     # Assert: the DAY ask is gone before the order is priced, so it is reserved at the 200 it pays
     assert day_ask.status is OrderStatus.EXPIRED
@@ -495,21 +481,21 @@ async def test_a_market_order_after_midnight_is_priced_on_the_book_left_once_day
     assert market.reserved_price == Decimal("200")  # actually 150: risk checked the order at a price it could not get
 
 
-async def test_a_market_order_into_a_book_the_day_roll_empties_is_refused(h: Harness) -> None:
-    await place(h, SELL, 100, "150.00", time_in_force=TimeInForce.DAY)
+def test_a_market_order_into_a_book_the_day_roll_empties_is_refused(h: Harness) -> None:
+    place(h, SELL, 100, "150.00", time_in_force=TimeInForce.DAY)
     h.advance(DAY)
 
     with pytest.raises(FailedPrecondition, match="no SELL orders rest"):
         h.submit(side=BUY, quantity=100, price="", user_id="u-2", order_type=OrderType.MARKET)
 
 
-async def test_a_market_order_never_fills_at_a_price_worse_than_the_one_risk_reserved_it_at(h: Harness) -> None:
+def test_a_market_order_never_fills_at_a_price_worse_than_the_one_risk_reserved_it_at(h: Harness) -> None:
     # Arrange: the best ask is the buyer's own; the next one is another user's, 10 higher
-    own, _ = await place(h, SELL, 100, "150.00", user_id="u-1")
-    await place(h, SELL, 100, "160.00", user_id="u-2")
+    own, _ = place(h, SELL, 100, "150.00", user_id="u-1")
+    place(h, SELL, 100, "160.00", user_id="u-2")
 
     # Act: u-1 buys at market; self-trade prevention (CANCEL_RESTING) cancels its own ask
-    market, _ = await place(h, BUY, 100, "", user_id="u-1", order_type=OrderType.MARKET)
+    market, _ = place(h, BUY, 100, "", user_id="u-1", order_type=OrderType.MARKET)
 
     # Assert
     assert own.status is OrderStatus.CANCELLED
@@ -521,15 +507,14 @@ async def test_a_market_order_never_fills_at_a_price_worse_than_the_one_risk_res
 # -- amend ----------------------------------------------------------------------------------------
 
 
-async def test_amending_down_at_the_same_price_keeps_the_queue_place_and_shrinks_the_reservation(h: Harness) -> None:
+def test_amending_down_at_the_same_price_keeps_the_queue_place_and_shrinks_the_reservation(h: Harness) -> None:
     # Arrange: a then b at 150
-    a, _ = await place(h, SELL, 100, "150.00", user_id="u-1")
-    b, _ = await place(h, SELL, 100, "150.00", user_id="u-2")
+    a, _ = place(h, SELL, 100, "150.00", user_id="u-1")
+    b, _ = place(h, SELL, 100, "150.00", user_id="u-2")
     calls = record_book_changes(h.core)
 
     # Act
     order, priority_kept, committed = amend(h, a, quantity=60)
-    await committed
 
     # Assert
     assert order is a
@@ -538,28 +523,28 @@ async def test_amending_down_at_the_same_price_keeps_the_queue_place_and_shrinks
     (event,) = committed.events
     p = payload(event)
     assert isinstance(p, events_pb2.OrderAmended)
-    assert (p.open_quantity, p.quantity, p.price, p.priority_kept, p.reserved_price) == (60, 60, "150.00", True, "150.00")
+    amended = (p.open_quantity, p.quantity, p.price, p.priority_kept, p.reserved_price)
+    assert amended == (60, 60, "150.00", True, "150.00")
     assert (event.user_id, event.correlation_id) == ("u-1", "amend")
     assert (a.status, a.quantity, a.remaining_quantity, a.message) == (OrderStatus.WORKING, 60, 60, "amended")
     assert book(h) == ((), (level("150", (a, 60), (b, 100)),))
-    assert h.core.risk.metrics().working_exposure == Decimal("24000")
+    assert h.core.queries.metrics().working_exposure == Decimal("24000")
     assert_reservations_follow_the_book(h.core)
     assert calls == [(event.sequence, "AAPL", [LevelChange("SELL", Decimal("150"), 160)])]
 
     # ... and a is still first in line
-    buyer, fill_events = await place(h, BUY, 80, "150.00", user_id="u-3")
+    _, fill_events = place(h, BUY, 80, "150.00", user_id="u-3")
     assert [(e.order_id, p.quantity) for e, p in payloads(fill_events, FILLED) if not p.aggressor] == [  # type: ignore[attr-defined]
         (a.order_id, 60),
         (b.order_id, 20),
     ]
 
 
-async def test_amending_a_partially_filled_order_counts_the_filled_part_in_the_new_total(h: Harness) -> None:
-    a, _ = await place(h, SELL, 100, "150.00")
-    await place(h, BUY, 30, "150.00", user_id="u-2")
+def test_amending_a_partially_filled_order_counts_the_filled_part_in_the_new_total(h: Harness) -> None:
+    a, _ = place(h, SELL, 100, "150.00")
+    place(h, BUY, 30, "150.00", user_id="u-2")
 
     _, _, committed = amend(h, a, quantity=50)
-    await committed
 
     p = payload(committed.events[0])
     assert (p.open_quantity, p.quantity) == (20, 50)  # type: ignore[attr-defined]
@@ -568,29 +553,27 @@ async def test_amending_a_partially_filled_order_counts_the_filled_part_in_the_n
     assert_reservations_follow_the_book(h.core)
 
 
-async def test_amending_up_at_the_same_price_loses_the_queue_place(h: Harness) -> None:
-    a, _ = await place(h, SELL, 100, "150.00", user_id="u-1")
-    b, _ = await place(h, SELL, 100, "150.00", user_id="u-2")
+def test_amending_up_at_the_same_price_loses_the_queue_place(h: Harness) -> None:
+    a, _ = place(h, SELL, 100, "150.00", user_id="u-1")
+    b, _ = place(h, SELL, 100, "150.00", user_id="u-2")
 
-    _, priority_kept, committed = amend(h, a, quantity=150)
-    await committed
+    _, priority_kept, _ = amend(h, a, quantity=150)
 
     assert priority_kept is False
     assert a.message == "amended (back of the queue)"
     assert book(h) == ((), (level("150", (b, 100), (a, 150)),))
-    assert h.core.risk.metrics().working_exposure == Decimal("37500")
+    assert h.core.queries.metrics().working_exposure == Decimal("37500")
     assert_reservations_follow_the_book(h.core)
 
 
-async def test_amending_to_a_crossing_price_trades_like_a_new_order_and_rests_the_rest(h: Harness) -> None:
+def test_amending_to_a_crossing_price_trades_like_a_new_order_and_rests_the_rest(h: Harness) -> None:
     # Arrange: an ask at 151 and a bid at 149 from another user
-    ask, _ = await place(h, SELL, 100, "151.00", user_id="u-1")
-    bid, _ = await place(h, BUY, 40, "149.00", user_id="u-2")
+    ask, _ = place(h, SELL, 100, "151.00", user_id="u-1")
+    bid, _ = place(h, BUY, 40, "149.00", user_id="u-2")
     calls = record_book_changes(h.core)
 
     # Act: the ask comes down to 149
     _, priority_kept, committed = amend(h, ask, price="149.00")
-    await committed
 
     # Assert: it takes the bid at the bid's price and rests the other 60 at 149
     assert priority_kept is False
@@ -598,12 +581,14 @@ async def test_amending_to_a_crossing_price_trades_like_a_new_order_and_rests_th
     amended = payload(committed.events[0])
     assert (amended.open_quantity, amended.price, amended.reserved_price) == (100, "149.00", "149.00")  # type: ignore[attr-defined]
     (e_taker, taker), (e_maker, maker) = payloads(committed, FILLED)
-    assert (e_taker.order_id, taker.aggressor, taker.price, taker.remaining_quantity) == (ask.order_id, True, "149.00", 60)  # type: ignore[attr-defined]
-    assert (e_maker.order_id, maker.aggressor, maker.price, maker.remaining_quantity) == (bid.order_id, False, "149.00", 0)  # type: ignore[attr-defined]
+    taker_leg = (e_taker.order_id, taker.aggressor, taker.price, taker.remaining_quantity)  # type: ignore[attr-defined]
+    maker_leg = (e_maker.order_id, maker.aggressor, maker.price, maker.remaining_quantity)  # type: ignore[attr-defined]
+    assert taker_leg == (ask.order_id, True, "149.00", 60)
+    assert maker_leg == (bid.order_id, False, "149.00", 0)
     assert (ask.status, ask.price, ask.remaining_quantity) == (OrderStatus.PARTIALLY_FILLED, Decimal("149"), 60)
     assert bid.status is OrderStatus.EXECUTED
     assert book(h) == ((), (level("149", (ask, 60)),))
-    assert h.core.risk.metrics().working_exposure == Decimal("8940")  # 60 x 149
+    assert h.core.queries.metrics().working_exposure == Decimal("8940")  # 60 x 149
     assert_reservations_follow_the_book(h.core)
     # ... market data: the old level left, the bid taken, the new level, all at the amendment's sequence
     seq = committed.events[0].sequence
@@ -616,81 +601,76 @@ async def test_amending_to_a_crossing_price_trades_like_a_new_order_and_rests_th
     ]  # fmt: skip
 
 
-async def test_an_amendment_refused_by_risk_records_nothing_and_keeps_the_reservation(h: Harness) -> None:
+def test_an_amendment_refused_by_risk_records_nothing_and_keeps_the_reservation(h: Harness) -> None:
     # Arrange: at most 20,000 of daily volume; 15,000 of it reserved by the resting order
-    await h.core.update_limits(
-        {"max_daily_volume": Decimal("20000")}, actor_id="r", reason="", correlation_id="", causation_id="", now_us=h.now_us
-    )[2]
-    a, _ = await place(h, SELL, 100, "150.00")
-    head, before, metrics = h.core.last_applied, book(h), h.core.risk.metrics()
+    h.update_limits(max_daily_volume="20000")
+    a, _ = place(h, SELL, 100, "150.00")
+    head, before, metrics = h.core.queries.last_applied, book(h), h.core.queries.metrics()
 
     # Act / Assert: 200 x 150 = 30,000 would breach it
     with pytest.raises(FailedPrecondition, match="amendment refused by pre-trade risk: projected daily volume"):
         amend(h, a, quantity=200)
 
-    assert h.core.last_applied == head
+    assert h.core.queries.last_applied == head
     assert book(h) == before
-    assert h.core.risk.metrics() == metrics
+    assert h.core.queries.metrics() == metrics
     assert (a.quantity, a.price, a.status) == (100, Decimal("150.00"), OrderStatus.WORKING)
     # ... the reservation still works for the order: it can still be cancelled and filled
     assert_reservations_follow_the_book(h.core)
-    _, _, ok = amend(h, a, quantity=130)  # 19,500: fits
-    await ok
+    amend(h, a, quantity=130)  # 19,500: fits
     assert a.quantity == 130
 
 
-async def test_amendments_that_change_nothing_or_undercut_the_filled_part_are_invalid(h: Harness) -> None:
-    a, _ = await place(h, SELL, 100, "150.00")
-    await place(h, BUY, 30, "150.00", user_id="u-2")
-    head = h.core.last_applied
+def test_amendments_that_change_nothing_or_undercut_the_filled_part_are_invalid(h: Harness) -> None:
+    a, _ = place(h, SELL, 100, "150.00")
+    place(h, BUY, 30, "150.00", user_id="u-2")
+    head = h.core.queries.last_applied
 
-    with pytest.raises(InvalidArgument, match="nothing to change"):
+    # neither a quantity nor a price given (refused before the order is looked at), or both as they are
+    with pytest.raises(InvalidArgument, match="give a new quantity, a new price or both") as empty:
         amend(h, a)
-    with pytest.raises(InvalidArgument, match="nothing to change"):
+    assert empty.value.field == "amend"
+    with pytest.raises(InvalidArgument, match="nothing to change") as same:
         amend(h, a, quantity=100, price="150.00")
+    assert same.value.field == "amend"
     with pytest.raises(InvalidArgument, match="must be above the 30 already filled") as undercut:
         amend(h, a, quantity=30)
     assert undercut.value.field == "quantity"
 
-    assert h.core.last_applied == head
+    assert h.core.queries.last_applied == head
     assert (a.quantity, a.remaining_quantity) == (100, 70)
 
 
-async def test_only_an_order_resting_in_the_book_can_be_amended(h: Harness) -> None:
-    ask, _ = await place(h, SELL, 100, "150.00")
-    buyer, _ = await place(h, BUY, 100, "150.00", user_id="u-2")  # both executed
-    resting, _ = await place(h, SELL, 10, "151.00")
-    await cancel(h, resting)[1]
+def test_only_an_order_resting_in_the_book_can_be_amended(h: Harness) -> None:
+    ask, _ = place(h, SELL, 100, "150.00")
+    buyer, _ = place(h, BUY, 100, "150.00", user_id="u-2")  # both executed
+    resting, _ = place(h, SELL, 10, "151.00")
+    cancel(h, resting)
 
     for order in (ask, buyer, resting):
         with pytest.raises(FailedPrecondition, match="only an order resting in the internal venue's book"):
             amend(h, order, quantity=5)
     with pytest.raises(NotFound):
-        h.core.amend("nope", quantity=5, price=None, actor_id="u-1", correlation_id="", causation_id="", now_us=h.now_us)
+        h.amend("nope", quantity=5, by=actor("u-1", "u-1"))
 
 
-async def test_an_approved_order_on_the_simulated_venue_cannot_be_amended() -> None:
-    sim = await open_harness("simulated")
-    try:
-        order, committed = sim.submit(quantity=100, price="150.00")
-        await committed
-        with pytest.raises(FailedPrecondition, match="APPROVED"):
-            amend(sim, order, quantity=50, actor_id="u-trader1")
-    finally:
-        await sim.store.close()
+def test_an_approved_order_on_the_simulated_venue_cannot_be_amended() -> None:
+    sim = open_harness("simulated")
+    order, _ = sim.submit(quantity=100, price="150.00")
+
+    with pytest.raises(FailedPrecondition, match="APPROVED"):
+        amend(sim, order, quantity=50, actor_id="u-trader1")
 
 
-async def test_after_midnight_a_day_order_of_yesterday_cannot_be_amended_into_a_trade(h: Harness) -> None:
+def test_after_midnight_a_day_order_of_yesterday_cannot_be_amended_into_a_trade(h: Harness) -> None:
     # Arrange: yesterday's DAY ask above yesterday's GTC bid
-    day_ask, _ = await place(h, SELL, 100, "151.00", time_in_force=TimeInForce.DAY)
-    bid, _ = await place(h, BUY, 100, "150.00", user_id="u-2")
+    day_ask, _ = place(h, SELL, 100, "151.00", time_in_force=TimeInForce.DAY)
+    bid, _ = place(h, BUY, 100, "150.00", user_id="u-2")
     h.advance(DAY)  # past midnight; the background roll has not run yet
 
     # Act: the DAY ask comes down to the bid
-    try:
-        await amend(h, day_ask, price="150.00")[2]
-    except FailedPrecondition:
-        pass  # refused: the order is no longer resting
+    with contextlib.suppress(FailedPrecondition):  # refused: the order is no longer resting
+        amend(h, day_ask, price="150.00")
 
     # Assert: it expired with its day and never traded
     assert bid.filled_quantity == 0
@@ -700,34 +680,33 @@ async def test_after_midnight_a_day_order_of_yesterday_cannot_be_amended_into_a_
 # -- cancel -------------------------------------------------------------------------------------------
 
 
-async def test_cancelling_a_resting_order_takes_it_out_of_the_book_and_releases_its_reservation(h: Harness) -> None:
-    a, _ = await place(h, SELL, 100, "150.00")
+def test_cancelling_a_resting_order_takes_it_out_of_the_book_and_releases_its_reservation(h: Harness) -> None:
+    a, _ = place(h, SELL, 100, "150.00")
     calls = record_book_changes(h.core)
 
     order, committed = cancel(h, a)
-    await committed
 
     assert types_of(committed) == [CANCELLED]
     p = payload(committed.events[0])
     assert (p.quantity, p.reason) == (100, "trader request")  # type: ignore[attr-defined]
-    assert (order.status, order.message, order.remaining_quantity) == (OrderStatus.CANCELLED, "cancelled: trader request", 0)
+    assert (order.status, order.message) == (OrderStatus.CANCELLED, "cancelled: trader request")
+    assert order.remaining_quantity == 0
     assert book(h) == ((), ())
-    assert h.core.risk.metrics().working_exposure == 0
+    assert h.core.queries.metrics().working_exposure == 0
     assert calls == [(committed.events[0].sequence, "AAPL", [LevelChange("SELL", Decimal("150"), 0)])]
 
 
-async def test_cancelling_a_partially_filled_order_cancels_its_open_part_and_keeps_its_fills(h: Harness) -> None:
-    a, _ = await place(h, SELL, 100, "150.00")
-    b, _ = await place(h, SELL, 50, "150.00", user_id="u-2")
-    await place(h, BUY, 30, "150.00", user_id="u-3")
+def test_cancelling_a_partially_filled_order_cancels_its_open_part_and_keeps_its_fills(h: Harness) -> None:
+    a, _ = place(h, SELL, 100, "150.00")
+    b, _ = place(h, SELL, 50, "150.00", user_id="u-2")
+    place(h, BUY, 30, "150.00", user_id="u-3")
 
     _, committed = cancel(h, a)
-    await committed
 
     assert payload(committed.events[0]).quantity == 70  # type: ignore[attr-defined]
     assert (a.status, a.filled_quantity, a.average_fill_price) == (OrderStatus.CANCELLED, 30, Decimal("150"))
     assert book(h) == ((), (level("150", (b, 50)),))
-    assert h.core.risk.metrics().working_exposure == Decimal("7500")
+    assert h.core.queries.metrics().working_exposure == Decimal("7500")
     with pytest.raises(FailedPrecondition, match="can no longer be cancelled"):
         cancel(h, a)
 
@@ -735,13 +714,13 @@ async def test_cancelling_a_partially_filled_order_cancels_its_open_part_and_kee
 # -- self-trade prevention ----------------------------------------------------------------------------
 
 
-async def test_cancel_resting_self_trade_prevention_cancels_the_own_resting_order_and_trades_on(h: Harness) -> None:
+def test_cancel_resting_self_trade_prevention_cancels_the_own_resting_order_and_trades_on(h: Harness) -> None:
     # Arrange: u-1's own ask first in line, then u-2's at the same price
-    own, _ = await place(h, SELL, 50, "150.00", user_id="u-1")
-    other, _ = await place(h, SELL, 50, "150.00", user_id="u-2")
+    own, _ = place(h, SELL, 50, "150.00", user_id="u-1")
+    other, _ = place(h, SELL, 50, "150.00", user_id="u-2")
 
     # Act: u-1 buys 80 with the default mode
-    buyer, committed = await place(h, BUY, 80, "150.00", user_id="u-1")
+    buyer, committed = place(h, BUY, 80, "150.00", user_id="u-1")
 
     # Assert: own cancelled, other taken, the rest of the buy rests
     assert types_of(committed) == [*ACCEPT, FILLED, FILLED, CANCELLED]
@@ -758,13 +737,13 @@ async def test_cancel_resting_self_trade_prevention_cancels_the_own_resting_orde
     assert_reservations_follow_the_book(h.core)
 
 
-async def test_cancel_incoming_self_trade_prevention_stops_the_incoming_order_at_its_own_resting_order(h: Harness) -> None:
+def test_cancel_incoming_self_trade_prevention_stops_the_incoming_order_at_its_own_resting_order(h: Harness) -> None:
     # Arrange: u-2's ask at 149.99, then u-1's own at 150
-    other, _ = await place(h, SELL, 50, "149.99", user_id="u-2")
-    own, _ = await place(h, SELL, 50, "150.00", user_id="u-1")
+    other, _ = place(h, SELL, 50, "149.99", user_id="u-2")
+    own, _ = place(h, SELL, 50, "150.00", user_id="u-1")
 
     # Act
-    buyer, committed = await place(h, BUY, 80, "150.00", user_id="u-1", stp=SelfTradePrevention.CANCEL_INCOMING)
+    buyer, committed = place(h, BUY, 80, "150.00", user_id="u-1", stp=SelfTradePrevention.CANCEL_INCOMING)
 
     # Assert: it trades up to its own order, then its rest is cancelled; the own order stays
     assert types_of(committed) == [*ACCEPT, FILLED, FILLED, CANCELLED]
@@ -778,18 +757,19 @@ async def test_cancel_incoming_self_trade_prevention_stops_the_incoming_order_at
     assert_reservations_follow_the_book(h.core)
 
 
-async def test_cancel_both_self_trade_prevention_cancels_the_own_resting_order_and_the_incoming_rest(h: Harness) -> None:
-    other, _ = await place(h, SELL, 50, "149.99", user_id="u-2")
-    own, _ = await place(h, SELL, 50, "150.00", user_id="u-1")
-    behind, _ = await place(h, SELL, 50, "150.00", user_id="u-3")
+def test_cancel_both_self_trade_prevention_cancels_the_own_resting_order_and_the_incoming_rest(h: Harness) -> None:
+    other, _ = place(h, SELL, 50, "149.99", user_id="u-2")
+    own, _ = place(h, SELL, 50, "150.00", user_id="u-1")
+    behind, _ = place(h, SELL, 50, "150.00", user_id="u-3")
 
-    buyer, committed = await place(h, BUY, 80, "150.00", user_id="u-1", stp=SelfTradePrevention.CANCEL_BOTH)
+    buyer, committed = place(h, BUY, 80, "150.00", user_id="u-1", stp=SelfTradePrevention.CANCEL_BOTH)
 
     assert types_of(committed) == [*ACCEPT, FILLED, FILLED, CANCELLED, CANCELLED]
     cancels = [(e.order_id, p.quantity) for e, p in payloads(committed, CANCELLED)]  # type: ignore[attr-defined]
     assert cancels == [(own.order_id, 50), (buyer.order_id, 30)]
     assert (buyer.status, buyer.filled_quantity) == (OrderStatus.CANCELLED, 50)
-    assert (other.status, own.status, behind.status) == (OrderStatus.EXECUTED, OrderStatus.CANCELLED, OrderStatus.WORKING)
+    statuses = (other.status, own.status, behind.status)
+    assert statuses == (OrderStatus.EXECUTED, OrderStatus.CANCELLED, OrderStatus.WORKING)
     assert book(h) == ((), (level("150", (behind, 50)),))
     assert_reservations_follow_the_book(h.core)
 
@@ -797,28 +777,29 @@ async def test_cancel_both_self_trade_prevention_cancels_the_own_resting_order_a
 # -- risk -------------------------------------------------------------------------------------------
 
 
-async def test_an_order_rejected_by_risk_never_reaches_the_book(h: Harness) -> None:
-    ask, _ = await place(h, SELL, 10, "200.00", user_id="u-2")
+def test_an_order_rejected_by_risk_never_reaches_the_book(h: Harness) -> None:
+    ask, _ = place(h, SELL, 10, "200.00", user_id="u-2")
 
     # 100,000 x 200 breaches every limit (and would have crossed the ask)
-    order, committed = await place(h, BUY, 100_000, "200.00")
+    order, committed = place(h, BUY, 100_000, "200.00")
 
     assert types_of(committed) == REJECT
     assert order.status is OrderStatus.REJECTED
-    assert order.message == "Risk violations: POSITION_LIMIT, DAILY_VOLUME_LIMIT, NET_EXPOSURE_LIMIT, GROSS_EXPOSURE_LIMIT"
-    assert order.order_id not in h.core.books["AAPL"]
+    violations = "POSITION_LIMIT, DAILY_VOLUME_LIMIT, NET_EXPOSURE_LIMIT, GROSS_EXPOSURE_LIMIT"
+    assert order.message == f"Risk violations: {violations}"
+    assert order.order_id not in h.core.matching.books["AAPL"]
     assert (ask.status, ask.remaining_quantity) == (OrderStatus.WORKING, 10)
     assert book(h) == ((), (level("200", (ask, 10)),))
-    assert h.core.risk.metrics().working_exposure == Decimal("2000")
+    assert h.core.queries.metrics().working_exposure == Decimal("2000")
 
 
-async def test_with_the_kill_switch_on_new_orders_are_refused_but_resting_orders_can_shrink_or_go(h: Harness) -> None:
+def test_with_the_kill_switch_on_new_orders_are_refused_but_resting_orders_can_shrink_or_go(h: Harness) -> None:
     # Arrange
-    ask, _ = await place(h, SELL, 100, "150.00")
-    await kill_switch(h, True)
+    ask, _ = place(h, SELL, 100, "150.00")
+    kill_switch(h, True)
 
     # Act / Assert: a crossing order is rejected, nothing trades
-    buyer, committed = await place(h, BUY, 100, "150.00", user_id="u-2")
+    buyer, committed = place(h, BUY, 100, "150.00", user_id="u-2")
     assert types_of(committed) == REJECT
     assert violation_names(buyer.violations) == ["KILL_SWITCH_ACTIVE"]
     assert book(h) == ((), (level("150", (ask, 100)),))
@@ -827,30 +808,29 @@ async def test_with_the_kill_switch_on_new_orders_are_refused_but_resting_orders
         amend(h, ask, quantity=200)
     with pytest.raises(FailedPrecondition, match="kill switch is active"):
         amend(h, ask, price="151.00")
-    await amend(h, ask, quantity=40)[2]
+    amend(h, ask, quantity=40)
     assert ask.remaining_quantity == 40
     # ... and cancelling still works
-    await cancel(h, ask)[1]
+    cancel(h, ask)
     assert book(h) == ((), ())
-    assert h.core.risk.metrics().working_exposure == 0
+    assert h.core.queries.metrics().working_exposure == 0
 
 
 # -- market data hook and recovery ------------------------------------------------------------------
 
 
-async def test_book_changes_are_reported_with_the_sequence_of_the_event_behind_them(h: Harness) -> None:
+def test_book_changes_are_reported_with_the_sequence_of_the_event_behind_them(h: Harness) -> None:
     calls = record_book_changes(h.core)
 
     # a resting order: its level at ORDER_ACCEPTED
-    ask, c1 = await place(h, SELL, 100, "150.00")
+    ask, c1 = place(h, SELL, 100, "150.00")
     # a match: the level it took from, at the taker's ORDER_ACCEPTED (not at the fills)
-    _, c2 = await place(h, BUY, 30, "150.00", user_id="u-2")
+    _, c2 = place(h, BUY, 30, "150.00", user_id="u-2")
     # a rejection and a killed FOK: no change, no call
-    await place(h, BUY, 100_000, "150.00", user_id="u-2")
-    await place(h, BUY, 500, "150.00", user_id="u-2", time_in_force=TimeInForce.FOK)
+    place(h, BUY, 100_000, "150.00", user_id="u-2")
+    place(h, BUY, 500, "150.00", user_id="u-2", time_in_force=TimeInForce.FOK)
     # a user cancel: at ORDER_CANCELLED
     _, c3 = cancel(h, ask)
-    await c3
 
     assert calls == [
         (sequence_of(c1, "ORDER_ACCEPTED"), "AAPL", [LevelChange("SELL", Decimal("150"), 100)]),
@@ -859,75 +839,70 @@ async def test_book_changes_are_reported_with_the_sequence_of_the_event_behind_t
     ]
 
 
-async def test_the_hook_hears_the_same_changes_when_the_log_is_replayed(h: Harness) -> None:
+def test_the_hook_hears_the_same_changes_when_the_log_is_replayed(h: Harness) -> None:
     live = record_book_changes(h.core)
-    a, _ = await place(h, SELL, 100, "150.00", time_in_force=TimeInForce.DAY)
-    await place(h, SELL, 100, "151.00", user_id="u-2")
-    b, _ = await place(h, BUY, 150, "150.50", user_id="u-3")
-    await amend(h, b, price="151.00", actor_id="u-3")[2]
+    place(h, SELL, 100, "150.00", time_in_force=TimeInForce.DAY)
+    place(h, SELL, 100, "151.00", user_id="u-2")
+    b, _ = place(h, BUY, 150, "150.50", user_id="u-3")
+    amend(h, b, price="151.00", actor_id="u-3")
     h.advance(DAY)
-    await h.core.roll_day(h.now_us)  # type: ignore[misc]
+    h.core.orders.roll_day(h.now_us)
 
     fresh = h.fresh_core()
     replayed = record_book_changes(fresh)
-    for event in await h.store.read():
+    for event in h.events():
         fresh.apply(event)
 
     assert replayed == live
     assert len(live) == 4
-    assert fresh.books["AAPL"].snapshot() == h.core.books["AAPL"].snapshot()
-    assert fresh.orders == h.core.orders
-    assert fresh.risk.metrics() == h.core.risk.metrics()
+    assert fresh.matching.books["AAPL"].snapshot() == h.core.matching.books["AAPL"].snapshot()
+    assert fresh.state.orders == h.core.state.orders
+    assert fresh.queries.metrics() == h.core.queries.metrics()
 
 
-async def test_accept_takes_an_order_approved_on_the_simulated_venue_into_the_book() -> None:
+def test_accept_takes_an_order_approved_on_the_simulated_venue_into_the_book() -> None:
     # Arrange: approved while the server ran the simulated venue; restarted on the internal one
-    sim = await open_harness("simulated")
-    try:
-        order, committed = sim.submit(side=SELL, quantity=100, price="150.00")
-        await committed
-        sim.venue = "internal"
-        core = await sim.replayed()
-        assert core.recovery_plan() == ([order.order_id], [])
-
-        # Act
-        accepted = core.accept(order.order_id, sim.now_us)
-        await accepted
-
-        # Assert
-        assert types_of(accepted) == ["ORDER_ACCEPTED"]
-        assert accepted.events[0].causation_id == order.order_id
-        recovered = core.orders[order.order_id]
-        assert recovered.status is OrderStatus.WORKING
-        assert core.books["AAPL"].snapshot() == ((), ((Decimal("150"), ((order.order_id, 100),)),))
-        assert_reservations_follow_the_book(core)
-        with pytest.raises(FailedPrecondition, match="only an approved order can enter the book"):
-            core.accept(order.order_id, sim.now_us)
-    finally:
-        await sim.store.close()
-
-
-async def test_a_replayed_core_rebuilds_the_books_orders_positions_and_reservations(h: Harness) -> None:
-    # Arrange: a bit of everything
-    a, _ = await place(h, SELL, 100, "150.00")
-    await place(h, SELL, 100, "150.05", user_id="u-2", time_in_force=TimeInForce.DAY)
-    await place(h, BUY, 120, "150.10", user_id="u-3")
-    await place(h, BUY, 50, "149.00", user_id="u-1", stp=SelfTradePrevention.CANCEL_BOTH)
-    c, _ = await place(h, SELL, 70, "149.00", user_id="u-1")
-    await place(h, BUY, 30, "", user_id="u-2", order_type=OrderType.MARKET)
-    assert (c.status, c.remaining_quantity) == (OrderStatus.PARTIALLY_FILLED, 40)
-    await amend(h, c, quantity=90, price="149.50", actor_id="u-1")[2]
+    sim = open_harness("simulated")
+    order, _ = sim.submit(side=SELL, quantity=100, price="150.00")
+    sim.venue = "internal"
+    core = sim.replayed()
+    assert core.execution.recovery_plan() == ([order.order_id], [])
 
     # Act
-    fresh = await h.replayed()
+    accepted = core.orders.accept(order.order_id, sim.now_us)
 
     # Assert
-    assert fresh.books.keys() == h.core.books.keys()
-    for symbol, live_book in h.core.books.items():
-        assert fresh.books[symbol].snapshot() == live_book.snapshot()
-    assert fresh.order_list == h.core.order_list
-    assert fresh.risk.metrics() == h.core.risk.metrics()
-    assert fresh.risk.positions == h.core.risk.positions
-    assert fresh.realized_pnl == h.core.realized_pnl
+    assert types_of(accepted) == ["ORDER_ACCEPTED"]
+    assert accepted.events[0].causation_id == order.order_id
+    recovered = core.state.orders[order.order_id]
+    assert recovered.status is OrderStatus.WORKING
+    assert core.matching.books["AAPL"].snapshot() == ((), ((Decimal("150"), ((order.order_id, 100),)),))
+    assert_reservations_follow_the_book(core)
+    with pytest.raises(FailedPrecondition, match="only an approved order can enter the book"):
+        core.orders.accept(order.order_id, sim.now_us)
+
+
+def test_a_replayed_core_rebuilds_the_books_orders_positions_and_reservations(h: Harness) -> None:
+    # Arrange: a bit of everything
+    a, _ = place(h, SELL, 100, "150.00")
+    place(h, SELL, 100, "150.05", user_id="u-2", time_in_force=TimeInForce.DAY)
+    place(h, BUY, 120, "150.10", user_id="u-3")
+    place(h, BUY, 50, "149.00", user_id="u-1", stp=SelfTradePrevention.CANCEL_BOTH)
+    c, _ = place(h, SELL, 70, "149.00", user_id="u-1")
+    place(h, BUY, 30, "", user_id="u-2", order_type=OrderType.MARKET)
+    assert (c.status, c.remaining_quantity) == (OrderStatus.PARTIALLY_FILLED, 40)
+    amend(h, c, quantity=90, price="149.50", actor_id="u-1")
+
+    # Act
+    fresh = h.replayed()
+
+    # Assert
+    assert fresh.matching.books.keys() == h.core.matching.books.keys()
+    for symbol, live_book in h.core.matching.books.items():
+        assert fresh.matching.books[symbol].snapshot() == live_book.snapshot()
+    assert fresh.state.order_list == h.core.state.order_list
+    assert fresh.queries.metrics() == h.core.queries.metrics()
+    assert fresh.state.risk.positions == h.core.state.risk.positions
+    assert fresh.queries.realized_pnl == h.core.queries.realized_pnl
     assert_reservations_follow_the_book(fresh)
     assert a.status is OrderStatus.EXECUTED

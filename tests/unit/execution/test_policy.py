@@ -14,7 +14,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from itirp.execution.policy import RetryPolicy
 
-
 # Hypothesis caches into ./.hypothesis even with database=None; keep the checkout clean (as
 # tests/unit/domain/test_risk_properties.py does) unless the caller chose a location.
 if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
