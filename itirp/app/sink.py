@@ -28,7 +28,12 @@ class StoreSink:
         store.add_listener(self._on_commit)
 
     def stage(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Sequences assigned now; raises the store's `StoreError` when it refuses the append (it
+        failed, or is read-only): the command then records nothing and the caller hears why."""
         pending = self._store.append(events)
+        refusal = pending.exception() if pending.done() and not pending.cancelled() else None
+        if refusal is not None:
+            raise refusal
         # the store's append returns a `PendingAppend`: a future whose events are known at once
         assert isinstance(pending, PendingAppend)
         stored: list[StoredEvent] = pending.events
