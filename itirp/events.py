@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
+# No types-protobuf in the dev dependencies yet (pyproject is shared): protobuf is untyped for mypy
+# until it is added, when these two ignores become unused and mypy says so.
+from google.protobuf.message import Message  # type: ignore[import-untyped]
+from google.protobuf.timestamp_pb2 import Timestamp  # type: ignore[import-untyped]
 
 from itirp.v1 import events_pb2
 
@@ -80,7 +82,8 @@ def event_type_name(number: int) -> str:
 
 
 def encode_payload(payload: Message) -> bytes:
-    return payload.SerializeToString(deterministic=True)
+    data: bytes = payload.SerializeToString(deterministic=True)
+    return data
 
 
 def decode_payload(event_type: str, schema_version: int, data: bytes) -> Message:
@@ -99,8 +102,9 @@ def timestamp_from_us(micros: int) -> Timestamp:
 
 
 def timestamp_from_seconds(seconds: float) -> Timestamp:
-    return timestamp_from_us(int(round(seconds * 1_000_000)))
+    return timestamp_from_us(round(seconds * 1_000_000))
 
 
 def timestamp_to_us(ts: Timestamp) -> int:
-    return ts.seconds * 1_000_000 + ts.nanos // 1000
+    micros: int = ts.seconds * 1_000_000 + ts.nanos // 1000
+    return micros

@@ -17,10 +17,15 @@ import enum
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from itirp.domain.money import parse_price
 
+if TYPE_CHECKING:  # the type only: the domain does not import the wire format at run time
+    from itirp.v1.common_pb2 import RiskViolation
+
 __all__ = [
+    "SYMBOL_RULE",
     "TRANSITIONS",
     "Fill",
     "InvalidTransition",
@@ -33,7 +38,6 @@ __all__ = [
     "Side",
     "TimeInForce",
     "Trigger",
-    "SYMBOL_RULE",
     "valid_symbol",
     "validate_new_order",
 ]
@@ -183,7 +187,8 @@ class Order:
     updated_us: int = 0
     last_sequence: int = 0
     message: str = ""
-    violations: tuple = ()
+    violations: tuple[RiskViolation, ...] = ()
+    """The RISK_CHECK_FAILED event's violations, as recorded (wire messages)."""
     filled_quantity: int = 0
     filled_notional: Decimal = Decimal(0)
     average_fill_price: Decimal | None = None
@@ -194,7 +199,7 @@ class Order:
     reserved_price: Decimal | None = None
     """The price its risk reservation is counted at (the limit, or a MARKET order's sweep price)."""
     fills: list[Fill] = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
     def can(self, trigger: Trigger) -> bool:
         return (self.status, trigger) in TRANSITIONS

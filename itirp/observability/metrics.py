@@ -72,6 +72,12 @@ _VIOLATION_NAME = {
 _SUBMIT_QUANTILES = (0.5, 0.99)
 
 
+def _go_float(value: float) -> str:
+    """`value` as Prometheus writes it in a label ("0.5", "+Inf"), by prometheus_client's own rule."""
+    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
+    return text
+
+
 class LoopHistogram:
     """A Prometheus histogram written by one thread (the event loop) without a lock.
 
@@ -94,9 +100,9 @@ class LoopHistogram:
         total = self._sum
         buckets: list[tuple[str, float]] = []
         running = 0
-        for bound, n in zip((*self._bounds, math.inf), counts):
+        for bound, n in zip((*self._bounds, math.inf), counts, strict=True):
             running += n
-            buckets.append((floatToGoString(bound), running))
+            buckets.append((_go_float(bound), running))
         return buckets, total
 
 
@@ -180,7 +186,8 @@ class ServerMetrics(Collector):
             "(for a server stream: the stream's lifetime). Health and reflection are not counted.",
             labels=["method", "code"],
         )
-        for (method, code), histogram in sorted(self._rpc.items(), key=lambda item: (item[0][0], _code_name(item[0][1]))):
+        by_method_and_code = sorted(self._rpc.items(), key=lambda item: (item[0][0], _code_name(item[0][1])))
+        for (method, code), histogram in by_method_and_code:
             buckets, total = histogram.snapshot()
             rpc.add_metric([method, _code_name(code)], buckets, total)
         yield rpc
@@ -236,7 +243,7 @@ class ServerMetrics(Collector):
             "summary",
         )
         for q in _SUBMIT_QUANTILES:
-            submit.add_sample("itirp_submit_latency_seconds", {"quantile": floatToGoString(q)}, latency.quantile(q))
+            submit.add_sample("itirp_submit_latency_seconds", {"quantile": _go_float(q)}, latency.quantile(q))
         submit.add_sample("itirp_submit_latency_seconds_count", {}, latency.count)
         submit.add_sample("itirp_submit_latency_seconds_sum", {}, latency.total)
         yield submit
