@@ -52,9 +52,15 @@ async def noop(request, context):
     return REPLY
 
 async def main():
-    handler = grpc.method_handlers_generic_handler("itirp.bench.Baseline", {"Noop": grpc.unary_unary_rpc_method_handler(
-        noop, request_deserializer=order_pb2.SubmitOrderRequest.FromString, response_serializer=order_pb2.SubmitOrderResponse.SerializeToString)})
-    config = Config.from_env(listen="127.0.0.1:0", data_dir=Path(sys.argv[1]), venue_latency_seconds=0.001, venue=sys.argv[2])
+    noop_handler = grpc.unary_unary_rpc_method_handler(
+        noop,
+        request_deserializer=order_pb2.SubmitOrderRequest.FromString,
+        response_serializer=order_pb2.SubmitOrderResponse.SerializeToString,
+    )
+    handler = grpc.method_handlers_generic_handler("itirp.bench.Baseline", {"Noop": noop_handler})
+    config = Config.from_env(
+        listen="127.0.0.1:0", data_dir=Path(sys.argv[1]), venue_latency_seconds=0.001, venue=sys.argv[2]
+    )
     server = await serve(config, extra_handlers=[handler])
     print(server.port, flush=True)
     await server.server.wait_for_termination()
@@ -68,10 +74,10 @@ uvloop.run(main())
 
 def start_server(tmp: Path, venue: str) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_") or k == "ITIRP_ACCESS_LOG"}
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(tmp / "data"), venue], stdout=subprocess.PIPE, stderr=log, env=env
-    )
+    with open(tmp / "server.log", "wb") as log:  # the server keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, str(tmp / "data"), venue], stdout=subprocess.PIPE, stderr=log, env=env
+        )
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     return proc, f"127.0.0.1:{port}"
@@ -113,7 +119,8 @@ async def client(address: str, rpc: str, concurrency: int, seconds: float, max_c
         elapsed = time.perf_counter() - started
     q = statistics.quantiles(sorted(latencies), n=100, method="inclusive")
     rejected = statuses.get(common_pb2.ORDER_STATUS_REJECTED, 0) if rpc == "submit" else 0
-    return {"per_second": len(latencies) / elapsed, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "rejected": rejected}
+    per_second = len(latencies) / elapsed
+    return {"per_second": per_second, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "rejected": rejected}
 
 
 def _client_process(args: tuple, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -140,7 +147,9 @@ def in_process_costs() -> None:
         engine.reserve(f"w{i}", symbol=f"S{i}", side="BUY", quantity=10, price=Decimal("10"))
         engine.fill(f"w{i}", quantity=10, price=Decimal("10"))
     n = 200_000
-    check = min(timeit.repeat(lambda: engine.check(symbol="S5", side="BUY", quantity=10, price=Decimal("10.5")), number=n, repeat=5)) / n
+    price = Decimal("10.5")
+    runs = timeit.repeat(lambda: engine.check(symbol="S5", side="BUY", quantity=10, price=price), number=n, repeat=5)
+    check = min(runs) / n
     print(f"pre-trade check (RiskEngine.check, 100 symbols): {check * 1e6:.2f} us")
 
     from itirp.core.journal import Journal
@@ -159,7 +168,8 @@ def in_process_costs() -> None:
         out = []
         for ev in new:
             seq[0] += 1
-            out.append(StoredEvent(sequence=seq[0], prev_hash=GENESIS_HASH, hash=GENESIS_HASH, **{f: getattr(ev, f) for f in ev.__slots__}))
+            fields = {f: getattr(ev, f) for f in ev.__slots__}
+            out.append(StoredEvent(sequence=seq[0], prev_hash=GENESIS_HASH, hash=GENESIS_HASH, **fields))
         return Pending(out)
 
     core = TradingCore(Journal(None, clock_us=lambda: 1_800_000_000_000_000), sink)  # type: ignore[arg-type]
@@ -168,7 +178,9 @@ def in_process_costs() -> None:
     m = 20_000
     t0 = time.perf_counter()
     for i in range(m):
-        core.submit(orders[i % 2], user_id="u", username="t", correlation_id="c", causation_id="r", now_us=1_800_000_000_000_000)
+        core.submit(
+            orders[i % 2], user_id="u", username="t", correlation_id="c", causation_id="r", now_us=1_800_000_000_000_000
+        )
     per = (time.perf_counter() - t0) / m
     print(f"core submit (check + reserve + 3 events minted and applied, no store): {per * 1e6:.1f} us")
 
@@ -194,12 +206,14 @@ async def _in_process_orders(venue: str, n: int = 5000, concurrency: int = 64) -
 
         async def one(i: int) -> None:
             async with slots:
-                await trading.submit(principal, symbol="BENCH", side="BUY" if i % 2 else "SELL", quantity=1,
-                                     price="1.00", strategy="", client_order_id="", correlation_id="c", causation_id="r")
+                await trading.submit(
+                    principal, symbol="BENCH", side="BUY" if i % 2 else "SELL", quantity=1, price="1.00",
+                    strategy="", client_order_id="", correlation_id="c", causation_id="r",
+                )
 
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
-        while trading.executor.in_flight:
+        while trading.executor.in_flight:  # noqa: ASYNC110 - no completion event to wait on (drain() would close it)
             await asyncio.sleep(0.001)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         print(f"in process, no gRPC, {venue} venue: {n / wall:,.0f} durable orders/s (executed or matched), "
@@ -223,7 +237,8 @@ def main() -> None:
         proc, address = start_server(Path(tmp), args.venue)
         try:
             print(f"server {address} ({args.venue} venue); {args.seconds:g} s per run; client in a separate process")
-            print(f"{'conc':>5} {'noop/s':>8} {'p50 ms':>7} {'p99 ms':>7} | {'submit/s':>8} {'p50 ms':>7} {'p99 ms':>7} | ratio")
+            columns = f"{'noop/s':>8} {'p50 ms':>7} {'p99 ms':>7} | {'submit/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+            print(f"{'conc':>5} {columns} | ratio")
             for conc in (int(c) for c in args.concurrency.split(",")):
                 base = run_client(address, "noop", conc, args.seconds, args.max_calls)
                 sub = run_client(address, "submit", conc, args.seconds, args.max_calls)
