@@ -115,6 +115,7 @@ class LogWriter:
         if isinstance(item, str):
             return item
         try:
+            # The queue holds str lines and LogRecords; anything else fails here and becomes an error line.
             return self._formatter.format(item)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - a bad record must not kill the writer; it is written as an error line
             return f'{{"level":"ERROR","logger":"itirp.log","msg":"unformattable record: {exc!r}"}}'

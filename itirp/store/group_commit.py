@@ -38,7 +38,7 @@ DEFAULT_MAX_BATCH = 8192
 FailureCallback = Callable[[StoreError], None]
 
 
-class PendingAppend(asyncio.Future):  # type: ignore[type-arg]
+class PendingAppend(asyncio.Future[list[StoredEvent]]):
     """The awaitable `append` returns: resolves to `events` once they are durable.
 
     `events` are known at once (sequences and hashes are assigned at call time) but are not
