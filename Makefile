@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PROTOS := $(wildcard protos/itirp/v1/*.proto)
 PROTOC  = $(BIN)/python -m grpc_tools.protoc -I protos
 
-.PHONY: run test setup protos check-protos lint-protos breaking bench clean
+.PHONY: run test setup lint protos check-protos lint-protos breaking bench clean
 
 ## Create the virtual environment and install the server, client and dev tools (once per change of pyproject).
 setup: $(VENV)/.installed
@@ -23,6 +23,11 @@ run: setup
 ## Everything CI checks: generated code in sync, buf lint, buf breaking, the whole test suite.
 test: setup check-protos lint-protos breaking
 	$(BIN)/pytest
+
+## Lint and strict typing (ruff, mypy --strict as configured in pyproject.toml): zero findings.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 ## Regenerate itirp/v1 from protos/ (the one documented command).
 protos: setup

@@ -76,21 +76,21 @@ async def run_case(n: int, events: int) -> None:
             after = server.store.head_sequence + 1  # the subscribers' own login comes first
             proc = ctx.Process(target=_subscriber_process, args=(server.address, n, after, after + events, ready, out))
             proc.start()
-            while not ready.is_set():
-                await asyncio.sleep(0.01)
+            await asyncio.to_thread(ready.wait)  # a process's event: wait for it off the loop
             journal = server.journal
             started = time.perf_counter()
             pending = []
             for i in range(0, events, 100):
-                batch = [journal.new(events_pb2.UserDisabled(username=f"bench-{j}"), correlation_id="bench") for j in range(i, i + 100)]
+                batch = [
+                    journal.new(events_pb2.UserDisabled(username=f"bench-{j}"), correlation_id="bench")
+                    for j in range(i, i + 100)
+                ]
                 pending.append(journal.append(batch))
                 if len(pending) >= 8:
                     await pending.pop(0)
             await asyncio.gather(*pending)
             appended = time.perf_counter() - started
-            while out.empty():
-                await asyncio.sleep(0.01)
-            results = out.get()
+            results = await asyncio.to_thread(out.get)  # a process's queue: wait for it off the loop
             proc.join(30)
             if isinstance(results, str):
                 raise SystemExit(results)

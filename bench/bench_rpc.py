@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -25,17 +26,16 @@ from pathlib import Path
 import grpc
 
 
-
 def _start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_")}
     env.update({"ITIRP_ACCESS_LOG": os.environ.get("ITIRP_ACCESS_LOG", "1"), "ITIRP_LOG_FORMAT": "json"})
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "itirp", "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)],
-        stdout=log,
-        stderr=log,
-        env=env,
-    )
+    with open(log_path, "wb") as log:  # the server keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "itirp", "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)],
+            stdout=log,
+            stderr=log,
+            env=env,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for line in log_path.read_text().splitlines():
@@ -82,10 +82,8 @@ def make_call(name: str, channel: grpc.aio.Channel, token: str):  # type: ignore
 
 
 async def _client(address: str, rpc: str, concurrency: int, seconds: float, max_calls: int) -> dict[str, float]:
-    try:
+    with contextlib.suppress(ImportError):
         import uvloop  # noqa: F401
-    except ImportError:
-        pass
     async with grpc.aio.insecure_channel(address) as channel:
         token = await _login(channel)
         call = make_call(rpc, channel, token)
@@ -151,7 +149,8 @@ def main() -> None:
             for rpc in args.rpcs.split(","):
                 for conc in (int(c) for c in args.concurrency.split(",")):
                     r = run_client(address, rpc, conc, args.seconds, args.max_calls)
-                    print(f"{rpc:<10} {conc:>5} {r['per_second']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}", flush=True)
+                    figures = f"{r['per_second']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}"
+                    print(f"{rpc:<10} {conc:>5} {figures}", flush=True)
         finally:
             proc.terminate()
             proc.wait(20)

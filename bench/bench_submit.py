@@ -87,14 +87,22 @@ async def client(address: str, rpc: str, concurrency: int, seconds: float, max_c
     from itirp.v1 import auth_pb2, auth_pb2_grpc, common_pb2, order_pb2
 
     async with grpc.aio.insecure_channel(address) as channel:
-        token = (await auth_pb2_grpc.AuthServiceStub(channel).Login(
-            auth_pb2.LoginRequest(username="trader1", password="trader123"))).access_token
+        token = (
+            await auth_pb2_grpc.AuthServiceStub(channel).Login(
+                auth_pb2.LoginRequest(username="trader1", password="trader123")
+            )
+        ).access_token
         md = (("authorization", f"Bearer {token}"),)
         path = "/itirp.v1.OrderService/SubmitOrder" if rpc == "submit" else "/itirp.bench.Baseline/Noop"
-        call = channel.unary_unary(path, request_serializer=order_pb2.SubmitOrderRequest.SerializeToString,
-                                   response_deserializer=order_pb2.SubmitOrderResponse.FromString)
-        requests = [order_pb2.SubmitOrderRequest(symbol="BENCH", side=side, quantity=1, price="1.00", strategy="bench")
-                    for side in (common_pb2.SIDE_BUY, common_pb2.SIDE_SELL)]
+        call = channel.unary_unary(
+            path,
+            request_serializer=order_pb2.SubmitOrderRequest.SerializeToString,
+            response_deserializer=order_pb2.SubmitOrderResponse.FromString,
+        )
+        requests = [
+            order_pb2.SubmitOrderRequest(symbol="BENCH", side=side, quantity=1, price="1.00", strategy="bench")
+            for side in (common_pb2.SIDE_BUY, common_pb2.SIDE_SELL)
+        ]
         for i in range(200):
             await call(requests[i % 2], metadata=md)
         latencies: list[float] = []
@@ -216,9 +224,11 @@ async def _in_process_orders(venue: str, n: int = 5000, concurrency: int = 64) -
         await asyncio.gather(*(one(i) for i in range(n)))
         await trading.executor.drain(timeout=60)  # every execution (or match) finished
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        print(f"in process, no gRPC, {venue} venue: {n / wall:,.0f} durable orders/s (executed or matched), "
-              f"{cpu / n * 1e6:.0f} us CPU per order, "
-              f"{server.store.commits} commits")
+        print(
+            f"in process, no gRPC, {venue} venue: {n / wall:,.0f} durable orders/s (executed or matched), "
+            f"{cpu / n * 1e6:.0f} us CPU per order, "
+            f"{server.store.commits} commits"
+        )
         await server.shutdown(grace=1)
 
 
@@ -242,10 +252,13 @@ def main() -> None:
             for conc in (int(c) for c in args.concurrency.split(",")):
                 base = run_client(address, "noop", conc, args.seconds, args.max_calls)
                 sub = run_client(address, "submit", conc, args.seconds, args.max_calls)
-                print(f"{conc:>5} {base['per_second']:>8.0f} {base['p50_ms']:>7.2f} {base['p99_ms']:>7.2f} | "
-                      f"{sub['per_second']:>8.0f} {sub['p50_ms']:>7.2f} {sub['p99_ms']:>7.2f} | "
-                      f"{sub['per_second'] / base['per_second']:.2f}"
-                      + (f"  ({sub['rejected']} rejected)" if sub["rejected"] else ""), flush=True)
+                print(
+                    f"{conc:>5} {base['per_second']:>8.0f} {base['p50_ms']:>7.2f} {base['p99_ms']:>7.2f} | "
+                    f"{sub['per_second']:>8.0f} {sub['p50_ms']:>7.2f} {sub['p99_ms']:>7.2f} | "
+                    f"{sub['per_second'] / base['per_second']:.2f}"
+                    + (f"  ({sub['rejected']} rejected)" if sub["rejected"] else ""),
+                    flush=True,
+                )
         finally:
             proc.terminate()
             proc.wait(30)

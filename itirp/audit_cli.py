@@ -9,11 +9,13 @@ event's hash is recomputed from its own fields and recorded `prev_hash`.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from itirp.store import StoredEvent, VerifyResult, iter_events_sync
 from itirp.store.export import dump_events, verify_export
@@ -43,11 +45,13 @@ def export_events(
     path = data_dir / "events.db"
     if not path.exists():
         raise FileNotFoundError(f"no event log at {path}")
-    return dump_events(_select(path, from_sequence=from_sequence, to_sequence=to_sequence, correlation_id=correlation_id), out)
+    events = _select(path, from_sequence=from_sequence, to_sequence=to_sequence, correlation_id=correlation_id)
+    return dump_events(events, out)
 
 
-def _runs(lines: list[dict]) -> Iterator[list[dict]]:
-    run: list[dict] = []
+def _runs(lines: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Split exported JSON objects (as parsed: values of any JSON type) into runs of consecutive sequences."""
+    run: list[dict[str, Any]] = []
     for obj in lines:
         if run and obj.get("sequence") != run[-1].get("sequence", 0) + 1:
             yield run
@@ -90,24 +94,22 @@ def verify_file(path: Path) -> tuple[VerifyResult, int]:
     ), runs
 
 
-def main_export(args) -> int:  # type: ignore[no-untyped-def]
-    out = open(args.output, "w") if args.output else sys.stdout
-    try:
-        n = export_events(
-            args.data_dir, out, from_sequence=args.from_sequence, to_sequence=args.to_sequence,
-            correlation_id=args.correlation_id,
-        )
-    except FileNotFoundError as exc:
-        print(f"itirp: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.output:
-            out.close()
+def main_export(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        out: TextIO = stack.enter_context(open(args.output, "w")) if args.output else sys.stdout
+        try:
+            n = export_events(
+                args.data_dir, out, from_sequence=args.from_sequence, to_sequence=args.to_sequence,
+                correlation_id=args.correlation_id,
+            )
+        except FileNotFoundError as exc:
+            print(f"itirp: {exc}", file=sys.stderr)
+            return 1
     print(f"exported {n} events", file=sys.stderr)
     return 0
 
 
-def main_verify(args) -> int:  # type: ignore[no-untyped-def]
+def main_verify(args: argparse.Namespace) -> int:
     try:
         result, runs = verify_file(Path(args.file))
     except (OSError, ValueError) as exc:

@@ -47,7 +47,7 @@ class EventKind:
 
 def _build() -> dict[str, EventKind]:
     oneof = events_pb2.Event.DESCRIPTOR.oneofs_by_name["payload"]
-    by_message = {f.message_type.name: f.name for f in oneof.fields}
+    by_message = {f.message_type.name: f.name for f in oneof.fields if f.message_type is not None}
     kinds: dict[str, EventKind] = {}
     for value in events_pb2.EventType.DESCRIPTOR.values:
         if value.number == 0:
@@ -80,7 +80,8 @@ def event_type_name(number: int) -> str:
 
 
 def encode_payload(payload: Message) -> bytes:
-    return payload.SerializeToString(deterministic=True)
+    data: bytes = payload.SerializeToString(deterministic=True)
+    return data
 
 
 def decode_payload(event_type: str, schema_version: int, data: bytes) -> Message:
@@ -99,8 +100,9 @@ def timestamp_from_us(micros: int) -> Timestamp:
 
 
 def timestamp_from_seconds(seconds: float) -> Timestamp:
-    return timestamp_from_us(int(round(seconds * 1_000_000)))
+    return timestamp_from_us(round(seconds * 1_000_000))
 
 
 def timestamp_to_us(ts: Timestamp) -> int:
-    return ts.seconds * 1_000_000 + ts.nanos // 1000
+    micros: int = ts.seconds * 1_000_000 + ts.nanos // 1000
+    return micros

@@ -22,9 +22,9 @@ _SET = (0x4 << 76) | (0x2 << 62)
 
 
 def new_uuid() -> str:
-    h = "%032x" % ((_bits(128) & _CLEAR) | _SET)
+    h = f"{(_bits(128) & _CLEAR) | _SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def random_hex(n_bytes: int) -> str:
-    return "%0*x" % (n_bytes * 2, _bits(n_bytes * 8)) if n_bytes > 0 else ""
+    return _bits(n_bytes * 8).to_bytes(n_bytes, "big").hex() if n_bytes > 0 else ""

@@ -31,11 +31,11 @@ class StoreSink:
         """Sequences assigned now; raises the store's `StoreError` when it refuses the append (it
         failed, or is read-only): the command then records nothing and the caller hears why."""
         pending = self._store.append(events)
+        # the store's append returns a `PendingAppend`: a future whose events are known at once
+        assert isinstance(pending, PendingAppend)
         refusal = pending.exception() if pending.done() and not pending.cancelled() else None
         if refusal is not None:
             raise refusal
-        # the store's append returns a `PendingAppend`: a future whose events are known at once
-        assert isinstance(pending, PendingAppend)
         stored: list[StoredEvent] = pending.events
         pending.add_done_callback(_retrieved)
         if stored:

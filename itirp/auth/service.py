@@ -161,7 +161,7 @@ class AuthService:
         ]
         durable = self._append(new)
         for event in new:
-            self.state.apply(event)  # type: ignore[arg-type]
+            self.state.apply(event)
         await durable
 
     async def sync_users(self) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from itirp.events import decode_payload
-from itirp.store import StoredEvent
+from itirp.store.records import NewEvent, StoredEvent
+from itirp.v1 import events_pb2
 
 __all__ = ["AuthState", "KnownUser", "LoginThrottle"]
 
@@ -75,6 +76,9 @@ class KnownUser:
     disabled: bool
 
 
+_AUTH_EVENTS = frozenset({"LOGIN_FAILED", "USER_LOGGED_IN", "TOKEN_REVOKED", "USER_CREATED", "USER_DISABLED"})
+
+
 class AuthState:
     def __init__(self, *, max_failed_logins: int, lockout_seconds: float) -> None:
         self.throttle = LoginThrottle(max_failures=max_failed_logins, lockout_seconds=lockout_seconds)
@@ -83,22 +87,21 @@ class AuthState:
         #: user_id -> what the event log knows of the user.
         self.users: dict[str, KnownUser] = {}
 
-    def apply(self, event: StoredEvent) -> None:
+    def apply(self, event: NewEvent | StoredEvent) -> None:
+        """Fold one authentication event (others are ignored); live, before it is durable, too."""
         kind = event.event_type
-        if kind == "LOGIN_FAILED":
-            p = decode_payload(kind, event.schema_version, event.payload)
-            self.throttle.record_failure(p.username, event.timestamp_us / 1e6)  # type: ignore[attr-defined]
-        elif kind == "USER_LOGGED_IN":
-            p = decode_payload(kind, event.schema_version, event.payload)
-            self.throttle.record_success(p.username)  # type: ignore[attr-defined]
-        elif kind == "TOKEN_REVOKED":
-            p = decode_payload(kind, event.schema_version, event.payload)
-            self.revoked[p.token_id] = p.expires_at.seconds  # type: ignore[attr-defined]
-        elif kind == "USER_CREATED":
-            p = decode_payload(kind, event.schema_version, event.payload)
-            self.users[p.user_id] = KnownUser(p.user_id, p.username, False)  # type: ignore[attr-defined]
-        elif kind == "USER_DISABLED":
-            p = decode_payload(kind, event.schema_version, event.payload)
-            known = self.users.get(p.user_id)  # type: ignore[attr-defined]
+        if kind not in _AUTH_EVENTS:
+            return
+        p = decode_payload(kind, event.schema_version, event.payload)
+        if isinstance(p, events_pb2.LoginFailed):
+            self.throttle.record_failure(p.username, event.timestamp_us / 1e6)
+        elif isinstance(p, events_pb2.UserLoggedIn):
+            self.throttle.record_success(p.username)
+        elif isinstance(p, events_pb2.TokenRevoked):
+            self.revoked[p.token_id] = p.expires_at.seconds
+        elif isinstance(p, events_pb2.UserCreated):
+            self.users[p.user_id] = KnownUser(p.user_id, p.username, False)
+        elif isinstance(p, events_pb2.UserDisabled):
+            known = self.users.get(p.user_id)
             if known is not None:
                 self.users[known.user_id] = KnownUser(known.user_id, known.username, True)

@@ -88,7 +88,8 @@ def format_money(value: Decimal) -> str:
         raise TypeError(f"expected a Decimal, got {type(value).__name__}")
     if not value.is_finite():
         raise ValueError(f"cannot format {value} as money")
-    if value.as_tuple().exponent < -_WIRE_DECIMALS:  # type: ignore[operator]
+    exponent = value.as_tuple().exponent  # an int: "n", "N" and "F" are for NaN and infinity
+    if isinstance(exponent, int) and exponent < -_WIRE_DECIMALS:
         # A private context wide enough for any finite input: the default 28 digits would
         # raise InvalidOperation on a 21-digit whole part quantized to 8 decimals.
         wide = Context(prec=max(28, value.adjusted() + _WIRE_DECIMALS + 2), rounding=ROUND_HALF_EVEN)

@@ -17,25 +17,28 @@ import enum
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from itirp.domain.money import parse_price
 
+if TYPE_CHECKING:  # the type only: the domain does not import the wire format at run time
+    from itirp.v1.common_pb2 import RiskViolation
+
 __all__ = [
+    "SYMBOL_RULE",
     "TRANSITIONS",
     "Fill",
     "InvalidTransition",
     "NewOrder",
     "Order",
+    "OrderRequest",
     "OrderStatus",
     "OrderType",
-    "OrderRequest",
     "OrderValidationError",
     "SelfTradePrevention",
     "Side",
     "TimeInForce",
     "Trigger",
-    "SYMBOL_RULE",
     "valid_symbol",
     "validate_new_order",
 ]
@@ -185,7 +188,8 @@ class Order:
     updated_us: int = 0
     last_sequence: int = 0
     message: str = ""
-    violations: tuple = ()
+    violations: tuple[RiskViolation, ...] = ()
+    """The RISK_CHECK_FAILED event's violations, as recorded (wire messages)."""
     filled_quantity: int = 0
     filled_notional: Decimal = Decimal(0)
     average_fill_price: Decimal | None = None
@@ -196,7 +200,7 @@ class Order:
     reserved_price: Decimal | None = None
     """The price its risk reservation is counted at (the limit, or a MARKET order's sweep price)."""
     fills: list[Fill] = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
     def can(self, trigger: Trigger) -> bool:
         return (self.status, trigger) in TRANSITIONS

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from typing import Final
 
@@ -31,7 +31,7 @@ __all__ = ["LIMIT_AMOUNTS", "RiskEngine", "RiskLimits", "RiskMetrics", "Violatio
 _ZERO: Final = Decimal(0)
 
 
-class Violation(str, Enum):
+class Violation(StrEnum):
     """Why an order was refused; the value is the stable name sent to clients."""
 
     KILL_SWITCH_ACTIVE = "KILL_SWITCH_ACTIVE"
@@ -147,7 +147,7 @@ class RiskEngine:
     `positions` is live state, exposed for reading: mutate it only through `fill`.
     """
 
-    def __init__(self, limits: RiskLimits = RiskLimits()) -> None:  # noqa: B008 - frozen
+    def __init__(self, limits: RiskLimits = RiskLimits()) -> None:  # frozen, so one shared default is safe
         self.limits = limits
         self.positions: dict[str, Position] = {}
         self._exposures: dict[str, _SymbolExposure] = {}

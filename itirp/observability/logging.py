@@ -93,7 +93,7 @@ class _QueueHandler(logging.Handler):
             record.args = None
             if record.exc_info and not record.exc_text:
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
-        except Exception:  # a bad log call must not break the code that made it
+        except Exception:  # noqa: BLE001 - a bad log call must not break the code that made it (logging.Handler does the same)
             self.handleError(record)
             return
         self._q.put(record)
@@ -115,8 +115,9 @@ class LogWriter:
         if isinstance(item, str):
             return item
         try:
-            return self._formatter.format(item)  # type: ignore[arg-type]
-        except Exception as exc:  # a bad record must not kill the writer
+            # The queue holds str lines and LogRecords; anything else fails here and becomes an error line.
+            return self._formatter.format(item)  # type: ignore[arg-type]  # see the line above
+        except Exception as exc:  # noqa: BLE001 - a bad record must not kill the writer; it is written as an error line
             return f'{{"level":"ERROR","logger":"itirp.log","msg":"unformattable record: {exc!r}"}}'
 
     def _run(self) -> None:
@@ -159,7 +160,9 @@ def emit(logger: logging.Logger, msg: str, fields: dict[str, object], level: int
     writer.queue.put(_render(_format, _iso(time.time()), logging.getLevelName(level), logger.name, msg, fields))
 
 
-def emit_many(logger: logging.Logger, lines: Iterable[tuple[str, dict[str, object]]], level: int = logging.INFO) -> None:
+def emit_many(
+    logger: logging.Logger, lines: Iterable[tuple[str, dict[str, object]]], level: int = logging.INFO
+) -> None:
     """Several structured lines, queued as one block."""
     if not logger.isEnabledFor(level):
         return

@@ -35,14 +35,14 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from itirp.domain.orders import OrderStatus
 from itirp.domain.breaker import BreakerState
+from itirp.domain.orders import OrderStatus
 from itirp.v1 import common_pb2
 
 if TYPE_CHECKING:
+    from itirp.app.fanout import EventFanout
     from itirp.core.queries import TradingQueries
     from itirp.observability.latency import LatencyHistogram
-    from itirp.app.fanout import EventFanout
     from itirp.store import StoredEvent
     from itirp.store.group_commit import GroupCommitStore
 
@@ -72,6 +72,12 @@ _VIOLATION_NAME = {
 _SUBMIT_QUANTILES = (0.5, 0.99)
 
 
+def _go_float(value: float) -> str:
+    """`value` as Prometheus writes it in a label ("0.5", "+Inf"), by prometheus_client's own rule."""
+    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
+    return text
+
+
 class LoopHistogram:
     """A Prometheus histogram written by one thread (the event loop) without a lock.
 
@@ -94,9 +100,9 @@ class LoopHistogram:
         total = self._sum
         buckets: list[tuple[str, float]] = []
         running = 0
-        for bound, n in zip((*self._bounds, math.inf), counts):
+        for bound, n in zip((*self._bounds, math.inf), counts, strict=True):
             running += n
-            buckets.append((floatToGoString(bound), running))
+            buckets.append((_go_float(bound), running))
         return buckets, total
 
 
@@ -157,6 +163,10 @@ class ServerMetrics(Collector):
         return []  # nothing to check against: this registry holds only this collector
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._order_metrics()
+        yield from self._system_metrics()
+
+    def _order_metrics(self) -> Iterator[Metric]:
         core = self._core
         orders = GaugeMetricFamily("itirp_orders", "Orders known to the server, by current status.", labels=["status"])
         counts = core.status_counts()
@@ -180,11 +190,14 @@ class ServerMetrics(Collector):
             "(for a server stream: the stream's lifetime). Health and reflection are not counted.",
             labels=["method", "code"],
         )
-        for (method, code), histogram in sorted(self._rpc.items(), key=lambda item: (item[0][0], _code_name(item[0][1]))):
+        by_method_and_code = sorted(self._rpc.items(), key=lambda item: (item[0][0], _code_name(item[0][1])))
+        for (method, code), histogram in by_method_and_code:
             buckets, total = histogram.snapshot()
             rpc.add_metric([method, _code_name(code)], buckets, total)
         yield rpc
 
+    def _system_metrics(self) -> Iterator[Metric]:
+        core = self._core
         yield _histogram(
             "itirp_event_store_commit_seconds",
             "Duration of each event-store commit: from handing the batch to the writer until the "
@@ -236,7 +249,7 @@ class ServerMetrics(Collector):
             "summary",
         )
         for q in _SUBMIT_QUANTILES:
-            submit.add_sample("itirp_submit_latency_seconds", {"quantile": floatToGoString(q)}, latency.quantile(q))
+            submit.add_sample("itirp_submit_latency_seconds", {"quantile": _go_float(q)}, latency.quantile(q))
         submit.add_sample("itirp_submit_latency_seconds_count", {}, latency.count)
         submit.add_sample("itirp_submit_latency_seconds_sum", {}, latency.total)
         yield submit

@@ -30,7 +30,7 @@ from itirp.store.records import GENESIS_HASH, NewEvent, StoredEvent, VerifyResul
 
 __all__ = ["DEFAULT_MAX_BATCH", "GroupCommitStore", "PendingAppend"]
 
-_log = logging.getLogger("itirp.store")
+_logger = logging.getLogger("itirp.store")
 
 DEFAULT_MAX_BATCH = 8192
 """Most events per transaction (a single larger append still goes alone, whole)."""
@@ -38,7 +38,7 @@ DEFAULT_MAX_BATCH = 8192
 FailureCallback = Callable[[StoreError], None]
 
 
-class PendingAppend(asyncio.Future):  # type: ignore[type-arg]
+class PendingAppend(asyncio.Future[list[StoredEvent]]):
     """The awaitable `append` returns: resolves to `events` once they are durable.
 
     `events` are known at once (sequences and hashes are assigned at call time) but are not
@@ -222,7 +222,7 @@ class GroupCommitStore:
         self._commit_started = time.perf_counter()
         try:
             self._start_commit(batch, inject)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - whatever stops the commit fails the store and every waiting append
             self._commit_failed(exc)
 
     def _start_commit(self, batch: list[StoredEvent], inject: BaseException | None) -> None:
@@ -247,7 +247,7 @@ class GroupCommitStore:
             try:
                 listener(batch)
             except Exception:
-                _log.exception("event store listener %r failed", listener)
+                _logger.exception("event store listener %r failed", listener)
         for fut in calls:
             if not fut.done():
                 fut.set_result(fut.events)
@@ -268,7 +268,7 @@ class GroupCommitStore:
         self._inflight_batch = []
         self._pending = []
         self._pending_events = 0
-        _log.error("event store failed; refusing all further appends: %s", failure)
+        _logger.error("event store failed; refusing all further appends: %s", failure)
         for fut in calls:
             if not fut.done():
                 err = StoreError(f"event store failed, append not committed: {failure}")
@@ -279,7 +279,7 @@ class GroupCommitStore:
             try:
                 self._on_failure(failure)
             except Exception:
-                _log.exception("event store on_failure callback failed")
+                _logger.exception("event store on_failure callback failed")
 
     def _notify_drained(self) -> None:
         if self._drained is not None and not self._drained.done():

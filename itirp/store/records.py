@@ -210,7 +210,8 @@ def canonical_bytes(event: NewEvent | StoredEvent, *, sequence: int | None = Non
 
     Raises TypeError/ValueError when a field has the wrong type or does not fit its width.
     """
-    seq = event.sequence if sequence is None else sequence  # type: ignore[union-attr]
+    # A NewEvent without `sequence` is a caller's mistake and fails here (AttributeError), as it always has.
+    seq = event.sequence if sequence is None else sequence  # type: ignore[union-attr]  # see the line above
     try:
         return _encode(seq, event)
     except (AttributeError, TypeError) as exc:

@@ -163,7 +163,7 @@ class _Worker:
                     if conn is None:
                         conn = self._connect()
                     result, exc = fn(conn, *args), None
-                except BaseException as e:
+                except BaseException as e:  # noqa: BLE001 - handed back to the loop: a waiting future raises it, a commit fails the store
                     result, exc = None, e
                 try:
                     loop.call_soon_threadsafe(done, result, exc)

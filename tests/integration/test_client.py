@@ -7,12 +7,12 @@ import asyncio
 from pathlib import Path
 
 import grpc
-import itirp_client
 import pytest
-from itirp_client import AsyncClient
 
+import itirp_client
 from itirp.server import serve
 from itirp.v1 import common_pb2
+from itirp_client import AsyncClient
 from tests.conftest import make_config
 
 S = common_pb2

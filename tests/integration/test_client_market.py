@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import itirp_client
 import pytest
-from itirp_client import AsyncClient, Level, OrderBook
 
+import itirp_client
 from itirp.server import RunningServer, serve
 from itirp.v1 import common_pb2, market_data_pb2, market_data_pb2_grpc
+from itirp_client import AsyncClient, Level, OrderBook
 from tests.conftest import make_config
 
 S = common_pb2

@@ -22,8 +22,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from itirp.domain.book import BUY, SELL, LevelChange
 from itirp.app.marketdata import MarketDataHub
+from itirp.domain.book import BUY, SELL, LevelChange
 from itirp.server import RunningServer, serve
 from itirp.server.bootstrap import SERVICE_NAMES
 from itirp.server.interceptors import CallInterceptor

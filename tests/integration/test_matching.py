@@ -14,8 +14,7 @@ import pytest
 from itirp.server import RunningServer, serve
 from itirp.v1 import common_pb2, order_pb2, risk_pb2
 from tests.conftest import make_config
-from tests.integration.test_trading import Desk, open_desk, rejected
-from tests.integration.test_trading import desk, trading_config, venue  # noqa: F401 - the simulated-venue desk
+from tests.integration.test_trading import Desk, desk, open_desk, rejected, trading_config, venue  # noqa: F401 - the simulated-venue desk
 
 BUY, SELL = common_pb2.SIDE_BUY, common_pb2.SIDE_SELL
 S = common_pb2

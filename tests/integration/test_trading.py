@@ -10,8 +10,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from itirp.auth.users import UserStore
 from itirp.auth.roles import Role
+from itirp.auth.users import UserStore
 from itirp.server import RunningServer, serve
 from itirp.v1 import (
     audit_pb2,

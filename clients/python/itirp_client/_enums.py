@@ -52,17 +52,23 @@ def self_trade_prevention(value: str | int | None) -> common_pb2.SelfTradePreven
 
 def order_statuses(statuses: Iterable[str | int]) -> list[common_pb2.OrderStatus]:
     return [
-        cast(common_pb2.OrderStatus, s)
-        if isinstance(s, int)
-        else common_pb2.OrderStatus.Value("ORDER_STATUS_" + s.upper().removeprefix("ORDER_STATUS_"))
+        cast(
+            common_pb2.OrderStatus,
+            s
+            if isinstance(s, int)
+            else common_pb2.OrderStatus.Value("ORDER_STATUS_" + s.upper().removeprefix("ORDER_STATUS_")),
+        )
         for s in statuses
     ]
 
 
 def event_types(types: Iterable[str | int]) -> list[events_pb2.EventType]:
     return [
-        cast(events_pb2.EventType, t)
-        if isinstance(t, int)
-        else events_pb2.EventType.Value("EVENT_TYPE_" + t.upper().removeprefix("EVENT_TYPE_"))
+        cast(
+            events_pb2.EventType,
+            t
+            if isinstance(t, int)
+            else events_pb2.EventType.Value("EVENT_TYPE_" + t.upper().removeprefix("EVENT_TYPE_")),
+        )
         for t in types
     ]

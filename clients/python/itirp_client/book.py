@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from itirp.v1 import common_pb2, market_data_pb2
 
 __all__ = ["Level", "OrderBook"]
@@ -29,8 +31,8 @@ class Level(NamedTuple):
         return Decimal(self.price)
 
 
-def _timestamp(ts: object) -> datetime | None:
-    seconds, nanos = ts.seconds, ts.nanos  # type: ignore[attr-defined]
+def _timestamp(ts: Timestamp) -> datetime | None:
+    seconds, nanos = ts.seconds, ts.nanos
     if not seconds and not nanos:
         return None
     return datetime.fromtimestamp(seconds + nanos / 1e9, UTC)

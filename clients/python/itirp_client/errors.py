@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import grpc
-from google.rpc import error_details_pb2  # type: ignore[import-untyped, unused-ignore]  # no stubs installed
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 __all__ = [

@@ -68,12 +68,16 @@ def book() -> OrderBook:
 def test_a_resting_order_is_reported_with_its_level(book: OrderBook) -> None:
     result = book.submit("s1", "alice", "SELL", 10, D("100.00"))
 
-    assert result.status == RESTING and result.rests
+    assert result.status == RESTING
+    assert result.rests
     assert (result.filled_quantity, result.resting_quantity, result.cancelled_quantity) == (0, 10, 0)
-    assert result.fills == [] and result.self_trade_cancels == []
+    assert result.fills == []
+    assert result.self_trade_cancels == []
     assert changes(result) == [("SELL", "100", 10)]
-    assert book.best_ask() == D("100.00") and book.best_bid() is None
-    assert len(book) == 1 and "s1" in book
+    assert book.best_ask() == D("100.00")
+    assert book.best_bid() is None
+    assert len(book) == 1
+    assert "s1" in book
     assert book.order("s1") == OrderView("s1", "alice", "SELL", D("100.0000"), 10, "GTC", DEFAULT_STP, 0)
 
 
@@ -85,7 +89,9 @@ def test_simple_cross_fills_both_at_the_resting_price(book: OrderBook) -> None:
     assert result.status == FILLED
     assert result.fills == [Fill("b1", "s1", D("100.0000"), 10, "bob", "alice")]
     assert changes(result) == [("SELL", "100", 0)]
-    assert len(book) == 0 and book.best_ask() is None and book.best_bid() is None
+    assert len(book) == 0
+    assert book.best_ask() is None
+    assert book.best_bid() is None
     assert book.snapshot() == ((), ())
 
 
@@ -99,7 +105,8 @@ def test_partial_fill_rests_the_remainder_at_its_own_price(book: OrderBook) -> N
     assert fills(result) == [("b1", "s1", "100", 5)]
     assert changes(result) == [("SELL", "100", 0), ("BUY", "100.01", 3)]
     assert queue(book, "BUY") == [("100.01", [("b1", 3)])]
-    assert book.best_bid() == D("100.01") and book.best_ask() is None
+    assert book.best_bid() == D("100.01")
+    assert book.best_ask() is None
 
 
 def test_a_partly_filled_maker_keeps_its_place(book: OrderBook) -> None:
@@ -159,7 +166,8 @@ def test_a_limit_that_does_not_cross_rests_without_trading(book: OrderBook) -> N
 
     result = book.submit("b1", "bob", "BUY", 10, D("100.00"))
 
-    assert result.status == RESTING and result.fills == []
+    assert result.status == RESTING
+    assert result.fills == []
     assert book.depth() == ([(D("100.00"), 10)], [(D("100.01"), 10)])
 
 
@@ -174,9 +182,11 @@ def test_market_order_sweeps_levels_and_never_rests(book: OrderBook) -> None:
     result = book.submit("m1", "bob", "BUY", 10, order_type="MARKET")
 
     assert fills(result) == [("m1", "s1", "100", 3), ("m1", "s2", "100.05", 3), ("m1", "s3", "101", 3)]
-    assert result.status == CANCELLED and result.reason == "MARKET"
+    assert result.status == CANCELLED
+    assert result.reason == "MARKET"
     assert (result.filled_quantity, result.resting_quantity, result.cancelled_quantity) == (9, 0, 1)
-    assert len(book) == 0 and book.best_bid() is None
+    assert len(book) == 0
+    assert book.best_bid() is None
 
 
 def test_market_order_filled_completely(book: OrderBook) -> None:
@@ -184,7 +194,8 @@ def test_market_order_filled_completely(book: OrderBook) -> None:
 
     result = book.submit("m1", "alice", "SELL", 4, order_type="MARKET")
 
-    assert result.status == FILLED and fills(result) == [("m1", "b1", "99", 4)]
+    assert result.status == FILLED
+    assert fills(result) == [("m1", "b1", "99", 4)]
     assert queue(book, "BUY") == [("99", [("b1", 6)])]
 
 
@@ -194,7 +205,8 @@ def test_market_order_on_an_empty_side_is_cancelled_whole(book: OrderBook) -> No
     result = book.submit("m1", "bob", "BUY", 5, order_type="MARKET", time_in_force="DAY")
 
     assert (result.status, result.reason, result.cancelled_quantity) == (CANCELLED, "MARKET", 5)
-    assert result.level_changes == [] and len(book) == 1
+    assert result.level_changes == []
+    assert len(book) == 1
 
 
 def test_ioc_fills_what_it_can_and_cancels_the_rest(book: OrderBook) -> None:
@@ -206,7 +218,8 @@ def test_ioc_fills_what_it_can_and_cancels_the_rest(book: OrderBook) -> None:
     assert fills(result) == [("i1", "s1", "100", 4)]
     assert (result.status, result.reason) == (CANCELLED, "IOC")
     assert (result.filled_quantity, result.resting_quantity, result.cancelled_quantity) == (4, 0, 6)
-    assert "i1" not in book and book.best_bid() is None
+    assert "i1" not in book
+    assert book.best_bid() is None
     assert queue(book, "SELL") == [("100.02", [("s2", 4)])]
 
 
@@ -216,7 +229,8 @@ def test_ioc_that_does_not_cross_is_cancelled_without_trace(book: OrderBook) -> 
     result = book.submit("i1", "bob", "BUY", 10, D("99.00"), time_in_force="IOC")
 
     assert (result.status, result.reason, result.cancelled_quantity) == (CANCELLED, "IOC", 10)
-    assert result.fills == [] and result.level_changes == []
+    assert result.fills == []
+    assert result.level_changes == []
     assert len(book) == 1
 
 
@@ -225,7 +239,8 @@ def test_ioc_filled_completely(book: OrderBook) -> None:
 
     result = book.submit("i1", "bob", "BUY", 3, D("100.00"), time_in_force="IOC")
 
-    assert result.status == FILLED and result.reason == ""
+    assert result.status == FILLED
+    assert result.reason == ""
 
 
 def test_fok_fills_completely_across_levels(book: OrderBook) -> None:
@@ -249,7 +264,9 @@ def test_fok_that_cannot_fill_completely_does_nothing_at_all(book: OrderBook) ->
 
     assert (result.status, result.reason) == (KILLED, "FOK")
     assert (result.filled_quantity, result.resting_quantity, result.cancelled_quantity) == (0, 0, 9)
-    assert result.fills == [] and result.level_changes == [] and result.self_trade_cancels == []
+    assert result.fills == []
+    assert result.level_changes == []
+    assert result.self_trade_cancels == []
     assert book.snapshot() == before
 
 
@@ -259,7 +276,8 @@ def test_market_fok(book: OrderBook) -> None:
     killed = book.submit("f1", "bob", "BUY", 5, order_type="MARKET", time_in_force="FOK")
     filled = book.submit("f2", "bob", "BUY", 4, order_type="MARKET", time_in_force="FOK")
 
-    assert killed.status == KILLED and filled.status == FILLED
+    assert killed.status == KILLED
+    assert filled.status == FILLED
     assert len(book) == 0
 
 
@@ -300,7 +318,8 @@ def test_amend_quantity_down_keeps_priority(book: OrderBook) -> None:
 
     result = book.amend("s1", quantity=4)
 
-    assert isinstance(result, AmendResult) and result.priority_kept
+    assert isinstance(result, AmendResult)
+    assert result.priority_kept
     assert (result.status, result.resting_quantity) == (RESTING, 4)
     assert changes(result) == [("SELL", "100", 14)]
     assert queue(book, "SELL") == [("100", [("s1", 4), ("s2", 10)])]
@@ -325,7 +344,8 @@ def test_amend_to_a_new_price_goes_to_the_back_of_that_level(book: OrderBook) ->
 
     result = book.amend("s2", price=D("100.01"))
 
-    assert not result.priority_kept and result.status == RESTING
+    assert not result.priority_kept
+    assert result.status == RESTING
     assert changes(result) == [("SELL", "100", 0), ("SELL", "100.01", 20)]
     assert queue(book, "SELL") == [("100.01", [("s1", 10), ("s2", 10)])]
     assert book.order("s2").price == D("100.01")
@@ -337,7 +357,8 @@ def test_amend_to_the_same_values_changes_nothing(book: OrderBook) -> None:
 
     result = book.amend("s1", quantity=10, price=D("100.0000"))
 
-    assert result.priority_kept and result.level_changes == []
+    assert result.priority_kept
+    assert result.level_changes == []
     assert queue(book, "SELL") == [("100", [("s1", 10), ("s2", 10)])]
 
 
@@ -360,8 +381,10 @@ def test_amend_price_and_quantity_together(book: OrderBook) -> None:
 
     result = book.amend("b1", quantity=3, price=D("100.00"))
 
-    assert result.status == FILLED and fills(result) == [("b1", "s1", "100", 3)]
-    assert "b1" not in book and queue(book, "SELL") == [("100", [("s1", 1)])]
+    assert result.status == FILLED
+    assert fills(result) == [("b1", "s1", "100", 3)]
+    assert "b1" not in book
+    assert queue(book, "SELL") == [("100", [("s1", 1)])]
 
 
 # --- cancel ---
@@ -385,7 +408,8 @@ def test_cancel_returns_what_was_left_and_the_level(book: OrderBook) -> None:
     assert result.level_change == LevelChange("SELL", D("100.0000"), 5)
     assert book.cancel("s1") is None
     assert book.cancel("nope") is None
-    assert book.order("s1") is None and len(book) == 1
+    assert book.order("s1") is None
+    assert len(book) == 1
 
 
 def test_cancelling_the_best_level_moves_the_best_price(book: OrderBook) -> None:
@@ -398,14 +422,16 @@ def test_cancelling_the_best_level_moves_the_best_price(book: OrderBook) -> None
     book.cancel("b1")
     assert book.best_bid() == D("90.00")
     assert book.cancel("b3").level_change.quantity == 0
-    assert book.best_bid() is None and book.depth() == ([], [])
+    assert book.best_bid() is None
+    assert book.depth() == ([], [])
 
 
 def test_a_filled_order_cannot_be_cancelled(book: OrderBook) -> None:
     book.submit("s1", "u1", "SELL", 10, D("100.00"))
     book.submit("b1", "bob", "BUY", 10, D("100.00"))
 
-    assert book.cancel("s1") is None and book.cancel("b1") is None
+    assert book.cancel("s1") is None
+    assert book.cancel("b1") is None
 
 
 # --- self-trade prevention ---
@@ -437,7 +463,8 @@ def test_stp_cancel_resting_cancels_own_order_and_trades_on() -> None:
     assert (result.status, result.filled_quantity, result.resting_quantity) == (RESTING, 5, 3)
     assert changes(result) == [("SELL", "100", 0), ("BUY", "100", 3)]
     assert queue(book, "SELL") == [("100.01", [("c2", 5)])]  # carol's other order untouched
-    assert "a1" not in book and book.cancel("a1") is None
+    assert "a1" not in book
+    assert book.cancel("a1") is None
 
 
 def test_stp_cancel_incoming_leaves_the_book_alone() -> None:
@@ -447,7 +474,9 @@ def test_stp_cancel_incoming_leaves_the_book_alone() -> None:
     result = book.submit("a2", "alice", "BUY", 8, D("100.00"), stp=CANCEL_INCOMING)
 
     assert (result.status, result.reason, result.cancelled_quantity) == (CANCELLED, "SELF_TRADE", 8)
-    assert result.fills == [] and result.self_trade_cancels == [] and result.level_changes == []
+    assert result.fills == []
+    assert result.self_trade_cancels == []
+    assert result.level_changes == []
     assert book.snapshot() == before
     # carol can still trade with alice's resting order
     assert fills(book.submit("c3", "carol", "BUY", 5, D("100.00"))) == [("c3", "a1", "100", 5)]
@@ -461,7 +490,8 @@ def test_stp_cancel_both() -> None:
     assert [c.order_id for c in result.self_trade_cancels] == ["a1"]
     assert result.self_trade_cancels[0].reason == CANCEL_BOTH
     assert (result.status, result.reason, result.cancelled_quantity) == (CANCELLED, "SELF_TRADE", 8)
-    assert result.fills == [] and changes(result) == [("SELL", "100", 5)]
+    assert result.fills == []
+    assert changes(result) == [("SELL", "100", 5)]
     assert queue(book, "SELL") == [("100", [("c1", 5)]), ("100.01", [("c2", 5)])]
 
 
@@ -501,7 +531,8 @@ def test_fok_counts_own_orders_as_cancel_resting_would() -> None:
     book = stp_book()  # a1 (alice) 5, c1 5 at 100.00; c2 5 at 100.01
 
     killed = book.submit("a2", "alice", "BUY", 6, D("100.00"), time_in_force="FOK")  # only c1's 5 count
-    assert killed.status == KILLED and "a1" in book  # nothing happened, not even the STP cancel
+    assert killed.status == KILLED
+    assert "a1" in book  # nothing happened, not even the STP cancel
 
     filled = book.submit("a3", "alice", "BUY", 5, D("100.00"), time_in_force="FOK")
     assert filled.status == FILLED
@@ -528,7 +559,8 @@ def test_stp_applies_to_an_amend_that_crosses() -> None:
     result = book.amend("a2", price=D("100.00"))
 
     assert (result.status, result.reason) == (CANCELLED, "SELF_TRADE")
-    assert "a2" not in book and "a1" in book
+    assert "a2" not in book
+    assert "a1" in book
     assert changes(result) == [("BUY", "99", 0)]
 
 
@@ -552,7 +584,7 @@ def test_depth_aggregates_levels_best_first(book: OrderBook) -> None:
     assert asks == [(D("100.5"), 6), (D("101"), 5)]
     assert book.depth(1) == ([(D("99.50"), 5)], [(D("100.5"), 6)])
     assert book.depth(0) == ([], [])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="levels must be a whole number >= 0"):
         book.depth(-1)
 
 
@@ -585,14 +617,14 @@ def test_a_coarser_tick_size() -> None:
     book = OrderBook("ES", tick_size=D("0.25"))
     book.submit("s1", "u1", "SELL", 1, D("4500.25"))
 
-    with pytest.raises(InvalidOrder, match="not a multiple of the tick size 0.25"):
+    with pytest.raises(InvalidOrder, match=r"not a multiple of the tick size 0\.25"):
         book.submit("s2", "u1", "SELL", 1, D("4500.10"))
     assert book.best_ask() == D("4500.25")
 
 
 @pytest.mark.parametrize("tick_size", [D("0"), D("-0.01"), D("NaN"), 0.01, "0.01"])
 def test_tick_size_must_be_a_positive_decimal(tick_size: object) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="tick_size must be a positive Decimal"):
         OrderBook("AAPL", tick_size=tick_size)  # type: ignore[arg-type]
 
 
@@ -633,7 +665,8 @@ def test_invalid_submit_is_refused_and_changes_nothing(book: OrderBook, kwargs: 
         book.submit(**args)
 
     assert refused.value.field == field
-    assert book.snapshot() == before and len(book) == 2
+    assert book.snapshot() == before
+    assert len(book) == 2
 
 
 def test_a_duplicate_id_is_refused_even_when_it_would_cross(book: OrderBook) -> None:
@@ -678,7 +711,8 @@ def test_results_read_well() -> None:
     result = book.submit("b1", "bob", "BUY", 7, D("100.00"))
 
     text = repr(result)
-    assert "status=RESTING" in text and "maker_order_id='s1'" in text
+    assert "status=RESTING" in text
+    assert "maker_order_id='s1'" in text
     assert "priority_kept=True" in repr(book.amend("b1", quantity=1))
     assert "CancelResult(order_id='b1'" in repr(book.cancel("b1"))
     assert repr(book) == "OrderBook('AAPL', tick_size=0.0001, orders=0, bid=None, ask=None)"
@@ -716,7 +750,8 @@ def test_many_levels_coming_and_going(book: OrderBook) -> None:
         for n in range(0, 150, 2):
             book.cancel(f"b{round_}-{n}")
             assert book.best_bid() == (D(1000 - n - 2) / 10 if n < 148 else None)
-        assert book.best_bid() is None and book.snapshot() == ((), ())
+        assert book.best_bid() is None
+        assert book.snapshot() == ((), ())
     book.submit("last", "u", "BUY", 1, D("5"))
     assert book.depth() == ([(D("5"), 1)], [])
 
@@ -739,7 +774,8 @@ def test_many_distinct_prices_outgrow_the_conversion_cache(book: OrderBook) -> N
     book.submit("again", "u", "BUY", 1, D("0.01"))
 
     bids, _ = book.depth(10_000)
-    assert len(bids) == 5_000 and bids[-1] == (D("0.01"), 2)
+    assert len(bids) == 5_000
+    assert bids[-1] == (D("0.01"), 2)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -133,7 +134,7 @@ def check_priority(result, before_opposite: list, limit: Decimal | None, side: s
     expected_makers = [order_id for _, order_id, _ in head if order_id not in stp_ids]
     assert [f.maker_order_id for f in fills] == expected_makers
     by_id = {order_id: (price, left) for price, order_id, left in head}
-    for n, fill in enumerate(fills):
+    for fill in fills:
         price, left = by_id[fill.maker_order_id]
         assert fill.price == price, "a fill away from the maker's price"
         if fill.maker_order_id != head[-1][1]:
@@ -153,11 +154,12 @@ def check_book(book: OrderBook, ledger: Ledger) -> None:
     for levels, depth, better in ((bids, depth_bids, lambda a, b: a > b), (asks, depth_asks, lambda a, b: a < b)):
         assert [(price, sum(left for _, left in orders)) for price, orders in levels] == depth
         assert all(quantity > 0 for _, quantity in depth)
-        assert all(better(a[0], b[0]) for a, b in zip(depth, depth[1:])), "depth not best first"
+        assert all(better(a[0], b[0]) for a, b in pairwise(depth)), "depth not best first"
         for _, orders in levels:
             arrivals = [ledger.arrival[order_id] for order_id, _ in orders]
             assert arrivals == sorted(arrivals), "a level lost its FIFO order"
-    assert (bids[0][0] if bids else None) == bid and (asks[0][0] if asks else None) == ask
+    assert (bids[0][0] if bids else None) == bid
+    assert (asks[0][0] if asks else None) == ask
     resting = {order_id: left for levels in (bids, asks) for _, orders in levels for order_id, left in orders}
     assert len(book) == len(resting)
     for order_id, left in resting.items():
@@ -178,7 +180,9 @@ def record(ledger: Ledger, result, order_id: str, entered: bool) -> None:
     ledger.add(ledger.cancelled, order_id, result.cancelled_quantity)
     assert result.filled_quantity == sum(f.quantity for f in result.fills)
     if result.status == KILLED:
-        assert result.fills == [] and result.self_trade_cancels == [] and result.level_changes == []
+        assert result.fills == []
+        assert result.self_trade_cancels == []
+        assert result.level_changes == []
     if entered and result.status == RESTING:
         ledger.clock += 1
         ledger.arrival[order_id] = ledger.clock
@@ -217,7 +221,8 @@ def test_invariants_hold_after_every_operation(operations: list[tuple]) -> None:
                 if op[3] is not None and op[3] != view.price:
                     check_priority(result, opposite, op[3], view.side)
                 else:
-                    assert result.fills == [] and result.status == RESTING
+                    assert result.fills == []
+                    assert result.status == RESTING
                     assert result.priority_kept == (new_quantity <= view.remaining_quantity)
                 record(ledger, result, order_id, entered=not result.priority_kept)
         elif kind == "cancel":

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import dataclasses
 import itertools
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
 from itirp.domain.orders import (
     TRANSITIONS,
-    InvalidTransition,
     Fill,
+    InvalidTransition,
     NewOrder,
     Order,
     OrderStatus,
@@ -231,7 +230,8 @@ def test_fills_on_the_book_go_working_partially_filled_executed_with_an_exact_av
 
     # Assert
     assert remaining_after_first == 70
-    assert order.status is S.EXECUTED and order.remaining_quantity == 0
+    assert order.status is S.EXECUTED
+    assert order.remaining_quantity == 0
     assert order.filled_quantity == 100
     assert order.average_fill_price == Decimal("150.07")  # (30*150.00 + 70*150.10) / 100
     assert [f.trade_id for f in order.fills] == ["t1", "t2"]
@@ -242,8 +242,10 @@ def test_a_market_order_takes_no_price_and_a_limit_order_needs_one() -> None:
     with pytest.raises(OrderValidationError) as caught:
         validate_new_order(valid_fields(price="150.50", order_type=OrderType.MARKET), max_quantity=MAX_QUANTITY)
 
-    assert market.price is None and market.order_type is OrderType.MARKET
-    assert caught.value.field == "price" and "MARKET" in caught.value.problem
+    assert market.price is None
+    assert market.order_type is OrderType.MARKET
+    assert caught.value.field == "price"
+    assert "MARKET" in caught.value.problem
     with pytest.raises(OrderValidationError):
         validate_new_order(valid_fields(price=""), max_quantity=MAX_QUANTITY)
 

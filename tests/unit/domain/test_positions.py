@@ -128,6 +128,6 @@ def test_a_malformed_fill_is_refused_and_changes_nothing(side: str, quantity: in
     before = (position.quantity, position.average_price, position.realized_pnl, position.last_price)
 
     # Act / Assert
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^(side|quantity|price) must be "):
         position.apply_fill(side, quantity, price)
     assert (position.quantity, position.average_price, position.realized_pnl, position.last_price) == before

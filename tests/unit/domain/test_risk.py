@@ -66,7 +66,8 @@ def test_the_kill_switch_refuses_even_a_tiny_order_and_reports_nothing_else() ->
 
     # Assert
     assert kinds(tiny) == kinds(huge) == [Violation.KILL_SWITCH_ACTIVE]
-    assert tiny[0].limit is None and tiny[0].projected is None
+    assert tiny[0].limit is None
+    assert tiny[0].projected is None
     assert "kill switch" in tiny[0].message
     assert engine.metrics().kill_switch_active is True
 
@@ -392,7 +393,7 @@ def test_bookkeeping_mistakes_are_refused_without_touching_the_state() -> None:
         engine.reserve("a", symbol="MSFT", side="BUY", quantity=1, price=D("1"))
     with pytest.raises(ValueError, match="exceeds"):
         engine.fill("a", quantity=11, price=D("100"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="price must be a positive Decimal"):
         engine.fill("a", quantity=1, price=D("-1"))
     with pytest.raises(KeyError):
         engine.fill("nope", quantity=1, price=D("1"))

@@ -19,7 +19,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from itirp.domain.risk import RiskEngine, RiskLimits, Violation
 
-
 # Hypothesis caches into ./.hypothesis even with database=None, and does so while pytest is still
 # collecting (before any fixture could redirect it). Keep the checkout clean: point it at a temp
 # directory at import, unless the caller chose a location through the environment.

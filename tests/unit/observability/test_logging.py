@@ -93,7 +93,8 @@ def test_emit_writes_one_json_object_with_ts_level_logger_msg_and_fields(configu
         "price": "1.50",  # anything JSON cannot hold is written as its str()
     }
     ts = datetime.fromisoformat(str(record["ts"]))
-    assert ts.tzinfo is not None and ts.utcoffset() == UTC.utcoffset(ts)
+    assert ts.tzinfo is not None
+    assert ts.utcoffset() == UTC.utcoffset(ts)
 
 
 def test_emit_many_writes_one_line_per_entry_in_order(configure: Configure) -> None:
@@ -152,9 +153,11 @@ def test_ordinary_records_become_json_with_their_extra_fields(configure: Configu
     writer.stop()
 
     (record,) = json_lines(stream)
-    assert (record["level"], record["msg"], record["order_id"], record["attempt"]) == ("WARNING", "hello world", "o-2", 3)
+    fields = (record["level"], record["msg"], record["order_id"], record["attempt"])
+    assert fields == ("WARNING", "hello world", "o-2", 3)
     assert {"ts", "level", "logger", "msg"} <= set(record)
-    assert "args" not in record and "levelno" not in record  # no LogRecord internals
+    assert "args" not in record  # no LogRecord internals
+    assert "levelno" not in record
 
 
 def test_a_message_with_newlines_is_still_one_line(configure: Configure) -> None:
@@ -231,7 +234,8 @@ def test_exceptions_are_written_with_their_traceback(configure: Configure) -> No
 
     (record,) = json_lines(stream)
     assert record["level"] == "ERROR"
-    assert "Traceback" in str(record["exc"]) and "ValueError: boom" in str(record["exc"])
+    assert "Traceback" in str(record["exc"])
+    assert "ValueError: boom" in str(record["exc"])
 
 
 def test_records_below_the_configured_level_are_dropped(configure: Configure) -> None:

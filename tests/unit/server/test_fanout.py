@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from itirp.errors import InvalidArgument, Reason, ResourceExhausted, Unauthenticated, Unavailable
 from itirp.app.fanout import RECONNECT_AFTER_SECONDS, RESUBSCRIBE_AFTER_SECONDS, CaughtUp, EventFanout, Heartbeat
+from itirp.errors import InvalidArgument, Reason, ResourceExhausted, Unauthenticated, Unavailable
 from itirp.store import MemoryEventStore, NewEvent, StoredEvent
 
 QUIET = 3600.0  # heartbeat interval long enough never to fire in a test

@@ -107,7 +107,8 @@ async def test_a_batch_holds_at_most_max_batch_events_but_never_splits_a_call(ha
     )
     big = await store.append([make_event() for _ in range(10)])
 
-    assert sizes[:-1] and all(s <= 4 for s in sizes[:-1])
+    assert sizes[:-1]
+    assert all(s <= 4 for s in sizes[:-1])
     assert sizes[-1] == 10
     assert seqs(big) == list(range(19, 29))
 
@@ -115,11 +116,11 @@ async def test_a_batch_holds_at_most_max_batch_events_but_never_splits_a_call(ha
 async def test_an_invalid_event_raises_at_once_and_changes_nothing(harness, make_event):
     store = await harness.new_store()
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="event_id and event_type are required"):
         store.append([make_event(), make_event(event_id="")])
     with pytest.raises(TypeError):
         store.append([make_event(payload="not bytes")])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="field out of range"):
         store.append([make_event(timestamp_us=2**63)])
     stored = await store.append([make_event()])
 
@@ -146,7 +147,8 @@ async def test_the_chain_links_every_event_and_verifies(harness, make_event):
 
     assert events[0].prev_hash == GENESIS_HASH
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
-    assert result.ok and result.first_bad_sequence == 0
+    assert result.ok
+    assert result.first_bad_sequence == 0
     assert (result.events_checked, result.head_sequence) == (10, 10)
     assert result.head_hash == store.head_hash
 
@@ -156,7 +158,9 @@ async def test_an_empty_store_verifies(harness):
 
     result = await store.verify()
 
-    assert result.ok and result.events_checked == 0 and result.head_hash == GENESIS_HASH
+    assert result.ok
+    assert result.events_checked == 0
+    assert result.head_hash == GENESIS_HASH
 
 
 @pytest.mark.parametrize(
@@ -205,7 +209,8 @@ async def test_close_commits_what_is_pending_then_refuses_appends(harness, make_
 
     await store.close()
 
-    assert pending.done() and seqs(pending.result()) == [1]
+    assert pending.done()
+    assert seqs(pending.result()) == [1]
     with pytest.raises(StoreError):
         await store.append([make_event()])
     store = await harness.reopen(store)
@@ -230,7 +235,8 @@ async def test_a_failed_commit_fails_its_batch_and_everything_after_it(harness, 
     assert store.failed
     with pytest.raises(StoreError, match="failed"):
         await store.append([make_event()])
-    assert len(failures) == 1 and "No space left" in str(failures[0])
+    assert len(failures) == 1
+    assert "No space left" in str(failures[0])
     assert store.head_sequence == 1
     assert await store.read() == good  # the failed batch was rolled back
 
@@ -417,7 +423,7 @@ async def test_trails_by_correlation_and_by_order_are_ascending(harness, dataset
 async def test_query_rejects_contradictory_paging_and_a_zero_limit(harness):
     store = await harness.new_store()
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="after_sequence and before_sequence are exclusive"):
         EventQuery(after_sequence=1, before_sequence=5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="limit must be >= 1"):
         await store.query(filter=EventQuery(), limit=0)

@@ -31,7 +31,8 @@ def run_and_kill(path: Path, run_for: float = 1.0, startup_limit: float = 20.0) 
         env={**os.environ, "PYTHONPATH": pythonpath},
         text=True,
     ) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
 
         def drain() -> None:
             for line in proc.stdout:  # type: ignore[union-attr]

@@ -111,7 +111,9 @@ def test_seal_continues_from_a_given_head():
 def test_a_good_chain_verifies():
     result = verify_chain(chain(5), expected_first_sequence=1)
 
-    assert result.ok and result.events_checked == 5 and result.first_bad_sequence == 0
+    assert result.ok
+    assert result.events_checked == 5
+    assert result.first_bad_sequence == 0
     assert result.head_sequence == 5
     result.raise_if_tampered()
 
@@ -120,24 +122,24 @@ def test_a_good_chain_verifies():
     ("tamper", "first_bad", "message"),
     [
         (
-            lambda ev: ev[:2] + [dataclasses.replace(ev[2], payload=b"forged")] + ev[3:],
+            lambda ev: [*ev[:2], dataclasses.replace(ev[2], payload=b"forged"), *ev[3:]],
             3,
             "event 3: hash mismatch (row edited?)",
         ),
         (lambda ev: ev[:2] + ev[3:], 3, "event 3: sequence gap, expected 3 got 4"),
-        (lambda ev: ev[:1] + [ev[2], ev[1]] + ev[3:], 2, "event 2: sequence gap, expected 2 got 3"),
+        (lambda ev: [*ev[:1], ev[2], ev[1], *ev[3:]], 2, "event 2: sequence gap, expected 2 got 3"),
         (
-            lambda ev: ev[:3] + [ev[1]] + ev[3:],
+            lambda ev: [*ev[:3], ev[1], *ev[3:]],
             4,
             "event 4: sequence out of order, expected 4 got 2",
         ),
         (
-            lambda ev: ev[:3] + [dataclasses.replace(ev[3], prev_hash="ab" * 32)] + ev[4:],
+            lambda ev: [*ev[:3], dataclasses.replace(ev[3], prev_hash="ab" * 32), *ev[4:]],
             4,
             "event 4: prev_hash does not match the previous event's hash",
         ),
         (
-            lambda ev: ev[:1] + [dataclasses.replace(ev[1], payload="text")] + ev[2:],
+            lambda ev: [*ev[:1], dataclasses.replace(ev[1], payload="text"), *ev[2:]],
             2,
             "event 2: malformed row",
         ),
@@ -164,17 +166,18 @@ def test_a_partial_chain_can_take_its_start_as_given():
 
     assert not verify_chain(tail).ok  # must start from genesis by default
     result = verify_chain(tail, None)
-    assert result.ok and (result.events_checked, result.head_sequence) == (3, 6)
+    assert result.ok
+    assert (result.events_checked, result.head_sequence) == (3, 6)
 
 
 def test_invalid_events_are_refused_whole():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="event_id and event_type are required"):
         seal(
             [SAMPLE, dataclasses.replace(SAMPLE, event_type="")],
             last_sequence=0,
             last_hash=GENESIS_HASH,
         )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="field out of range"):
         canonical_bytes(dataclasses.replace(SAMPLE, schema_version=-1), sequence=1)
     with pytest.raises(TypeError):
         canonical_bytes(dataclasses.replace(SAMPLE, user_id=None), sequence=1)

@@ -54,7 +54,8 @@ async def test_a_real_sqlite_error_fails_the_store_and_rolls_the_batch_back(
     with pytest.raises(StoreError, match="simulated I/O error"):
         await doomed
 
-    assert store.failed and len(failures) == 1
+    assert store.failed
+    assert len(failures) == 1
     store = await sqlite_harness.reopen(store)
     assert store.head_sequence == 1  # neither event of the failed call is there
 
@@ -77,7 +78,8 @@ async def test_read_only_mode_reads_and_verifies_but_refuses_appends(sqlite_harn
     sqlite_harness.stores.append(ro)
     result = await ro.verify()
 
-    assert ro.read_only and ro.head_sequence == 4
+    assert ro.read_only
+    assert ro.head_sequence == 4
     assert len(await ro.read()) == 4
     with pytest.raises(StoreError, match="read-only"):
         await ro.append([make_event()])
@@ -118,4 +120,5 @@ async def test_commits_run_on_the_writer_thread_not_the_event_loop(
     await store.append([make_event()])
 
     assert len(threads) == store.commits >= 2
-    assert len(set(threads)) == 1 and threading.get_ident() not in threads
+    assert len(set(threads)) == 1
+    assert threading.get_ident() not in threads

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from google.protobuf import json_format  # type: ignore[import-untyped, unused-ignore]  # no stubs installed
-from google.protobuf.message import Message  # type: ignore[import-untyped, unused-ignore]  # no stubs installed
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from itirp.v1 import common_pb2, events_pb2
 from itirp_client.book import Level, OrderBook
