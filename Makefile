@@ -20,8 +20,8 @@ $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 run: setup
 	$(BIN)/itirp serve
 
-## Everything CI checks: generated code in sync, buf lint, buf breaking, the whole test suite.
-test: setup check-protos lint-protos breaking
+## Everything CI checks: generated code in sync, buf lint, buf breaking, ruff and mypy --strict, the whole test suite.
+test: setup check-protos lint-protos breaking lint
 	$(BIN)/pytest
 
 ## Lint and strict typing (ruff, mypy --strict as configured in pyproject.toml): zero findings.

@@ -90,53 +90,67 @@ def test_trader_desk_from_the_shell(start_server, tmp_path) -> None:  # type: ig
     # the token is kept per server, readable by its owner only
     assert stat.S_IMODE(trader.config.stat().st_mode) == 0o600
     saved = json.loads(trader.config.read_text())
-    assert saved[server.address]["username"] == "trader1" and saved[server.address]["token"]
+    assert saved[server.address]["username"] == "trader1"
+    assert saved[server.address]["token"]
 
     table = trader.ok("submit", "AAPL", "BUY", "100", "150.50", "--strategy", "momentum")
-    assert "APPROVED" in table and "order id" in table
+    assert "APPROVED" in table
+    assert "order id" in table
     reply = trader.json("submit", "MSFT", "sell", "10", "410.25", "--client-order-id", "cli-test-1")
-    assert reply["status"] == "ORDER_STATUS_APPROVED" and reply["order"]["price"] == "410.25"
+    assert reply["status"] == "ORDER_STATUS_APPROVED"
+    assert reply["order"]["price"] == "410.25"
     msft = reply["order_id"]
 
     rejected = trader("submit", "TSLA", "BUY", "100000", "200")
     assert rejected.returncode == 4
-    assert "REJECTED" in rejected.stdout and "POSITION_LIMIT" in rejected.stdout
+    assert "REJECTED" in rejected.stdout
+    assert "POSITION_LIMIT" in rejected.stdout
     assert "rejected by pre-trade risk: POSITION_LIMIT" in rejected.stderr
     assert trader("--json", "submit", "TSLA", "BUY", "100000", "200").returncode == 4
 
     duplicate = trader("submit", "MSFT", "SELL", "10", "410.25", "--client-order-id", "cli-test-1")
-    assert duplicate.returncode == 3 and msft in duplicate.stderr
+    assert duplicate.returncode == 3
+    assert msft in duplicate.stderr
     invalid = trader("submit", "AAPL", "BUY", "1", "150.12345")
-    assert invalid.returncode == 3 and "price" in invalid.stderr
+    assert invalid.returncode == 3
+    assert "price" in invalid.stderr
     assert trader("submit", "AAPL", "HOLD", "1", "150").returncode == 2  # usage error
 
     orders = trader.json("orders")["orders"]
     assert [o["symbol"] for o in orders] == ["TSLA", "TSLA", "MSFT", "AAPL"]  # newest first
     listing = trader.ok("orders", "--status", "rejected")
-    assert "TSLA" in listing and "AAPL" not in listing and "ORDER ID" in listing
+    assert "TSLA" in listing
+    assert "AAPL" not in listing
+    assert "ORDER ID" in listing
 
     order = trader.json("order", msft)
-    assert order["order_id"] == msft and order["symbol"] == "MSFT"
+    assert order["order_id"] == msft
+    assert order["symbol"] == "MSFT"
     for _ in range(50):  # execution follows the reply
         if trader.json("order", msft)["status"] == "ORDER_STATUS_EXECUTED":
             break
     assert "EXECUTED" in trader.ok("order", msft)
 
     cancel = trader("cancel", msft, "--reason", "too late")
-    assert cancel.returncode == 3 and "can no longer be cancelled" in cancel.stderr
+    assert cancel.returncode == 3
+    assert "can no longer be cancelled" in cancel.stderr
     assert trader("order", "no-such-order").returncode == 3
 
     positions = trader.ok("positions")
-    assert "MSFT" in positions and "TOTAL" in positions
+    assert "MSFT" in positions
+    assert "TOTAL" in positions
     assert trader.json("positions", "--symbol", "MSFT")["positions"][0]["quantity"] == "-10"
     assert "net exposure" in trader.ok("risk")
     assert trader.json("risk")["total_positions"] >= 1
     assert trader.json("limits", "show")["max_position_size"] == "1000000.00"
     metrics = trader.ok("metrics")
-    assert "REJECTED" in metrics and "p99" in metrics and "CLOSED" in metrics
+    assert "REJECTED" in metrics
+    assert "p99" in metrics
+    assert "CLOSED" in metrics
 
     refused = trader("limits", "set", "--max-position-size", "500000")
-    assert refused.returncode == 3 and "requires the RISK_MANAGER role" in refused.stderr
+    assert refused.returncode == 3
+    assert "requires the RISK_MANAGER role" in refused.stderr
     assert trader("kill-switch", "on", "--reason", "mine?").returncode == 3
     assert trader("audit", "verify").returncode == 3
 
@@ -146,7 +160,8 @@ def test_trader_desk_from_the_shell(start_server, tmp_path) -> None:  # type: ig
     assert "logged out" in trader.ok("logout")
     assert server.address not in json.loads(trader.config.read_text())
     after = trader("orders")
-    assert after.returncode == 3 and f"not logged in to {server.address}: run itirp-cli login" in after.stderr
+    assert after.returncode == 3
+    assert f"not logged in to {server.address}: run itirp-cli login" in after.stderr
 
 
 def test_risk_manager_limits_and_kill_switch_seen_live_by_compliance(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -165,7 +180,8 @@ def test_risk_manager_limits_and_kill_switch_seen_live_by_compliance(start_serve
     assert "kill switch is ON" in risk.ok("kill-switch", "on", "--reason", "fat-finger drill")
     assert "already ON" in risk.ok("kill-switch", "on", "--reason", "again")
     blocked = trader("submit", "AAPL", "BUY", "1", "150")
-    assert blocked.returncode == 4 and "KILL_SWITCH_ACTIVE" in blocked.stdout
+    assert blocked.returncode == 4
+    assert "KILL_SWITCH_ACTIVE" in blocked.stdout
 
     event = json.loads(finish(tail))
     assert event["event_type"] == "EVENT_TYPE_KILL_SWITCH_ACTIVATED"
@@ -191,8 +207,10 @@ def test_watch_follows_an_order_submitted_meanwhile(start_server, tmp_path) -> N
     statuses = [u["order"]["status"].removeprefix("ORDER_STATUS_") for u in updates]
     assert statuses == ["PENDING", "RISK_CHECK", "APPROVED", "EXECUTING", "EXECUTED"]
     lines = finish(as_table).splitlines()
-    assert len(lines) == 5 and all(order_id in line for line in lines)
-    assert "EXECUTED" in lines[-1] and "filled 100 @ 150.50" in lines[-1]
+    assert len(lines) == 5
+    assert all(order_id in line for line in lines)
+    assert "EXECUTED" in lines[-1]
+    assert "filled 100 @ 150.50" in lines[-1]
 
 
 def test_audit_tail_trail_and_verify_as_compliance(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -204,19 +222,27 @@ def test_audit_tail_trail_and_verify_as_compliance(start_server, tmp_path) -> No
     first = compliance.ok("audit", "tail", "--from-sequence", "0", "--count", "4").splitlines()
     assert [line.split()[0] for line in first] == ["1", "2", "3", "4"]
     assert all("USER_CREATED" in line for line in first)
-    created = json.loads(compliance.ok("--json", "audit", "tail", "--from-sequence", "0", "--type", "ORDER_CREATED", "--count", "1"))
-    assert created["order_id"] == order_id and created["order_created"]["symbol"] == "AAPL"
+    created = json.loads(
+        compliance.ok("--json", "audit", "tail", "--from-sequence", "0", "--type", "ORDER_CREATED", "--count", "1")
+    )
+    assert created["order_id"] == order_id
+    assert created["order_created"]["symbol"] == "AAPL"
 
     by_order = compliance.json("audit", "trail", order_id)
-    assert by_order["kind"] == "order" and by_order["events"][0]["event_type"] == "EVENT_TYPE_ORDER_CREATED"
+    assert by_order["kind"] == "order"
+    assert by_order["events"][0]["event_type"] == "EVENT_TYPE_ORDER_CREATED"
     trail = compliance.ok("audit", "trail", correlation_id)
-    assert "ORDER_CREATED" in trail and "RISK_CHECK_PASSED" in trail and order_id in trail
+    assert "ORDER_CREATED" in trail
+    assert "RISK_CHECK_PASSED" in trail
+    assert order_id in trail
     assert compliance.json("audit", "trail", correlation_id)["kind"] == "correlation"
     unknown = compliance("audit", "trail", "no-such-id")
-    assert unknown.returncode == 3 and "no events for 'no-such-id'" in unknown.stderr
+    assert unknown.returncode == 3
+    assert "no events for 'no-such-id'" in unknown.stderr
 
     verified = compliance("audit", "verify")
-    assert verified.returncode == 0 and verified.stdout.startswith("ok: ")
+    assert verified.returncode == 0
+    assert verified.stdout.startswith("ok: ")
     assert compliance.json("audit", "verify")["ok"] is True
 
 
@@ -230,14 +256,21 @@ def test_not_logged_in_and_unreachable(tmp_path) -> None:  # type: ignore[no-unt
     stale = Desk(address, tmp_path / "stale.json")
     stale.config.write_text(json.dumps({address: {"token": "x.y.z", "username": "trader1", "expires_at": 0}}))
     procs = [
-        subprocess.Popen([str(CLI), *args], env=d.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [str(CLI), *args],
+            env=d.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for d, args in ((stale, ["positions"]), (nobody, ["login", "-u", "trader1", "--password-stdin"]))
     ]
     for proc in procs:
         _, err = proc.communicate("trader123\n", timeout=30)
         assert proc.returncode == 5, err
-        assert f"cannot reach the ITIRP server at {address}" in err and "Traceback" not in err
+        assert f"cannot reach the ITIRP server at {address}" in err
+        assert "Traceback" not in err
 
 
 def test_refreshed_token_is_saved_at_exit(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -253,7 +286,8 @@ def test_refreshed_token_is_saved_at_exit(start_server, tmp_path) -> None:  # ty
     finish(watch)
 
     after = json.loads(trader.config.read_text())[server.address]
-    assert after["token"] != before and after["username"] == "trader1"
+    assert after["token"] != before
+    assert after["username"] == "trader1"
     assert stat.S_IMODE(trader.config.stat().st_mode) == 0o600
     assert "trader1" in trader.ok("whoami")  # the refreshed token works
 
@@ -261,20 +295,32 @@ def test_refreshed_token_is_saved_at_exit(start_server, tmp_path) -> None:  # ty
 def test_csv_example_terminal(start_server) -> None:  # type: ignore[no-untyped-def]
     server = start_server()
     result = run(
-        sys.executable, EXAMPLES / "csv_orders.py", EXAMPLES / "orders.csv", "--server", server.address,
-        "--username", "trader1", "--password", "trader123", "--timeout", "20", timeout=40,
+        sys.executable,
+        EXAMPLES / "csv_orders.py",
+        EXAMPLES / "orders.csv",
+        "--server",
+        server.address,
+        "--username",
+        "trader1",
+        "--password",
+        "trader123",
+        "--timeout",
+        "20",
+        timeout=40,
     )
     assert result.returncode == 0, (result.stdout, result.stderr)
     summary = result.stdout.split("\n\n")[-1]
     assert "10 orders: 9 EXECUTED, 1 REJECTED" in summary
-    assert "submitted: REJECTED" in result.stdout and "-> EXECUTED" in result.stdout
+    assert "submitted: REJECTED" in result.stdout
+    assert "-> EXECUTED" in result.stdout
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["audit", "--help"]])
 def test_help_documents_the_exit_codes(argv: list[str]) -> None:
     result = run(CLI, *argv)
     assert result.returncode == 0
-    assert "exit codes:" in result.stdout and "rejected by pre-trade risk" in result.stdout
+    assert "exit codes:" in result.stdout
+    assert "rejected by pre-trade risk" in result.stdout
 
 
 def market_data_or_skip(terminal: Desk, symbol: str) -> None:
@@ -291,30 +337,44 @@ def test_internal_venue_order_types_amend_and_fills(start_server, tmp_path) -> N
     resting = maker.json("submit", "AAPL", "SELL", "100", "150.50", "--tif", "day", "--stp", "cancel-both")
     assert resting["status"] == "ORDER_STATUS_WORKING"
     order = resting["order"]
-    assert (order["time_in_force"], order["self_trade_prevention"]) == ("TIME_IN_FORCE_DAY", "SELF_TRADE_PREVENTION_CANCEL_BOTH")
-    assert order["remaining_quantity"] == "100" and order["order_type"] == "ORDER_TYPE_LIMIT"
+    assert (order["time_in_force"], order["self_trade_prevention"]) == (
+        "TIME_IN_FORCE_DAY",
+        "SELF_TRADE_PREVENTION_CANCEL_BOTH",
+    )
+    assert order["remaining_quantity"] == "100"
+    assert order["order_type"] == "ORDER_TYPE_LIMIT"
     ask = order["order_id"]
 
     amended = maker.ok("amend", ask, "--quantity", "80")
-    assert "kept its place" in amended and "WORKING" in amended
+    assert "kept its place" in amended
+    assert "WORKING" in amended
     repriced = maker.json("amend", ask, "--price", "150.40")
-    assert repriced["priority_kept"] is False and repriced["order"]["price"] == "150.40"
+    assert repriced["priority_kept"] is False
+    assert repriced["order"]["price"] == "150.40"
 
     took = taker.ok("submit", "AAPL", "BUY", "30", "--type", "market", "--tif", "ioc")
-    assert "EXECUTED" in took and "150.40" in took  # status, then the fills
-    assert "remaining" in took and "average price" in took
+    assert "EXECUTED" in took
+    assert "150.40" in took
+    assert "remaining" in took
+    assert "average price" in took
     partly = maker.ok("order", ask)
-    assert "PARTIALLY_FILLED" in partly and "DAY" in partly and "CANCEL_BOTH" in partly
-    assert "maker" in partly and "TRADE ID" in partly  # the fills table
+    assert "PARTIALLY_FILLED" in partly
+    assert "DAY" in partly
+    assert "CANCEL_BOTH" in partly
+    assert "maker" in partly
+    assert "TRADE ID" in partly
     listing = maker.ok("orders")
     header = listing.splitlines()[0]
-    assert "FILLED" in header and "REMAINING" in header and "AVG PRICE" in header
+    assert "FILLED" in header
+    assert "REMAINING" in header
+    assert "AVG PRICE" in header
     row = next(line for line in listing.splitlines() if ask in line)
     assert row.split()[7:11] == ["PARTIALLY_FILLED", "30", "50", "150.40"]  # status, filled, remaining, average
     assert [o["remaining_quantity"] for o in maker.json("orders")["orders"]] == ["50"]
 
     fok = taker.json("submit", "AAPL", "BUY", "1000", "150.40", "--tif", "FOK")
-    assert fok["status"] == "ORDER_STATUS_CANCELLED" and fok["order"]["filled_quantity"] == "0"
+    assert fok["status"] == "ORDER_STATUS_CANCELLED"
+    assert fok["order"]["filled_quantity"] == "0"
 
     # usage errors (2): a price for a market order, none for a limit one, unknown choices, nothing to amend
     assert taker("submit", "AAPL", "BUY", "1", "150", "--type", "market").returncode == 2
@@ -325,9 +385,11 @@ def test_internal_venue_order_types_amend_and_fills(start_server, tmp_path) -> N
     # refusals (3): an order that is not resting, a bad value
     executed = next(line.split()[-1] for line in took.splitlines() if line.startswith("order id"))
     refused = taker("amend", executed, "--quantity", "40")
-    assert refused.returncode == 3 and "can be amended" in refused.stderr
+    assert refused.returncode == 3
+    assert "can be amended" in refused.stderr
     too_small = maker("amend", ask, "--quantity", "20")
-    assert too_small.returncode == 3 and "quantity" in too_small.stderr
+    assert too_small.returncode == 3
+    assert "quantity" in too_small.stderr
     assert maker("amend", "no-such-order", "--price", "1").returncode == 3
 
 
@@ -347,7 +409,9 @@ def test_book_and_trades_from_the_shell(start_server, tmp_path) -> None:  # type
     assert ladder[3].split() == ["5", "99.00"]
     assert ladder[-1] == "spread 0.75"
     top = maker.json("book", "AAPL", "--depth", "1")
-    assert top["bids"] == [{"price": "99.50", "quantity": "10"}] and top["depth"] == 1 and top["sequence"] == "3"
+    assert top["bids"] == [{"price": "99.50", "quantity": "10"}]
+    assert top["depth"] == 1
+    assert top["sequence"] == "3"
     assert maker("book", "AAPL", "--depth", "0").returncode == 2
 
     watch_json = taker.popen("--json", "book", "AAPL", "--watch", "--count", "3")
@@ -366,15 +430,20 @@ def test_book_and_trades_from_the_shell(start_server, tmp_path) -> None:  # type
     assert books[2]["bids"][0] == {"price": "99.50", "quantity": "6"}
     assert books[2] == maker.json("book", "AAPL") | {"timestamp": books[2]["timestamp"]}
     text = finish(watch_text)
-    assert text.count("AAPL  sequence") == 2 and text.splitlines()[-2].split() == ["10", "99.50", "100.25", "4"]
+    assert text.count("AAPL  sequence") == 2
+    assert text.splitlines()[-2].split() == ["10", "99.50", "100.25", "4"]
 
     lines = finish(trades).splitlines()
     assert len(lines) == 2
-    assert "AAPL BUY 3 @ 100.25" in lines[0] and took["order"]["fills"][0]["trade_id"] in lines[0]
+    assert "AAPL BUY 3 @ 100.25" in lines[0]
+    assert took["order"]["fills"][0]["trade_id"] in lines[0]
     assert "AAPL SELL 4 @ 99.50" in lines[1]
 
     # replay: every trade after a sequence, as JSON
-    replayed = [json.loads(line) for line in taker.ok("--json", "trades", "AAPL", "--from-sequence", "1", "--count", "2").splitlines()]
+    replayed = [
+        json.loads(line)
+        for line in taker.ok("--json", "trades", "AAPL", "--from-sequence", "1", "--count", "2").splitlines()
+    ]
     assert [(t["quantity"], t["aggressor_side"]) for t in replayed] == [("3", "SIDE_BUY"), ("4", "SIDE_SELL")]
     after_first = taker.ok("trades", "AAPL", "--from-sequence", replayed[0]["sequence"], "--count", "1")
     assert "SELL 4 @ 99.50" in after_first
@@ -386,4 +455,5 @@ def test_market_data_on_the_simulated_venue_is_refused(start_server, tmp_path) -
     result = trader("book", "AAPL")
     if result.returncode == 1 and "UNIMPLEMENTED" in result.stderr:
         pytest.skip("MarketDataService is not wired into the server yet (UNIMPLEMENTED)")
-    assert result.returncode == 3 and "--venue internal" in result.stderr
+    assert result.returncode == 3
+    assert "--venue internal" in result.stderr

@@ -3,6 +3,7 @@ for the first, the internal venue for the second) and compare with the documente
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from pathlib import Path
@@ -19,7 +20,7 @@ def recipes(text: str) -> list[tuple[str, str]]:
     """(command block, expected output block) pairs: each `sh` block and the `text` block after it."""
     blocks = [(m.group(1), m.group(2)) for m in FENCE.finditer(text)]
     pairs = []
-    for (lang, body), (next_lang, next_body) in zip(blocks, blocks[1:]):
+    for (lang, body), (next_lang, next_body) in itertools.pairwise(blocks):
         if lang == "sh":
             assert next_lang == "text", f"sh block without a text block after it:\n{body}"
             pairs.append((body, next_body))
@@ -64,7 +65,7 @@ def test_every_documented_recipe_prints_what_the_docs_say(start_server, tmp_path
 
     outputs = re.split(r"^@@\d+@@\n", result.stdout, flags=re.M)[1:]
     assert len(outputs) == len(pairs), result.stdout + result.stderr
-    for (command, expected), actual in zip(pairs, outputs):
+    for (command, expected), actual in zip(pairs, outputs, strict=False):
         want = expected.rstrip("\n").split("\n")
         got = [line.rstrip() for line in actual.rstrip("\n").split("\n")]
         assert output_matches(want, got), f"$ {command}\n--- documented\n{expected}\n--- actual\n{actual}"

@@ -53,7 +53,8 @@ def test_kill_9_during_a_burst_keeps_every_acknowledged_event(start_server, tmp_
     export = run(BIN / "itirp", "audit", "export", "--data-dir", data, "-o", tmp_path / "log.jsonl")
     assert export.returncode == 0, export.stderr
     verified = run(BIN / "itirp", "audit", "verify", tmp_path / "log.jsonl")
-    assert verified.returncode == 0 and verified.stdout.startswith("OK:"), verified.stdout
+    assert verified.returncode == 0, verified.stdout
+    assert verified.stdout.startswith("OK:"), verified.stdout
 
     logged_in = set()
     for line in (tmp_path / "log.jsonl").read_text().splitlines():
@@ -94,7 +95,8 @@ def test_an_edited_row_is_caught_by_the_offline_verifier_and_at_start(start_serv
 
     refused = run(BIN / "python", "-m", "itirp", "serve", "--listen", "127.0.0.1:0", "--data-dir", data, timeout=60)
     assert refused.returncode == 3
-    assert "event 3" in refused.stderr and "--read-only" in refused.stderr
+    assert "event 3" in refused.stderr
+    assert "--read-only" in refused.stderr
 
     investigating = start_server(data, "--read-only")
     assert any("does not verify" in line["msg"] for line in investigating.log_lines())
@@ -114,4 +116,5 @@ def test_export_by_correlation_id_verifies_event_by_event(start_server, tmp_path
 
     assert "exported 2 events" in exported.stderr
     verified = run(BIN / "itirp", "audit", "verify", out)
-    assert verified.returncode == 0 and "in 2 contiguous run(s)" in verified.stdout
+    assert verified.returncode == 0
+    assert "in 2 contiguous run(s)" in verified.stdout

@@ -32,7 +32,12 @@ def append_noise(server: RunningServer, count: int, *, order_id: str = "", symbo
     nobody knows changes no state, so replay after a restart is unaffected."""
     journal = server.journal
     events = [
-        journal.new(E.UserDisabled(username=f"nobody-{i}"), correlation_id=f"c-{i}", order_id=order_id or f"o-{i}", symbol=symbol)
+        journal.new(
+            E.UserDisabled(username=f"nobody-{i}"),
+            correlation_id=f"c-{i}",
+            order_id=order_id or f"o-{i}",
+            symbol=symbol,
+        )
         for i in range(count)
     ]
     return asyncio.ensure_future(server.store.append(events))
@@ -49,7 +54,8 @@ async def test_logins_and_failures_are_events_newest_first(channel: grpc.aio.Cha
     # the compliance login itself came first; then trader1's success and failure; newest first
     assert newest[:2] == [E.EVENT_TYPE_LOGIN_FAILED, E.EVENT_TYPE_USER_LOGGED_IN]
     failed = reply.events[0]
-    assert failed.login_failed.username == "trader1" and failed.login_failed.consecutive_failures == 1
+    assert failed.login_failed.username == "trader1"
+    assert failed.login_failed.consecutive_failures == 1
     assert reply.events[1].user_logged_in.username == "trader1"
     sequences = [e.sequence for e in reply.events]
     assert sequences == sorted(sequences, reverse=True)
@@ -92,13 +98,21 @@ async def test_list_events_filters(server: RunningServer, channel, compliance) -
     await append_noise(server, 2, symbol="MSFT")
     stub = audit_stub(channel)
 
-    by_order = await stub.ListEvents(audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(order_id="ord-7")), metadata=compliance)
-    by_symbol = await stub.ListEvents(audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(symbol="MSFT")), metadata=compliance)
+    by_order = await stub.ListEvents(
+        audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(order_id="ord-7")), metadata=compliance
+    )
+    by_symbol = await stub.ListEvents(
+        audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(symbol="MSFT")), metadata=compliance
+    )
     trader = (await login(channel, "trader1")).user_id
-    by_user = await stub.ListEvents(audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(user_id=trader)), metadata=compliance)
+    by_user = await stub.ListEvents(
+        audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(user_id=trader)), metadata=compliance
+    )
 
-    assert len(by_order.events) == 3 and all(e.order_id == "ord-7" for e in by_order.events)
-    assert len(by_symbol.events) == 2 and all(e.symbol == "MSFT" for e in by_symbol.events)
+    assert len(by_order.events) == 3
+    assert all(e.order_id == "ord-7" for e in by_order.events)
+    assert len(by_symbol.events) == 2
+    assert all(e.symbol == "MSFT" for e in by_symbol.events)
     assert [e.event_type for e in by_user.events] == [E.EVENT_TYPE_USER_LOGGED_IN]
 
     last = by_order.events[0]
@@ -153,13 +167,15 @@ async def test_trails_not_found_and_invalid(server: RunningServer, channel, comp
 
     await append_noise(server, 2, order_id="ord-9")
     trail = await stub.GetOrderTrail(audit_pb2.GetOrderTrailRequest(order_id="ord-9"), metadata=compliance)
-    assert len(trail.events) == 2 and trail.events[0].sequence < trail.events[1].sequence
+    assert len(trail.events) == 2
+    assert trail.events[0].sequence < trail.events[1].sequence
 
 
 async def test_verify_audit_log_reports_the_head(server: RunningServer, channel, compliance) -> None:  # type: ignore[no-untyped-def]
     await append_noise(server, 10)
     result = await audit_stub(channel).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest(), metadata=compliance)
-    assert result.ok and result.first_bad_sequence == 0
+    assert result.ok
+    assert result.first_bad_sequence == 0
     assert result.head_sequence == server.store.head_sequence == result.events_checked
     assert result.head_hash == server.store.head_hash
 
@@ -179,11 +195,13 @@ async def test_an_edited_row_is_detected_by_verify_and_at_start(tmp_path) -> Non
     head = running.store.head_sequence
     await running.shutdown(grace=0)
 
-    assert not result.ok and result.first_bad_sequence == 12
+    assert not result.ok
+    assert result.first_bad_sequence == 12
     assert "event 12" in result.message
     with pytest.raises(TamperedLogError) as info:
         await serve(config)
-    assert info.value.first_bad_sequence == 12 and "--read-only" in str(info.value)
+    assert info.value.first_bad_sequence == 12
+    assert "--read-only" in str(info.value)
 
     # read-only: starts for investigation, serves the audit side, records nothing
     investigating = await serve(config.replace(read_only=True))
@@ -213,7 +231,9 @@ async def read_until(stream, last_sequence: int) -> tuple[list[int], list[str]]:
     return sequences, kinds
 
 
-async def test_subscriber_starting_mid_stream_gets_exactly_the_later_events(server: RunningServer, channel, compliance) -> None:  # type: ignore[no-untyped-def]
+async def test_subscriber_starting_mid_stream_gets_exactly_the_later_events(
+    server: RunningServer, channel, compliance
+) -> None:  # type: ignore[no-untyped-def]
     total = 10_000
     rng = random.Random(7)
     start_head = server.store.head_sequence
@@ -233,7 +253,9 @@ async def test_subscriber_starting_mid_stream_gets_exactly_the_later_events(serv
     task = asyncio.create_task(producer())
     await mid_stream.wait()
     joined_at = server.store.head_sequence
-    stream = audit_stub(channel).SubscribeEvents(audit_pb2.SubscribeEventsRequest(from_sequence=joined_at), metadata=compliance)
+    stream = audit_stub(channel).SubscribeEvents(
+        audit_pb2.SubscribeEventsRequest(from_sequence=joined_at), metadata=compliance
+    )
     reader = asyncio.create_task(read_until(stream, start_head + total))  # catches up while appends go on
     await task
 
@@ -249,7 +271,9 @@ async def test_catch_up_marker_then_live_events_then_heartbeats(server: RunningS
     await append_noise(server, 5)
     head = server.store.head_sequence
     request = audit_pb2.SubscribeEventsRequest(
-        from_sequence=head - 2, heartbeat_interval_seconds=1, filter=audit_pb2.EventFilter(event_types=[E.EVENT_TYPE_USER_DISABLED])
+        from_sequence=head - 2,
+        heartbeat_interval_seconds=1,
+        filter=audit_pb2.EventFilter(event_types=[E.EVENT_TYPE_USER_DISABLED]),
     )
     stream = audit_stub(channel).SubscribeEvents(request, metadata=compliance)
 
@@ -263,7 +287,8 @@ async def test_catch_up_marker_then_live_events_then_heartbeats(server: RunningS
     assert live.event.sequence == head + 1
     await login(channel, "trader1")  # filtered out: not a USER_DISABLED
     beat = await stream.read()
-    assert beat.WhichOneof("kind") == "heartbeat" and beat.heartbeat.head_sequence == head + 2
+    assert beat.WhichOneof("kind") == "heartbeat"
+    assert beat.heartbeat.head_sequence == head + 2
     stream.cancel()
 
 
@@ -274,13 +299,18 @@ async def test_stalled_subscriber_is_cut_off_with_its_resume_point_and_others_ke
         # stalled one keeps the default 64 KiB HTTP/2 window (no BDP probing, which would grow it to
         # megabytes), so that the server's writes to it stall once ~300 events are in flight.
         own = (("grpc.use_local_subchannel_pool", 1),)
-        async with grpc.aio.insecure_channel(running.address, options=own) as fast_ch, grpc.aio.insecure_channel(
-            running.address, options=(*own, ("grpc.http2.bdp_probe", 0))
-        ) as slow_ch:
+        async with (
+            grpc.aio.insecure_channel(running.address, options=own) as fast_ch,
+            grpc.aio.insecure_channel(running.address, options=(*own, ("grpc.http2.bdp_probe", 0))) as slow_ch,
+        ):
             md = bearer((await login(fast_ch, "compliance1")).access_token)
             start = running.store.head_sequence
-            fast = audit_stub(fast_ch).SubscribeEvents(audit_pb2.SubscribeEventsRequest(from_sequence=start), metadata=md)
-            slow = audit_stub(slow_ch).SubscribeEvents(audit_pb2.SubscribeEventsRequest(from_sequence=start), metadata=md)
+            fast = audit_stub(fast_ch).SubscribeEvents(
+                audit_pb2.SubscribeEventsRequest(from_sequence=start), metadata=md
+            )
+            slow = audit_stub(slow_ch).SubscribeEvents(
+                audit_pb2.SubscribeEventsRequest(from_sequence=start), metadata=md
+            )
             assert (await fast.read()).WhichOneof("kind") == "caught_up"
             assert (await slow.read()).WhichOneof("kind") == "caught_up"
 
@@ -290,10 +320,14 @@ async def test_stalled_subscriber_is_cut_off_with_its_resume_point_and_others_ke
                 await asyncio.sleep(0.01)
             fast_sequences, _ = await fast_task
 
-            received = []
-            with pytest.raises(grpc.aio.AioRpcError) as info:
+            received: list[int] = []
+
+            async def read_all() -> None:
                 while True:
                     received.append((await slow.read()).event.sequence)
+
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await read_all()
             assert fast_sequences == list(range(start + 1, start + 8_001))
             assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             resume = int(info.value.details().rsplit("from_sequence=", 1)[1])
@@ -301,7 +335,9 @@ async def test_stalled_subscriber_is_cut_off_with_its_resume_point_and_others_ke
             assert resume < start + 8_000
 
             # resuming from there delivers the rest, no gap, no duplicate
-            rest = audit_stub(fast_ch).SubscribeEvents(audit_pb2.SubscribeEventsRequest(from_sequence=resume), metadata=md)
+            rest = audit_stub(fast_ch).SubscribeEvents(
+                audit_pb2.SubscribeEventsRequest(from_sequence=resume), metadata=md
+            )
             tail, _ = await read_until(rest, start + 8_000)
             rest.cancel()
             assert received + tail == list(range(start + 1, start + 8_001))
@@ -310,7 +346,9 @@ async def test_stalled_subscriber_is_cut_off_with_its_resume_point_and_others_ke
 
 
 async def test_cancelled_subscriber_leaves_nothing_behind(server: RunningServer, channel, compliance) -> None:  # type: ignore[no-untyped-def]
-    streams = [audit_stub(channel).SubscribeEvents(audit_pb2.SubscribeEventsRequest(), metadata=compliance) for _ in range(5)]
+    streams = [
+        audit_stub(channel).SubscribeEvents(audit_pb2.SubscribeEventsRequest(), metadata=compliance) for _ in range(5)
+    ]
     for s in streams:
         while (await s.read()).WhichOneof("kind") != "caught_up":
             pass
@@ -334,8 +372,7 @@ async def test_revoking_the_token_ends_the_subscription(channel: grpc.aio.Channe
     await auth_pb2_grpc.AuthServiceStub(channel).Logout(auth_pb2.LogoutRequest(), metadata=bearer(token))
 
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        while await stream.read() is not grpc.aio.EOF:
-            pass
+        await read_to_end(stream)
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "revoked" in info.value.details()
 
@@ -380,3 +417,9 @@ async def test_lockout_and_revocations_are_rebuilt_from_events_after_restart(tmp
             assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     finally:
         await second.shutdown(grace=0)
+
+
+async def read_to_end(stream) -> None:  # type: ignore[no-untyped-def]
+    """Read a stream until it ends (an error ends it with that error)."""
+    while await stream.read() is not grpc.aio.EOF:
+        pass

@@ -21,7 +21,12 @@ S = common_pb2
 async def settle(client: AsyncClient, order_id: str) -> object:
     for _ in range(300):
         order = await client.get_order(order_id)
-        if order.status in (S.ORDER_STATUS_EXECUTED, S.ORDER_STATUS_FAILED, S.ORDER_STATUS_REJECTED, S.ORDER_STATUS_CANCELLED):
+        if order.status in (
+            S.ORDER_STATUS_EXECUTED,
+            S.ORDER_STATUS_FAILED,
+            S.ORDER_STATUS_REJECTED,
+            S.ORDER_STATUS_CANCELLED,
+        ):
             return order
         await asyncio.sleep(0.01)
     raise AssertionError("order never settled")
@@ -152,14 +157,24 @@ async def test_streams_resume_across_a_server_restart_with_nothing_missed_or_rep
             await settle(trader, r.order_id)
         head = server.store.head_sequence
         for _ in range(500):
-            if events and events[-1] >= head and len({oid for _, oid, s in updates if s == S.ORDER_STATUS_EXECUTED}) == 10:
+            if (
+                events
+                and events[-1] >= head
+                and len({oid for _, oid, s in updates if s == S.ORDER_STATUS_EXECUTED}) == 10
+            ):
                 break
             await asyncio.sleep(0.01)
 
         assert events == list(range(1, head + 1))  # every event, once, in order
         sequences = [seq for seq, _, _ in updates]
         assert sequences == sorted(set(sequences))  # no repeats, commit order
-        expected = [S.ORDER_STATUS_PENDING, S.ORDER_STATUS_RISK_CHECK, S.ORDER_STATUS_APPROVED, S.ORDER_STATUS_EXECUTING, S.ORDER_STATUS_EXECUTED]
+        expected = [
+            S.ORDER_STATUS_PENDING,
+            S.ORDER_STATUS_RISK_CHECK,
+            S.ORDER_STATUS_APPROVED,
+            S.ORDER_STATUS_EXECUTING,
+            S.ORDER_STATUS_EXECUTED,
+        ]
         for r in before + after:
             assert [s for _, oid, s in updates if oid == r.order_id] == expected
     finally:

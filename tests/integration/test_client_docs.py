@@ -24,5 +24,7 @@ async def test_the_documented_example_runs(server) -> None:  # type: ignore[no-u
 
     lines = out.getvalue().splitlines()
     assert lines[0].endswith(" 3")  # ORDER_STATUS_APPROVED
-    assert lines[1] == "rejected: ['POSITION_LIMIT', 'DAILY_VOLUME_LIMIT', 'NET_EXPOSURE_LIMIT', 'GROSS_EXPOSURE_LIMIT']"
+    assert (
+        lines[1] == "rejected: ['POSITION_LIMIT', 'DAILY_VOLUME_LIMIT', 'NET_EXPOSURE_LIMIT', 'GROSS_EXPOSURE_LIMIT']"
+    )
     assert lines[2].isdigit()

@@ -55,25 +55,39 @@ async def first(stream: AsyncIterator[Any]) -> Any:
 
 
 async def test_order_types_time_in_force_and_fills(venue) -> None:  # type: ignore[no-untyped-def]
-    async with await itirp_client.aconnect(venue.address, "trader1", "trader123") as maker, \
-            await itirp_client.aconnect(venue.address, "risk1", "risk123") as taker:
+    async with (
+        await itirp_client.aconnect(venue.address, "trader1", "trader123") as maker,
+        await itirp_client.aconnect(venue.address, "risk1", "risk123") as taker,
+    ):
         ask1 = await maker.submit_order("ACME", "SELL", 10, "100")
-        ask2 = await maker.submit_order("ACME", "sell", 10, "101.5", time_in_force="day", self_trade_prevention="cancel-both")
-        assert ask1.status == S.ORDER_STATUS_WORKING and ask1.order.remaining_quantity == 10
-        assert ask1.order.order_type == S.ORDER_TYPE_LIMIT and ask1.order.time_in_force == S.TIME_IN_FORCE_GTC
+        ask2 = await maker.submit_order(
+            "ACME", "sell", 10, "101.5", time_in_force="day", self_trade_prevention="cancel-both"
+        )
+        assert ask1.status == S.ORDER_STATUS_WORKING
+        assert ask1.order.remaining_quantity == 10
+        assert ask1.order.order_type == S.ORDER_TYPE_LIMIT
+        assert ask1.order.time_in_force == S.TIME_IN_FORCE_GTC
         assert ask2.order.time_in_force == S.TIME_IN_FORCE_DAY
         assert ask2.order.self_trade_prevention == S.SELF_TRADE_PREVENTION_CANCEL_BOTH
 
         # a market order takes the best prices first; names, prefixed names and numbers all work
         bought = await taker.submit_order("ACME", "BUY", 15, order_type="market", time_in_force="TIME_IN_FORCE_IOC")
         order = bought.order
-        assert (bought.status, order.order_type, order.time_in_force) == (S.ORDER_STATUS_EXECUTED, S.ORDER_TYPE_MARKET, S.TIME_IN_FORCE_IOC)
+        assert (bought.status, order.order_type, order.time_in_force) == (
+            S.ORDER_STATUS_EXECUTED,
+            S.ORDER_TYPE_MARKET,
+            S.TIME_IN_FORCE_IOC,
+        )
         assert (order.filled_quantity, order.remaining_quantity, order.price) == (15, 0, "")
         assert [(f.quantity, f.price, f.aggressor) for f in order.fills] == [(10, "100.00", True), (5, "101.50", True)]
         assert order.fills[0].sequence < order.fills[1].sequence
 
         rested = await maker.get_order(ask2.order_id)
-        assert (rested.status, rested.filled_quantity, rested.remaining_quantity) == (S.ORDER_STATUS_PARTIALLY_FILLED, 5, 5)
+        assert (rested.status, rested.filled_quantity, rested.remaining_quantity) == (
+            S.ORDER_STATUS_PARTIALLY_FILLED,
+            5,
+            5,
+        )
         assert [(f.quantity, f.aggressor, f.trade_id) for f in rested.fills] == [(5, False, order.fills[1].trade_id)]
         assert (await maker.get_order(ask1.order_id)).status == S.ORDER_STATUS_EXECUTED
 
@@ -94,22 +108,32 @@ async def test_order_types_time_in_force_and_fills(venue) -> None:  # type: igno
 
 
 async def test_amend_keeps_or_loses_priority_and_refuses_what_is_not_resting(venue) -> None:  # type: ignore[no-untyped-def]
-    async with await itirp_client.aconnect(venue.address, "trader1", "trader123") as maker, \
-            await itirp_client.aconnect(venue.address, "risk1", "risk123") as taker:
+    async with (
+        await itirp_client.aconnect(venue.address, "trader1", "trader123") as maker,
+        await itirp_client.aconnect(venue.address, "risk1", "risk123") as taker,
+    ):
         first_in = await maker.submit_order("AMND", "BUY", 10, "50")
         second_in = await maker.submit_order("AMND", "BUY", 10, "50")
 
         smaller = await maker.amend_order(first_in.order_id, quantity=8)
-        assert smaller.priority_kept and smaller.order.quantity == 8 and smaller.order.remaining_quantity == 8
+        assert smaller.priority_kept
+        assert smaller.order.quantity == 8
+        assert smaller.order.remaining_quantity == 8
         repriced = await maker.amend_order(first_in.order_id, price="50.25")
-        assert not repriced.priority_kept and repriced.order.price == "50.25"
+        assert not repriced.priority_kept
+        assert repriced.order.price == "50.25"
         larger = await maker.amend_order(second_in.order_id, quantity=12)
-        assert not larger.priority_kept and larger.order.remaining_quantity == 12
+        assert not larger.priority_kept
+        assert larger.order.remaining_quantity == 12
 
         hit = await taker.submit_order("AMND", "SELL", 10, "50")  # 8 at the better price, 2 of the other
         assert [(f.quantity, f.price) for f in hit.order.fills] == [(8, "50.25"), (2, "50.00")]
         partly = await maker.get_order(second_in.order_id)
-        assert (partly.status, partly.filled_quantity, partly.remaining_quantity) == (S.ORDER_STATUS_PARTIALLY_FILLED, 2, 10)
+        assert (partly.status, partly.filled_quantity, partly.remaining_quantity) == (
+            S.ORDER_STATUS_PARTIALLY_FILLED,
+            2,
+            10,
+        )
 
         # the new total size includes the filled part and must stay above it
         with pytest.raises(itirp_client.InvalidRequest) as too_small:
@@ -125,7 +149,8 @@ async def test_amend_keeps_or_loses_priority_and_refuses_what_is_not_resting(ven
         # a new price that crosses trades at once
         ask = await taker.submit_order("AMND", "SELL", 3, "51")
         crossed = await maker.amend_order(second_in.order_id, price="51")
-        assert crossed.order.filled_quantity == 5 and crossed.order.remaining_quantity == 7
+        assert crossed.order.filled_quantity == 5
+        assert crossed.order.remaining_quantity == 7
         assert (await taker.get_order(ask.order_id)).status == S.ORDER_STATUS_EXECUTED
 
 
@@ -168,14 +193,18 @@ async def test_a_lost_amend_reply_is_retried_safely(tmp_path: Path) -> None:
 
 
 async def test_book_stream_ends_equal_to_get_order_book(venue) -> None:  # type: ignore[no-untyped-def]
-    async with await itirp_client.aconnect(venue.address, "trader1", "trader123") as maker, \
-            await itirp_client.aconnect(venue.address, "risk1", "risk123") as taker:
+    async with (
+        await itirp_client.aconnect(venue.address, "trader1", "trader123") as maker,
+        await itirp_client.aconnect(venue.address, "risk1", "risk123") as taker,
+    ):
         await need_market_data(maker)
         await maker.submit_order("BOOK", "BUY", 10, "99")  # before the subscription: in the snapshot
         stream = taker.order_book_stream("BOOK", depth=5)
         try:
             start = await first(stream)
-            assert start.snapshot and start.bids == (Level("99.00", 10),) and start.asks == ()
+            assert start.snapshot
+            assert start.bids == (Level("99.00", 10),)
+            assert start.asks == ()
 
             ids = []
             for qty, price in ((5, "101"), (7, "102"), (3, "101"), (4, "103.25")):
@@ -193,10 +222,12 @@ async def test_book_stream_ends_equal_to_get_order_book(venue) -> None:  # type:
             book = start
             while book.sequence < final.sequence:
                 book = await first(stream)
-                assert not book.snapshot and book.update is not None
+                assert not book.snapshot
+                assert book.update is not None
             assert book.sequence == final.sequence
             assert (book.bids, book.asks) == (final.bids, final.asks)
-            assert book.same_levels(final) and book.spread == final.spread == Decimal("2.5")
+            assert book.same_levels(final)
+            assert book.spread == final.spread == Decimal("2.5")
             assert book.resubscriptions == 0
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
@@ -246,10 +277,13 @@ async def test_book_stream_resubscribes_after_a_gap(tmp_path: Path) -> None:
                 final = OrderBook.from_snapshot(await desk.order_book("GAP"))
                 while books[-1].sequence < final.sequence:
                     books.append(await first(stream))
-                assert gremlin.dropped and gremlin.calls == 2
+                assert gremlin.dropped
+                assert gremlin.calls == 2
                 resubscribed = [b for b in books if b.resubscriptions == 1]
-                assert resubscribed and resubscribed[0].snapshot  # starts again from the new snapshot
-                assert books[-1].same_levels(final) and books[-1].sequence == final.sequence
+                assert resubscribed
+                assert resubscribed[0].snapshot
+                assert books[-1].same_levels(final)
+                assert books[-1].sequence == final.sequence
                 assert len(books[-1].bids) == 4
             finally:
                 await stream.aclose()  # type: ignore[attr-defined]
@@ -361,24 +395,36 @@ class ScriptedMarketData(market_data_pb2_grpc.MarketDataServiceServicer):
 
 
 def snapshot(seq: int, bids: list[tuple[str, int]], asks: list[tuple[str, int]], depth: int = 3) -> Any:
-    return market_data_pb2.StreamOrderBookResponse(snapshot=market_data_pb2.OrderBookSnapshot(
-        symbol="SCR", sequence=seq, event_sequence=100 + seq, depth=depth,
-        bids=[market_data_pb2.PriceLevel(price=p, quantity=q) for p, q in bids],
-        asks=[market_data_pb2.PriceLevel(price=p, quantity=q) for p, q in asks],
-    ))
+    return market_data_pb2.StreamOrderBookResponse(
+        snapshot=market_data_pb2.OrderBookSnapshot(
+            symbol="SCR",
+            sequence=seq,
+            event_sequence=100 + seq,
+            depth=depth,
+            bids=[market_data_pb2.PriceLevel(price=p, quantity=q) for p, q in bids],
+            asks=[market_data_pb2.PriceLevel(price=p, quantity=q) for p, q in asks],
+        )
+    )
 
 
 def update(prev: int, seq: int, *levels: tuple[int, str, int]) -> Any:
-    return market_data_pb2.StreamOrderBookResponse(update=market_data_pb2.OrderBookUpdate(
-        symbol="SCR", sequence=seq, previous_sequence=prev, event_sequence=100 + seq,
-        levels=[market_data_pb2.LevelUpdate(side=s, price=p, quantity=q) for s, p, q in levels],
-    ))
+    return market_data_pb2.StreamOrderBookResponse(
+        update=market_data_pb2.OrderBookUpdate(
+            symbol="SCR",
+            sequence=seq,
+            previous_sequence=prev,
+            event_sequence=100 + seq,
+            levels=[market_data_pb2.LevelUpdate(side=s, price=p, quantity=q) for s, p, q in levels],
+        )
+    )
 
 
 def trade(seq: int) -> Any:
-    return market_data_pb2.StreamTradesResponse(trade=market_data_pb2.Trade(
-        trade_id=f"t{seq}", symbol="SCR", price="10.00", quantity=1, aggressor_side=S.SIDE_BUY, sequence=seq
-    ))
+    return market_data_pb2.StreamTradesResponse(
+        trade=market_data_pb2.Trade(
+            trade_id=f"t{seq}", symbol="SCR", price="10.00", quantity=1, aggressor_side=S.SIDE_BUY, sequence=seq
+        )
+    )
 
 
 def caught_up(seq: int) -> Any:
@@ -441,18 +487,23 @@ async def test_local_book_follows_snapshots_updates_gaps_and_drops() -> None:
     assert [b.resubscriptions for b in books] == [0, 0, 0, 0, 0, 1, 1, 2, 2]
     assert books[1].bids == (Level("100.50", 3), Level("100.00", 10), Level("99.00", 4))
     assert books[1].asks == (Level("101.00", 2),)
-    assert books[1].update is not None and len(books[1].update.levels) == 2
+    assert books[1].update is not None
+    assert len(books[1].update.levels) == 2
     assert books[4].asks == (Level("101.50", 6), Level("102.00", 1))
     assert books[4].bids == (Level("100.00", 1),)
     assert books[4].event_sequence == 111
     assert books[8].bids == (Level("100.25", 1), Level("100.00", 9), Level("99.00", 2))
-    assert books[8].best_bid == Level("100.25", 1) and books[8].best_ask == Level("101.50", 6)
+    assert books[8].best_bid == Level("100.25", 1)
+    assert books[8].best_ask == Level("101.50", 6)
     assert str(books[8].spread) == "1.25"
     assert books[8].ladder() == [
-        (Level("100.25", 1), Level("101.50", 6)), (Level("100.00", 9), Level("102.00", 1)), (Level("99.00", 2), None)
+        (Level("100.25", 1), Level("101.50", 6)),
+        (Level("100.00", 9), Level("102.00", 1)),
+        (Level("99.00", 2), None),
     ]
     as_snapshot = books[8].to_snapshot()
-    assert as_snapshot.sequence == 18 and [lv.price for lv in as_snapshot.bids] == ["100.25", "100.00", "99.00"]
+    assert as_snapshot.sequence == 18
+    assert [lv.price for lv in as_snapshot.bids] == ["100.25", "100.00", "99.00"]
     assert OrderBook.from_snapshot(as_snapshot).same_levels(books[8])
 
 
@@ -483,9 +534,11 @@ async def test_trades_resume_where_the_error_details_say_after_the_delay_they_as
     from grpc_status import rpc_status
 
     status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message="subscriber fell behind and was cut off")
-    status.details.add().Pack(error_details_pb2.ErrorInfo(
-        reason="SUBSCRIBER_TOO_SLOW", domain="itirp.v1", metadata={"resume_from_sequence": "150"}
-    ))
+    status.details.add().Pack(
+        error_details_pb2.ErrorInfo(
+            reason="SUBSCRIBER_TOO_SLOW", domain="itirp.v1", metadata={"resume_from_sequence": "150"}
+        )
+    )
     status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=Duration(nanos=20_000_000)))
     service = ScriptedMarketData(books=[], trades=[[trade(101), rpc_status.to_status(status)], [trade(151)]])
     async with scripted(service) as client:
@@ -533,7 +586,8 @@ def test_the_blocking_client_amends_and_reads_market_data(tmp_path: Path) -> Non
             resting = desk.submit_order("SYNC", "BUY", 5, "9.99", time_in_force="gtc")
             assert resting.status == S.ORDER_STATUS_WORKING
             amended = desk.amend_order(resting.order_id, quantity=4)
-            assert amended.priority_kept and amended.order.remaining_quantity == 4
+            assert amended.priority_kept
+            assert amended.order.remaining_quantity == 4
             try:
                 snap = desk.order_book("SYNC", 1)
             except itirp_client.ItirpError as exc:
@@ -544,7 +598,8 @@ def test_the_blocking_client_amends_and_reads_market_data(tmp_path: Path) -> Non
             stream = desk.order_book_stream("SYNC", 1)
             book = next(stream)
             stream.close()
-            assert book.sequence == snap.sequence and book.same_levels(snap)
+            assert book.sequence == snap.sequence
+            assert book.same_levels(snap)
             trades = desk.trades("SYNC", from_sequence=1, markers=True)
             assert next(trades).WhichOneof("kind") == "caught_up"  # nothing traded yet
             trades.close()

@@ -39,6 +39,7 @@ from itirp.v1 import (
     order_pb2_grpc,
 )
 from tests.conftest import bearer, login, make_config
+from tests.integration.test_audit import read_to_end
 
 MD = market_data_pb2
 WIRED = market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name in SERVICE_NAMES
@@ -117,7 +118,11 @@ class Local:
         return bearer(self.token)
 
     def event(
-        self, symbol: str, changes: list[LevelChange] | None = None, *, fill: events_pb2.OrderFilled | None = None,
+        self,
+        symbol: str,
+        changes: list[LevelChange] | None = None,
+        *,
+        fill: events_pb2.OrderFilled | None = None,
         order_id: str = "o-carrier",
     ) -> Awaitable[object]:
         """Append one event (an ORDER_FILLED: a trade when `fill` says aggressor) and record its
@@ -154,7 +159,9 @@ async def start_local(running: RunningServer, *, enabled: bool = True, heartbeat
 
 
 @pytest.fixture
-async def local(server: RunningServer, channel: grpc.aio.Channel, request: pytest.FixtureRequest) -> AsyncIterator[Local]:
+async def local(
+    server: RunningServer, channel: grpc.aio.Channel, request: pytest.FixtureRequest
+) -> AsyncIterator[Local]:
     options = getattr(request, "param", {})
     md_server, hub, sides, port = await start_local(server, **options)
     try:
@@ -175,7 +182,8 @@ async def test_a_streaming_subscriber_ends_with_the_servers_book(local: Local) -
     early = local.stub.StreamOrderBook(MD.StreamOrderBookRequest(symbol="AAPL", depth=3), metadata=local.md)
     early_client = Client()
     early_client.apply(await early.read())
-    assert early_client.snapshots == 1 and early_client.sequence == 0
+    assert early_client.snapshots == 1
+    assert early_client.sequence == 0
 
     late: grpc.aio.UnaryStreamCall | None = None
     late_client = Client()
@@ -196,7 +204,9 @@ async def test_a_streaming_subscriber_ends_with_the_servers_book(local: Local) -
 
     got = (await local.stub.GetOrderBook(MD.GetOrderBookRequest(symbol="AAPL", depth=3), metadata=local.md)).book
     assert got.sequence == local.hub.snapshot("AAPL", 3).sequence
-    assert got.depth == 3 and got.symbol == "AAPL" and got.event_sequence == local.running.store.head_sequence
+    assert got.depth == 3
+    assert got.symbol == "AAPL"
+    assert got.event_sequence == local.running.store.head_sequence
     assert got.bids[0].price == "200.00"
     assert late is not None
     for stream, client in ((early, early_client), (late, late_client)):
@@ -204,7 +214,8 @@ async def test_a_streaming_subscriber_ends_with_the_servers_book(local: Local) -
         assert client.sequence == got.sequence
         assert client.book() == as_levels(got)
         stream.cancel()
-    assert early_client.updates > 0 and late_client.snapshots == 1
+    assert early_client.updates > 0
+    assert late_client.snapshots == 1
 
 
 async def test_get_order_book_of_a_symbol_without_orders_is_empty(local: Local) -> None:
@@ -218,7 +229,9 @@ async def test_prices_and_timestamps_on_the_wire(local: Local) -> None:
     book = (await local.stub.GetOrderBook(MD.GetOrderBookRequest(symbol="AAPL", depth=1), metadata=local.md)).book
     assert [(lv.price, lv.quantity) for lv in book.bids] == [("150.50", 7)]
     assert [(lv.price, lv.quantity) for lv in book.asks] == [("150.5025", 2)]
-    assert book.sequence == 1 and book.HasField("timestamp") and book.timestamp.seconds > 0
+    assert book.sequence == 1
+    assert book.HasField("timestamp")
+    assert book.timestamp.seconds > 0
 
 
 async def test_trades_stream_live_and_from_a_sequence(local: Local) -> None:
@@ -259,8 +272,14 @@ async def test_trades_stream_live_and_from_a_sequence(local: Local) -> None:
 
 @pytest.mark.parametrize(
     ("symbol", "depth", "field"),
-    [("", 0, "symbol"), ("aapl", 0, "symbol"), ("ABCDEFGHIJKLM", 0, "symbol"), ("AA PL", 0, "symbol"),
-     ("AAPL", -1, "depth"), ("AAPL", 1001, "depth")],
+    [
+        ("", 0, "symbol"),
+        ("aapl", 0, "symbol"),
+        ("ABCDEFGHIJKLM", 0, "symbol"),
+        ("AA PL", 0, "symbol"),
+        ("AAPL", -1, "depth"),
+        ("AAPL", 1001, "depth"),
+    ],
 )
 async def test_invalid_arguments(local: Local, symbol: str, depth: int, field: str) -> None:
     calls = [
@@ -281,9 +300,12 @@ async def test_depth_limits(local: Local) -> None:
         local.event("WIDE", [LevelChange(SELL, Decimal(price), 1)])
     await local.event("WIDE", [LevelChange(BUY, Decimal("0.5"), 1)])
     deepest = (await local.stub.GetOrderBook(MD.GetOrderBookRequest(symbol="WIDE", depth=1000), metadata=local.md)).book
-    assert len(deepest.asks) == 1000 and deepest.asks[0].price == "1.00" and deepest.asks[-1].price == "1000.00"
+    assert len(deepest.asks) == 1000
+    assert deepest.asks[0].price == "1.00"
+    assert deepest.asks[-1].price == "1000.00"
     one = (await local.stub.GetOrderBook(MD.GetOrderBookRequest(symbol="WIDE", depth=1), metadata=local.md)).book
-    assert len(one.asks) == 1 and len(one.bids) == 1
+    assert len(one.asks) == 1
+    assert len(one.bids) == 1
 
 
 @pytest.mark.parametrize("local", [{"enabled": False}], indirect=True)
@@ -318,8 +340,7 @@ async def test_quiet_stream_heartbeats_and_ends_when_the_token_is_revoked(local:
 
     await auth_pb2_grpc.AuthServiceStub(local.channel).Logout(auth_pb2.LogoutRequest(), metadata=bearer(token))
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        while await stream.read() is not grpc.aio.EOF:
-            pass
+        await read_to_end(stream)
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -364,7 +385,9 @@ class Venue:
     def md(self) -> market_data_pb2_grpc.MarketDataServiceStub:
         return market_data_pb2_grpc.MarketDataServiceStub(self.channel)
 
-    async def order(self, who: tuple[tuple[str, str], ...], side: int, quantity: int, price: str) -> order_pb2.SubmitOrderResponse:
+    async def order(
+        self, who: tuple[tuple[str, str], ...], side: int, quantity: int, price: str
+    ) -> order_pb2.SubmitOrderResponse:
         return await order_pb2_grpc.OrderServiceStub(self.channel).SubmitOrder(
             order_pb2.SubmitOrderRequest(symbol="AAPL", side=side, quantity=quantity, price=price), metadata=who
         )
@@ -410,7 +433,12 @@ async def test_wired_trades_stream_names_the_taker_side(venue: Venue) -> None:
     message = await trades.read()
     assert message.WhichOneof("kind") == "trade"
     trade = message.trade
-    assert (trade.symbol, trade.price, trade.quantity, trade.aggressor_side) == ("AAPL", "100.00", 3, common_pb2.SIDE_SELL)
+    assert (trade.symbol, trade.price, trade.quantity, trade.aggressor_side) == (
+        "AAPL",
+        "100.00",
+        3,
+        common_pb2.SIDE_SELL,
+    )
     trades.cancel()
 
 

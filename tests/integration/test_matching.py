@@ -14,7 +14,13 @@ import pytest
 from itirp.server import RunningServer, serve
 from itirp.v1 import common_pb2, order_pb2, risk_pb2
 from tests.conftest import make_config
-from tests.integration.test_trading import Desk, desk, open_desk, rejected, trading_config, venue  # noqa: F401 - the simulated-venue desk
+from tests.integration import test_trading
+from tests.integration.test_trading import Desk, open_desk, rejected
+
+# The simulated-venue desk's fixtures, shared with test_trading.
+desk = test_trading.desk
+trading_config = test_trading.trading_config
+venue = test_trading.venue
 
 BUY, SELL = common_pb2.SIDE_BUY, common_pb2.SIDE_SELL
 S = common_pb2
@@ -42,7 +48,9 @@ async def amend(desk: Desk, order_id: str, user: str = "trader1", **fields: obje
 
 
 async def cancel(desk: Desk, order_id: str, user: str = "trader1") -> order_pb2.Order:
-    reply = await desk.orders.CancelOrder(order_pb2.CancelOrderRequest(order_id=order_id, reason="desk"), metadata=desk.md(user))
+    reply = await desk.orders.CancelOrder(
+        order_pb2.CancelOrderRequest(order_id=order_id, reason="desk"), metadata=desk.md(user)
+    )
     return reply.order
 
 
@@ -55,7 +63,8 @@ async def test_a_limit_order_that_does_not_cross_rests_working_with_its_quantity
     assert reply.status == S.ORDER_STATUS_WORKING
     order = reply.order
     assert (order.filled_quantity, order.remaining_quantity, order.average_fill_price) == (0, 100, "")
-    assert order.order_type == S.ORDER_TYPE_LIMIT and order.time_in_force == S.TIME_IN_FORCE_GTC
+    assert order.order_type == S.ORDER_TYPE_LIMIT
+    assert order.time_in_force == S.TIME_IN_FORCE_GTC
     assert order.self_trade_prevention == S.SELF_TRADE_PREVENTION_CANCEL_RESTING
 
 
@@ -71,7 +80,8 @@ async def test_a_crossing_order_fills_against_both_levels_at_the_resting_prices(
     assert taker.order.average_fill_price == "150.01666667"  # 18002 / 120, rounded for the wire
     maker1 = await book_desk.get(first.order_id, "risk1")
     maker2 = await book_desk.get(second.order_id, "risk1")
-    assert maker1.status == S.ORDER_STATUS_EXECUTED and maker1.remaining_quantity == 0
+    assert maker1.status == S.ORDER_STATUS_EXECUTED
+    assert maker1.remaining_quantity == 0
     assert maker2.status == S.ORDER_STATUS_PARTIALLY_FILLED
     assert (maker2.filled_quantity, maker2.remaining_quantity) == (20, 30)
     assert not maker2.fills[0].aggressor
@@ -109,7 +119,8 @@ async def test_fok_that_cannot_fill_completely_trades_nothing(book_desk: Desk) -
     reply = await book_desk.submit("MSFT", BUY, 50, "300", time_in_force=S.TIME_IN_FORCE_FOK)
 
     assert reply.status == S.ORDER_STATUS_CANCELLED
-    assert reply.order.filled_quantity == 0 and "FOK" in reply.message
+    assert reply.order.filled_quantity == 0
+    assert "FOK" in reply.message
     assert (await book_desk.get(resting.order_id, "risk1")).remaining_quantity == 30
 
 
@@ -121,7 +132,8 @@ async def test_a_market_order_sweeps_the_book_and_its_rest_is_cancelled(book_des
 
     assert reply.status == S.ORDER_STATUS_CANCELLED
     assert [(f.quantity, f.price) for f in reply.order.fills] == [(10, "100.00"), (10, "101.00")]
-    assert reply.order.price == "" and "MARKET" in reply.message
+    assert reply.order.price == ""
+    assert "MARKET" in reply.message
 
 
 async def test_market_orders_are_refused_with_a_reason_a_trader_understands(book_desk: Desk) -> None:
@@ -129,9 +141,12 @@ async def test_market_orders_are_refused_with_a_reason_a_trader_understands(book
     priced = await rejected(book_desk.submit("NVDA", BUY, 5, "100", order_type=S.ORDER_TYPE_MARKET))
     unknown = await rejected(book_desk.submit("NVDA", BUY, 5, "100", time_in_force=42))
 
-    assert empty.code() == OK.FAILED_PRECONDITION and "no SELL orders rest in the NVDA book" in (empty.details() or "")
-    assert priced.code() == OK.INVALID_ARGUMENT and "MARKET order takes no price" in (priced.details() or "")
-    assert unknown.code() == OK.INVALID_ARGUMENT and "time_in_force" in (unknown.details() or "")
+    assert empty.code() == OK.FAILED_PRECONDITION
+    assert "no SELL orders rest in the NVDA book" in (empty.details() or "")
+    assert priced.code() == OK.INVALID_ARGUMENT
+    assert "MARKET order takes no price" in (priced.details() or "")
+    assert unknown.code() == OK.INVALID_ARGUMENT
+    assert "time_in_force" in (unknown.details() or "")
 
 
 async def test_self_trade_prevention_cancel_both_cancels_the_resting_and_the_incoming_order(book_desk: Desk) -> None:
@@ -139,10 +154,12 @@ async def test_self_trade_prevention_cancel_both_cancels_the_resting_and_the_inc
 
     reply = await book_desk.submit("AMD", BUY, 10, "90", self_trade_prevention=S.SELF_TRADE_PREVENTION_CANCEL_BOTH)
 
-    assert reply.status == S.ORDER_STATUS_CANCELLED and "self-trade" in reply.message
+    assert reply.status == S.ORDER_STATUS_CANCELLED
+    assert "self-trade" in reply.message
     assert reply.order.filled_quantity == 0
     old = await book_desk.get(resting.order_id)
-    assert old.status == S.ORDER_STATUS_CANCELLED and "self-trade" in old.message
+    assert old.status == S.ORDER_STATUS_CANCELLED
+    assert "self-trade" in old.message
 
 
 # ---------------------------------------------------------------- amend and cancel
@@ -154,8 +171,11 @@ async def test_amend_down_keeps_priority_and_a_new_price_loses_it(book_desk: Des
     down = await amend(book_desk, order, quantity=60)
     moved = await amend(book_desk, order, price="149.50")
 
-    assert down.priority_kept and down.order.quantity == 60 and down.order.remaining_quantity == 60
-    assert not moved.priority_kept and moved.order.price == "149.50"
+    assert down.priority_kept
+    assert down.order.quantity == 60
+    assert down.order.remaining_quantity == 60
+    assert not moved.priority_kept
+    assert moved.order.price == "149.50"
     assert moved.order.status == S.ORDER_STATUS_WORKING
 
 
@@ -180,11 +200,13 @@ async def test_amend_refusals_name_the_problem(book_desk: Desk) -> None:
     below = await rejected(amend(book_desk, theirs, user="risk1", quantity=-1))
     too_big = await rejected(amend(book_desk, theirs, user="risk1", quantity=900_000, price="149.00"))
 
-    assert done.code() == OK.FAILED_PRECONDITION and "EXECUTED" in (done.details() or "")
+    assert done.code() == OK.FAILED_PRECONDITION
+    assert "EXECUTED" in (done.details() or "")
     assert other.code() == OK.NOT_FOUND
     assert nothing.code() == OK.INVALID_ARGUMENT
     assert below.code() == OK.INVALID_ARGUMENT
-    assert too_big.code() == OK.FAILED_PRECONDITION and "pre-trade risk" in (too_big.details() or "")
+    assert too_big.code() == OK.FAILED_PRECONDITION
+    assert "pre-trade risk" in (too_big.details() or "")
     assert (await book_desk.get(theirs, "risk1")).quantity == 10  # the refused amendment changed nothing
 
 
@@ -214,7 +236,9 @@ async def test_amend_on_the_simulated_venue_is_a_failed_precondition(desk: Desk)
 
 async def test_the_resting_order_stream_shows_each_partial_fill(book_desk: Desk) -> None:
     maker = (await book_desk.submit("AAPL", SELL, 100, "150.00", user="risk1")).order_id
-    stream = book_desk.orders.StreamOrderUpdates(order_pb2.StreamOrderUpdatesRequest(order_id=maker), metadata=book_desk.md("risk1"))
+    stream = book_desk.orders.StreamOrderUpdates(
+        order_pb2.StreamOrderUpdatesRequest(order_id=maker), metadata=book_desk.md("risk1")
+    )
     seen: list[tuple[int, int, int]] = []
     snapshot_seen = asyncio.Event()
 
@@ -251,7 +275,9 @@ async def test_a_restart_rebuilds_identical_books_and_orders(tmp_path: Path) -> 
             await desk.submit("AAPL", side, 10 + i, f"{150 + (i % 5) / 10:.2f}", user=user)
         await desk.submit("AAPL", BUY, 5, "149.00", time_in_force=S.TIME_IN_FORCE_DAY)
         before_books = {s: b.snapshot() for s, b in server.trading.core.matching.books.items()}
-        before_orders = {o.order_id: (o.status, o.filled_quantity, o.quantity) for o in server.trading.core.state.order_list}
+        before_orders = {
+            o.order_id: (o.status, o.filled_quantity, o.quantity) for o in server.trading.core.state.order_list
+        }
         before_metrics = server.trading.core.state.risk.metrics()
     finally:
         await channel.close()
@@ -272,7 +298,9 @@ async def test_a_resume_point_beyond_the_log_is_refused_rather_than_silently_ski
     from itirp.v1 import market_data_pb2, market_data_pb2_grpc
 
     stub = market_data_pb2_grpc.MarketDataServiceStub(book_desk.channel)
-    stream = stub.StreamTrades(market_data_pb2.StreamTradesRequest(symbol="AAPL", from_sequence=99_999), metadata=book_desk.md())
+    stream = stub.StreamTrades(
+        market_data_pb2.StreamTradesRequest(symbol="AAPL", from_sequence=99_999), metadata=book_desk.md()
+    )
 
     error = await rejected(stream.read())
 

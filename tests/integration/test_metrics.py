@@ -81,7 +81,9 @@ async def trader(server: RunningServer) -> AsyncIterator[tuple[grpc.aio.Channel,
         yield channel, bearer((await login(channel, "trader1")).access_token)
 
 
-async def submit(channel: grpc.aio.Channel, md: tuple, symbol: str = "AAPL", quantity: int = 100, price: str = "150.50") -> str:
+async def submit(
+    channel: grpc.aio.Channel, md: tuple, symbol: str = "AAPL", quantity: int = 100, price: str = "150.50"
+) -> str:
     request = order_pb2.SubmitOrderRequest(symbol=symbol, side=S.SIDE_BUY, quantity=quantity, price=price)
     return (await order_pb2_grpc.OrderServiceStub(channel).SubmitOrder(request, metadata=md)).order_id
 
@@ -139,14 +141,22 @@ async def test_metrics_after_some_orders(server: RunningServer, trader) -> None:
 
     assert m.types["itirp_submit_latency_seconds"] == "summary"
     assert m.value("itirp_submit_latency_seconds_count") == 4
-    assert 0 < m.value("itirp_submit_latency_seconds", quantile="0.5") <= m.value("itirp_submit_latency_seconds", quantile="0.99")
+    assert (
+        0
+        < m.value("itirp_submit_latency_seconds", quantile="0.5")
+        <= m.value("itirp_submit_latency_seconds", quantile="0.99")
+    )
 
 
 async def test_subscribers_gauge_follows_open_streams(server: RunningServer, trader) -> None:  # type: ignore[no-untyped-def]
     channel, md = trader
     compliance = bearer((await login(channel, "compliance1")).access_token)
-    orders = order_pb2_grpc.OrderServiceStub(channel).StreamOrderUpdates(order_pb2.StreamOrderUpdatesRequest(), metadata=md)
-    audit = audit_pb2_grpc.AuditServiceStub(channel).SubscribeEvents(audit_pb2.SubscribeEventsRequest(), metadata=compliance)
+    orders = order_pb2_grpc.OrderServiceStub(channel).StreamOrderUpdates(
+        order_pb2.StreamOrderUpdatesRequest(), metadata=md
+    )
+    audit = audit_pb2_grpc.AuditServiceStub(channel).SubscribeEvents(
+        audit_pb2.SubscribeEventsRequest(), metadata=compliance
+    )
     assert (await orders.read()).WhichOneof("kind") == "caught_up"
     while (await audit.read()).WhichOneof("kind") != "caught_up":
         pass
@@ -186,7 +196,8 @@ async def test_an_open_breaker_shows(tmp_path: Path, venue: ScriptedVenue) -> No
 async def test_metrics_are_off_by_default(tmp_path: Path) -> None:
     running = await serve(make_config(tmp_path / "data"))
     try:
-        assert running.metrics is None and running.metrics_port is None
+        assert running.metrics is None
+        assert running.metrics_port is None
     finally:
         await running.shutdown(grace=0.5)
 
@@ -238,7 +249,9 @@ def test_a_bad_metrics_address_is_a_config_error(bad: str) -> None:
         Config.from_env({"ITIRP_METRICS_LISTEN": bad})
 
 
-def test_serve_refuses_a_bad_metrics_flag_before_starting(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_refuses_a_bad_metrics_flag_before_starting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ITIRP_METRICS_LISTEN", raising=False)
     assert cli.main(["serve", "--metrics-listen", "nowhere"]) == 2
     assert "metrics listen address must be HOST:PORT" in capsys.readouterr().err

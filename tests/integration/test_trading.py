@@ -47,7 +47,15 @@ class Desk:
     def md(self, user: str = "trader1", **extra: str) -> tuple:
         return bearer(self.tokens[user]) + tuple((k.replace("_", "-"), v) for k, v in extra.items())
 
-    async def submit(self, symbol: str = "AAPL", side: int = BUY, quantity: int = 100, price: str = "150.50", user: str = "trader1", **fields: str) -> order_pb2.SubmitOrderResponse:
+    async def submit(
+        self,
+        symbol: str = "AAPL",
+        side: int = BUY,
+        quantity: int = 100,
+        price: str = "150.50",
+        user: str = "trader1",
+        **fields: str,
+    ) -> order_pb2.SubmitOrderResponse:
         request = order_pb2.SubmitOrderRequest(symbol=symbol, side=side, quantity=quantity, price=price, **fields)
         return await self.orders.SubmitOrder(request, metadata=self.md(user))
 
@@ -58,20 +66,29 @@ class Desk:
         """The order once it reached a final status (executions run after the reply)."""
         for _ in range(500):
             order = await self.get(order_id, user)
-            if order.status in (S.ORDER_STATUS_EXECUTED, S.ORDER_STATUS_FAILED, S.ORDER_STATUS_REJECTED, S.ORDER_STATUS_CANCELLED):
+            if order.status in (
+                S.ORDER_STATUS_EXECUTED,
+                S.ORDER_STATUS_FAILED,
+                S.ORDER_STATUS_REJECTED,
+                S.ORDER_STATUS_CANCELLED,
+            ):
                 return order
             await asyncio.sleep(0.01)
         raise AssertionError(f"order {order_id} never settled: {order}")
 
     async def trail(self, order_id: str) -> list[int]:
-        reply = await self.audit.GetOrderTrail(audit_pb2.GetOrderTrailRequest(order_id=order_id), metadata=self.md("compliance1"))
+        reply = await self.audit.GetOrderTrail(
+            audit_pb2.GetOrderTrailRequest(order_id=order_id), metadata=self.md("compliance1")
+        )
         return [e.event_type for e in reply.events]
 
     async def set_limits(self, **limits: str) -> risk_pb2.UpdateRiskLimitsResponse:
         return await self.risk.UpdateRiskLimits(risk_pb2.UpdateRiskLimitsRequest(**limits), metadata=self.md("risk1"))
 
     async def kill_switch(self, enabled: bool, reason: str = "desk drill") -> risk_pb2.SetKillSwitchResponse:
-        return await self.risk.SetKillSwitch(risk_pb2.SetKillSwitchRequest(enabled=enabled, reason=reason), metadata=self.md("risk1"))
+        return await self.risk.SetKillSwitch(
+            risk_pb2.SetKillSwitchRequest(enabled=enabled, reason=reason), metadata=self.md("risk1")
+        )
 
     async def positions(self) -> risk_pb2.ListPositionsResponse:
         return await self.risk.ListPositions(risk_pb2.ListPositionsRequest(), metadata=self.md())
@@ -131,7 +148,9 @@ async def test_100000_tsla_at_200_is_rejected_for_position_limit(desk: Desk) -> 
 
 async def test_kill_switch_rejects_new_orders_until_it_is_off(desk: Desk) -> None:
     switched = await desk.kill_switch(True, "fat-finger alert")
-    assert switched.kill_switch_active and switched.changed and switched.set_by == "risk1"
+    assert switched.kill_switch_active
+    assert switched.changed
+    assert switched.set_by == "risk1"
 
     reply = await desk.submit("AAPL", BUY, 10, "150")
 
@@ -156,11 +175,14 @@ async def test_repeated_client_order_id_is_already_exists_naming_the_order(desk:
 
 
 async def test_simultaneous_duplicates_yield_exactly_one_order(desk: Desk) -> None:
-    results = await asyncio.gather(*(desk.submit(client_order_id="same-moment") for _ in range(10)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(desk.submit(client_order_id="same-moment") for _ in range(10)), return_exceptions=True
+    )
 
     accepted = [r for r in results if isinstance(r, order_pb2.SubmitOrderResponse)]
     refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
-    assert len(accepted) == 1 and len(refused) == 9
+    assert len(accepted) == 1
+    assert len(refused) == 9
     assert all(e.code() == grpc.StatusCode.ALREADY_EXISTS and accepted[0].order_id in e.details() for e in refused)
 
 
@@ -189,7 +211,9 @@ async def test_trail_by_correlation_id_tells_the_whole_story(desk: Desk) -> None
 
 async def test_a_new_correlation_id_when_the_caller_sends_none(desk: Desk) -> None:
     a, b = await desk.submit(), await desk.submit()
-    assert a.correlation_id and b.correlation_id and a.correlation_id != b.correlation_id
+    assert a.correlation_id
+    assert b.correlation_id
+    assert a.correlation_id != b.correlation_id
 
 
 # ---------------------------------------------------------------- race-free risk
@@ -207,7 +231,8 @@ async def test_fifty_concurrent_orders_are_approved_only_as_far_as_the_limit_all
     for r in replies:
         await desk.settled(r.order_id)
     nvda = [p for p in (await desk.positions()).positions if p.symbol == "NVDA"]
-    assert nvda[0].quantity == 10 and nvda[0].market_value == "10000.00"
+    assert nvda[0].quantity == 10
+    assert nvda[0].market_value == "10000.00"
 
 
 async def test_working_orders_count_toward_limits_until_they_fill_or_fail(desk: Desk, venue: ScriptedVenue) -> None:
@@ -218,9 +243,11 @@ async def test_working_orders_count_toward_limits_until_they_fill_or_fail(desk: 
     second = await desk.submit("IBM", SELL, 10, "100")  # would net out, but volume counts both
     assert second.status == S.ORDER_STATUS_APPROVED
     third = await desk.submit("IBM", BUY, 1, "100")
-    assert third.status == S.ORDER_STATUS_REJECTED and third.message == "Risk violations: DAILY_VOLUME_LIMIT"
+    assert third.status == S.ORDER_STATUS_REJECTED
+    assert third.message == "Risk violations: DAILY_VOLUME_LIMIT"
     metrics = (await desk.risk.GetRiskMetrics(risk_pb2.GetRiskMetricsRequest(), metadata=desk.md())).metrics
-    assert metrics.daily_volume == "2000.00" and metrics.working_exposure != "0.00"
+    assert metrics.daily_volume == "2000.00"
+    assert metrics.working_exposure != "0.00"
     venue.gate.set()
 
 
@@ -241,8 +268,11 @@ async def test_cancel_before_execution_and_not_after(tmp_path: Path, venue: Scri
             order_pb2.CancelOrderRequest(order_id=waiting.order_id, reason="changed my mind"), metadata=desk.md()
         )
         assert cancelled.order.status == S.ORDER_STATUS_CANCELLED
-        error = await rejected(desk.orders.CancelOrder(order_pb2.CancelOrderRequest(order_id=executing.order_id), metadata=desk.md()))
-        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "EXECUTING" in error.details()
+        error = await rejected(
+            desk.orders.CancelOrder(order_pb2.CancelOrderRequest(order_id=executing.order_id), metadata=desk.md())
+        )
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "EXECUTING" in error.details()
 
         venue.gate.set()
         assert (await desk.settled(executing.order_id)).status == S.ORDER_STATUS_EXECUTED
@@ -250,9 +280,14 @@ async def test_cancel_before_execution_and_not_after(tmp_path: Path, venue: Scri
         assert (await desk.get(waiting.order_id)).status == S.ORDER_STATUS_CANCELLED  # never sent
         assert len(venue.calls) == 1
         assert await desk.trail(waiting.order_id) == [
-            E.EVENT_TYPE_ORDER_CREATED, E.EVENT_TYPE_RISK_CHECK_STARTED, E.EVENT_TYPE_RISK_CHECK_PASSED, E.EVENT_TYPE_ORDER_CANCELLED,
+            E.EVENT_TYPE_ORDER_CREATED,
+            E.EVENT_TYPE_RISK_CHECK_STARTED,
+            E.EVENT_TYPE_RISK_CHECK_PASSED,
+            E.EVENT_TYPE_ORDER_CANCELLED,
         ]
-        error = await rejected(desk.orders.CancelOrder(order_pb2.CancelOrderRequest(order_id=waiting.order_id), metadata=desk.md()))
+        error = await rejected(
+            desk.orders.CancelOrder(order_pb2.CancelOrderRequest(order_id=waiting.order_id), metadata=desk.md())
+        )
         assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     finally:
         await channel.close()
@@ -275,14 +310,18 @@ async def test_orders_are_private_to_their_trader_but_not_to_risk(tmp_path: Path
         assert error.code() == grpc.StatusCode.NOT_FOUND
         assert (await rejected(desk.get("no-such-order"))).code() == grpc.StatusCode.NOT_FOUND
         assert (await desk.get(theirs.order_id, "risk1")).symbol == "GOOG"
-        error = await rejected(desk.orders.CancelOrder(order_pb2.CancelOrderRequest(order_id=theirs.order_id), metadata=desk.md()))
+        error = await rejected(
+            desk.orders.CancelOrder(order_pb2.CancelOrderRequest(order_id=theirs.order_id), metadata=desk.md())
+        )
         assert error.code() == grpc.StatusCode.NOT_FOUND
 
         own = await desk.orders.ListOrders(order_pb2.ListOrdersRequest(), metadata=desk.md())
         assert [o.order_id for o in own.orders] == [mine.order_id]
         everyone = await desk.orders.ListOrders(order_pb2.ListOrdersRequest(), metadata=desk.md("risk1"))
         assert [o.order_id for o in everyone.orders] == [theirs.order_id, mine.order_id]  # newest first
-        only = await desk.orders.ListOrders(order_pb2.ListOrdersRequest(user_id=theirs.order.user_id), metadata=desk.md("risk1"))
+        only = await desk.orders.ListOrders(
+            order_pb2.ListOrdersRequest(user_id=theirs.order.user_id), metadata=desk.md("risk1")
+        )
         assert [o.order_id for o in only.orders] == [theirs.order_id]
     finally:
         await channel.close()
@@ -295,7 +334,9 @@ async def test_list_orders_filters_and_pages(desk: Desk) -> None:
 
     seen, token = [], ""
     while True:
-        page = await desk.orders.ListOrders(order_pb2.ListOrdersRequest(page_size=3, page_token=token), metadata=desk.md())
+        page = await desk.orders.ListOrders(
+            order_pb2.ListOrdersRequest(page_size=3, page_token=token), metadata=desk.md()
+        )
         seen += [o.order_id for o in page.orders]
         token = page.next_page_token
         if not token:
@@ -303,7 +344,8 @@ async def test_list_orders_filters_and_pages(desk: Desk) -> None:
     assert seen == [rejected_id, *reversed(ids)]
 
     aapl = await desk.orders.ListOrders(order_pb2.ListOrdersRequest(symbol="AAPL"), metadata=desk.md())
-    assert {o.symbol for o in aapl.orders} == {"AAPL"} and len(aapl.orders) == 3
+    assert {o.symbol for o in aapl.orders} == {"AAPL"}
+    assert len(aapl.orders) == 3
     rejected_only = await desk.orders.ListOrders(
         order_pb2.ListOrdersRequest(statuses=[S.ORDER_STATUS_REJECTED]), metadata=desk.md()
     )
@@ -347,22 +389,30 @@ async def test_transient_failures_are_retried_then_fail(desk: Desk, venue: Scrip
 
     order = await desk.settled((await desk.submit()).order_id)
 
-    assert order.status == S.ORDER_STATUS_FAILED and order.execution_attempts == 3
+    assert order.status == S.ORDER_STATUS_FAILED
+    assert order.execution_attempts == 3
     assert await desk.trail(order.order_id) == [
-        E.EVENT_TYPE_ORDER_CREATED, E.EVENT_TYPE_RISK_CHECK_STARTED, E.EVENT_TYPE_RISK_CHECK_PASSED,
-        E.EVENT_TYPE_EXECUTION_STARTED, E.EVENT_TYPE_EXECUTION_RETRIED,
-        E.EVENT_TYPE_EXECUTION_STARTED, E.EVENT_TYPE_EXECUTION_RETRIED,
-        E.EVENT_TYPE_EXECUTION_STARTED, E.EVENT_TYPE_EXECUTION_FAILED,
+        E.EVENT_TYPE_ORDER_CREATED,
+        E.EVENT_TYPE_RISK_CHECK_STARTED,
+        E.EVENT_TYPE_RISK_CHECK_PASSED,
+        E.EVENT_TYPE_EXECUTION_STARTED,
+        E.EVENT_TYPE_EXECUTION_RETRIED,
+        E.EVENT_TYPE_EXECUTION_STARTED,
+        E.EVENT_TYPE_EXECUTION_RETRIED,
+        E.EVENT_TYPE_EXECUTION_STARTED,
+        E.EVENT_TYPE_EXECUTION_FAILED,
     ]
     # its reservation is released: the failed order no longer counts
     metrics = (await desk.risk.GetRiskMetrics(risk_pb2.GetRiskMetricsRequest(), metadata=desk.md())).metrics
-    assert metrics.working_exposure == "0.00" and metrics.daily_volume == "0.00"
+    assert metrics.working_exposure == "0.00"
+    assert metrics.daily_volume == "0.00"
 
 
 async def test_a_permanent_rejection_is_never_retried(desk: Desk, venue: ScriptedVenue) -> None:
     venue.mode = "permanent"
     order = await desk.settled((await desk.submit()).order_id)
-    assert order.status == S.ORDER_STATUS_FAILED and "symbol halted" in order.message
+    assert order.status == S.ORDER_STATUS_FAILED
+    assert "symbol halted" in order.message
     assert len(venue.calls) == 1
     assert (await desk.trail(order.order_id))[-2:] == [E.EVENT_TYPE_EXECUTION_STARTED, E.EVENT_TYPE_EXECUTION_FAILED]
 
@@ -375,7 +425,8 @@ async def test_a_hung_venue_call_times_out_and_is_retried(tmp_path: Path, venue:
     desk, channel = await open_desk(server)
     try:
         order = await desk.settled((await desk.submit()).order_id)
-        assert order.status == S.ORDER_STATUS_FAILED and "no answer within 0.05 s" in order.message
+        assert order.status == S.ORDER_STATUS_FAILED
+        assert "no answer within 0.05 s" in order.message
         assert len(venue.calls) == 3
     finally:
         await channel.close()
@@ -384,7 +435,9 @@ async def test_a_hung_venue_call_times_out_and_is_retried(tmp_path: Path, venue:
 
 async def test_every_circuit_breaker_transition_is_an_event(desk: Desk, venue: ScriptedVenue) -> None:
     breaker_events = [
-        E.EVENT_TYPE_CIRCUIT_BREAKER_OPENED, E.EVENT_TYPE_CIRCUIT_BREAKER_HALF_OPENED, E.EVENT_TYPE_CIRCUIT_BREAKER_CLOSED,
+        E.EVENT_TYPE_CIRCUIT_BREAKER_OPENED,
+        E.EVENT_TYPE_CIRCUIT_BREAKER_HALF_OPENED,
+        E.EVENT_TYPE_CIRCUIT_BREAKER_CLOSED,
     ]
 
     async def transitions() -> list[int]:
@@ -395,27 +448,36 @@ async def test_every_circuit_breaker_transition_is_an_event(desk: Desk, venue: S
         return [e.event_type for e in reply.events]
 
     async def breaker() -> system_pb2.CircuitBreakerStatus:
-        return (await desk.system.GetSystemMetrics(system_pb2.GetSystemMetricsRequest(), metadata=desk.md())).circuit_breaker
+        return (
+            await desk.system.GetSystemMetrics(system_pb2.GetSystemMetricsRequest(), metadata=desk.md())
+        ).circuit_breaker
 
     venue.mode = "transient"
     first = await desk.settled((await desk.submit()).order_id)  # 3 failed attempts
     assert (await breaker()).consecutive_failures == 3
     second = await desk.settled((await desk.submit()).order_id)  # 2 more: the 5th opens the breaker
-    assert second.status == S.ORDER_STATUS_FAILED and "circuit breaker opened" in second.message
+    assert second.status == S.ORDER_STATUS_FAILED
+    assert "circuit breaker opened" in second.message
     assert second.execution_attempts == 2
     status = await breaker()
-    assert status.state == system_pb2.CIRCUIT_BREAKER_STATE_OPEN and status.open_until.seconds > 0
+    assert status.state == system_pb2.CIRCUIT_BREAKER_STATE_OPEN
+    assert status.open_until.seconds > 0
     calls = len(venue.calls)
 
     fast = await desk.settled((await desk.submit()).order_id)  # fails fast, venue not called
-    assert fast.status == S.ORDER_STATUS_FAILED and fast.message.startswith("circuit breaker open")
+    assert fast.status == S.ORDER_STATUS_FAILED
+    assert fast.message.startswith("circuit breaker open")
     assert len(venue.calls) == calls
     assert (await transitions()) == [E.EVENT_TYPE_CIRCUIT_BREAKER_OPENED]
 
     await asyncio.sleep(0.35)  # the open period (0.3 s) is over: one probe goes through, and fails
     probe = await desk.settled((await desk.submit()).order_id)
     assert probe.status == S.ORDER_STATUS_FAILED
-    assert (await transitions()) == [E.EVENT_TYPE_CIRCUIT_BREAKER_OPENED, E.EVENT_TYPE_CIRCUIT_BREAKER_HALF_OPENED, E.EVENT_TYPE_CIRCUIT_BREAKER_OPENED]
+    assert (await transitions()) == [
+        E.EVENT_TYPE_CIRCUIT_BREAKER_OPENED,
+        E.EVENT_TYPE_CIRCUIT_BREAKER_HALF_OPENED,
+        E.EVENT_TYPE_CIRCUIT_BREAKER_OPENED,
+    ]
 
     venue.mode = "fill"
     await asyncio.sleep(0.35)
@@ -423,7 +485,8 @@ async def test_every_circuit_breaker_transition_is_an_event(desk: Desk, venue: S
     assert healed.status == S.ORDER_STATUS_EXECUTED
     assert (await transitions())[-2:] == [E.EVENT_TYPE_CIRCUIT_BREAKER_HALF_OPENED, E.EVENT_TYPE_CIRCUIT_BREAKER_CLOSED]
     status = await breaker()
-    assert status.state == system_pb2.CIRCUIT_BREAKER_STATE_CLOSED and status.consecutive_failures == 0
+    assert status.state == system_pb2.CIRCUIT_BREAKER_STATE_CLOSED
+    assert status.consecutive_failures == 0
     assert first.status == S.ORDER_STATUS_FAILED
 
 
@@ -437,12 +500,15 @@ async def test_exact_pnl_over_a_buy_a_partial_sell_and_a_flip(desk: Desk) -> Non
     (position,) = [p for p in (await desk.positions()).positions if p.symbol == "PNL"]
 
     assert position.quantity == -40
-    assert position.average_price == "9.00" and position.last_price == "9.00"
+    assert position.average_price == "9.00"
+    assert position.last_price == "9.00"
     assert position.realized_pnl == "40.00"  # +100.00 on the partial sell, -60.00 closing the rest
-    assert position.unrealized_pnl == "0.00" and position.market_value == "-360.00"
+    assert position.unrealized_pnl == "0.00"
+    assert position.market_value == "-360.00"
     await desk.settled((await desk.submit("PNL", BUY, 10, "8.75")).order_id)  # covers 10 of the short at a profit
     (position,) = [p for p in (await desk.positions()).positions if p.symbol == "PNL"]
-    assert position.quantity == -30 and position.realized_pnl == "42.50"
+    assert position.quantity == -30
+    assert position.realized_pnl == "42.50"
     assert position.unrealized_pnl == "7.50"  # (8.75 - 9.00) * -30
 
 
@@ -450,7 +516,8 @@ async def test_limits_update_is_an_event_with_old_and_new_values_and_who(desk: D
     reply = await desk.set_limits(max_position_size="500000", max_daily_volume="5000000.50", reason="quarter end")
 
     assert reply.previous_limits.max_position_size == "1000000.00"
-    assert reply.limits.max_position_size == "500000.00" and reply.limits.max_daily_volume == "5000000.50"
+    assert reply.limits.max_position_size == "500000.00"
+    assert reply.limits.max_daily_volume == "5000000.50"
     assert reply.limits.max_net_exposure == "5000000.00"  # unchanged
     events = await desk.audit.ListEvents(
         audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(event_types=[E.EVENT_TYPE_RISK_LIMITS_UPDATED])),
@@ -459,21 +526,26 @@ async def test_limits_update_is_an_event_with_old_and_new_values_and_who(desk: D
     (event,) = events.events
     change = event.risk_limits_updated
     assert (change.old_limits.max_position_size, change.new_limits.max_position_size) == ("1000000.00", "500000.00")
-    assert change.reason == "quarter end" and change.new_limits.updated_by == "risk1" and event.user_id != ""
+    assert change.reason == "quarter end"
+    assert change.new_limits.updated_by == "risk1"
+    assert event.user_id != ""
     limits = (await desk.risk.GetRiskLimits(risk_pb2.GetRiskLimitsRequest(), metadata=desk.md())).limits
-    assert limits.max_position_size == "500000.00" and limits.updated_at.seconds > 0
+    assert limits.max_position_size == "500000.00"
+    assert limits.updated_at.seconds > 0
 
 
 @pytest.mark.parametrize("value", ["-5", "0", "abc", "1e6", "1.23456"])
 async def test_bad_limits_are_invalid_arguments(desk: Desk, value: str) -> None:
     error = await rejected(desk.set_limits(max_gross_exposure=value))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("max_gross_exposure:")
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details().startswith("max_gross_exposure:")
 
 
 async def test_empty_limits_update_and_kill_switch_without_reason_are_refused(desk: Desk) -> None:
     assert (await rejected(desk.set_limits())).code() == grpc.StatusCode.INVALID_ARGUMENT
     error = await rejected(desk.kill_switch(True, reason=" "))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("reason:")
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details().startswith("reason:")
 
 
 async def test_orders_already_executing_complete_when_the_kill_switch_goes_on(desk: Desk, venue: ScriptedVenue) -> None:
@@ -503,7 +575,8 @@ async def test_system_metrics_after_some_orders(desk: Desk) -> None:
     assert by_status == {S.ORDER_STATUS_EXECUTED: 2, S.ORDER_STATUS_REJECTED: 1}
     assert metrics.circuit_breaker.state == system_pb2.CIRCUIT_BREAKER_STATE_CLOSED
     assert metrics.risk_metrics.net_exposure == "30100.00"
-    assert metrics.submit_latency.count == 3 and metrics.submit_latency.p99.ToNanoseconds() > 0
+    assert metrics.submit_latency.count == 3
+    assert metrics.submit_latency.p99.ToNanoseconds() > 0
 
 
 # ---------------------------------------------------------------- restart
@@ -540,14 +613,18 @@ async def test_identical_state_after_a_restart(trading_config, venue: ScriptedVe
         assert await _state(desk) == before
         error = await rejected(desk.submit("RST", BUY, 1, "1", client_order_id="k-100"))
         assert error.code() == grpc.StatusCode.ALREADY_EXISTS
-        breaker = (await desk.system.GetSystemMetrics(system_pb2.GetSystemMetricsRequest(), metadata=desk.md())).circuit_breaker
+        breaker = (
+            await desk.system.GetSystemMetrics(system_pb2.GetSystemMetricsRequest(), metadata=desk.md())
+        ).circuit_breaker
         assert breaker.consecutive_failures == 3
     finally:
         await channel.close()
         await server.shutdown(grace=1)
 
 
-async def test_orders_caught_by_a_stop_are_resumed_or_failed_for_reconciliation(tmp_path: Path, venue: ScriptedVenue) -> None:
+async def test_orders_caught_by_a_stop_are_resumed_or_failed_for_reconciliation(
+    tmp_path: Path, venue: ScriptedVenue
+) -> None:
     venue.gate = asyncio.Event()
     config = make_config(tmp_path / "data", max_in_flight_executions=1)
     server = await serve(config, venue=venue)
@@ -563,7 +640,8 @@ async def test_orders_caught_by_a_stop_are_resumed_or_failed_for_reconciliation(
     desk, channel = await open_desk(server)
     try:
         interrupted = await desk.settled(at_venue.order_id)
-        assert interrupted.status == S.ORDER_STATUS_FAILED and "reconcile" in interrupted.message
+        assert interrupted.status == S.ORDER_STATUS_FAILED
+        assert "reconcile" in interrupted.message
         assert (await desk.settled(queued.order_id)).status == S.ORDER_STATUS_EXECUTED
     finally:
         await channel.close()
@@ -602,7 +680,13 @@ async def test_stream_subscriber_sees_every_transition_of_1000_orders_in_order(d
             finished += 1
     stream.cancel()
 
-    expected = [S.ORDER_STATUS_PENDING, S.ORDER_STATUS_RISK_CHECK, S.ORDER_STATUS_APPROVED, S.ORDER_STATUS_EXECUTING, S.ORDER_STATUS_EXECUTED]
+    expected = [
+        S.ORDER_STATUS_PENDING,
+        S.ORDER_STATUS_RISK_CHECK,
+        S.ORDER_STATUS_APPROVED,
+        S.ORDER_STATUS_EXECUTING,
+        S.ORDER_STATUS_EXECUTED,
+    ]
     assert all(statuses == expected for statuses in history.values())
 
 
@@ -613,12 +697,14 @@ async def test_stream_starts_with_open_orders_and_resumes_from_a_sequence(desk: 
 
     stream = desk.orders.StreamOrderUpdates(order_pb2.StreamOrderUpdatesRequest(), metadata=desk.md())
     snapshot = await stream.read()
-    assert snapshot.update.snapshot and snapshot.update.order.order_id == held.order_id
+    assert snapshot.update.snapshot
+    assert snapshot.update.order.order_id == held.order_id
     assert snapshot.update.order.status == S.ORDER_STATUS_EXECUTING
     assert (await stream.read()).WhichOneof("kind") == "caught_up"
     venue.gate.set()
     executed = await stream.read()
-    assert executed.update.order.status == S.ORDER_STATUS_EXECUTED and not executed.update.snapshot
+    assert executed.update.order.status == S.ORDER_STATUS_EXECUTED
+    assert not executed.update.snapshot
     stream.cancel()
 
     # a terminal that reconnects from the snapshot's sequence misses nothing
@@ -626,16 +712,20 @@ async def test_stream_starts_with_open_orders_and_resumes_from_a_sequence(desk: 
         order_pb2.StreamOrderUpdatesRequest(from_sequence=snapshot.update.sequence), metadata=desk.md()
     )
     again = await resumed.read()
-    assert again.update.sequence == executed.update.sequence and again.update.order.status == S.ORDER_STATUS_EXECUTED
+    assert again.update.sequence == executed.update.sequence
+    assert again.update.order.status == S.ORDER_STATUS_EXECUTED
     resumed.cancel()
 
 
 async def test_stream_of_one_order_and_of_someone_elses(desk: Desk) -> None:
     reply = await desk.submit()
     await desk.settled(reply.order_id)
-    one = desk.orders.StreamOrderUpdates(order_pb2.StreamOrderUpdatesRequest(order_id=reply.order_id), metadata=desk.md())
+    one = desk.orders.StreamOrderUpdates(
+        order_pb2.StreamOrderUpdatesRequest(order_id=reply.order_id), metadata=desk.md()
+    )
     item = await one.read()
-    assert item.update.snapshot and item.update.order.status == S.ORDER_STATUS_EXECUTED
+    assert item.update.snapshot
+    assert item.update.order.status == S.ORDER_STATUS_EXECUTED
     one.cancel()
     other = desk.orders.StreamOrderUpdates(order_pb2.StreamOrderUpdatesRequest(order_id="nope"), metadata=desk.md())
     error = await rejected(other.read())

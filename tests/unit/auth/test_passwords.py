@@ -31,5 +31,5 @@ def test_unreadable_hashes_never_verify(stored: str) -> None:
 
 
 def test_empty_password_cannot_be_hashed() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must not be empty"):
         hash_password("")

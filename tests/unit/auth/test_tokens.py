@@ -100,5 +100,5 @@ def test_unknown_role_is_refused(codec: TokenCodec) -> None:
 
 
 def test_short_secret_is_rejected() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 32 bytes"):
         TokenCodec(b"short", ttl_seconds=10)

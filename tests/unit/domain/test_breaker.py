@@ -110,7 +110,8 @@ def test_on_failure_only_decides_the_state_changes_when_the_caller_applies_it() 
     transition = breaker.on_failure(0)
 
     # Assert: decided but not applied
-    assert transition is not None and transition.to is BreakerState.OPEN
+    assert transition is not None
+    assert transition.to is BreakerState.OPEN
     assert breaker.state is BreakerState.CLOSED
     assert breaker.consecutive_failures == 0
     assert breaker.admit(0) == (True, None)
@@ -223,7 +224,9 @@ def test_probe_failure_opens_the_breaker_again_with_a_new_deadline() -> None:
     assert breaker.probe_in_flight is False
     assert breaker.admit(probe_at + SECOND) == (False, None)
     allowed, again = breaker.admit(breaker.open_until_us)
-    assert allowed and again is not None and again.to is BreakerState.HALF_OPEN
+    assert allowed
+    assert again is not None
+    assert again.to is BreakerState.HALF_OPEN
 
 
 def test_a_single_failure_while_half_open_reopens_even_far_below_the_threshold() -> None:
@@ -235,7 +238,8 @@ def test_a_single_failure_while_half_open_reopens_even_far_below_the_threshold()
     transition = breaker.on_failure(breaker.open_until_us)
 
     # Assert
-    assert transition is not None and transition.to is BreakerState.OPEN
+    assert transition is not None
+    assert transition.to is BreakerState.OPEN
 
 
 def test_failures_reported_while_already_open_do_not_extend_the_open_period() -> None:
