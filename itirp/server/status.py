@@ -87,22 +87,32 @@ REASONS: Mapping[Reason, ReasonDoc] = {
         ("method", "required_role", "role"),
     ),
     Reason.METHOD_NOT_OPEN: ReasonDoc(_C.PERMISSION_DENIED, "the RPC is open to no role", ("method",)),
-    Reason.ORDER_NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "no such order (or not yours)"),
+    Reason.ORDER_NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "no such order (or not yours)", ("order_id",)),
     Reason.NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "nothing matches what was asked for"),
     Reason.DUPLICATE_CLIENT_ORDER_ID: ReasonDoc(
-        _C.ALREADY_EXISTS, "the `client_order_id` was already used (the message names its order)"
+        _C.ALREADY_EXISTS,
+        "the `client_order_id` was already used; `existing_order_id` is the order it belongs to",
+        ("client_order_id", "existing_order_id", "order_status"),
     ),
-    Reason.ORDER_NOT_CANCELLABLE: ReasonDoc(_C.FAILED_PRECONDITION, "the order can no longer be cancelled"),
+    Reason.ORDER_NOT_CANCELLABLE: ReasonDoc(
+        _C.FAILED_PRECONDITION, "the order can no longer be cancelled", ("order_id", "order_status")
+    ),
     Reason.ORDER_NOT_AMENDABLE: ReasonDoc(
-        _C.FAILED_PRECONDITION, "only an order resting in the internal venue's book can be amended"
+        _C.FAILED_PRECONDITION,
+        "only an order resting in the internal venue's book can be amended",
+        ("order_id", "order_status"),
     ),
     Reason.AMENDMENT_REFUSED_BY_RISK: ReasonDoc(
-        _C.FAILED_PRECONDITION, "pre-trade risk refused the amendment (the message lists why)"
+        _C.FAILED_PRECONDITION,
+        "pre-trade risk refused the amendment (the message lists why)",
+        ("order_id", "violations"),
     ),
-    Reason.KILL_SWITCH_ACTIVE: ReasonDoc(_C.FAILED_PRECONDITION, "the kill switch is on"),
+    Reason.KILL_SWITCH_ACTIVE: ReasonDoc(
+        _C.FAILED_PRECONDITION, "the kill switch is on: an amendment that adds risk is refused", ("order_id", "violations")
+    ),
     Reason.MARKET_ORDER_NEEDS_BOOK: ReasonDoc(_C.FAILED_PRECONDITION, "a MARKET order needs the internal venue"),
     Reason.NO_LIQUIDITY: ReasonDoc(
-        _C.FAILED_PRECONDITION, "nothing rests on the other side of the book for a MARKET order"
+        _C.FAILED_PRECONDITION, "nothing rests on the other side of the book for a MARKET order", ("symbol", "side")
     ),
     Reason.READ_ONLY: ReasonDoc(
         _C.FAILED_PRECONDITION, "the server is read-only (started for investigation): nothing can be recorded"

@@ -238,3 +238,64 @@ async def test_an_unknown_order_trail_is_order_not_found(channel: grpc.aio.Chann
 
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert error_info(status).reason == "ORDER_NOT_FOUND"
+
+
+async def test_a_repeated_client_order_id_names_the_existing_order_in_error_info(
+    channel: grpc.aio.Channel, token_for: TokenFor
+) -> None:
+    # Arrange: an order with a client order id
+    orders = order_pb2_grpc.OrderServiceStub(channel)
+    md = bearer(await token_for("trader1"))
+    request = order_pb2.SubmitOrderRequest(
+        symbol="AAPL", side=common_pb2.SIDE_BUY, quantity=10, price="150.50", client_order_id="desk-7"
+    )
+    first = await orders.SubmitOrder(request, metadata=md)
+
+    # Act: the same client order id again
+    error, status = await refused(orders.SubmitOrder(request, metadata=md))
+
+    # Assert: a program reads which order it was, without parsing the message
+    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
+    info = error_info(status)
+    assert info.reason == "DUPLICATE_CLIENT_ORDER_ID"
+    assert info.metadata["existing_order_id"] == first.order_id
+    assert info.metadata["client_order_id"] == "desk-7"
+    assert info.metadata["order_status"]
+
+
+async def test_several_bad_order_fields_are_each_a_field_violation(
+    channel: grpc.aio.Channel, token_for: TokenFor
+) -> None:
+    md = bearer(await token_for("trader1"))
+    request = order_pb2.SubmitOrderRequest(symbol="aapl", side=common_pb2.SIDE_BUY, quantity=0, price="-1")
+
+    error, status = await refused(order_pb2_grpc.OrderServiceStub(channel).SubmitOrder(request, metadata=md))
+
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    bad = unpack(status)["BadRequest"]
+    assert isinstance(bad, error_details_pb2.BadRequest)
+    assert [v.field for v in bad.field_violations] == ["symbol", "quantity", "price"]
+    assert error.details().startswith("symbol: ")
+
+
+async def test_cancelling_a_finished_order_says_its_status_in_error_info(
+    channel: grpc.aio.Channel, token_for: TokenFor
+) -> None:
+    # Arrange: an order refused by pre-trade risk is final
+    orders = order_pb2_grpc.OrderServiceStub(channel)
+    md = bearer(await token_for("trader1"))
+    big = order_pb2.SubmitOrderRequest(symbol="AAPL", side=common_pb2.SIDE_BUY, quantity=999_999, price="9999")
+    rejected = await orders.SubmitOrder(big, metadata=md)
+    assert rejected.status == common_pb2.ORDER_STATUS_REJECTED
+
+    # Act
+    error, status = await refused(
+        orders.CancelOrder(order_pb2.CancelOrderRequest(order_id=rejected.order_id), metadata=md)
+    )
+
+    # Assert
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    info = error_info(status)
+    assert info.reason == "ORDER_NOT_CANCELLABLE"
+    assert info.metadata["order_id"] == rejected.order_id
+    assert info.metadata["order_status"] == "REJECTED"
