@@ -126,14 +126,14 @@ async def open_application(
     of a failed append, possibly from another thread (the server turns health NOT_SERVING)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     closing = _Closing()
-    released: list[EventFanout | StoreSink] = []  # durability waiters released on a store failure
+    released: list[StoreSink] = []  # durability waiters, released on a store failure
     async with AsyncExitStack() as stack:
         store = await open_event_store(config, _failure_handler(released, on_store_failure))
         stack.push_async_callback(store.close)
         journal = Journal(clock_us=_micros(clock))
         fanout = EventFanout(store, max_queue=config.streams.subscriber_queue)
         parts = build_trading(config, journal, store, clock=clock, venue=venue)
-        released += [fanout, parts.trading.sink]
+        released.append(parts.trading.sink)
         stack.callback(parts.trading.sink.close)
         # Book changes reach market data once their events are durable (those seen during the
         # replay are durable already). Set before the replay, which rebuilds the books.
@@ -262,7 +262,7 @@ def _micros(clock: Clock) -> Callable[[], int]:
 
 
 def _failure_handler(
-    waiters: list[EventFanout | StoreSink], notify: Callable[[StoreError], None] | None
+    waiters: list[StoreSink], notify: Callable[[StoreError], None] | None
 ) -> Callable[[StoreError], None]:
     """A failed append: tell `notify`, and release everyone waiting for durability (on the loop)."""
     loop = asyncio.get_running_loop()

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import heapq
-import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -92,9 +90,6 @@ class EventFanout:
         self._store = store
         self._max_queue = max_queue
         self._subscribers: set[_Subscriber] = set()
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._tie = itertools.count()
-        self._failure: BaseException | None = None
         self._closing = ""
         store.add_listener(self._on_commit)
 
@@ -130,31 +125,6 @@ class EventFanout:
     def _on_commit(self, events: list[StoredEvent]) -> None:
         for subscriber in self._subscribers:
             subscriber.offer(events)
-        head = events[-1].sequence if events else 0
-        waiters = self._waiters
-        while waiters and waiters[0][0] <= head:
-            _, _, future = heapq.heappop(waiters)
-            if not future.done():
-                future.set_result(None)
-
-    async def committed(self, sequence: int) -> None:
-        """Wait until every event up to `sequence` is durable (at once when it already is). Reads use
-        it so that nobody is shown a state whose events could still be lost."""
-        if sequence <= self._store.head_sequence:
-            return
-        if self._failure is not None:
-            raise self._failure
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (sequence, next(self._tie), future))
-        await future
-
-    def fail(self, error: BaseException) -> None:
-        """The store failed: nothing more will commit; release every waiter with the error."""
-        self._failure = error
-        while self._waiters:
-            _, _, future = heapq.heappop(self._waiters)
-            if not future.done():
-                future.set_exception(error)
 
     async def subscribe(
         self,
