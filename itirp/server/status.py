@@ -75,9 +75,7 @@ REASONS: Mapping[Reason, ReasonDoc] = {
     Reason.TOKEN_REVOKED: ReasonDoc(
         _C.UNAUTHENTICATED, "the token was revoked (logged out); also ends a stream opened with it"
     ),
-    Reason.USER_DISABLED: ReasonDoc(
-        _C.UNAUTHENTICATED, "the user is disabled (or no longer exists)", ("username",)
-    ),
+    Reason.USER_DISABLED: ReasonDoc(_C.UNAUTHENTICATED, "the user is disabled (or no longer exists)", ("username",)),
     Reason.BAD_CREDENTIALS: ReasonDoc(
         _C.UNAUTHENTICATED, "wrong username or password (the same answer for an unknown user)"
     ),
@@ -108,7 +106,9 @@ REASONS: Mapping[Reason, ReasonDoc] = {
         ("order_id", "violations"),
     ),
     Reason.KILL_SWITCH_ACTIVE: ReasonDoc(
-        _C.FAILED_PRECONDITION, "the kill switch is on: an amendment that adds risk is refused", ("order_id", "violations")
+        _C.FAILED_PRECONDITION,
+        "the kill switch is on: an amendment that adds risk is refused",
+        ("order_id", "violations"),
     ),
     Reason.MARKET_ORDER_NEEDS_BOOK: ReasonDoc(_C.FAILED_PRECONDITION, "a MARKET order needs the internal venue"),
     Reason.NO_LIQUIDITY: ReasonDoc(
