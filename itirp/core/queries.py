@@ -3,7 +3,7 @@ rule of who sees which order is `Viewer.may_see`, applied here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -55,6 +55,20 @@ class TradingQueries:
     def order(self, order_id: str) -> Order | None:
         """Any order, unchecked: for filters that apply `Viewer.may_see` themselves."""
         return self._state.orders.get(order_id)
+
+    def watched_orders(self, viewer: Viewer, order_id: str = "") -> Callable[[str], bool]:
+        """Which orders' changes a stream shows: the one order asked for (NOT_FOUND now if the
+        viewer may not see it), or every order the viewer may see, including orders created later."""
+        if order_id:
+            self.visible(viewer, order_id)
+            return lambda changed_id: changed_id == order_id
+        orders = self._state.orders
+
+        def watched(changed_id: str) -> bool:
+            order = orders.get(changed_id)
+            return order is not None and viewer.may_see(order.user_id)
+
+        return watched
 
     def _orders_of(self, viewer: Viewer, user_id: str = "") -> Sequence[Order]:
         """In creation order: the viewer's own, or (when they see everyone's) `user_id`'s or all."""

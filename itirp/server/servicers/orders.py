@@ -12,7 +12,7 @@ from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService
 from itirp.core.commands import AmendOrder, CancelOrder, SubmitOrder
 from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_FROM_PROTO, STP_PROTO, TIF_PROTO
-from itirp.domain.orders import Order, OrderType, SelfTradePrevention, TimeInForce
+from itirp.domain.orders import OrderType, SelfTradePrevention, TimeInForce
 from itirp.errors import InvalidArgument
 from itirp.observability.context import current_principal
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds, viewer_of
@@ -147,18 +147,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         principal = current_principal()
         viewer = viewer_of(principal)
         trading, queries = self._trading, self._trading.queries
-        if request.order_id:
-            queries.visible(viewer, request.order_id)  # NOT_FOUND for someone else's order
-
-        def mine(order: Order | None) -> bool:
-            if order is None:
-                return False
-            if request.order_id:
-                return order.order_id == request.order_id
-            return viewer.may_see(order.user_id)
+        watched = queries.watched_orders(viewer, request.order_id)  # NOT_FOUND for someone else's order
 
         def matches(event: StoredEvent) -> bool:
-            return bool(event.order_id) and mine(queries.order(event.order_id))
+            return bool(event.order_id) and watched(event.order_id)
 
         still_authorised = revocation_check(self._auth, principal.token_id)
         await trading.settled_state()
@@ -168,7 +160,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         if not after:
             # the current state of the open orders first; then every change after the snapshot
             after = head
-            for order in (o for o in queries.open_orders(viewer, request.order_id) if mine(o)):
+            for order in queries.open_orders(viewer, request.order_id):
                 seen[order.order_id] = order.last_sequence
                 yield order_pb2.StreamOrderUpdatesResponse(
                     update=order_pb2.OrderUpdate(

@@ -219,3 +219,35 @@ def test_side_of_and_the_breaker_view(h: Harness) -> None:
     assert h.core.queries.side_of(order_id).value == "BUY"
     breaker = h.core.queries.breaker()
     assert (breaker.state, breaker.consecutive_failures, breaker.open_until_us) == (BreakerState.CLOSED, 0, 0)
+
+
+def test_a_traders_order_stream_watches_their_orders_and_a_risk_managers_everyones() -> None:
+    # Arrange: orders of two traders
+    h = open_harness()
+    mine, _ = h.submit(user_id="u1", username="trader1", symbol="AAPL")
+    theirs, _ = h.submit(user_id="u2", username="trader2", symbol="MSFT")
+    queries = h.core.queries
+
+    # Act
+    trader = queries.watched_orders(Viewer("u1", Role.TRADER))
+    risk = queries.watched_orders(Viewer("u-risk", Role.RISK_MANAGER))
+    one = queries.watched_orders(Viewer("u-risk", Role.RISK_MANAGER), theirs.order_id)
+
+    # Assert
+    assert trader(mine.order_id)
+    assert not trader(theirs.order_id)
+    assert risk(mine.order_id)
+    assert risk(theirs.order_id)
+    assert one(theirs.order_id)
+    assert not one(mine.order_id)
+    assert not trader("no-such-order")
+
+
+def test_a_trader_cannot_watch_someone_elses_order() -> None:
+    h = open_harness()
+    theirs, _ = h.submit(user_id="u2", username="trader2")
+
+    with pytest.raises(NotFound) as caught:
+        h.core.queries.watched_orders(Viewer("u1", Role.TRADER), theirs.order_id)
+
+    assert caught.value.reason is Reason.ORDER_NOT_FOUND
