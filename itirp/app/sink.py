@@ -37,7 +37,6 @@ class StoreSink:
         if refusal is not None:
             raise refusal
         stored: list[StoredEvent] = pending.events
-        pending.add_done_callback(_retrieved)
         if stored:
             self._pending[stored[-1].sequence] = pending
         return stored
@@ -72,8 +71,12 @@ class StoreSink:
                 future.set_result(None)
 
     def fail(self, error: BaseException) -> None:
-        """The store failed: release every waiter with the error."""
+        """The store failed: release every waiter with the error. The appends nobody awaits (a day
+        roll inside another command) fail too; their error is reported once, by the store's failure
+        callback, so it is marked retrieved here rather than logged again as never retrieved."""
         self._failure = error
+        for pending in self._pending.values():
+            pending.add_done_callback(_retrieved)
         while self._waiters:
             _, _, future = heapq.heappop(self._waiters)
             if not future.done():

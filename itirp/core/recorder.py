@@ -5,7 +5,6 @@ staged. Durability is the caller's to await, by sequence (`Committed.last_sequen
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from google.protobuf.message import Message
@@ -28,11 +27,14 @@ class EventSink(Protocol):
     def stage(self, events: Sequence[NewEvent]) -> list[StoredEvent]: ...
 
 
-@dataclass(frozen=True, slots=True)
 class Committed:
-    """The outcome of a command: its stored events, sequences assigned, not yet known durable."""
+    """The outcome of a command: its stored events, sequences assigned, not yet known durable.
+    (A plain slotted class: one is made per command, and a frozen dataclass's init costs more.)"""
 
-    events: list[StoredEvent]
+    __slots__ = ("events",)
+
+    def __init__(self, events: list[StoredEvent]) -> None:
+        self.events = events
 
     @property
     def last_sequence(self) -> int:
