@@ -5,13 +5,17 @@ trailer): `ErrorInfo` (a stable `reason` and `metadata`), `BadRequest` (`field_v
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+# The server's stable reasons, from the one table (itirp.errors ships in the itirp distribution
+# this client depends on, and imports nothing but the standard library). A newer server may send
+# a reason this version does not know: `ItirpError.reason` is then that string.
+from itirp.errors import DOMAIN, Reason
 
 __all__ = [
     "DOMAIN",
@@ -30,40 +34,6 @@ __all__ = [
     "from_rpc_error",
 ]
 
-#: `google.rpc.ErrorInfo.domain` of the ITIRP server's errors.
-DOMAIN = "itirp.v1"
-
-
-class Reason(enum.StrEnum):
-    """The server's stable reasons (`ItirpError.reason`); see docs/api.md. A newer server may send
-    one this list does not know yet: `reason` is then that string."""
-
-    INVALID_ARGUMENT = "INVALID_ARGUMENT"
-    RESUME_POINT_BEYOND_HEAD = "RESUME_POINT_BEYOND_HEAD"
-    CREDENTIALS_MISSING = "CREDENTIALS_MISSING"
-    TOKEN_INVALID = "TOKEN_INVALID"
-    TOKEN_EXPIRED = "TOKEN_EXPIRED"
-    TOKEN_REVOKED = "TOKEN_REVOKED"
-    USER_DISABLED = "USER_DISABLED"
-    BAD_CREDENTIALS = "BAD_CREDENTIALS"
-    ROLE_REQUIRED = "ROLE_REQUIRED"
-    METHOD_NOT_OPEN = "METHOD_NOT_OPEN"
-    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
-    NOT_FOUND = "NOT_FOUND"
-    DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
-    ORDER_NOT_CANCELLABLE = "ORDER_NOT_CANCELLABLE"
-    ORDER_NOT_AMENDABLE = "ORDER_NOT_AMENDABLE"
-    AMENDMENT_REFUSED_BY_RISK = "AMENDMENT_REFUSED_BY_RISK"
-    KILL_SWITCH_ACTIVE = "KILL_SWITCH_ACTIVE"
-    MARKET_ORDER_NEEDS_BOOK = "MARKET_ORDER_NEEDS_BOOK"
-    NO_LIQUIDITY = "NO_LIQUIDITY"
-    READ_ONLY = "READ_ONLY"
-    VENUE_NOT_INTERNAL = "VENUE_NOT_INTERNAL"
-    FAILED_PRECONDITION = "FAILED_PRECONDITION"
-    LOCKED_OUT = "LOCKED_OUT"
-    SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
-    SHUTTING_DOWN = "SHUTTING_DOWN"
-    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
 
 
 class FieldViolation(NamedTuple):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from itirp import errors as server_errors
 from itirp_client.errors import (
     DuplicateOrder,
     FieldViolation,
@@ -115,8 +114,3 @@ def test_an_unmapped_code_is_the_base_class_with_the_code_name() -> None:
     error = from_rpc_error(rpc_error(grpc.StatusCode.INTERNAL, ""))
     assert type(error) is ItirpError
     assert (error.code, error.message) == ("INTERNAL", "INTERNAL")
-
-
-def test_every_client_reason_is_one_the_server_sends() -> None:
-    assert {r.value for r in Reason} <= {r.value for r in server_errors.Reason}
-    assert server_errors.DOMAIN == "itirp.v1"
