@@ -39,10 +39,13 @@ __all__ = [
     "ConfigError",
     "EventLoopKind",
     "ExecutionConfig",
+    "FeedConfig",
+    "FeedKind",
     "LogFormat",
     "LogLevel",
     "MetricsConfig",
     "OrdersConfig",
+    "ReferenceConfig",
     "Secret",
     "Setting",
     "StoreConfig",
@@ -55,246 +58,28 @@ __all__ = [
     "settings",
 ]
 
-ENV_PREFIX = "ITIRP_"
-
-EventLoopKind = Literal["uvloop", "asyncio"]
-LogFormat = Literal["json", "text"]
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-VenueKind = Literal["simulated", "internal"]
-StoreKind = Literal["sqlite"]
-
-
-class ConfigError(ValueError):
-    """A setting that cannot be used; the message names it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A value that must never appear in logs or reprs."""
-
-    value: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """Split "HOST:PORT" (IPv6 as "[::1]:PORT") and check the port."""
-    host, sep, port_text = listen.rpartition(":")
-    if not sep or not host or not port_text.isdigit():
-        raise ConfigError(f"listen address must be HOST:PORT, got {listen!r}")
-    port = int(port_text)
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"listen port must be 0-65535, got {port}")
-    return host.strip("[]"), port
-
-
-def about(
-    meaning: str,
-    *,
-    flag: str | None = None,
-    aliases: tuple[str, ...] = (),
-    shown: str | None = None,
-    label: str | None = None,
-) -> dict[str, object]:
-    """A configuration field's metadata: what it means (the documentation's words), its `itirp
-    serve` flag, former environment names still accepted, how the default is shown when the value
-    itself says little, and the label validation messages use."""
-    return {"meaning": meaning, "flag": flag, "aliases": aliases, "shown": shown, "label": label}
-
-
-# ------------------------------------------------------------------------------ sections
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuthConfig:
-    """Logins, tokens and users."""
-
-    jwt_secret: Secret | None = field(
-        default=None,
-        metadata=about(
-            "HS256 token signing secret, at least 32 bytes",
-            aliases=("ITIRP_JWT_SECRET",),
-            shown="a random secret kept in `DATA_DIR/jwt_secret` (mode 0600)",
-        ),
-    )
-    token_ttl_seconds: int = field(
-        default=1800, metadata=about("access token lifetime, s", aliases=("ITIRP_TOKEN_TTL_SECONDS",))
-    )
-    demo_users: bool = field(
-        default=True,
-        metadata=about("seed and accept the demo desk users", flag="--no-demo-users", aliases=("ITIRP_DEMO_USERS",)),
-    )
-    max_failed_logins: int = field(
-        default=5,
-        metadata=about(
-            "failed logins in a row (per username) before the user is locked out", aliases=("ITIRP_MAX_FAILED_LOGINS",)
-        ),
-    )
-    lockout_seconds: int = field(
-        default=300, metadata=about("how long a lockout lasts, s", aliases=("ITIRP_LOCKOUT_SECONDS",))
-    )
-    scrypt_n: int = field(
-        default=2**14,
-        metadata=about("scrypt cost of new password hashes (a power of two)", aliases=("ITIRP_SCRYPT_N",)),
-    )
-    user_refresh_seconds: float = field(
-        default=2.0,
-        metadata=about("how often the users table is re-read for users disabled by `itirp users disable`, s"),
-    )
-
-    def __post_init__(self) -> None:
-        if self.token_ttl_seconds <= 0:
-            raise ConfigError("token lifetime must be positive")
-        if self.max_failed_logins < 1:
-            raise ConfigError("max failed logins must be at least 1")
-        if self.jwt_secret is not None and len(self.jwt_secret.value.encode()) < 32:
-            raise ConfigError(f"{_env_names('auth.jwt_secret')} must be at least 32 bytes for HS256")
-        if self.scrypt_n < 2 or self.scrypt_n & (self.scrypt_n - 1):
-            raise ConfigError("scrypt n must be a power of two")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OrdersConfig:
-    """Order entry."""
-
-    max_quantity: int = field(
-        default=1_000_000, metadata=about("an order's quantity must be below it", aliases=("ITIRP_MAX_ORDER_QUANTITY",))
-    )
-
-    def __post_init__(self) -> None:
-        if self.max_quantity < 2:
-            raise ConfigError("max order quantity must be at least 2")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VenueConfig:
-    """Where approved orders go."""
-
-    kind: VenueKind = field(
-        default="simulated",
-        metadata=about(
-            "`simulated`: fills each order whole at its price, after a latency; `internal`: the desk's own "
-            "order books (orders rest, match by price-time priority, fill partly)",
-            flag="--venue",
-            aliases=("ITIRP_VENUE",),
-            label="venue",
-        ),
-    )
-    latency_seconds: float = field(default=0.001, metadata=about("simulated venue: latency per fill, s"))
-    failure_rate: float = field(default=0.0, metadata=about("simulated venue: probability of a transient failure, 0-1"))
-    seed: int | None = field(
-        default=None, metadata=about("simulated venue and retry jitter: random seed", shown="random")
-    )
-
-    def __post_init__(self) -> None:
-        _check_choices(self, "venue")
-        if not 0.0 <= self.failure_rate <= 1.0:
-            raise ConfigError("venue failure rate must be between 0 and 1")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExecutionConfig:
-    """Sending approved orders to the venue: retries, timeout, circuit breaker, concurrency."""
-
-    attempts: int = field(default=3, metadata=about("attempts per order at the venue"))
-    retry_base_delay_seconds: float = field(
-        default=1.0,
-        metadata=about(
-            "backoff base: ceilings of 1, 2, 4... times it, with jitter, s", aliases=("ITIRP_RETRY_BASE_DELAY_SECONDS",)
-        ),
-    )
-    attempt_timeout_seconds: float = field(
-        default=5.0, metadata=about("timeout of one attempt, s", aliases=("ITIRP_ATTEMPT_TIMEOUT_SECONDS",))
-    )
-    breaker_threshold: int = field(
-        default=5,
-        metadata=about(
-            "consecutive venue failures that open the circuit breaker", aliases=("ITIRP_BREAKER_THRESHOLD",)
-        ),
-    )
-    breaker_open_seconds: float = field(
-        default=60.0,
-        metadata=about(
-            "how long the breaker stays open before it tries again, s", aliases=("ITIRP_BREAKER_OPEN_SECONDS",)
-        ),
-    )
-    max_in_flight: int = field(
-        default=1024,
-        metadata=about(
-            "orders at the venue at once; approved orders beyond it wait (cancellable)",
-            aliases=("ITIRP_MAX_IN_FLIGHT_EXECUTIONS",),
-        ),
-    )
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1 or self.breaker_threshold < 1:
-            raise ConfigError("execution attempts and breaker threshold must be at least 1")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StreamsConfig:
-    """Order and audit streams."""
-
-    heartbeat_seconds: float = field(
-        default=15.0,
-        metadata=about("heartbeat on an idle stream, s", flag="--heartbeat", aliases=("ITIRP_HEARTBEAT_SECONDS",)),
-    )
-    subscriber_queue: int = field(
-        default=10_000,
-        metadata=about(
-            "events a subscriber may lag before it is cut off with the sequence to resume from",
-            aliases=("ITIRP_SUBSCRIBER_QUEUE",),
-        ),
-    )
-
-    def __post_init__(self) -> None:
-        if self.heartbeat_seconds <= 0:
-            raise ConfigError("heartbeat interval must be positive")
-        if self.subscriber_queue < 1:
-            raise ConfigError("subscriber queue must hold at least one event")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoreConfig:
-    """The event log."""
-
-    kind: StoreKind = field(
-        default="sqlite", metadata=about("event store backend: `DATA_DIR/events.db`", label="event store")
-    )
-
-    def __post_init__(self) -> None:
-        _check_choices(self, "store")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MetricsConfig:
-    """Prometheus metrics over HTTP, on their own port."""
-
-    listen: str = field(
-        default="",
-        metadata=about(
-            "serve Prometheus text on `http://HOST:PORT/metrics` (port 0: any free one); meant for a "
-            'loopback address; `""` turns them off',
-            flag="--metrics-listen",
-            shown="off",
-        ),
-    )
-
-    def __post_init__(self) -> None:
-        if self.listen:
-            try:
-                parse_listen(self.listen)
-            except ConfigError as exc:
-                raise ConfigError(f"metrics {exc} (ITIRP_METRICS_LISTEN / --metrics-listen)") from None
-
-    @property
-    def host_port(self) -> tuple[str, int] | None:
-        """Where to serve the metrics, or None when they are off."""
-        return parse_listen(self.listen) if self.listen else None
-
+from itirp.config_sections import (
+    ENV_PREFIX,
+    AuthConfig,
+    ConfigError,
+    EventLoopKind,
+    ExecutionConfig,
+    FeedConfig,
+    FeedKind,
+    LogFormat,
+    LogLevel,
+    MetricsConfig,
+    OrdersConfig,
+    ReferenceConfig,
+    Secret,
+    StoreConfig,
+    StoreKind,
+    StreamsConfig,
+    VenueConfig,
+    VenueKind,
+    about,
+    parse_listen,
+)
 
 # ------------------------------------------------------------------------------ the whole
 
@@ -341,10 +126,12 @@ class Config:
     streams: StreamsConfig = field(default_factory=StreamsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    feed: FeedConfig = field(default_factory=FeedConfig)
 
     def __post_init__(self) -> None:
         parse_listen(self.listen)
-        _check_choices(self, None)
+        check_choices(self, None)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -505,18 +292,19 @@ def _named(name: str) -> Setting:
         raise TypeError(f"unknown configuration setting {name!r}") from None
 
 
-def _env_names(path: str) -> str:
+def env_names(path: str) -> str:
     s = next(s for s in settings() if s.path == path)
     return " or ".join((s.env, *s.aliases))
 
 
-def _check_choices(holder: object, section: str | None) -> None:
+def check_choices(holder: object, section: str | None) -> None:
+    """A `ConfigError` naming the setting when a `Literal` field holds a value it does not allow."""
     for s in settings():
         if s.section != section or not s.choices:
             continue
         value = getattr(holder, s.name)
         if value not in s.choices:
-            where = _env_names(s.path) + (f" / {s.flag}" if s.flag else "")
+            where = env_names(s.path) + (f" / {s.flag}" if s.flag else "")
             label = s.label or s.name.replace("_", " ")
             raise ConfigError(f"{label} must be {' or '.join(s.choices)}, got {value!r} ({where})")
 

@@ -20,9 +20,11 @@ import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from itirp.app.fanout import EventFanout
 from itirp.app.marketdata import MarketDataHub
+from itirp.app.reference import ReferenceService
 from itirp.app.replay import replay
 from itirp.app.sink import StoreSink
 from itirp.app.trading import TradingService
@@ -30,10 +32,11 @@ from itirp.auth.service import AuthService, load_or_create_secret
 from itirp.auth.state import AuthState
 from itirp.auth.tokens import TokenCodec
 from itirp.auth.users import UserStore
-from itirp.config import Config
+from itirp.config import Config, ConfigError
 from itirp.core.journal import Journal
 from itirp.core.sequencer import Sequencer
 from itirp.domain.breaker import CircuitBreaker
+from itirp.domain.instrument_lists import DEMO_INSTRUMENTS, InstrumentListError, parse_instruments_csv
 from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
@@ -68,6 +71,7 @@ class Application:
     trading: TradingService
     market_data: MarketDataHub
     auth: AuthService
+    reference: ReferenceService
     metrics: ServerMetrics | None
     _closing: _Closing = field(repr=False)
 
@@ -152,6 +156,8 @@ async def open_application(
         auth = _auth_service(config, journal, store, auth_state, clock)
         stack.push_async_callback(auth.stop)
         await auth.start()
+        reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
+        await _list_instruments(config, reference)
 
         store.add_listener(TradingService.log_order_events)
         metrics: ServerMetrics | None = None
@@ -173,6 +179,7 @@ async def open_application(
         parts.trading,
         parts.market_data,
         auth,
+        reference,
         metrics,
         closing,
     )
@@ -252,6 +259,24 @@ def _auth_service(
         user_refresh_seconds=auth.user_refresh_seconds,
         read_only=config.read_only,
     )
+
+
+async def _list_instruments(config: Config, reference: ReferenceService) -> None:
+    """The instrument file's instruments (listed or changed where they differ), then the demo
+    desk's list when nothing is listed at all and the config asks for it."""
+    path = config.reference.instruments_file
+    if path:
+        try:
+            text = await asyncio.to_thread(Path(path).read_text)
+        except OSError as exc:
+            raise ConfigError(f"cannot read the instruments file {path}: {exc}") from None
+        try:
+            instruments = parse_instruments_csv(text)
+        except InstrumentListError as exc:
+            raise ConfigError(f"the instruments file {path}: {exc}") from None
+        await reference.list_at_start(instruments, reason=f"listed from {Path(path).name} at start")
+    if config.reference.demo_instruments and not reference.queries.instruments():
+        await reference.list_at_start(DEMO_INSTRUMENTS, reason="the demo desk's instruments")
 
 
 def _micros(clock: Clock) -> Callable[[], int]:

@@ -13,11 +13,12 @@ import logging
 from collections.abc import Callable
 
 from itirp.app.sink import StoreSink
-from itirp.core.commands import AmendOrder, CancelOrder, SetKillSwitch, SubmitOrder, UpdateRiskLimits
+from itirp.core.commands import AmendOrder, CancelOrder, RecordMark, SetKillSwitch, SubmitOrder, UpdateRiskLimits
 from itirp.core.matching import INTERNAL_VENUE
 from itirp.core.queries import TradingQueries
 from itirp.core.recorder import Committed
 from itirp.core.sequencer import Sequencer
+from itirp.domain.instruments import Mark
 from itirp.domain.orders import Order, OrderStatus
 from itirp.domain.risk import RiskLimits
 from itirp.errors import FailedPrecondition, Reason
@@ -40,8 +41,11 @@ class TradingService:
         *,
         clock: Callable[[], float],
         read_only: bool = False,
+        prices: Callable[[str], Mark | None] | None = None,
     ) -> None:
         self._core = core
+        #: The market data feed's latest price of a symbol (not yet recorded), if there is a feed.
+        self.prices = prices
         self.queries: TradingQueries = core.queries
         self.executor = executor
         self.sink = sink
@@ -135,7 +139,15 @@ class TradingService:
     async def submit(self, command: SubmitOrder) -> Order:
         started = self._clock()
         self._writable()
-        order, committed = self._core.orders.submit(command, self._now_us())
+        now_us = self._now_us()
+        if self.prices is not None:
+            # the price this decision uses is recorded first, in the same step (nothing in between)
+            quote = self.prices(command.symbol)
+            if quote is not None:
+                self._core.reference.record_mark(
+                    RecordMark(mark=quote, correlation_id=command.actor.correlation_id), now_us
+                )
+        order, committed = self._core.orders.submit(command, now_us)
         await self._durable(committed)
         if order.status is OrderStatus.APPROVED:
             self.executor.execute(order.order_id)

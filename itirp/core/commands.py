@@ -6,10 +6,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from itirp.domain.instruments import Instrument, InstrumentStatus, Mark
 from itirp.domain.orders import OrderType, SelfTradePrevention, Side, TimeInForce
 from itirp.domain.viewer import Viewer
 
-__all__ = ["Actor", "AmendOrder", "CancelOrder", "SetKillSwitch", "SubmitOrder", "UpdateRiskLimits"]
+__all__ = [
+    "Actor",
+    "AmendOrder",
+    "CancelOrder",
+    "RecordMark",
+    "SetInstrumentStatus",
+    "SetKillSwitch",
+    "SubmitOrder",
+    "UpdateRiskLimits",
+    "UpsertInstrument",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,3 +85,29 @@ class SetKillSwitch:
     actor: Actor
     enabled: bool
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpsertInstrument:
+    """List an instrument or change its definition. `status` None: ACTIVE when new, else kept."""
+
+    actor: Actor
+    instrument: Instrument
+    status: InstrumentStatus | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetInstrumentStatus:
+    actor: Actor
+    symbol: str
+    status: InstrumentStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordMark:
+    """A reference price from the market data feed (`mark.sequence` is ignored: the event sets it)."""
+
+    mark: Mark
+    correlation_id: str = ""

@@ -12,10 +12,11 @@ from itirp.core.queries import TradingQueries
 from itirp.core.recorder import Committed, Envelope, Item, Recorder
 from itirp.core.state import TradingState
 from itirp.domain import book as bk
+from itirp.domain.instruments import Instrument, order_problems
 from itirp.domain.money import format_money, parse_price
 from itirp.domain.orders import NewOrder, Order, OrderStatus, OrderType, OrderValidationError, Side, Trigger
 from itirp.domain.orders import validate_new_order as validate
-from itirp.domain.risk import Violation
+from itirp.domain.risk import Violation, ViolationDetail, price_band_violation
 from itirp.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -77,13 +78,14 @@ class OrderCommands:
         except OrderValidationError as exc:
             raise InvalidArgument.of([FieldViolation(f, p) for f, p in exc.problems]) from None
         actor = command.actor
+        self._refuse_duplicate(actor.user_id, order.client_order_id)
+        instrument = self._listed(order)
         internal = self.venue == INTERNAL_VENUE
         if order.order_type is OrderType.MARKET and not internal:
             raise FailedPrecondition(
                 "MARKET orders need the internal venue's book to price them; this server runs the simulated venue",
                 reason=Reason.MARKET_ORDER_NEEDS_BOOK,
             )
-        self._refuse_duplicate(actor.user_id, order.client_order_id)
         # a new day first: yesterday's DAY orders must not price (or meet) today's first order
         self.roll_day(now_us, correlation_id=actor.correlation_id, causation_id=actor.causation_id)
         reserved_price = order.price if order.order_type is OrderType.LIMIT else self._sweep_price(order, actor)
@@ -100,6 +102,9 @@ class OrderCommands:
         violations = self._state.risk.check(
             symbol=order.symbol, side=order.side.value, quantity=order.quantity, price=reserved_price
         )
+        band = self._band(instrument, order.price)
+        if band is not None:
+            violations.insert(0, band)
         if violations:
             items.append((events_pb2.RiskCheckFailed(violations=[violation_proto(v) for v in violations]), envelope))
         else:
@@ -111,6 +116,37 @@ class OrderCommands:
                 items += self._enter_book(order_id, actor.user_id, order, envelope)
         committed = self._recorder.emit(items, now_us)
         return self._state.orders[order_id], committed
+
+    def _listed(self, order: NewOrder) -> Instrument:
+        """The order's instrument, if it may be traded and the order is on its grid and in its bounds."""
+        symbol = order.symbol
+        instrument = self._state.instruments.get(symbol)
+        if instrument is None:
+            raise InvalidArgument(
+                "symbol",
+                f"{symbol} is not a listed instrument (see ListInstruments)",
+                reason=Reason.UNKNOWN_SYMBOL,
+                metadata={"symbol": symbol},
+            )
+        if not instrument.tradable:
+            raise FailedPrecondition(
+                f"{symbol} is {instrument.status.value}: no new orders are accepted",
+                reason=Reason.INSTRUMENT_NOT_ACTIVE,
+                metadata={"symbol": symbol, "status": instrument.status.value},
+            )
+        problems = order_problems(instrument, order.quantity, order.price)
+        if problems:
+            raise InvalidArgument.of([FieldViolation(f, p) for f, p in problems])
+        return instrument
+
+    def _band(self, instrument: Instrument, price: Decimal | None) -> ViolationDetail | None:
+        """PRICE_BAND: a limit price too far from the reference price (a MARKET order has none)."""
+        if price is None:
+            return None
+        reference = self._state.reference(instrument.symbol)
+        return price_band_violation(
+            price, reference.price if reference is not None else None, instrument.price_band_percent
+        )
 
     def _refuse_duplicate(self, user_id: str, client_order_id: str) -> None:
         if not client_order_id:
@@ -217,6 +253,11 @@ class OrderCommands:
         new_price = order.price if price is None else price
         if total == order.quantity and new_price == order.price:
             raise InvalidArgument("amend", "nothing to change: give a new quantity, a new price or both")
+        instrument = self._state.instruments.get(order.symbol)
+        if instrument is not None:  # an order of an instrument listed since: its grid applies
+            problems = order_problems(instrument, total, new_price)
+            if problems:
+                raise InvalidArgument.of([FieldViolation(f, p) for f, p in problems])
         open_now, open_new = order.quantity - order.filled_quantity, total - order.filled_quantity
         if open_new > open_now or new_price != order.price:
             self._check_amendment(order, open_now, open_new, new_price)
@@ -244,6 +285,10 @@ class OrderCommands:
             violations = risk.check(symbol=order.symbol, side=side, quantity=open_new, price=price)
         finally:
             risk.reserve(order.order_id, symbol=order.symbol, side=side, quantity=open_now, price=order.reserved_price)
+        instrument = self._state.instruments.get(order.symbol)
+        band = self._band(instrument, price) if instrument is not None else None
+        if band is not None:
+            violations.insert(0, band)
         if violations:
             kill = any(v.violation is Violation.KILL_SWITCH_ACTIVE for v in violations)
             raise FailedPrecondition(

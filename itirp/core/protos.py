@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import cast
 
+from itirp.domain.instruments import Instrument, InstrumentStatus, Mark
 from itirp.domain.money import format_money
 from itirp.domain.orders import OrderType, SelfTradePrevention, Side, TimeInForce
 from itirp.domain.risk import RiskLimits, Violation, ViolationDetail
-from itirp.events import timestamp_from_us
+from itirp.events import timestamp_from_us, timestamp_to_us
 from itirp.v1 import common_pb2, risk_pb2
 
 __all__ = [
+    "INSTRUMENT_STATUS_FROM_PROTO",
+    "INSTRUMENT_STATUS_PROTO",
     "ORDER_TYPE_FROM_PROTO",
     "ORDER_TYPE_PROTO",
     "SIDE_FROM_PROTO",
@@ -21,7 +25,11 @@ __all__ = [
     "STP_PROTO",
     "TIF_FROM_PROTO",
     "TIF_PROTO",
+    "instrument_from_proto",
+    "instrument_proto",
     "limits_proto",
+    "mark_from_proto",
+    "mark_proto",
     "trading_day_of",
     "violation_proto",
     "violations_message",
@@ -51,6 +59,84 @@ STP_FROM_PROTO: dict[int, SelfTradePrevention] = {
     0: SelfTradePrevention.CANCEL_RESTING,
     **{n: m for m, n in STP_PROTO.items()},
 }
+
+
+INSTRUMENT_STATUS_PROTO = {
+    s: cast("common_pb2.InstrumentStatus", common_pb2.InstrumentStatus.Value(f"INSTRUMENT_STATUS_{s.value}"))
+    for s in InstrumentStatus
+}
+INSTRUMENT_STATUS_FROM_PROTO: dict[int, InstrumentStatus] = {n: s for s, n in INSTRUMENT_STATUS_PROTO.items()}
+
+
+def _text(value: Decimal | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _decimal(text: str) -> Decimal | None:
+    return Decimal(text) if text else None
+
+
+def instrument_proto(instrument: Instrument) -> common_pb2.Instrument:
+    msg = common_pb2.Instrument(
+        symbol=instrument.symbol,
+        name=instrument.name,
+        currency=instrument.currency,
+        tick_size=str(instrument.tick_size),
+        lot_size=instrument.lot_size,
+        min_quantity=instrument.min_quantity,
+        max_quantity=instrument.max_quantity,
+        status=INSTRUMENT_STATUS_PROTO[instrument.status],
+        price_band_percent=_text(instrument.price_band_percent),
+        reference_price=_text(instrument.reference_price),
+        updated_by=instrument.updated_by,
+    )
+    if instrument.updated_us:
+        msg.updated_at.CopyFrom(timestamp_from_us(instrument.updated_us))
+    return msg
+
+
+def instrument_from_proto(msg: common_pb2.Instrument, *, updated_us: int = 0) -> Instrument:
+    """An instrument from its message (as recorded; the caller validates what a user sent)."""
+    return Instrument(
+        symbol=msg.symbol,
+        name=msg.name,
+        currency=msg.currency,
+        tick_size=Decimal(msg.tick_size) if msg.tick_size else Decimal(0),
+        lot_size=msg.lot_size,
+        min_quantity=msg.min_quantity,
+        max_quantity=msg.max_quantity,
+        status=INSTRUMENT_STATUS_FROM_PROTO.get(msg.status, InstrumentStatus.ACTIVE),
+        price_band_percent=_decimal(msg.price_band_percent),
+        reference_price=_decimal(msg.reference_price),
+        updated_us=updated_us or timestamp_to_us(msg.updated_at),
+        updated_by=msg.updated_by,
+    )
+
+
+def mark_proto(mark: Mark) -> common_pb2.Mark:
+    msg = common_pb2.Mark(
+        symbol=mark.symbol,
+        price=str(mark.price),
+        bid=_text(mark.bid),
+        ask=_text(mark.ask),
+        source=mark.source,
+        sequence=mark.sequence,
+    )
+    if mark.priced_us:
+        msg.timestamp.CopyFrom(timestamp_from_us(mark.priced_us))
+    return msg
+
+
+def mark_from_proto(msg: common_pb2.Mark, *, sequence: int = 0) -> Mark:
+    return Mark(
+        symbol=msg.symbol,
+        price=Decimal(msg.price),
+        bid=_decimal(msg.bid),
+        ask=_decimal(msg.ask),
+        source=msg.source,
+        priced_us=timestamp_to_us(msg.timestamp),
+        sequence=sequence or msg.sequence,
+    )
 
 
 def trading_day_of(timestamp_us: int) -> str:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from itirp.core.state import TradingState
 from itirp.domain.breaker import BreakerState
+from itirp.domain.instruments import Instrument, InstrumentStatus, Mark
 from itirp.domain.orders import Order, OrderStatus, Side
 from itirp.domain.positions import Position
 from itirp.domain.risk import RiskLimits, RiskMetrics
@@ -134,6 +135,25 @@ class TradingQueries:
 
     def positions(self, symbol: str = "") -> list[Position]:
         return [p for p in self._state.risk.positions_view() if not symbol or p.symbol == symbol]
+
+    # ------------------------------------------------------------------ reference data
+
+    def instruments(self, status: InstrumentStatus | None = None) -> list[Instrument]:
+        """By symbol; only those in `status` when given."""
+        listed = self._state.instruments
+        return [listed[s] for s in sorted(listed) if status is None or listed[s].status is status]
+
+    def instrument(self, symbol: str) -> Instrument:
+        instrument = self._state.instruments.get(symbol)
+        if instrument is None:
+            raise NotFound(
+                f"no instrument {symbol!r} is listed", reason=Reason.INSTRUMENT_NOT_FOUND, metadata={"symbol": symbol}
+            )
+        return instrument
+
+    def reference(self, symbol: str) -> Mark | None:
+        """The reference price risk uses for `symbol`: the last recorded mark, else the listing price."""
+        return self._state.reference(symbol)
 
     # ------------------------------------------------------------------ the system
 

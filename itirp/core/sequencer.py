@@ -17,6 +17,7 @@ from itirp.core.matching import Matching
 from itirp.core.orders import SIMULATED_VENUE, OrderCommands
 from itirp.core.queries import TradingQueries
 from itirp.core.recorder import EventSink, Recorder
+from itirp.core.reference import ReferenceCommands
 from itirp.core.state import TradingState
 from itirp.domain.breaker import CircuitBreaker
 from itirp.store.records import StoredEvent
@@ -25,7 +26,8 @@ __all__ = ["Sequencer"]
 
 
 class Sequencer:
-    """The core, by job: `state` (the fold), `orders` and `controls` (the commands), `execution`
+    """The core, by job: `state` (the fold); `orders`, `controls` and `reference` (the commands);
+    `execution`
     (the steps at an external venue), `queries` (read-only answers), `matching` (the books)."""
 
     def __init__(
@@ -44,6 +46,7 @@ class Sequencer:
             self.state, recorder, self.queries, venue=venue, max_order_quantity=max_order_quantity
         )
         self.controls = RiskCommands(self.state, recorder)
+        self.reference = ReferenceCommands(self.state, recorder)
         self.execution = ExecutionSteps(self.state, recorder)
 
     @property

@@ -17,14 +17,18 @@ from google.protobuf.message import Message
 
 from itirp.core.matching import Matching
 from itirp.core.protos import (
+    INSTRUMENT_STATUS_FROM_PROTO,
     ORDER_TYPE_FROM_PROTO,
     SIDE_FROM_PROTO,
     STP_FROM_PROTO,
     TIF_FROM_PROTO,
+    instrument_from_proto,
+    mark_from_proto,
     trading_day_of,
     violations_message,
 )
 from itirp.domain.breaker import BreakerState, CircuitBreaker, Transition
+from itirp.domain.instruments import Instrument, Mark
 from itirp.domain.orders import Fill as OrderFill
 from itirp.domain.orders import Order, OrderStatus, Trigger
 from itirp.domain.risk import RiskEngine
@@ -51,6 +55,10 @@ class TradingState:
         self.kill_switch_reason = ""
         self.kill_switch_by = ""
         self.realized_pnl = Decimal(0)
+        #: The instrument master, by symbol.
+        self.instruments: dict[str, Instrument] = {}
+        #: The last reference price recorded from the feed, by symbol.
+        self.marks: dict[str, Mark] = {}
         #: Sequence of the last event applied (live events are applied before they are durable).
         self.last_applied = 0
 
@@ -63,6 +71,16 @@ class TradingState:
         if payload is None:
             payload = decode_payload(event.event_type, event.schema_version, event.payload)
         handler(self, event, payload)
+
+    def reference(self, symbol: str) -> Mark | None:
+        """The reference price of `symbol`: the feed's last recorded mark, else the listing price."""
+        mark = self.marks.get(symbol)
+        if mark is not None:
+            return mark
+        instrument = self.instruments.get(symbol)
+        if instrument is None or instrument.reference_price is None:
+            return None
+        return Mark(symbol=symbol, price=instrument.reference_price, priced_us=instrument.updated_us)
 
     def _set_status(self, order: Order, trigger: Trigger, event: StoredEvent) -> None:
         before = order.status
@@ -240,6 +258,28 @@ class TradingState:
         self.risk.reset_daily_volume()
         self.trading_day = p.trading_day
 
+    # ------------------------------------------------------------------ reference data
+
+    def _on_instrument(self, event: StoredEvent, p: events_pb2.InstrumentUpserted) -> None:
+        instrument = instrument_from_proto(p.instrument, updated_us=event.timestamp_us)
+        self.instruments[instrument.symbol] = instrument
+        if instrument.symbol not in self.marks and instrument.reference_price is not None:
+            self.risk.set_mark(instrument.symbol, instrument.reference_price)
+
+    def _on_instrument_status(self, event: StoredEvent, p: events_pb2.InstrumentStatusChanged) -> None:
+        instrument = self.instruments[event.symbol]
+        self.instruments[event.symbol] = dataclasses.replace(
+            instrument,
+            status=INSTRUMENT_STATUS_FROM_PROTO[p.new_status],
+            updated_us=event.timestamp_us,
+            updated_by=p.username,
+        )
+
+    def _on_mark(self, event: StoredEvent, p: events_pb2.MarkRecorded) -> None:
+        mark = mark_from_proto(p.mark, sequence=event.sequence)
+        self.marks[mark.symbol] = mark
+        self.risk.set_mark(mark.symbol, mark.price)
+
 
 _APPLY: dict[str, Callable[[TradingState, StoredEvent, Any], None]] = {
     "ORDER_CREATED": TradingState._on_created,
@@ -262,4 +302,7 @@ _APPLY: dict[str, Callable[[TradingState, StoredEvent, Any], None]] = {
     "KILL_SWITCH_ACTIVATED": TradingState._on_kill_switch,
     "KILL_SWITCH_DEACTIVATED": TradingState._on_kill_switch,
     "DAILY_VOLUME_RESET": TradingState._on_day_reset,
+    "INSTRUMENT_UPSERTED": TradingState._on_instrument,
+    "INSTRUMENT_STATUS_CHANGED": TradingState._on_instrument_status,
+    "MARK_RECORDED": TradingState._on_mark,
 }

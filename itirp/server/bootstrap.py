@@ -33,6 +33,7 @@ from grpc_reflection.v1alpha import reflection
 from itirp.app import application  # the module: it imports the fan-out, under this package
 from itirp.app.fanout import EventFanout
 from itirp.app.marketdata import MarketDataHub
+from itirp.app.reference import ReferenceService
 from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService
 from itirp.config import Config
@@ -140,6 +141,10 @@ class RunningServer:
     @property
     def auth(self) -> AuthService:
         return self.application.auth
+
+    @property
+    def reference(self) -> ReferenceService:
+        return self.application.reference
 
     @property
     def metrics(self) -> ServerMetrics | None:

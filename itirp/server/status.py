@@ -66,6 +66,9 @@ REASONS: Mapping[Reason, ReasonDoc] = {
         "`from_sequence` is beyond the newest event of this server's log; resume from a sequence it sent",
         ("head_sequence",),
     ),
+    Reason.UNKNOWN_SYMBOL: ReasonDoc(
+        _C.INVALID_ARGUMENT, "the order's symbol is not a listed instrument (a typo?)", ("symbol",)
+    ),
     Reason.CREDENTIALS_MISSING: ReasonDoc(_C.UNAUTHENTICATED, "no `authorization: Bearer <token>` metadata"),
     Reason.TOKEN_INVALID: ReasonDoc(
         _C.UNAUTHENTICATED,
@@ -86,6 +89,7 @@ REASONS: Mapping[Reason, ReasonDoc] = {
     ),
     Reason.METHOD_NOT_OPEN: ReasonDoc(_C.PERMISSION_DENIED, "the RPC is open to no role", ("method",)),
     Reason.ORDER_NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "no such order (or not yours)", ("order_id",)),
+    Reason.INSTRUMENT_NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "no instrument of that symbol is listed", ("symbol",)),
     Reason.NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "nothing matches what was asked for"),
     Reason.DUPLICATE_CLIENT_ORDER_ID: ReasonDoc(
         _C.ALREADY_EXISTS,
@@ -116,6 +120,9 @@ REASONS: Mapping[Reason, ReasonDoc] = {
     ),
     Reason.READ_ONLY: ReasonDoc(
         _C.FAILED_PRECONDITION, "the server is read-only (started for investigation): nothing can be recorded"
+    ),
+    Reason.INSTRUMENT_NOT_ACTIVE: ReasonDoc(
+        _C.FAILED_PRECONDITION, "the instrument is halted or closed: no new orders", ("symbol", "status")
     ),
     Reason.VENUE_NOT_INTERNAL: ReasonDoc(
         _C.FAILED_PRECONDITION, "market data needs the internal venue (`--venue internal`)"

@@ -67,6 +67,14 @@ class ViolationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VIOLATION_TYPE_DAILY_VOLUME_LIMIT: _ClassVar[ViolationType]
     VIOLATION_TYPE_NET_EXPOSURE_LIMIT: _ClassVar[ViolationType]
     VIOLATION_TYPE_GROSS_EXPOSURE_LIMIT: _ClassVar[ViolationType]
+    VIOLATION_TYPE_PRICE_BAND: _ClassVar[ViolationType]
+
+class InstrumentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSTRUMENT_STATUS_UNSPECIFIED: _ClassVar[InstrumentStatus]
+    INSTRUMENT_STATUS_ACTIVE: _ClassVar[InstrumentStatus]
+    INSTRUMENT_STATUS_HALTED: _ClassVar[InstrumentStatus]
+    INSTRUMENT_STATUS_CLOSED: _ClassVar[InstrumentStatus]
 ROLE_UNSPECIFIED: Role
 ROLE_TRADER: Role
 ROLE_RISK_MANAGER: Role
@@ -105,18 +113,71 @@ VIOLATION_TYPE_POSITION_LIMIT: ViolationType
 VIOLATION_TYPE_DAILY_VOLUME_LIMIT: ViolationType
 VIOLATION_TYPE_NET_EXPOSURE_LIMIT: ViolationType
 VIOLATION_TYPE_GROSS_EXPOSURE_LIMIT: ViolationType
+VIOLATION_TYPE_PRICE_BAND: ViolationType
+INSTRUMENT_STATUS_UNSPECIFIED: InstrumentStatus
+INSTRUMENT_STATUS_ACTIVE: InstrumentStatus
+INSTRUMENT_STATUS_HALTED: InstrumentStatus
+INSTRUMENT_STATUS_CLOSED: InstrumentStatus
 
 class RiskViolation(_message.Message):
-    __slots__ = ("type", "limit", "projected", "message")
+    __slots__ = ("type", "limit", "projected", "message", "reference_price")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     PROJECTED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_PRICE_FIELD_NUMBER: _ClassVar[int]
     type: ViolationType
     limit: str
     projected: str
     message: str
-    def __init__(self, type: _Optional[_Union[ViolationType, str]] = ..., limit: _Optional[str] = ..., projected: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    reference_price: str
+    def __init__(self, type: _Optional[_Union[ViolationType, str]] = ..., limit: _Optional[str] = ..., projected: _Optional[str] = ..., message: _Optional[str] = ..., reference_price: _Optional[str] = ...) -> None: ...
+
+class Instrument(_message.Message):
+    __slots__ = ("symbol", "name", "currency", "tick_size", "lot_size", "min_quantity", "max_quantity", "status", "price_band_percent", "reference_price", "updated_at", "updated_by")
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    TICK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    LOT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MIN_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_BAND_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_PRICE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    name: str
+    currency: str
+    tick_size: str
+    lot_size: int
+    min_quantity: int
+    max_quantity: int
+    status: InstrumentStatus
+    price_band_percent: str
+    reference_price: str
+    updated_at: _timestamp_pb2.Timestamp
+    updated_by: str
+    def __init__(self, symbol: _Optional[str] = ..., name: _Optional[str] = ..., currency: _Optional[str] = ..., tick_size: _Optional[str] = ..., lot_size: _Optional[int] = ..., min_quantity: _Optional[int] = ..., max_quantity: _Optional[int] = ..., status: _Optional[_Union[InstrumentStatus, str]] = ..., price_band_percent: _Optional[str] = ..., reference_price: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
+
+class Mark(_message.Message):
+    __slots__ = ("symbol", "price", "bid", "ask", "source", "timestamp", "sequence")
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    BID_FIELD_NUMBER: _ClassVar[int]
+    ASK_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    price: str
+    bid: str
+    ask: str
+    source: str
+    timestamp: _timestamp_pb2.Timestamp
+    sequence: int
+    def __init__(self, symbol: _Optional[str] = ..., price: _Optional[str] = ..., bid: _Optional[str] = ..., ask: _Optional[str] = ..., source: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class StreamHeartbeat(_message.Message):
     __slots__ = ("timestamp", "head_sequence")

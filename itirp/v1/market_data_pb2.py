@@ -26,35 +26,43 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from itirp.v1 import common_pb2 as itirp_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aitirp/v1/market_data.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15itirp/v1/common.proto\"-\n\nPriceLevel\x12\r\n\x05price\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\xd3\x01\n\x11OrderBookSnapshot\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\"\n\x04\x62ids\x18\x02 \x03(\x0b\x32\x14.itirp.v1.PriceLevel\x12\"\n\x04\x61sks\x18\x03 \x03(\x0b\x32\x14.itirp.v1.PriceLevel\x12\x10\n\x08sequence\x18\x04 \x01(\x04\x12\x16\n\x0e\x65vent_sequence\x18\x05 \x01(\x04\x12-\n\ttimestamp\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x64\x65pth\x18\x07 \x01(\x05\"4\n\x13GetOrderBookRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x02 \x01(\x05\"A\n\x14GetOrderBookResponse\x12)\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1b.itirp.v1.OrderBookSnapshot\"7\n\x16StreamOrderBookRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x02 \x01(\x05\"L\n\x0bLevelUpdate\x12\x1c\n\x04side\x18\x01 \x01(\x0e\x32\x0e.itirp.v1.Side\x12\r\n\x05price\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"\xbc\x01\n\x0fOrderBookUpdate\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x19\n\x11previous_sequence\x18\x03 \x01(\x04\x12%\n\x06levels\x18\x04 \x03(\x0b\x32\x15.itirp.v1.LevelUpdate\x12\x16\n\x0e\x65vent_sequence\x18\x05 \x01(\x04\x12-\n\ttimestamp\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xaf\x01\n\x17StreamOrderBookResponse\x12/\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1b.itirp.v1.OrderBookSnapshotH\x00\x12+\n\x06update\x18\x02 \x01(\x0b\x32\x19.itirp.v1.OrderBookUpdateH\x00\x12.\n\theartbeat\x18\x03 \x01(\x0b\x32\x19.itirp.v1.StreamHeartbeatH\x00\x42\x06\n\x04kind\"<\n\x13StreamTradesRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x15\n\rfrom_sequence\x18\x02 \x01(\x04\"\xb3\x01\n\x05Trade\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\r\n\x05price\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12&\n\x0e\x61ggressor_side\x18\x05 \x01(\x0e\x32\x0e.itirp.v1.Side\x12\x10\n\x08sequence\x18\x06 \x01(\x04\x12-\n\ttimestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9f\x01\n\x14StreamTradesResponse\x12 \n\x05trade\x18\x01 \x01(\x0b\x32\x0f.itirp.v1.TradeH\x00\x12.\n\theartbeat\x18\x02 \x01(\x0b\x32\x19.itirp.v1.StreamHeartbeatH\x00\x12-\n\tcaught_up\x18\x03 \x01(\x0b\x32\x18.itirp.v1.StreamCaughtUpH\x00\x42\x06\n\x04kind2\x8d\x02\n\x11MarketDataService\x12M\n\x0cGetOrderBook\x12\x1d.itirp.v1.GetOrderBookRequest\x1a\x1e.itirp.v1.GetOrderBookResponse\x12X\n\x0fStreamOrderBook\x12 .itirp.v1.StreamOrderBookRequest\x1a!.itirp.v1.StreamOrderBookResponse0\x01\x12O\n\x0cStreamTrades\x12\x1d.itirp.v1.StreamTradesRequest\x1a\x1e.itirp.v1.StreamTradesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aitirp/v1/market_data.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15itirp/v1/common.proto\"!\n\x0fGetQuoteRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"0\n\x10GetQuoteResponse\x12\x1c\n\x04mark\x18\x01 \x01(\x0b\x32\x0e.itirp.v1.Mark\"=\n\x13StreamQuotesRequest\x12\x0f\n\x07symbols\x18\x01 \x03(\t\x12\x15\n\rfrom_sequence\x18\x02 \x01(\x04\"\x9d\x01\n\x14StreamQuotesResponse\x12\x1e\n\x04mark\x18\x01 \x01(\x0b\x32\x0e.itirp.v1.MarkH\x00\x12.\n\theartbeat\x18\x02 \x01(\x0b\x32\x19.itirp.v1.StreamHeartbeatH\x00\x12-\n\tcaught_up\x18\x03 \x01(\x0b\x32\x18.itirp.v1.StreamCaughtUpH\x00\x42\x06\n\x04kind\"-\n\nPriceLevel\x12\r\n\x05price\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\xd3\x01\n\x11OrderBookSnapshot\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\"\n\x04\x62ids\x18\x02 \x03(\x0b\x32\x14.itirp.v1.PriceLevel\x12\"\n\x04\x61sks\x18\x03 \x03(\x0b\x32\x14.itirp.v1.PriceLevel\x12\x10\n\x08sequence\x18\x04 \x01(\x04\x12\x16\n\x0e\x65vent_sequence\x18\x05 \x01(\x04\x12-\n\ttimestamp\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x64\x65pth\x18\x07 \x01(\x05\"4\n\x13GetOrderBookRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x02 \x01(\x05\"A\n\x14GetOrderBookResponse\x12)\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1b.itirp.v1.OrderBookSnapshot\"7\n\x16StreamOrderBookRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x02 \x01(\x05\"L\n\x0bLevelUpdate\x12\x1c\n\x04side\x18\x01 \x01(\x0e\x32\x0e.itirp.v1.Side\x12\r\n\x05price\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"\xbc\x01\n\x0fOrderBookUpdate\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x19\n\x11previous_sequence\x18\x03 \x01(\x04\x12%\n\x06levels\x18\x04 \x03(\x0b\x32\x15.itirp.v1.LevelUpdate\x12\x16\n\x0e\x65vent_sequence\x18\x05 \x01(\x04\x12-\n\ttimestamp\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xaf\x01\n\x17StreamOrderBookResponse\x12/\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1b.itirp.v1.OrderBookSnapshotH\x00\x12+\n\x06update\x18\x02 \x01(\x0b\x32\x19.itirp.v1.OrderBookUpdateH\x00\x12.\n\theartbeat\x18\x03 \x01(\x0b\x32\x19.itirp.v1.StreamHeartbeatH\x00\x42\x06\n\x04kind\"<\n\x13StreamTradesRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x15\n\rfrom_sequence\x18\x02 \x01(\x04\"\xb3\x01\n\x05Trade\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\r\n\x05price\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12&\n\x0e\x61ggressor_side\x18\x05 \x01(\x0e\x32\x0e.itirp.v1.Side\x12\x10\n\x08sequence\x18\x06 \x01(\x04\x12-\n\ttimestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9f\x01\n\x14StreamTradesResponse\x12 \n\x05trade\x18\x01 \x01(\x0b\x32\x0f.itirp.v1.TradeH\x00\x12.\n\theartbeat\x18\x02 \x01(\x0b\x32\x19.itirp.v1.StreamHeartbeatH\x00\x12-\n\tcaught_up\x18\x03 \x01(\x0b\x32\x18.itirp.v1.StreamCaughtUpH\x00\x42\x06\n\x04kind2\xa1\x03\n\x11MarketDataService\x12M\n\x0cGetOrderBook\x12\x1d.itirp.v1.GetOrderBookRequest\x1a\x1e.itirp.v1.GetOrderBookResponse\x12X\n\x0fStreamOrderBook\x12 .itirp.v1.StreamOrderBookRequest\x1a!.itirp.v1.StreamOrderBookResponse0\x01\x12O\n\x0cStreamTrades\x12\x1d.itirp.v1.StreamTradesRequest\x1a\x1e.itirp.v1.StreamTradesResponse0\x01\x12\x41\n\x08GetQuote\x12\x19.itirp.v1.GetQuoteRequest\x1a\x1a.itirp.v1.GetQuoteResponse\x12O\n\x0cStreamQuotes\x12\x1d.itirp.v1.StreamQuotesRequest\x1a\x1e.itirp.v1.StreamQuotesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'itirp.v1.market_data_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PRICELEVEL']._serialized_start=96
-  _globals['_PRICELEVEL']._serialized_end=141
-  _globals['_ORDERBOOKSNAPSHOT']._serialized_start=144
-  _globals['_ORDERBOOKSNAPSHOT']._serialized_end=355
-  _globals['_GETORDERBOOKREQUEST']._serialized_start=357
-  _globals['_GETORDERBOOKREQUEST']._serialized_end=409
-  _globals['_GETORDERBOOKRESPONSE']._serialized_start=411
-  _globals['_GETORDERBOOKRESPONSE']._serialized_end=476
-  _globals['_STREAMORDERBOOKREQUEST']._serialized_start=478
-  _globals['_STREAMORDERBOOKREQUEST']._serialized_end=533
-  _globals['_LEVELUPDATE']._serialized_start=535
-  _globals['_LEVELUPDATE']._serialized_end=611
-  _globals['_ORDERBOOKUPDATE']._serialized_start=614
-  _globals['_ORDERBOOKUPDATE']._serialized_end=802
-  _globals['_STREAMORDERBOOKRESPONSE']._serialized_start=805
-  _globals['_STREAMORDERBOOKRESPONSE']._serialized_end=980
-  _globals['_STREAMTRADESREQUEST']._serialized_start=982
-  _globals['_STREAMTRADESREQUEST']._serialized_end=1042
-  _globals['_TRADE']._serialized_start=1045
-  _globals['_TRADE']._serialized_end=1224
-  _globals['_STREAMTRADESRESPONSE']._serialized_start=1227
-  _globals['_STREAMTRADESRESPONSE']._serialized_end=1386
-  _globals['_MARKETDATASERVICE']._serialized_start=1389
-  _globals['_MARKETDATASERVICE']._serialized_end=1658
+  _globals['_GETQUOTEREQUEST']._serialized_start=96
+  _globals['_GETQUOTEREQUEST']._serialized_end=129
+  _globals['_GETQUOTERESPONSE']._serialized_start=131
+  _globals['_GETQUOTERESPONSE']._serialized_end=179
+  _globals['_STREAMQUOTESREQUEST']._serialized_start=181
+  _globals['_STREAMQUOTESREQUEST']._serialized_end=242
+  _globals['_STREAMQUOTESRESPONSE']._serialized_start=245
+  _globals['_STREAMQUOTESRESPONSE']._serialized_end=402
+  _globals['_PRICELEVEL']._serialized_start=404
+  _globals['_PRICELEVEL']._serialized_end=449
+  _globals['_ORDERBOOKSNAPSHOT']._serialized_start=452
+  _globals['_ORDERBOOKSNAPSHOT']._serialized_end=663
+  _globals['_GETORDERBOOKREQUEST']._serialized_start=665
+  _globals['_GETORDERBOOKREQUEST']._serialized_end=717
+  _globals['_GETORDERBOOKRESPONSE']._serialized_start=719
+  _globals['_GETORDERBOOKRESPONSE']._serialized_end=784
+  _globals['_STREAMORDERBOOKREQUEST']._serialized_start=786
+  _globals['_STREAMORDERBOOKREQUEST']._serialized_end=841
+  _globals['_LEVELUPDATE']._serialized_start=843
+  _globals['_LEVELUPDATE']._serialized_end=919
+  _globals['_ORDERBOOKUPDATE']._serialized_start=922
+  _globals['_ORDERBOOKUPDATE']._serialized_end=1110
+  _globals['_STREAMORDERBOOKRESPONSE']._serialized_start=1113
+  _globals['_STREAMORDERBOOKRESPONSE']._serialized_end=1288
+  _globals['_STREAMTRADESREQUEST']._serialized_start=1290
+  _globals['_STREAMTRADESREQUEST']._serialized_end=1350
+  _globals['_TRADE']._serialized_start=1353
+  _globals['_TRADE']._serialized_end=1532
+  _globals['_STREAMTRADESRESPONSE']._serialized_start=1535
+  _globals['_STREAMTRADESRESPONSE']._serialized_end=1694
+  _globals['_MARKETDATASERVICE']._serialized_start=1697
+  _globals['_MARKETDATASERVICE']._serialized_end=2114
 # @@protoc_insertion_point(module_scope)

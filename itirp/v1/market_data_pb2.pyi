@@ -10,6 +10,36 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GetQuoteRequest(_message.Message):
+    __slots__ = ("symbol",)
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    def __init__(self, symbol: _Optional[str] = ...) -> None: ...
+
+class GetQuoteResponse(_message.Message):
+    __slots__ = ("mark",)
+    MARK_FIELD_NUMBER: _ClassVar[int]
+    mark: _common_pb2.Mark
+    def __init__(self, mark: _Optional[_Union[_common_pb2.Mark, _Mapping]] = ...) -> None: ...
+
+class StreamQuotesRequest(_message.Message):
+    __slots__ = ("symbols", "from_sequence")
+    SYMBOLS_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    symbols: _containers.RepeatedScalarFieldContainer[str]
+    from_sequence: int
+    def __init__(self, symbols: _Optional[_Iterable[str]] = ..., from_sequence: _Optional[int] = ...) -> None: ...
+
+class StreamQuotesResponse(_message.Message):
+    __slots__ = ("mark", "heartbeat", "caught_up")
+    MARK_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    mark: _common_pb2.Mark
+    heartbeat: _common_pb2.StreamHeartbeat
+    caught_up: _common_pb2.StreamCaughtUp
+    def __init__(self, mark: _Optional[_Union[_common_pb2.Mark, _Mapping]] = ..., heartbeat: _Optional[_Union[_common_pb2.StreamHeartbeat, _Mapping]] = ..., caught_up: _Optional[_Union[_common_pb2.StreamCaughtUp, _Mapping]] = ...) -> None: ...
+
 class PriceLevel(_message.Message):
     __slots__ = ("price", "quantity")
     PRICE_FIELD_NUMBER: _ClassVar[int]

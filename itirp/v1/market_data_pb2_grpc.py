@@ -52,6 +52,16 @@ class MarketDataServiceStub:
                 request_serializer=itirp_dot_v1_dot_market__data__pb2.StreamTradesRequest.SerializeToString,
                 response_deserializer=itirp_dot_v1_dot_market__data__pb2.StreamTradesResponse.FromString,
                 _registered_method=True)
+        self.GetQuote = channel.unary_unary(
+                '/itirp.v1.MarketDataService/GetQuote',
+                request_serializer=itirp_dot_v1_dot_market__data__pb2.GetQuoteRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_market__data__pb2.GetQuoteResponse.FromString,
+                _registered_method=True)
+        self.StreamQuotes = channel.unary_stream(
+                '/itirp.v1.MarketDataService/StreamQuotes',
+                request_serializer=itirp_dot_v1_dot_market__data__pb2.StreamQuotesRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_market__data__pb2.StreamQuotesResponse.FromString,
+                _registered_method=True)
 
 
 class MarketDataServiceServicer:
@@ -85,6 +95,22 @@ class MarketDataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetQuote(self, request, context):
+        """The reference price of an instrument: the last mark recorded from the market data feed (or
+        its listing price). Works on every venue.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamQuotes(self, request, context):
+        """Reference prices as they are recorded (at most about one per instrument per second, and
+        every price a risk decision used); from_sequence replays the marks after it first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MarketDataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -102,6 +128,16 @@ def add_MarketDataServiceServicer_to_server(servicer, server):
                     servicer.StreamTrades,
                     request_deserializer=itirp_dot_v1_dot_market__data__pb2.StreamTradesRequest.FromString,
                     response_serializer=itirp_dot_v1_dot_market__data__pb2.StreamTradesResponse.SerializeToString,
+            ),
+            'GetQuote': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuote,
+                    request_deserializer=itirp_dot_v1_dot_market__data__pb2.GetQuoteRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_market__data__pb2.GetQuoteResponse.SerializeToString,
+            ),
+            'StreamQuotes': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamQuotes,
+                    request_deserializer=itirp_dot_v1_dot_market__data__pb2.StreamQuotesRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_market__data__pb2.StreamQuotesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -188,6 +224,60 @@ class MarketDataService:
             '/itirp.v1.MarketDataService/StreamTrades',
             itirp_dot_v1_dot_market__data__pb2.StreamTradesRequest.SerializeToString,
             itirp_dot_v1_dot_market__data__pb2.StreamTradesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/itirp.v1.MarketDataService/GetQuote',
+            itirp_dot_v1_dot_market__data__pb2.GetQuoteRequest.SerializeToString,
+            itirp_dot_v1_dot_market__data__pb2.GetQuoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamQuotes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/itirp.v1.MarketDataService/StreamQuotes',
+            itirp_dot_v1_dot_market__data__pb2.StreamQuotesRequest.SerializeToString,
+            itirp_dot_v1_dot_market__data__pb2.StreamQuotesResponse.FromString,
             options,
             channel_credentials,
             insecure,

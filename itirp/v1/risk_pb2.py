@@ -23,41 +23,42 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from itirp.v1 import common_pb2 as itirp_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13itirp/v1/risk.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x01\n\nRiskLimits\x12\x19\n\x11max_position_size\x18\x01 \x01(\t\x12\x18\n\x10max_daily_volume\x18\x02 \x01(\t\x12\x18\n\x10max_net_exposure\x18\x03 \x01(\t\x12\x1a\n\x12max_gross_exposure\x18\x04 \x01(\t\x12\x1b\n\x13kill_switch_enabled\x18\x05 \x01(\x08\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x07 \x01(\t\"\xfe\x01\n\x0bRiskMetrics\x12\x14\n\x0cnet_exposure\x18\x01 \x01(\t\x12\x16\n\x0egross_exposure\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x61ily_volume\x18\x03 \x01(\t\x12\x17\n\x0ftotal_positions\x18\x04 \x01(\x05\x12\x18\n\x10largest_position\x18\x05 \x01(\t\x12\x1a\n\x12kill_switch_active\x18\x06 \x01(\x08\x12\x18\n\x10working_exposure\x18\x07 \x01(\t\x12\x13\n\x0btrading_day\x18\x08 \x01(\t\x12-\n\ttimestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcb\x01\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x15\n\raverage_price\x18\x03 \x01(\t\x12\x12\n\nlast_price\x18\x04 \x01(\t\x12\x14\n\x0cmarket_value\x18\x05 \x01(\t\x12\x14\n\x0crealized_pnl\x18\x06 \x01(\t\x12\x16\n\x0eunrealized_pnl\x18\x07 \x01(\t\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x17\n\x15GetRiskMetricsRequest\"@\n\x16GetRiskMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.itirp.v1.RiskMetrics\"\x16\n\x14GetRiskLimitsRequest\"=\n\x15GetRiskLimitsResponse\x12$\n\x06limits\x18\x01 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\"\x94\x01\n\x17UpdateRiskLimitsRequest\x12\x19\n\x11max_position_size\x18\x01 \x01(\t\x12\x18\n\x10max_daily_volume\x18\x02 \x01(\t\x12\x18\n\x10max_net_exposure\x18\x03 \x01(\t\x12\x1a\n\x12max_gross_exposure\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"o\n\x18UpdateRiskLimitsResponse\x12$\n\x06limits\x18\x01 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\x12-\n\x0fprevious_limits\x18\x02 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\"7\n\x14SetKillSwitchRequest\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x93\x01\n\x15SetKillSwitchResponse\x12\x1a\n\x12kill_switch_active\x18\x01 \x01(\x08\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06set_by\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x14ListPositionsRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"x\n\x15ListPositionsResponse\x12%\n\tpositions\x18\x01 \x03(\x0b\x32\x12.itirp.v1.Position\x12\x1a\n\x12total_realized_pnl\x18\x02 \x01(\t\x12\x1c\n\x14total_unrealized_pnl\x18\x03 \x01(\t2\xb3\x03\n\x0bRiskService\x12S\n\x0eGetRiskMetrics\x12\x1f.itirp.v1.GetRiskMetricsRequest\x1a .itirp.v1.GetRiskMetricsResponse\x12P\n\rGetRiskLimits\x12\x1e.itirp.v1.GetRiskLimitsRequest\x1a\x1f.itirp.v1.GetRiskLimitsResponse\x12Y\n\x10UpdateRiskLimits\x12!.itirp.v1.UpdateRiskLimitsRequest\x1a\".itirp.v1.UpdateRiskLimitsResponse\x12P\n\rSetKillSwitch\x12\x1e.itirp.v1.SetKillSwitchRequest\x1a\x1f.itirp.v1.SetKillSwitchResponse\x12P\n\rListPositions\x12\x1e.itirp.v1.ListPositionsRequest\x1a\x1f.itirp.v1.ListPositionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13itirp/v1/risk.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15itirp/v1/common.proto\"\xd8\x01\n\nRiskLimits\x12\x19\n\x11max_position_size\x18\x01 \x01(\t\x12\x18\n\x10max_daily_volume\x18\x02 \x01(\t\x12\x18\n\x10max_net_exposure\x18\x03 \x01(\t\x12\x1a\n\x12max_gross_exposure\x18\x04 \x01(\t\x12\x1b\n\x13kill_switch_enabled\x18\x05 \x01(\x08\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x07 \x01(\t\"\x9d\x02\n\x0bRiskMetrics\x12\x14\n\x0cnet_exposure\x18\x01 \x01(\t\x12\x16\n\x0egross_exposure\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x61ily_volume\x18\x03 \x01(\t\x12\x17\n\x0ftotal_positions\x18\x04 \x01(\x05\x12\x18\n\x10largest_position\x18\x05 \x01(\t\x12\x1a\n\x12kill_switch_active\x18\x06 \x01(\x08\x12\x18\n\x10working_exposure\x18\x07 \x01(\t\x12\x13\n\x0btrading_day\x18\x08 \x01(\t\x12-\n\ttimestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x05marks\x18\n \x03(\x0b\x32\x0e.itirp.v1.Mark\"\xe9\x01\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x15\n\raverage_price\x18\x03 \x01(\t\x12\x12\n\nlast_price\x18\x04 \x01(\t\x12\x14\n\x0cmarket_value\x18\x05 \x01(\t\x12\x14\n\x0crealized_pnl\x18\x06 \x01(\t\x12\x16\n\x0eunrealized_pnl\x18\x07 \x01(\t\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x04mark\x18\t \x01(\x0b\x32\x0e.itirp.v1.Mark\"\x17\n\x15GetRiskMetricsRequest\"@\n\x16GetRiskMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.itirp.v1.RiskMetrics\"\x16\n\x14GetRiskLimitsRequest\"=\n\x15GetRiskLimitsResponse\x12$\n\x06limits\x18\x01 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\"\x94\x01\n\x17UpdateRiskLimitsRequest\x12\x19\n\x11max_position_size\x18\x01 \x01(\t\x12\x18\n\x10max_daily_volume\x18\x02 \x01(\t\x12\x18\n\x10max_net_exposure\x18\x03 \x01(\t\x12\x1a\n\x12max_gross_exposure\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"o\n\x18UpdateRiskLimitsResponse\x12$\n\x06limits\x18\x01 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\x12-\n\x0fprevious_limits\x18\x02 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\"7\n\x14SetKillSwitchRequest\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x93\x01\n\x15SetKillSwitchResponse\x12\x1a\n\x12kill_switch_active\x18\x01 \x01(\x08\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06set_by\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x14ListPositionsRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"x\n\x15ListPositionsResponse\x12%\n\tpositions\x18\x01 \x03(\x0b\x32\x12.itirp.v1.Position\x12\x1a\n\x12total_realized_pnl\x18\x02 \x01(\t\x12\x1c\n\x14total_unrealized_pnl\x18\x03 \x01(\t2\xb3\x03\n\x0bRiskService\x12S\n\x0eGetRiskMetrics\x12\x1f.itirp.v1.GetRiskMetricsRequest\x1a .itirp.v1.GetRiskMetricsResponse\x12P\n\rGetRiskLimits\x12\x1e.itirp.v1.GetRiskLimitsRequest\x1a\x1f.itirp.v1.GetRiskLimitsResponse\x12Y\n\x10UpdateRiskLimits\x12!.itirp.v1.UpdateRiskLimitsRequest\x1a\".itirp.v1.UpdateRiskLimitsResponse\x12P\n\rSetKillSwitch\x12\x1e.itirp.v1.SetKillSwitchRequest\x1a\x1f.itirp.v1.SetKillSwitchResponse\x12P\n\rListPositions\x12\x1e.itirp.v1.ListPositionsRequest\x1a\x1f.itirp.v1.ListPositionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'itirp.v1.risk_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RISKLIMITS']._serialized_start=67
-  _globals['_RISKLIMITS']._serialized_end=283
-  _globals['_RISKMETRICS']._serialized_start=286
-  _globals['_RISKMETRICS']._serialized_end=540
-  _globals['_POSITION']._serialized_start=543
-  _globals['_POSITION']._serialized_end=746
-  _globals['_GETRISKMETRICSREQUEST']._serialized_start=748
-  _globals['_GETRISKMETRICSREQUEST']._serialized_end=771
-  _globals['_GETRISKMETRICSRESPONSE']._serialized_start=773
-  _globals['_GETRISKMETRICSRESPONSE']._serialized_end=837
-  _globals['_GETRISKLIMITSREQUEST']._serialized_start=839
-  _globals['_GETRISKLIMITSREQUEST']._serialized_end=861
-  _globals['_GETRISKLIMITSRESPONSE']._serialized_start=863
-  _globals['_GETRISKLIMITSRESPONSE']._serialized_end=924
-  _globals['_UPDATERISKLIMITSREQUEST']._serialized_start=927
-  _globals['_UPDATERISKLIMITSREQUEST']._serialized_end=1075
-  _globals['_UPDATERISKLIMITSRESPONSE']._serialized_start=1077
-  _globals['_UPDATERISKLIMITSRESPONSE']._serialized_end=1188
-  _globals['_SETKILLSWITCHREQUEST']._serialized_start=1190
-  _globals['_SETKILLSWITCHREQUEST']._serialized_end=1245
-  _globals['_SETKILLSWITCHRESPONSE']._serialized_start=1248
-  _globals['_SETKILLSWITCHRESPONSE']._serialized_end=1395
-  _globals['_LISTPOSITIONSREQUEST']._serialized_start=1397
-  _globals['_LISTPOSITIONSREQUEST']._serialized_end=1435
-  _globals['_LISTPOSITIONSRESPONSE']._serialized_start=1437
-  _globals['_LISTPOSITIONSRESPONSE']._serialized_end=1557
-  _globals['_RISKSERVICE']._serialized_start=1560
-  _globals['_RISKSERVICE']._serialized_end=1995
+  _globals['_RISKLIMITS']._serialized_start=90
+  _globals['_RISKLIMITS']._serialized_end=306
+  _globals['_RISKMETRICS']._serialized_start=309
+  _globals['_RISKMETRICS']._serialized_end=594
+  _globals['_POSITION']._serialized_start=597
+  _globals['_POSITION']._serialized_end=830
+  _globals['_GETRISKMETRICSREQUEST']._serialized_start=832
+  _globals['_GETRISKMETRICSREQUEST']._serialized_end=855
+  _globals['_GETRISKMETRICSRESPONSE']._serialized_start=857
+  _globals['_GETRISKMETRICSRESPONSE']._serialized_end=921
+  _globals['_GETRISKLIMITSREQUEST']._serialized_start=923
+  _globals['_GETRISKLIMITSREQUEST']._serialized_end=945
+  _globals['_GETRISKLIMITSRESPONSE']._serialized_start=947
+  _globals['_GETRISKLIMITSRESPONSE']._serialized_end=1008
+  _globals['_UPDATERISKLIMITSREQUEST']._serialized_start=1011
+  _globals['_UPDATERISKLIMITSREQUEST']._serialized_end=1159
+  _globals['_UPDATERISKLIMITSRESPONSE']._serialized_start=1161
+  _globals['_UPDATERISKLIMITSRESPONSE']._serialized_end=1272
+  _globals['_SETKILLSWITCHREQUEST']._serialized_start=1274
+  _globals['_SETKILLSWITCHREQUEST']._serialized_end=1329
+  _globals['_SETKILLSWITCHRESPONSE']._serialized_start=1332
+  _globals['_SETKILLSWITCHRESPONSE']._serialized_end=1479
+  _globals['_LISTPOSITIONSREQUEST']._serialized_start=1481
+  _globals['_LISTPOSITIONSREQUEST']._serialized_end=1519
+  _globals['_LISTPOSITIONSRESPONSE']._serialized_start=1521
+  _globals['_LISTPOSITIONSRESPONSE']._serialized_end=1641
+  _globals['_RISKSERVICE']._serialized_start=1644
+  _globals['_RISKSERVICE']._serialized_end=2079
 # @@protoc_insertion_point(module_scope)

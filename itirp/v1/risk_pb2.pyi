@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from itirp.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -28,7 +29,7 @@ class RiskLimits(_message.Message):
     def __init__(self, max_position_size: _Optional[str] = ..., max_daily_volume: _Optional[str] = ..., max_net_exposure: _Optional[str] = ..., max_gross_exposure: _Optional[str] = ..., kill_switch_enabled: _Optional[bool] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
 
 class RiskMetrics(_message.Message):
-    __slots__ = ("net_exposure", "gross_exposure", "daily_volume", "total_positions", "largest_position", "kill_switch_active", "working_exposure", "trading_day", "timestamp")
+    __slots__ = ("net_exposure", "gross_exposure", "daily_volume", "total_positions", "largest_position", "kill_switch_active", "working_exposure", "trading_day", "timestamp", "marks")
     NET_EXPOSURE_FIELD_NUMBER: _ClassVar[int]
     GROSS_EXPOSURE_FIELD_NUMBER: _ClassVar[int]
     DAILY_VOLUME_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +39,7 @@ class RiskMetrics(_message.Message):
     WORKING_EXPOSURE_FIELD_NUMBER: _ClassVar[int]
     TRADING_DAY_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    MARKS_FIELD_NUMBER: _ClassVar[int]
     net_exposure: str
     gross_exposure: str
     daily_volume: str
@@ -47,10 +49,11 @@ class RiskMetrics(_message.Message):
     working_exposure: str
     trading_day: str
     timestamp: _timestamp_pb2.Timestamp
-    def __init__(self, net_exposure: _Optional[str] = ..., gross_exposure: _Optional[str] = ..., daily_volume: _Optional[str] = ..., total_positions: _Optional[int] = ..., largest_position: _Optional[str] = ..., kill_switch_active: _Optional[bool] = ..., working_exposure: _Optional[str] = ..., trading_day: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    marks: _containers.RepeatedCompositeFieldContainer[_common_pb2.Mark]
+    def __init__(self, net_exposure: _Optional[str] = ..., gross_exposure: _Optional[str] = ..., daily_volume: _Optional[str] = ..., total_positions: _Optional[int] = ..., largest_position: _Optional[str] = ..., kill_switch_active: _Optional[bool] = ..., working_exposure: _Optional[str] = ..., trading_day: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., marks: _Optional[_Iterable[_Union[_common_pb2.Mark, _Mapping]]] = ...) -> None: ...
 
 class Position(_message.Message):
-    __slots__ = ("symbol", "quantity", "average_price", "last_price", "market_value", "realized_pnl", "unrealized_pnl", "updated_at")
+    __slots__ = ("symbol", "quantity", "average_price", "last_price", "market_value", "realized_pnl", "unrealized_pnl", "updated_at", "mark")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     AVERAGE_PRICE_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +62,7 @@ class Position(_message.Message):
     REALIZED_PNL_FIELD_NUMBER: _ClassVar[int]
     UNREALIZED_PNL_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    MARK_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     quantity: int
     average_price: str
@@ -67,7 +71,8 @@ class Position(_message.Message):
     realized_pnl: str
     unrealized_pnl: str
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, symbol: _Optional[str] = ..., quantity: _Optional[int] = ..., average_price: _Optional[str] = ..., last_price: _Optional[str] = ..., market_value: _Optional[str] = ..., realized_pnl: _Optional[str] = ..., unrealized_pnl: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    mark: _common_pb2.Mark
+    def __init__(self, symbol: _Optional[str] = ..., quantity: _Optional[int] = ..., average_price: _Optional[str] = ..., last_price: _Optional[str] = ..., market_value: _Optional[str] = ..., realized_pnl: _Optional[str] = ..., unrealized_pnl: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., mark: _Optional[_Union[_common_pb2.Mark, _Mapping]] = ...) -> None: ...
 
 class GetRiskMetricsRequest(_message.Message):
     __slots__ = ()
