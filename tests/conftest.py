@@ -21,6 +21,10 @@ DEMO = {
 }
 
 
+#: The test desk's instrument list (tests/instruments.csv).
+TEST_INSTRUMENTS = Path(__file__).resolve().parent / "instruments.csv"
+
+
 def make_config(data_dir: Path, **overrides: object) -> Config:
     """A server config for tests: loopback port 0, cheap scrypt, quiet logs. `overrides` use flat
     names (`venue="internal"`, `execution_attempts=1`, `heartbeat_seconds=0.2`), which
@@ -32,6 +36,11 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
         "scrypt_n": 2**10,
         "shutdown_grace_seconds": 2.0,
         "auth_user_refresh_seconds": 0.1,
+        # the test desk's instruments: every symbol the tests trade, on the order grid, no band,
+        # no listing price (tests of bands and marks set their own); no feed moving prices
+        "reference_demo_instruments": False,
+        "reference_instruments_file": str(TEST_INSTRUMENTS),
+        "feed_kind": "off",
     }
     return Config.from_flat(**{**base, **overrides})
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_INSTRUMENTS
+
 BIN = Path(sys.executable).parent
 
 
@@ -22,7 +24,12 @@ class ServerProcess:
     def __init__(self, data_dir: Path, log_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_")}
-        full_env = {**inherited, "ITIRP_LOG_FORMAT": "json", **(env or {})}
+        test_desk = {  # as tests/conftest.make_config: the test desk's instruments, no feed
+            "ITIRP_REFERENCE_DEMO_INSTRUMENTS": "0",
+            "ITIRP_REFERENCE_INSTRUMENTS_FILE": str(TEST_INSTRUMENTS),
+            "ITIRP_FEED_KIND": "off",
+        }
+        full_env = {**inherited, "ITIRP_LOG_FORMAT": "json", **test_desk, **(env or {})}
         self._log = open(log_path, "ab")  # noqa: SIM115 -- open while the server runs; stop() closes it
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "itirp", "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *args],

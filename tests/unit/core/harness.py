@@ -13,13 +13,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from itirp.auth.roles import Role
-from itirp.core.commands import Actor, AmendOrder, CancelOrder, SetKillSwitch, SubmitOrder, UpdateRiskLimits
+from itirp.core.commands import (
+    Actor,
+    AmendOrder,
+    CancelOrder,
+    SetKillSwitch,
+    SubmitOrder,
+    UpdateRiskLimits,
+    UpsertInstrument,
+)
 from itirp.core.journal import Journal
 from itirp.core.recorder import Committed
 from itirp.core.sequencer import Sequencer
 from itirp.domain.breaker import CircuitBreaker
+from itirp.domain.instrument_lists import parse_instruments_csv
+from itirp.domain.instruments import Instrument
 from itirp.domain.orders import Order, OrderType, SelfTradePrevention, Side, TimeInForce
 from itirp.domain.viewer import Viewer
 from itirp.store.records import GENESIS_HASH, NewEvent, StoredEvent, seal
@@ -139,10 +150,26 @@ class Harness:
         return [e.event_type for e in self.sink.events]
 
 
-def open_harness(venue: str = "simulated") -> Harness:
+#: The test desk's instruments (tests/instruments.csv): every symbol the tests trade.
+TEST_INSTRUMENTS = parse_instruments_csv((Path(__file__).resolve().parents[2] / "instruments.csv").read_text())
+
+
+def list_instruments(core: Sequencer, instruments: Sequence[Instrument], now_us: int) -> Committed | None:
+    """List instruments as the desk does (INSTRUMENT_UPSERTED events), in one step each."""
+    committed = None
+    for instrument in instruments:
+        _, _, committed = core.reference.upsert(
+            UpsertInstrument(actor=RISK, instrument=instrument, reason="the test desk"), now_us
+        )
+    return committed
+
+
+def open_harness(venue: str = "simulated", instruments: Sequence[Instrument] = TEST_INSTRUMENTS) -> Harness:
+    """A core with the test desk's instruments listed (their events come first in the log)."""
     now = [START_US]
     sink = MemorySink()
     core = Sequencer(Journal(clock_us=lambda: now[0]), sink, breaker=make_breaker(), venue=venue)
+    list_instruments(core, instruments, START_US)
     return Harness(sink, core, now, venue)
 
 
