@@ -43,7 +43,7 @@ from decimal import Decimal
 from typing import Final
 
 from itirp.domain.positions import Position, validate_order
-from itirp.domain.risk_violations import KILL_SWITCH, Violation, ViolationDetail, breach
+from itirp.domain.risk_violations import KILL_SWITCH, Violation, ViolationDetail, breach, price_band_violation
 
 __all__ = [
     "LIMIT_AMOUNTS",
@@ -52,6 +52,7 @@ __all__ = [
     "RiskMetrics",
     "Violation",
     "ViolationDetail",
+    "price_band_violation",
 ]
 
 _ZERO: Final = Decimal(0)

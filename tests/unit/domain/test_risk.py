@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from itirp.domain.risk import RiskEngine, RiskLimits, RiskMetrics, Violation, ViolationDetail
+from itirp.domain.risk import RiskEngine, RiskLimits, RiskMetrics, Violation, ViolationDetail, price_band_violation
 
 D = Decimal
 UNMARKED = " (no mark yet: the highest price known for it)"
@@ -482,6 +482,53 @@ def test_a_bad_mark_is_refused_and_changes_nothing(mark: Decimal) -> None:
     with pytest.raises(ValueError, match="mark must be a positive Decimal"):
         engine.set_mark("AAPL", mark)
     assert engine.metrics() == before
+
+
+@pytest.mark.parametrize(
+    ("price", "edge", "side"),
+    [(D("110.01"), D("110"), "above"), (D("89.99"), D("90"), "below")],
+)
+def test_a_price_more_than_the_band_away_from_the_reference_is_refused(
+    price: Decimal, edge: Decimal, side: str
+) -> None:
+    # Act
+    violation = price_band_violation(price, D("100"), D("10"))
+
+    # Assert
+    assert violation is not None
+    assert (violation.violation, violation.limit, violation.projected, violation.reference_price) == (
+        Violation.PRICE_BAND,
+        edge,
+        price,
+        D("100"),
+    )
+    edge_name = "upper" if side == "above" else "lower"
+    assert violation.message == (
+        f"limit price {price} is more than 10% {side} the reference price 100.00:"
+        f" the price band's {edge_name} edge is {edge:.2f}"
+    )
+
+
+def test_a_price_on_the_band_edge_or_without_a_reference_or_band_passes() -> None:
+    assert price_band_violation(D("110"), D("100"), D("10")) is None
+    assert price_band_violation(D("90"), D("100"), D("10")) is None
+    assert price_band_violation(D("187.42"), D("187.42"), D("0")) is None
+    assert price_band_violation(D("1000"), None, D("10")) is None
+    assert price_band_violation(D("1000"), D("100"), None) is None
+    with pytest.raises(ValueError, match="band_percent"):
+        price_band_violation(D("100"), D("100"), D("-1"))
+
+
+def test_a_band_edge_keeps_the_reference_decimals() -> None:
+    # Act
+    violation = price_band_violation(D("200"), D("187.42"), D("2.5"))
+
+    # Assert: 187.42 * 1.025 = 192.1055
+    assert violation is not None
+    assert violation.limit == D("192.1055")
+    assert violation.message == (
+        "limit price 200.00 is more than 2.5% above the reference price 187.42: the price band's upper edge is 192.1055"
+    )
 
 
 def test_a_fill_moves_volume_from_working_to_executed_at_the_fill_price() -> None:
