@@ -150,6 +150,7 @@ def violation_proto(v: ViolationDetail) -> common_pb2.RiskViolation:
         limit=format_money(v.limit) if v.limit is not None else "",
         projected=format_money(v.projected) if v.projected is not None else "",
         message=v.message,
+        reference_price=format_money(v.reference_price) if v.reference_price is not None else "",
     )
 
 

@@ -22,7 +22,7 @@ from itirp.store import MemoryEventStore, NewEvent, SqliteEventStore, StoredEven
 from itirp.store.group_commit import GroupCommitStore
 from itirp.v1 import events_pb2
 
-from ..core.harness import RISK, START_US, actor, make_breaker
+from ..core.harness import RISK, START_US, actor, make_breaker, seed_instruments
 
 JOURNAL = Journal(clock_us=lambda: START_US)
 
@@ -215,7 +215,7 @@ async def test_fail_releases_every_waiter_with_the_error_and_later_waits_raise_i
 
 
 def sequencer(sink: StoreSink) -> Sequencer:
-    return Sequencer(Journal(clock_us=lambda: START_US), sink, breaker=make_breaker())
+    return seed_instruments(Sequencer(Journal(clock_us=lambda: START_US), sink, breaker=make_breaker()))
 
 
 def submit_command() -> SubmitOrder:

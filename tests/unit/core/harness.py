@@ -77,6 +77,8 @@ class Harness:
     core: Sequencer
     now: list[int] = field(default_factory=lambda: [START_US])
     venue: str = "simulated"
+    seeded: tuple[Instrument, ...] = ()
+    """Instruments put in the state without events (given to fresh cores too)."""
 
     @property
     def now_us(self) -> int:
@@ -134,7 +136,8 @@ class Harness:
     def fresh_core(self) -> Sequencer:
         """A new core over a new sink, as after a restart (state still empty)."""
         journal = Journal(clock_us=lambda: self.now[0])
-        return Sequencer(journal, MemorySink(), breaker=make_breaker(), venue=self.venue)
+        core = Sequencer(journal, MemorySink(), breaker=make_breaker(), venue=self.venue)
+        return seed_instruments(core, self.seeded)
 
     def replayed(self) -> Sequencer:
         """A fresh core with every stored event folded in."""
@@ -164,13 +167,28 @@ def list_instruments(core: Sequencer, instruments: Sequence[Instrument], now_us:
     return committed
 
 
-def open_harness(venue: str = "simulated", instruments: Sequence[Instrument] = TEST_INSTRUMENTS) -> Harness:
-    """A core with the test desk's instruments listed (their events come first in the log)."""
+def seed_instruments(core: Sequencer, instruments: Sequence[Instrument] = TEST_INSTRUMENTS) -> Sequencer:
+    """Arrange: the test desk's instruments in the state, without events (so that a test's log
+    holds only what it does; the fold of INSTRUMENT_UPSERTED is tested in test_reference.py)."""
+    for instrument in instruments:
+        core.state.instruments[instrument.symbol] = instrument
+        if instrument.reference_price is not None:
+            core.state.risk.set_mark(instrument.symbol, instrument.reference_price)
+    return core
+
+
+def open_harness(
+    venue: str = "simulated", instruments: Sequence[Instrument] = TEST_INSTRUMENTS, *, listed: bool = False
+) -> Harness:
+    """A core that knows the test desk's instruments: seeded into its state (the default), or
+    `listed` as events, the first of its log (fresh and replayed cores get the same)."""
     now = [START_US]
     sink = MemorySink()
     core = Sequencer(Journal(clock_us=lambda: now[0]), sink, breaker=make_breaker(), venue=venue)
-    list_instruments(core, instruments, START_US)
-    return Harness(sink, core, now, venue)
+    if listed:
+        list_instruments(core, instruments, START_US)
+        return Harness(sink, core, now, venue)
+    return Harness(sink, seed_instruments(core, instruments), now, venue, seeded=tuple(instruments))
 
 
 def types_of(committed: Committed | None) -> list[str]:

@@ -14,7 +14,7 @@ from itirp.core.sequencer import Sequencer
 from itirp.domain.orders import OrderType, Side
 from itirp.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Reason
 
-from .harness import RISK, Harness, MemorySink, actor, make_breaker, open_harness
+from .harness import RISK, Harness, MemorySink, actor, make_breaker, open_harness, seed_instruments
 
 TRADER = actor()  # u-trader1, the harness's default submitter
 
@@ -89,7 +89,9 @@ def test_a_side_that_is_not_a_side_is_a_violation(h: Harness) -> None:
 
 
 def test_the_quantity_must_stay_below_the_sequencers_maximum() -> None:
-    core = Sequencer(Journal(clock_us=lambda: 0), MemorySink(), breaker=make_breaker(), max_order_quantity=1_000)
+    core = seed_instruments(
+        Sequencer(Journal(clock_us=lambda: 0), MemorySink(), breaker=make_breaker(), max_order_quantity=1_000)
+    )
 
     with pytest.raises(InvalidArgument, match="must be below 1,000") as caught:
         core.orders.submit(submit_command(quantity=1_000), 0)

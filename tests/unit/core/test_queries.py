@@ -148,7 +148,7 @@ def test_list_orders_filters_by_status_and_symbol(h: Harness) -> None:
 
 def test_list_orders_pages_with_a_cursor_until_the_oldest(h: Harness) -> None:
     # Arrange: five orders, oldest first
-    ids = [place(h, ALICE, f"S{i}") for i in range(5)]
+    ids = [place(h, ALICE, f"F{i}") for i in range(5)]
 
     # Act: pages of two, each from the previous page's cursor
     pages: list[list[str]] = []

@@ -30,7 +30,7 @@ ACME = Instrument(
 
 @pytest.fixture
 def h() -> Harness:
-    return open_harness(instruments=[ACME])
+    return open_harness(instruments=[ACME], listed=True)
 
 
 def upsert(h: Harness, instrument: Instrument, reason: str = "listing") -> tuple[Instrument, bool]:

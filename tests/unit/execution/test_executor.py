@@ -23,7 +23,7 @@ from itirp.execution.venue import Fill, PermanentVenueError, TransientVenueError
 from itirp.store import MemoryEventStore, StoredEvent
 from itirp.v1 import events_pb2
 
-from ..core.harness import BREAKER_THRESHOLD, Harness, make_breaker, open_harness
+from ..core.harness import BREAKER_THRESHOLD, Harness, make_breaker, open_harness, seed_instruments
 
 SEED = 20240301
 
@@ -87,7 +87,7 @@ def sink(store: MemoryEventStore) -> StoreSink:
 def h(sink: StoreSink) -> Harness:
     """The harness, its core staging with the StoreSink instead of the harness's MemorySink."""
     harness = open_harness()
-    harness.core = Sequencer(Journal(clock_us=lambda: harness.now_us), sink, breaker=make_breaker())
+    harness.core = seed_instruments(Sequencer(Journal(clock_us=lambda: harness.now_us), sink, breaker=make_breaker()))
     return harness
 
 
