@@ -24,8 +24,9 @@ SYSTEM_USER = "system"
 
 
 def _same(a: Instrument, b: Instrument) -> bool:
-    """Equal definitions (who changed it and when aside)."""
-    keys = ("symbol", "name", "currency", "tick_size", "lot_size", "min_quantity", "max_quantity", "status")
+    """Equal definitions (who changed it and when aside, and its status: a halt or a close made
+    through the API is the desk's decision, which a file read at start must not undo)."""
+    keys = ("symbol", "name", "currency", "tick_size", "lot_size", "min_quantity", "max_quantity")
     more = ("price_band_percent", "reference_price")
     return all(getattr(a, k) == getattr(b, k) for k in (*keys, *more))
 
@@ -73,8 +74,8 @@ class ReferenceService:
         return instrument, committed is not None
 
     async def list_at_start(self, instruments: Iterable[Instrument], *, reason: str) -> int:
-        """List (or change) each instrument whose definition differs from the one listed; returns
-        how many were recorded. Nothing on a read-only server."""
+        """List each new instrument, and change each listed one whose definition differs (its
+        status aside); returns how many were recorded. Nothing on a read-only server."""
         if self._read_only:
             return 0
         actor = Actor(viewer=Viewer(SYSTEM_USER, Role.ADMIN), username=SYSTEM_USER, correlation_id=new_uuid())
@@ -84,7 +85,9 @@ class ReferenceService:
             current = listed.get(instrument.symbol)
             if current is not None and _same(current, instrument):
                 continue
-            command = UpsertInstrument(actor=actor, instrument=instrument, status=instrument.status, reason=reason)
+            # the file's status applies to a new listing only (`None` keeps a listed one's)
+            status = instrument.status if current is None else None
+            command = UpsertInstrument(actor=actor, instrument=instrument, status=status, reason=reason)
             await self.upsert(command)
             changed += 1
         if changed:

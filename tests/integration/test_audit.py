@@ -95,14 +95,14 @@ async def test_list_events_pages_through_everything_exactly_once(server: Running
 
 async def test_list_events_filters(server: RunningServer, channel, compliance) -> None:  # type: ignore[no-untyped-def]
     await append_noise(server, 3, order_id="ord-7", symbol="AAPL")
-    await append_noise(server, 2, symbol="MSFT")
+    await append_noise(server, 2, symbol="NOISE")  # no instrument NOISE: no listing event names it
     stub = audit_stub(channel)
 
     by_order = await stub.ListEvents(
         audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(order_id="ord-7")), metadata=compliance
     )
     by_symbol = await stub.ListEvents(
-        audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(symbol="MSFT")), metadata=compliance
+        audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(symbol="NOISE")), metadata=compliance
     )
     trader = (await login(channel, "trader1")).user_id
     by_user = await stub.ListEvents(
@@ -112,7 +112,7 @@ async def test_list_events_filters(server: RunningServer, channel, compliance) -
     assert len(by_order.events) == 3
     assert all(e.order_id == "ord-7" for e in by_order.events)
     assert len(by_symbol.events) == 2
-    assert all(e.symbol == "MSFT" for e in by_symbol.events)
+    assert all(e.symbol == "NOISE" for e in by_symbol.events)
     assert [e.event_type for e in by_user.events] == [E.EVENT_TYPE_USER_LOGGED_IN]
 
     last = by_order.events[0]
