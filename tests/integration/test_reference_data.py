@@ -277,3 +277,32 @@ async def test_a_restart_keeps_a_listed_file_instrument_closed(config: Config) -
     before, after = await changes_then_restart(config, "MSFT")
 
     assert after == before
+
+
+async def test_the_client_library_lists_changes_halts_and_resumes(server: Any) -> None:
+    from itirp_client import AsyncClient
+    from itirp_client.errors import InvalidRequest, NotFound, PermissionDenied
+
+    async with (
+        await AsyncClient.connect(server.address, "risk1", "risk123") as risk,
+        await AsyncClient.connect(server.address, "trader1", "trader123") as trader,
+    ):
+        created = await risk.upsert_instrument(
+            "ACME", name="Acme Corporation", currency="USD", tick_size="0.05", reason="new", reference_price="20.00"
+        )
+        halted = await risk.set_instrument_status("ACME", "halted", "news pending")
+        listed = await trader.list_instruments("HALTED")
+        got = await trader.get_instrument("ACME")
+        with pytest.raises(NotFound):
+            await trader.get_instrument("NOPE")
+        with pytest.raises(PermissionDenied):
+            await trader.set_instrument_status("ACME", "ACTIVE", "mine")
+        with pytest.raises(InvalidRequest) as bad:
+            await risk.upsert_instrument("ACME", name="Acme", currency="USD", tick_size="x", reason="typo")
+
+    assert created.created
+    assert (created.instrument.lot_size, created.instrument.max_quantity) == (1, 1_000_000)
+    assert halted.changed
+    assert [i.symbol for i in listed] == ["ACME"]
+    assert got.mark.price == "20.00"
+    assert bad.value.field == "instrument.tick_size"
