@@ -306,3 +306,12 @@ async def test_the_client_library_lists_changes_halts_and_resumes(server: Any) -
     assert [i.symbol for i in listed] == ["ACME"]
     assert got.mark.price == "20.00"
     assert bad.value.field == "instrument.tick_size"
+
+
+async def test_a_price_outside_the_listed_band_is_rejected(risk: Desk, trader: Desk) -> None:
+    await risk.upsert(acme(price_band_percent="10"))
+
+    reply = await trader.submit("ACME", 100, "25.00")
+
+    assert reply.status == common_pb2.ORDER_STATUS_REJECTED
+    assert [v.type for v in reply.violations] == [common_pb2.VIOLATION_TYPE_PRICE_BAND]
