@@ -1,4 +1,5 @@
-"""`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable`, `audit export|verify`."""
+"""`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable`, `audit export|verify`,
+`instruments import|list`."""
 
 from __future__ import annotations
 
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", default=None, help="file to write (default stdout)")
     verify = audit_sub.add_parser("verify", help="recompute every hash of an exported file")
     verify.add_argument("file")
+    from itirp import instruments_cli
+
+    instruments_cli.add_parser(sub)
     return parser
 
 
@@ -217,4 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.data_dir = args.data_dir or Path(os.environ.get("ITIRP_DATA_DIR") or "data")
             return audit_cli.main_export(args)
         return audit_cli.main_verify(args)
+    if args.command == "instruments":
+        from itirp import instruments_cli
+
+        return instruments_cli.main(args)
     raise AssertionError(args.command)

@@ -47,6 +47,7 @@ from itirp.server.servicers.audit import AuditServicer
 from itirp.server.servicers.auth import AuthServicer
 from itirp.server.servicers.market_data import MarketDataServicer
 from itirp.server.servicers.orders import OrderServicer
+from itirp.server.servicers.reference_data import ReferenceDataServicer
 from itirp.server.servicers.risk import RiskServicer
 from itirp.server.servicers.system import SystemServicer
 from itirp.store import SqliteEventStore, StoreError
@@ -59,6 +60,8 @@ from itirp.v1 import (
     market_data_pb2_grpc,
     order_pb2,
     order_pb2_grpc,
+    reference_data_pb2,
+    reference_data_pb2_grpc,
     risk_pb2,
     risk_pb2_grpc,
     system_pb2,
@@ -77,6 +80,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     system_pb2.DESCRIPTOR.services_by_name["SystemService"].full_name,
     market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name,
+    reference_data_pb2.DESCRIPTOR.services_by_name["ReferenceDataService"].full_name,
 )
 
 _SERVER_OPTIONS = (
@@ -273,6 +277,9 @@ def _grpc_server(
             enabled=config.venue.kind == INTERNAL_VENUE,
         ),
         server,
+    )
+    reference_data_pb2_grpc.add_ReferenceDataServiceServicer_to_server(
+        ReferenceDataServicer(trading, app.reference), server
     )
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))

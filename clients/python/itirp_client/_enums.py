@@ -8,7 +8,14 @@ from typing import Any, cast
 
 from itirp.v1 import common_pb2, events_pb2
 
-__all__ = ["event_types", "order_statuses", "order_type", "self_trade_prevention", "side", "time_in_force"]
+__all__ = [
+    "event_types",
+    "instrument_status",
+    "order_statuses",     "order_type",
+    "self_trade_prevention",
+    "side",
+    "time_in_force",
+]
 
 _SIDES = {"BUY": common_pb2.SIDE_BUY, "SELL": common_pb2.SIDE_SELL}
 
@@ -48,6 +55,12 @@ def time_in_force(value: str | int | None) -> common_pb2.TimeInForce:
 def self_trade_prevention(value: str | int | None) -> common_pb2.SelfTradePrevention:
     kind = _enum(value, common_pb2.SelfTradePrevention, "SELF_TRADE_PREVENTION_", "self_trade_prevention")
     return cast(common_pb2.SelfTradePrevention, kind)
+
+
+def instrument_status(value: str | int | None) -> common_pb2.InstrumentStatus:
+    """ACTIVE, HALTED or CLOSED (any case), or the number; None: unset."""
+    kind = _enum(value, common_pb2.InstrumentStatus, "INSTRUMENT_STATUS_", "status")
+    return cast(common_pb2.InstrumentStatus, kind)
 
 
 def order_statuses(statuses: Iterable[str | int]) -> list[common_pb2.OrderStatus]:

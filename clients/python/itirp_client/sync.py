@@ -13,7 +13,17 @@ from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from itirp.v1 import audit_pb2, auth_pb2, events_pb2, market_data_pb2, order_pb2, risk_pb2, system_pb2
+from itirp.v1 import (
+    audit_pb2,
+    auth_pb2,
+    common_pb2,
+    events_pb2,
+    market_data_pb2,
+    order_pb2,
+    reference_data_pb2,
+    risk_pb2,
+    system_pb2,
+)
 from itirp_client.aio import AsyncClient
 from itirp_client.book import OrderBook
 
@@ -282,6 +292,48 @@ class Client:
         self, symbol: str, *, from_sequence: int = 0, markers: bool = False
     ) -> Generator[market_data_pb2.StreamTradesResponse, None, None]:
         return self._iterate(self._client.trades(symbol, from_sequence=from_sequence, markers=markers))
+
+    def list_instruments(self, status: str | int | None = None) -> list[common_pb2.Instrument]:
+        return self._run(self._client.list_instruments(status))
+
+    def get_instrument(self, symbol: str) -> reference_data_pb2.GetInstrumentResponse:
+        return self._run(self._client.get_instrument(symbol))
+
+    def upsert_instrument(
+        self,
+        symbol: str,
+        *,
+        name: str,
+        currency: str,
+        tick_size: str | Decimal,
+        reason: str,
+        lot_size: int = 0,
+        min_quantity: int = 0,
+        max_quantity: int = 0,
+        price_band_percent: str | Decimal = "",
+        reference_price: str | Decimal = "",
+        status: str | int | None = None,
+    ) -> reference_data_pb2.UpsertInstrumentResponse:
+        return self._run(
+            self._client.upsert_instrument(
+                symbol,
+                name=name,
+                currency=currency,
+                tick_size=tick_size,
+                reason=reason,
+                lot_size=lot_size,
+                min_quantity=min_quantity,
+                max_quantity=max_quantity,
+                price_band_percent=price_band_percent,
+                reference_price=reference_price,
+                status=status,
+            )
+        )
+
+    def set_instrument_status(
+        self, symbol: str, status: str | int, reason: str
+    ) -> reference_data_pb2.SetInstrumentStatusResponse:
+        return self._run(self._client.set_instrument_status(symbol, status, reason))
 
     def system_info(self) -> system_pb2.GetSystemInfoResponse:
         return self._run(self._client.system_info())

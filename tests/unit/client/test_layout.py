@@ -68,6 +68,7 @@ def test_every_command_group_registers_its_commands_in_help_order() -> None:
         "watch",
         "book",
         "trades",
+        "instruments",
         "positions",
         "risk",
         "limits",
@@ -75,5 +76,8 @@ def test_every_command_group_registers_its_commands_in_help_order() -> None:
         "audit",
         "metrics",
     ]
-    for argv in (["whoami"], ["limits", "show"], ["audit", "verify"], ["book", "AAPL", "--watch"]):
+    commands = (
+        ["whoami"], ["limits", "show"], ["audit", "verify"], ["book", "AAPL", "--watch"], ["instruments", "list"],
+    )
+    for argv in commands:
         assert callable(parser.parse_args(argv).run), argv
