@@ -271,6 +271,7 @@ def _grpc_server(
             clock=clock,
             heartbeat_seconds=heartbeat,
             enabled=config.venue.kind == INTERNAL_VENUE,
+            trading=trading,
         ),
         server,
     )
