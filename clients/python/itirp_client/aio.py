@@ -514,6 +514,31 @@ class AsyncClient:
         stream = self._resumable(open_stream, from_sequence, f"the trade stream of {symbol}")
         return follow_sequenced(stream, lambda item: item.trade.sequence, markers)
 
+    # ------------------------------------------------------------------ quotes (reference prices)
+
+    async def get_quote(self, symbol: str) -> common_pb2.Mark:
+        """The reference price risk and P&L use for `symbol`: the last mark recorded from the feed,
+        else its listing price (`source` says which). `NotFound` for an unlisted symbol."""
+        request = market_data_pb2.GetQuoteRequest(symbol=symbol)
+        reply: market_data_pb2.GetQuoteResponse = await self._call(self._market.GetQuote, request)
+        return reply.mark
+
+    def stream_quotes(
+        self, symbols: Iterable[str] = (), *, from_sequence: int = 0, markers: bool = False
+    ) -> AsyncGenerator[market_data_pb2.StreamQuotesResponse, None]:
+        """Marks as they are recorded (`item.mark`), of `symbols` (empty: all); with `from_sequence`,
+        the marks after that event sequence first. Resumes across reconnects and restarts after the
+        last mark's sequence, with no gap and no duplicate. `markers=True` also yields caught-up
+        markers and heartbeats."""
+        wanted = list(symbols)
+
+        def open_stream(after: int) -> Any:
+            request = market_data_pb2.StreamQuotesRequest(symbols=wanted, from_sequence=after)
+            return self._market.StreamQuotes(request, metadata=self._metadata())
+
+        stream = self._resumable(open_stream, from_sequence, "the quote stream")
+        return follow_sequenced(stream, lambda item: item.mark.sequence, markers)
+
     # ------------------------------------------------------------------ system
 
     async def system_info(self) -> system_pb2.GetSystemInfoResponse:

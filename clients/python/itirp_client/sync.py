@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from itirp.v1 import audit_pb2, auth_pb2, events_pb2, market_data_pb2, order_pb2, risk_pb2, system_pb2
+from itirp.v1 import audit_pb2, auth_pb2, common_pb2, events_pb2, market_data_pb2, order_pb2, risk_pb2, system_pb2
 from itirp_client.aio import AsyncClient
 from itirp_client.book import OrderBook
 
@@ -282,6 +282,14 @@ class Client:
         self, symbol: str, *, from_sequence: int = 0, markers: bool = False
     ) -> Generator[market_data_pb2.StreamTradesResponse, None, None]:
         return self._iterate(self._client.trades(symbol, from_sequence=from_sequence, markers=markers))
+
+    def get_quote(self, symbol: str) -> common_pb2.Mark:
+        return self._run(self._client.get_quote(symbol))
+
+    def stream_quotes(
+        self, symbols: Iterable[str] = (), *, from_sequence: int = 0, markers: bool = False
+    ) -> Generator[market_data_pb2.StreamQuotesResponse, None, None]:
+        return self._iterate(self._client.stream_quotes(symbols, from_sequence=from_sequence, markers=markers))
 
     def system_info(self) -> system_pb2.GetSystemInfoResponse:
         return self._run(self._client.system_info())

@@ -68,6 +68,8 @@ def test_every_command_group_registers_its_commands_in_help_order() -> None:
         "watch",
         "book",
         "trades",
+        "quote",
+        "quotes",
         "positions",
         "risk",
         "limits",

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from itirp_client.cli import audit, auth, market, orders, risk, system
+from itirp_client.cli import audit, auth, market, orders, quotes, risk, system
 from itirp_client.cli.base import (
     DEFAULT_SERVER,
     EPILOG,
@@ -40,7 +40,7 @@ from itirp_client.errors import (
 __all__ = ["build_parser", "explain", "main"]
 
 #: In the order `itirp-cli --help` lists them.
-GROUPS = (auth, orders, market, risk, audit, system)
+GROUPS = (auth, orders, market, quotes, risk, audit, system)
 
 
 def _globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
