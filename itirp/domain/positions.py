@@ -4,6 +4,12 @@ Average cost is what a trading desk reconciles against: one average entry price 
 position, P&L realized only on the part a fill closes, and a fill that crosses zero treated as a
 close followed by a fresh open at the fill price. Quantities are signed (+ long, - short) so a
 single formula covers both directions.
+
+Valuation (market value, unrealized P&L) is at the symbol's mark, the reference price from the
+market data feed, once there is one: a desk's own execution is not the market, and valuing at it
+would let a 1-lot trade at 0.01 re-price the whole holding. Before the first mark the last
+execution price is all there is, and it is used (these are reporting figures; the risk engine
+values unmarked symbols more conservatively, see `itirp.domain.risk`).
 """
 
 from __future__ import annotations
@@ -53,7 +59,11 @@ class Position:
     """Average entry price of the open quantity; 0 when flat."""
     realized_pnl: Decimal = _ZERO
     last_price: Decimal | None = None
-    """Price of the last execution in this symbol, None until the first one."""
+    """Price of the last execution in this symbol, None until the first one. Never a valuation
+    price once the symbol has a mark."""
+    mark: Decimal | None = None
+    """The symbol's reference price from the market data feed (set by the risk engine), None
+    until the first one. A fill never changes it."""
 
     def apply_fill(self, side: str, quantity: int, price: Decimal) -> Decimal:
         """Apply an execution of `quantity` (> 0) at `price` and return the P&L it realized."""
@@ -84,15 +94,22 @@ class Position:
         return realized
 
     @property
+    def valuation_price(self) -> Decimal | None:
+        """The price the position is valued at: the mark, else the last execution price."""
+        return self.last_price if self.mark is None else self.mark
+
+    @property
     def market_value(self) -> Decimal:
-        """Signed value at the last execution price (negative for a short); 0 before any."""
-        if self.last_price is None or self.quantity == 0:
+        """Signed value at the valuation price (negative for a short); 0 when flat or unpriced."""
+        price = self.valuation_price
+        if price is None or self.quantity == 0:
             return _ZERO
-        return self.quantity * self.last_price
+        return self.quantity * price
 
     @property
     def unrealized_pnl(self) -> Decimal:
-        """P&L the open quantity would realize at the last execution price; 0 when flat."""
-        if self.last_price is None or self.quantity == 0:
+        """P&L the open quantity would realize at the valuation price; 0 when flat or unpriced."""
+        price = self.valuation_price
+        if price is None or self.quantity == 0:
             return _ZERO
-        return (self.last_price - self.average_price) * self.quantity
+        return (price - self.average_price) * self.quantity

@@ -1,4 +1,4 @@
-"""Pre-trade risk: exact, incremental, and free of check-then-act races.
+"""Pre-trade risk: exact, incremental, valued at marks, working orders in the worst direction.
 
 An order passes `check` only if the book that would exist after it - current positions, every
 order already accepted but not yet filled, and this order - stays within the limits. Counting
@@ -6,39 +6,56 @@ working orders is what stops a burst of orders that each fit alone from breachin
 The engine is synchronous and single-writer, so the caller's `check` followed by `reserve`
 (or `check_and_reserve`) happens with nothing in between.
 
-`check` runs on every order, so it never walks the book: the engine keeps one aggregate per
-symbol and running firm-wide totals, updated by each reserve, release and fill. Everything is
-`Decimal` of limited-decimal inputs, so the running totals stay exactly equal to a recomputation.
+Valuation. A symbol is valued at its mark, the reference price from the market data feed
+(`set_mark`). A fill never sets it: a desk's own trade is not the market, and valuing at it let a
+1-lot fill at 0.01 re-price a whole position to nothing. A symbol with no mark yet is valued at
+the highest price the engine knows for it - its working orders' prices and its last execution
+price - because with nothing from the market, the highest of our own prices is the one that
+cannot understate a magnitude. All of a symbol's quantity is valued at one price p_s.
 
-Valuing a symbol: at its last execution price when it has one (the whole projected quantity,
-so a sell nets against a long); otherwise, before any execution, each working order at its own
-limit price.
+Worst direction. Resting orders on one side never make room for the other: per symbol,
+L = position + working buys and S = position - working sells are the two extreme outcomes (every
+buy fills / every sell fills), and a figure takes the worse of them:
+
+* position: max(|L|, |S|) * p_s (as L >= S, that is max(L, -S) * p_s);
+* net: max(|sum L * p_s|, |sum S * p_s|);
+* gross: sum max(|L|, |S|) * p_s;
+* daily volume: executed today + every working order at its reserved price.
+
+During `check` the order joins L (a buy) or S (a sell) and its symbol is valued at
+p = max(p_s, order price): position and gross only grow with the price, so p is their worst case
+and covers whatever price the symbol is valued at once the order is reserved (the mark, or p
+itself when unmarked). Net is not monotone in one symbol's price (a short TSLA offsets a long
+AAPL more at a higher TSLA price) but it is convex in it, so the check takes the worse of the
+net at p and at p_s - the two ends of the range - and this order's volume is counted at p.
+
+`check` runs on every order, so it never walks the book: the engine keeps one aggregate per
+symbol and running firm-wide totals (sum L*p, sum S*p, sum max(L,-S)*p, working notional,
+executed volume), each moved by the symbol's new contribution minus its old one on every
+reserve, release, fill and mark. Everything is `Decimal` of limited-decimal inputs, so the
+running totals stay exactly equal to a recomputation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
-from enum import StrEnum
-from functools import lru_cache
 from typing import Final
 
-from itirp.domain.money import format_money
 from itirp.domain.positions import Position, validate_order
+from itirp.domain.risk_violations import KILL_SWITCH, Violation, ViolationDetail, breach, price_band_violation
 
-__all__ = ["LIMIT_AMOUNTS", "RiskEngine", "RiskLimits", "RiskMetrics", "Violation", "ViolationDetail"]
+__all__ = [
+    "LIMIT_AMOUNTS",
+    "RiskEngine",
+    "RiskLimits",
+    "RiskMetrics",
+    "Violation",
+    "ViolationDetail",
+    "price_band_violation",
+]
 
 _ZERO: Final = Decimal(0)
-
-
-class Violation(StrEnum):
-    """Why an order was refused; the value is the stable name sent to clients."""
-
-    KILL_SWITCH_ACTIVE = "KILL_SWITCH_ACTIVE"
-    POSITION_LIMIT = "POSITION_LIMIT"
-    DAILY_VOLUME_LIMIT = "DAILY_VOLUME_LIMIT"
-    NET_EXPOSURE_LIMIT = "NET_EXPOSURE_LIMIT"
-    GROSS_EXPOSURE_LIMIT = "GROSS_EXPOSURE_LIMIT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +63,13 @@ class RiskLimits:
     """Firm-wide limits, in currency. Immutable: change them by `RiskEngine.set_limits`."""
 
     max_position_size: Decimal = Decimal("1000000")
-    """Largest absolute value one symbol may reach."""
+    """Largest absolute value one symbol may reach, working orders counted in the worst direction."""
     max_daily_volume: Decimal = Decimal("10000000")
     """Largest notional traded today, executed plus working."""
     max_net_exposure: Decimal = Decimal("5000000")
-    """Largest absolute sum of signed symbol values (long minus short)."""
+    """Largest absolute sum of signed symbol values (long minus short), in the worse extreme."""
     max_gross_exposure: Decimal = Decimal("15000000")
-    """Largest sum of absolute symbol values (long plus short)."""
+    """Largest sum of absolute symbol values (long plus short), each in its worse extreme."""
     kill_switch_enabled: bool = False
     """When on, every new order is refused, whatever the numbers say."""
 
@@ -72,60 +89,97 @@ LIMIT_AMOUNTS: Final = tuple(f.name for f in fields(RiskLimits) if f.name != "ki
 
 
 @dataclass(frozen=True, slots=True)
-class ViolationDetail:
-    """One breached limit: what, by how much, and a sentence for the trader."""
-
-    violation: Violation
-    limit: Decimal | None
-    """The limit breached; None for the kill switch."""
-    projected: Decimal | None
-    """The figure compared with the limit (an absolute value); None for the kill switch."""
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class RiskMetrics:
-    """A snapshot of the firm-wide figures the limits apply to (without any new order)."""
+    """A snapshot of the firm-wide figures the limits apply to (without any new order).
+
+    Symbols are valued as `check` values them (at the mark; unmarked, at the highest known
+    price) and working orders count in the worst direction, so these are the figures the next
+    order is measured against.
+    """
 
     net_exposure: Decimal
+    """The worse of the two extremes (every working buy fills / every working sell fills),
+    signed: negative when the worse extreme is net short."""
     gross_exposure: Decimal
+    """Sum over symbols of max(|L|, |S|) * price."""
     daily_volume: Decimal
     """Executed today plus working."""
     executed_volume: Decimal
     working_exposure: Decimal
-    """Notional of the working (reserved, unfilled) orders, each at its own price."""
+    """Notional of the working (reserved, unfilled) orders, each at its reserved price."""
     total_positions: int
     """Symbols with a non-zero position."""
     largest_position: Decimal
-    """Largest absolute position value at the last execution price; 0 when none."""
+    """Largest absolute position (without working orders) at its symbol's price; 0 when none."""
     kill_switch_active: bool
 
 
-_KILL_SWITCH: Final = ViolationDetail(
-    Violation.KILL_SWITCH_ACTIVE, None, None, "kill switch is active: no new orders are accepted"
-)
-
-
 class _SymbolExposure:
-    """Everything the engine knows about one symbol, and its current projected value."""
+    """Everything the engine knows about one symbol, and its contributions to the totals."""
 
-    __slots__ = ("position", "value", "working_orders", "working_qty", "working_value")
+    __slots__ = (
+        "gross_value",
+        "long_value",
+        "mark",
+        "position",
+        "price",
+        "prices",
+        "short_value",
+        "top_price",
+        "working_buys",
+        "working_orders",
+        "working_sells",
+    )
 
     def __init__(self, symbol: str) -> None:
         self.position = Position(symbol)
+        self.mark: Decimal | None = None
         self.working_orders = 0
-        self.working_qty = 0
-        """Signed quantity of the working orders."""
-        self.working_value = _ZERO
-        """Signed value of the working orders, each at its own price."""
-        self.value = _ZERO
-        """Projected value (position plus working), as counted in the engine's totals."""
+        self.working_buys = 0
+        """Quantity of the working buys (>= 0)."""
+        self.working_sells = 0
+        """Quantity of the working sells (>= 0)."""
+        self.prices: dict[Decimal, int] = {}
+        """Working orders by price: what `top_price` is the maximum of."""
+        self.top_price: Decimal | None = None
+        """The highest working order price, None when nothing works."""
+        self.price: Decimal | None = None
+        """The valuation price p_s, as counted in the totals; None when the symbol has none."""
+        self.long_value = _ZERO
+        """L * p_s, as counted in the engine's totals."""
+        self.short_value = _ZERO
+        """S * p_s, as counted in the engine's totals."""
+        self.gross_value = _ZERO
+        """max(L, -S) * p_s, as counted in the engine's totals."""
 
-    def projected(self) -> Decimal:
+    def valuation_price(self) -> Decimal | None:
+        """The mark; unmarked, the highest of the working orders' prices and the last execution."""
+        mark = self.mark
+        if mark is not None:
+            return mark
+        top = self.top_price
         last = self.position.last_price
-        if last is None:
-            return self.working_value
-        return (self.position.quantity + self.working_qty) * last
+        if last is None or (top is not None and top > last):
+            return top
+        return last
+
+    def add_price(self, price: Decimal) -> None:
+        self.prices[price] = self.prices.get(price, 0) + 1
+        top = self.top_price
+        if top is None or price > top:
+            self.top_price = price
+
+    def remove_price(self, price: Decimal) -> None:
+        prices = self.prices
+        left = prices[price] - 1
+        if left:
+            prices[price] = left
+            return
+        del prices[price]
+        if price == self.top_price:
+            # The only step that is not O(1): one max over this symbol's distinct working prices,
+            # when the last order at the highest of them leaves.
+            self.top_price = max(prices) if prices else None
 
 
 class _Order:
@@ -144,7 +198,7 @@ class _Order:
 class RiskEngine:
     """The firm-wide risk state and the pre-trade check. One writer; no I/O; no clock.
 
-    `positions` is live state, exposed for reading: mutate it only through `fill`.
+    `positions` is live state, exposed for reading: mutate it only through `fill` and `set_mark`.
     """
 
     def __init__(self, limits: RiskLimits = RiskLimits()) -> None:  # frozen, so one shared default is safe
@@ -152,8 +206,12 @@ class RiskEngine:
         self.positions: dict[str, Position] = {}
         self._exposures: dict[str, _SymbolExposure] = {}
         self._orders: dict[str, _Order] = {}
-        self._net = _ZERO
+        self._long = _ZERO
+        """sum L * p_s: the net if every working buy fills."""
+        self._short = _ZERO
+        """sum S * p_s: the net if every working sell fills."""
         self._gross = _ZERO
+        """sum max(L, -S) * p_s."""
         self._working_notional = _ZERO
         self._executed_volume = _ZERO
 
@@ -162,6 +220,17 @@ class RiskEngine:
         if not isinstance(limits, RiskLimits):
             raise TypeError(f"expected RiskLimits, got {type(limits).__name__}")
         self.limits = limits
+
+    def set_mark(self, symbol: str, price: Decimal) -> None:
+        """The symbol's reference price from the market data feed: value it at `price` from now on."""
+        if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
+            raise ValueError(f"mark must be a positive Decimal (got {price!r})")
+        exposure = self._exposures.get(symbol)
+        if exposure is None:
+            exposure = self._exposures[symbol] = _SymbolExposure(symbol)
+        exposure.mark = price
+        exposure.position.mark = price
+        self._revalue(exposure)
 
     def check(self, *, symbol: str, side: str, quantity: int, price: Decimal) -> list[ViolationDetail]:
         """Every limit this order would breach, in a fixed order; empty if it may go.
@@ -172,71 +241,60 @@ class RiskEngine:
         sign = validate_order(side, quantity, price)
         limits = self.limits
         if limits.kill_switch_enabled:
-            return [_KILL_SWITCH]
-        signed = sign * quantity
+            return [KILL_SWITCH]
         exposure = self._exposures.get(symbol)
         if exposure is None:
-            old = _ZERO
-            new = signed * price
+            current = None
+            long = short = 0
+            base_long, base_short, base_gross = self._long, self._short, self._gross
         else:
-            old = exposure.value
-            last = exposure.position.last_price
-            if last is None:
-                new = exposure.working_value + signed * price
-            else:
-                new = (exposure.position.quantity + exposure.working_qty + signed) * last
-
-        violations: list[ViolationDetail] = []
-        size = abs(new)
-        if size > limits.max_position_size:
-            short = " short" if new < 0 else ""
-            violations.append(
-                _breach(
-                    Violation.POSITION_LIMIT,
-                    f"projected {symbol}{short} position",
-                    size,
-                    "max_position_size",
-                    limits.max_position_size,
-                )
-            )
-        volume = self._executed_volume + self._working_notional + quantity * price
-        if volume > limits.max_daily_volume:
-            violations.append(
-                _breach(
-                    Violation.DAILY_VOLUME_LIMIT,
-                    "projected daily volume",
-                    volume,
-                    "max_daily_volume",
-                    limits.max_daily_volume,
-                )
-            )
-        net = self._net - old + new
-        if abs(net) > limits.max_net_exposure:
-            short = " short" if net < 0 else ""
-            violations.append(
-                _breach(
-                    Violation.NET_EXPOSURE_LIMIT,
-                    f"projected net{short} exposure",
-                    abs(net),
-                    "max_net_exposure",
-                    limits.max_net_exposure,
-                )
-            )
-        gross = self._gross - abs(old) + size
-        if gross > limits.max_gross_exposure:
-            violations.append(
-                _breach(
-                    Violation.GROSS_EXPOSURE_LIMIT,
-                    "projected gross exposure",
-                    gross,
-                    "max_gross_exposure",
-                    limits.max_gross_exposure,
-                )
-            )
-        return violations
+            current = exposure.price
+            held = exposure.position.quantity
+            long = held + exposure.working_buys
+            short = held - exposure.working_sells
+            base_long = self._long - exposure.long_value
+            base_short = self._short - exposure.short_value
+            base_gross = self._gross - exposure.gross_value
+        if sign > 0:
+            long += quantity
+        else:
+            short -= quantity
+        p = price if current is None or price > current else current
+        size = (long if long > -short else -short) * p
+        # Every symbol's L * p >= S * p, so the totals keep high >= low and the worse extreme's
+        # magnitude is max(high, -low): positive high when long, negative low when short.
+        high = base_long + long * p
+        low = base_short + short * p
+        net, magnitude = (high, high) if high >= -low else (low, -low)
+        net_price = p
+        if current is not None and current < p:
+            # Net is convex in this symbol's price, so its worst case over [current, p] is at an
+            # end; at the lower end only an extreme in which the symbol offsets the rest can grow:
+            # high when the symbol is short in both (long < 0), -low when long in both (short > 0).
+            if long < 0:
+                high = base_long + long * current
+                if high > magnitude:
+                    net = magnitude = high
+                    net_price = current
+            elif short > 0:
+                low = base_short + short * current
+                if -low > magnitude:
+                    net, magnitude = low, -low
+                    net_price = current
+        gross = base_gross + size
+        volume = self._executed_volume + self._working_notional + quantity * p
+        if (
+            size > limits.max_position_size
+            or volume > limits.max_daily_volume
+            or magnitude > limits.max_net_exposure
+            or gross > limits.max_gross_exposure
+        ):
+            marked = exposure is not None and exposure.mark is not None
+            return _violations(limits, symbol, marked, -short > long, size, volume, net, gross, p, net_price)
+        return []
 
     def reserve(self, order_id: str, *, symbol: str, side: str, quantity: int, price: Decimal) -> None:
-        """Count an accepted order as working: from now on every check sees it."""
+        """Count an accepted order as working at `price`: from now on every check sees it."""
         sign = validate_order(side, quantity, price)
         if order_id in self._orders:
             raise ValueError(f"order {order_id!r} is already reserved")
@@ -245,8 +303,11 @@ class RiskEngine:
             exposure = self._exposures[symbol] = _SymbolExposure(symbol)
         self._orders[order_id] = _Order(exposure, side, sign, quantity, price)
         exposure.working_orders += 1
-        exposure.working_qty += sign * quantity
-        exposure.working_value += sign * quantity * price
+        if sign > 0:
+            exposure.working_buys += quantity
+        else:
+            exposure.working_sells += quantity
+        exposure.add_price(price)
         self._working_notional += quantity * price
         self._revalue(exposure)
 
@@ -269,15 +330,16 @@ class RiskEngine:
         exposure = order.exposure
         self._unreserve(order_id, order, order.remaining)
         self._revalue(exposure)
-        if exposure.working_orders == 0 and exposure.position.last_price is None:
-            # Never executed and nothing working: its value is exactly 0 again; forget it.
+        if exposure.working_orders == 0 and exposure.position.last_price is None and exposure.mark is None:
+            # Never executed, never marked, nothing working: its contributions are exactly 0 again.
             del self._exposures[exposure.position.symbol]
 
     def fill(self, order_id: str, *, quantity: int, price: Decimal) -> Decimal:
         """The order executed `quantity` at `price`: move it from working to the position.
 
-        Returns the realized P&L of the fill. `KeyError` for an unknown order; `ValueError`
-        (state untouched) for a bad quantity or price, or more than the order has left.
+        Returns the realized P&L of the fill. The fill price never becomes the symbol's mark.
+        `KeyError` for an unknown order; `ValueError` (state untouched) for a bad quantity or
+        price, or more than the order has left.
         """
         order = self._orders.get(order_id)
         if order is None:
@@ -306,20 +368,28 @@ class RiskEngine:
 
     def metrics(self) -> RiskMetrics:
         """The current firm-wide figures (walks the positions: not for the per-order path)."""
-        open_positions = [p for p in self.positions.values() if p.quantity != 0]
+        exposures = self._exposures
+        sizes = [
+            abs(p.quantity) * (exposures[s].price or _ZERO) for s, p in self.positions.items() if p.quantity != 0
+        ]
+        net = self._long if self._long >= -self._short else self._short  # see `check`: _long >= _short
         return RiskMetrics(
-            net_exposure=self._net,
+            net_exposure=net,
             gross_exposure=self._gross,
             daily_volume=self._executed_volume + self._working_notional,
             executed_volume=self._executed_volume,
             working_exposure=self._working_notional,
-            total_positions=len(open_positions),
-            largest_position=max((abs(p.market_value) for p in open_positions), default=_ZERO),
+            total_positions=len(sizes),
+            largest_position=max(sizes, default=_ZERO),
             kill_switch_active=self.limits.kill_switch_enabled,
         )
 
     def positions_view(self) -> list[Position]:
-        """Copies of the open positions, and of flat ones with realized P&L, by symbol."""
+        """Copies of the open positions, and of flat ones with realized P&L, by symbol.
+
+        Each carries its symbol's mark, so its market value and unrealized P&L are at the mark
+        (at the last execution price while the symbol has no mark).
+        """
         return [
             replace(position)
             for symbol, position in sorted(self.positions.items())
@@ -329,47 +399,106 @@ class RiskEngine:
     def _unreserve(self, order_id: str, order: _Order, quantity: int) -> None:
         """Stop counting `quantity` of a working order (the caller revalues its symbol)."""
         exposure = order.exposure
-        exposure.working_qty -= order.sign * quantity
-        exposure.working_value -= order.sign * quantity * order.price
+        if order.sign > 0:
+            exposure.working_buys -= quantity
+        else:
+            exposure.working_sells -= quantity
         self._working_notional -= quantity * order.price
         order.remaining -= quantity
         if order.remaining == 0:
             del self._orders[order_id]
             exposure.working_orders -= 1
+            exposure.remove_price(order.price)
 
     def _revalue(self, exposure: _SymbolExposure) -> None:
-        """Recompute one symbol's projected value and move the totals by the difference."""
-        new = exposure.projected()
-        old = exposure.value
-        self._net += new - old
-        self._gross += abs(new) - abs(old)
-        exposure.value = new
+        """Recompute one symbol's contributions and move the totals by the difference."""
+        price = exposure.valuation_price()
+        if price is None:
+            # No mark, no execution, nothing working: no quantity to value either.
+            long_value = short_value = gross_value = _ZERO
+        else:
+            held = exposure.position.quantity
+            long = held + exposure.working_buys
+            short = held - exposure.working_sells
+            long_value = long * price
+            short_value = short * price
+            gross_value = (long if long > -short else -short) * price
+        self._long += long_value - exposure.long_value
+        self._short += short_value - exposure.short_value
+        self._gross += gross_value - exposure.gross_value
+        exposure.price = price
+        exposure.long_value = long_value
+        exposure.short_value = short_value
+        exposure.gross_value = gross_value
 
 
-def _breach(violation: Violation, what: str, projected: Decimal, name: str, limit: Decimal) -> ViolationDetail:
-    message = f"{what} {_grouped(projected)} above {name} {_grouped_limit(limit)}"
-    return ViolationDetail(violation, limit, projected, message)
-
-
-def _grouped(value: Decimal) -> str:
-    """Money for people: the wire form with thousands separators (1,505,000.00).
-
-    Built on Decimal's own grouping (`,f`, exact digits, no exponent) because rejections are
-    on the order path too; only a value with more than 8 decimals takes the rounding detour.
-    """
-    whole, _, fraction = f"{value:,f}".partition(".")
-    if len(fraction) > 8:
-        text = format_money(value)
-        sign = "-" if text.startswith("-") else ""
-        whole, _, fraction = text.removeprefix("-").partition(".")
-        return f"{sign}{int(whole):,}.{fraction}"
-    fraction = fraction.rstrip("0").ljust(2, "0")
-    if fraction == "00" and whole in ("0", "-0"):
-        return "0.00"
-    return f"{whole}.{fraction}"
-
-
-@lru_cache(maxsize=64)
-def _grouped_limit(limit: Decimal) -> str:
-    """Limits change rarely and recur in every rejection: format each once."""
-    return _grouped(limit)
+def _violations(
+    limits: RiskLimits,
+    symbol: str,
+    marked: bool,
+    short_side: bool,
+    size: Decimal,
+    volume: Decimal,
+    net: Decimal,
+    gross: Decimal,
+    price: Decimal,
+    net_price: Decimal,
+) -> list[ViolationDetail]:
+    """The breached limits among the four figures, in the fixed order, each explained."""
+    valued = f"{symbol} valued"
+    found: list[ViolationDetail] = []
+    if size > limits.max_position_size:
+        short = " short" if short_side else ""
+        found.append(
+            breach(
+                Violation.POSITION_LIMIT,
+                f"projected {symbol}{short} position",
+                size,
+                "max_position_size",
+                limits.max_position_size,
+                "valued",
+                price,
+                marked,
+            )
+        )
+    if volume > limits.max_daily_volume:
+        found.append(
+            breach(
+                Violation.DAILY_VOLUME_LIMIT,
+                "projected daily volume",
+                volume,
+                "max_daily_volume",
+                limits.max_daily_volume,
+                "this order valued",
+                price,
+                marked,
+            )
+        )
+    if abs(net) > limits.max_net_exposure:
+        short = " short" if net < 0 else ""
+        found.append(
+            breach(
+                Violation.NET_EXPOSURE_LIMIT,
+                f"projected net{short} exposure",
+                abs(net),
+                "max_net_exposure",
+                limits.max_net_exposure,
+                valued,
+                net_price,
+                marked,
+            )
+        )
+    if gross > limits.max_gross_exposure:
+        found.append(
+            breach(
+                Violation.GROSS_EXPOSURE_LIMIT,
+                "projected gross exposure",
+                gross,
+                "max_gross_exposure",
+                limits.max_gross_exposure,
+                valued,
+                price,
+                marked,
+            )
+        )
+    return found

@@ -131,3 +131,33 @@ def test_a_malformed_fill_is_refused_and_changes_nothing(side: str, quantity: in
     with pytest.raises(ValueError, match=r"^(side|quantity|price) must be "):
         position.apply_fill(side, quantity, price)
     assert (position.quantity, position.average_price, position.realized_pnl, position.last_price) == before
+
+
+def test_a_mark_values_the_position_and_a_fill_never_moves_it() -> None:
+    # Arrange
+    position = Position("AAPL")
+    position.apply_fill("BUY", 100, Decimal("10.00"))
+
+    # Act
+    position.mark = Decimal("12.00")
+    position.apply_fill("BUY", 1, Decimal("0.01"))  # a 1-lot at a silly price
+
+    # Assert: average (1000 + 0.01) / 101; valued at the mark, not at the last execution
+    assert position.last_price == Decimal("0.01")
+    assert position.valuation_price == Decimal("12.00")
+    assert position.market_value == Decimal("1212.00")
+    assert position.unrealized_pnl == (Decimal("12.00") - position.average_price) * 101
+
+
+def test_without_a_mark_the_position_is_valued_at_its_last_execution() -> None:
+    # Arrange
+    position = Position("AAPL")
+    position.apply_fill("SELL", 10, Decimal("20.00"))
+
+    # Act
+    position.apply_fill("SELL", 10, Decimal("22.00"))
+
+    # Assert
+    assert position.valuation_price == Decimal("22.00")
+    assert position.market_value == Decimal("-440.00")
+    assert position.unrealized_pnl == Decimal("-20.00")  # (22 - 21) * -20

@@ -1,0 +1,130 @@
+"""What pre-trade risk refuses, and the sentence that explains each refusal.
+
+A refusal names the limit, the figure compared with it and the price that figure was valued at,
+so a trader (or a program reading `ViolationDetail`) can redo the arithmetic. The price band is a
+pure function here because it needs no book: only the order's price, the reference and the band.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from typing import Final
+
+from itirp.domain.money import format_money
+
+__all__ = ["KILL_SWITCH", "Violation", "ViolationDetail", "breach", "price_band_violation"]
+
+_HUNDRED: Final = Decimal(100)
+_UNMARKED: Final = " (no mark yet: the highest price known for it)"
+
+
+class Violation(StrEnum):
+    """Why an order was refused; the value is the stable name sent to clients."""
+
+    KILL_SWITCH_ACTIVE = "KILL_SWITCH_ACTIVE"
+    POSITION_LIMIT = "POSITION_LIMIT"
+    DAILY_VOLUME_LIMIT = "DAILY_VOLUME_LIMIT"
+    NET_EXPOSURE_LIMIT = "NET_EXPOSURE_LIMIT"
+    GROSS_EXPOSURE_LIMIT = "GROSS_EXPOSURE_LIMIT"
+    PRICE_BAND = "PRICE_BAND"
+
+
+@dataclass(frozen=True, slots=True)
+class ViolationDetail:
+    """One breached limit: what, by how much, at which price, and a sentence for the trader."""
+
+    violation: Violation
+    limit: Decimal | None
+    """The limit breached (for the price band: its edge on the side breached); None for the kill switch."""
+    projected: Decimal | None
+    """The figure compared with the limit (an absolute value; for the price band: the order's
+    price); None for the kill switch."""
+    message: str
+    reference_price: Decimal | None = None
+    """The price the figure was valued at: for a position, net or gross figure the ordered
+    symbol's price, for the daily volume this order's; for the price band the reference it is
+    measured from. None for the kill switch."""
+
+
+KILL_SWITCH: Final = ViolationDetail(
+    Violation.KILL_SWITCH_ACTIVE, None, None, "kill switch is active: no new orders are accepted"
+)
+
+
+def breach(
+    violation: Violation,
+    what: str,
+    projected: Decimal,
+    name: str,
+    limit: Decimal,
+    valued: str,
+    price: Decimal,
+    marked: bool,
+) -> ViolationDetail:
+    """A limit breached: "<what> <figure> above <name> <limit>, <valued> at the reference price <price>".
+
+    `marked` False adds that the symbol has no mark yet, so the price is the highest one known.
+    """
+    note = "" if marked else _UNMARKED
+    message = (
+        f"{what} {_grouped(projected)} above {name} {_grouped_limit(limit)},"
+        f" {valued} at the reference price {_grouped(price)}{note}"
+    )
+    return ViolationDetail(violation, limit, projected, message, price)
+
+
+def price_band_violation(
+    price: Decimal, reference: Decimal | None, band_percent: Decimal | None
+) -> ViolationDetail | None:
+    """PRICE_BAND if `price` is more than `band_percent` % away from `reference`, either side.
+
+    An order exactly on the band's edge passes. No reference (no mark yet) or no band: no check.
+    The detail's `limit` is the edge on the side breached, `projected` the order's price.
+    """
+    if reference is None or band_percent is None:
+        return None
+    if not band_percent.is_finite() or band_percent < 0:
+        raise ValueError(f"band_percent must be a non-negative Decimal (got {band_percent!r})")
+    if not reference.is_finite() or reference <= 0:
+        raise ValueError(f"reference must be a positive Decimal (got {reference!r})")
+    upper = reference * (_HUNDRED + band_percent) / _HUNDRED
+    if price > upper:
+        edge, side = upper, "above"
+    else:
+        lower = reference * (_HUNDRED - band_percent) / _HUNDRED
+        if price >= lower:
+            return None
+        edge, side = lower, "below"
+    message = (
+        f"limit price {_grouped(price)} is more than {band_percent:f}% {side} the reference price"
+        f" {_grouped(reference)}: the price band's {'upper' if side == 'above' else 'lower'} edge is"
+        f" {_grouped(edge)}"
+    )
+    return ViolationDetail(Violation.PRICE_BAND, edge, price, message, reference)
+
+
+def _grouped(value: Decimal) -> str:
+    """Money for people: the wire form with thousands separators (1,505,000.00).
+
+    Built on Decimal's own grouping (`,f`, exact digits, no exponent) because rejections are
+    on the order path too; only a value with more than 8 decimals takes the rounding detour.
+    """
+    whole, _, fraction = f"{value:,f}".partition(".")
+    if len(fraction) > 8:
+        text = format_money(value)
+        sign = "-" if text.startswith("-") else ""
+        whole, _, fraction = text.removeprefix("-").partition(".")
+        return f"{sign}{int(whole):,}.{fraction}"
+    fraction = fraction.rstrip("0").ljust(2, "0")
+    if fraction == "00" and whole in ("0", "-0"):
+        return "0.00"
+    return f"{whole}.{fraction}"
+
+
+@lru_cache(maxsize=64)
+def _grouped_limit(limit: Decimal) -> str:
+    """Limits change rarely and recur in every rejection: format each once."""
+    return _grouped(limit)
