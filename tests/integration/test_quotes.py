@@ -199,13 +199,18 @@ async def test_a_tiny_fill_no_longer_makes_a_large_position_look_worthless(tmp_p
             tiny = await client.submit_order("AAPL", "BUY", 1, "0.01")
             await executed(client, tiny.order_id)
 
+            # valued at the last fill (0.01) both fitted easily; at the reference price of 150 (the
+            # order's own 150.50 when higher) 6,651 x 150.50 = 1,000,975.50 is above the default
+            # max_position_size of 1,000,000, and 6,601 x 150.50 = 993,450.50 is not
             with pytest.raises(itirp_client.RiskRejected) as rejected:
-                await client.submit_order("AAPL", "BUY", 6500, "150.50")
+                await client.submit_order("AAPL", "BUY", 6650, "150.50")
+            fits = await client.submit_order("AAPL", "BUY", 6600, "150.50")
     finally:
         await server.shutdown(grace=0.5)
 
     assert rejected.value.order.status == common_pb2.ORDER_STATUS_REJECTED
     assert [v.type for v in rejected.value.violations] == [common_pb2.VIOLATION_TYPE_POSITION_LIMIT]
+    assert fits.status == common_pb2.ORDER_STATUS_APPROVED
 
 
 async def _recorded_marks(address: str, symbol: str, first: int, last: int) -> list[int]:
