@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from itirp.app.fanout import EventFanout
+from itirp.app.feed import QuoteBoard
+from itirp.app.feed_recorder import MarkRecorder, RunningFeed, open_feed
 from itirp.app.marketdata import MarketDataHub
 from itirp.app.reference import ReferenceService
 from itirp.app.replay import replay
@@ -168,6 +170,7 @@ async def open_application(
             store.add_listener(metrics.on_commit)
         stack.push_async_callback(_stop_trading, parts.trading, closing)
         await parts.trading.start()
+        await _start_feed(config, parts, stack, clock)
         closing.stack = stack.pop_all()
     return Application(
         config,
@@ -277,6 +280,27 @@ async def _list_instruments(config: Config, reference: ReferenceService) -> None
         await reference.list_at_start(instruments, reason=f"listed from {Path(path).name} at start")
     if config.reference.demo_instruments and not reference.queries.instruments():
         await reference.list_at_start(DEMO_INSTRUMENTS, reason="the demo desk's instruments")
+
+
+async def _start_feed(config: Config, parts: TradingParts, stack: AsyncExitStack, clock: Clock) -> None:
+    """The market data feed and its mark recorder (nothing on a read-only server, which records
+    nothing): started last, so stopped first; a submit records the feed's price it uses."""
+    feed = None if config.read_only else await open_feed(config.feed, parts.core.queries, clock=clock)
+    if feed is None:
+        return
+    board = QuoteBoard()
+    recorder = MarkRecorder(
+        parts.core.reference,
+        parts.core.queries,
+        board,
+        parts.trading.sink.durable,
+        interval_seconds=config.feed.mark_interval_seconds,
+        clock=clock,
+    )
+    running = RunningFeed(feed, recorder, board)
+    running.start()
+    stack.push_async_callback(running.stop)
+    parts.trading.prices = board.latest
 
 
 def _micros(clock: Clock) -> Callable[[], int]:

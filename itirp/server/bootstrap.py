@@ -275,6 +275,7 @@ def _grpc_server(
             clock=clock,
             heartbeat_seconds=heartbeat,
             enabled=config.venue.kind == INTERNAL_VENUE,
+            trading=trading,
         ),
         server,
     )

@@ -1,5 +1,6 @@
-"""Run every recipe of docs/api.md and docs/matching.md against a live server (the simulated venue
-for the first, the internal venue for the second) and compare with the documented output."""
+"""Run every recipe of docs/api.md, docs/matching.md and docs/risk.md against a live server (the
+simulated venue for the first, the internal venue for the second, the demo desk's instruments and
+the simulated feed for the third) and compare with the documented output."""
 
 from __future__ import annotations
 
@@ -52,9 +53,23 @@ def test_matcher_is_strict_where_it_must_be() -> None:
     assert not output_matches(["x: ...!"], ["x: anything?"])
 
 
-@pytest.mark.parametrize(("doc", "server_args"), [("api.md", ()), ("matching.md", ("--venue", "internal"))])
+#: The environment of a doc's server beyond the test desk's (tests/e2e/conftest.py).
+SERVER_ENV = {
+    "risk.md": {  # as `make run` starts: the demo desk's instruments and the simulated feed, faster
+        "ITIRP_REFERENCE_DEMO_INSTRUMENTS": "1",
+        "ITIRP_REFERENCE_INSTRUMENTS_FILE": "",
+        "ITIRP_FEED_KIND": "simulated",
+        "ITIRP_FEED_TICK_SECONDS": "0.1",
+        "ITIRP_FEED_MARK_INTERVAL_SECONDS": "0.2",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("doc", "server_args"), [("api.md", ()), ("matching.md", ("--venue", "internal")), ("risk.md", ())]
+)
 def test_every_documented_recipe_prints_what_the_docs_say(start_server, tmp_path, doc, server_args) -> None:  # type: ignore[no-untyped-def]
-    server = start_server(None, *server_args)
+    server = start_server(None, *server_args, env=SERVER_ENV.get(doc))
     pairs = recipes((DOCS / doc).read_text())
     assert len(pairs) >= 10
 

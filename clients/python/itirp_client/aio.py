@@ -26,7 +26,6 @@ from itirp.v1 import (
     market_data_pb2_grpc,
     order_pb2,
     order_pb2_grpc,
-    reference_data_pb2,
     reference_data_pb2_grpc,
     risk_pb2,
     risk_pb2_grpc,
@@ -34,6 +33,7 @@ from itirp.v1 import (
     system_pb2_grpc,
 )
 from itirp_client import _enums
+from itirp_client.aio_reference import ReferenceDataCalls
 from itirp_client.book import OrderBook
 from itirp_client.errors import (
     DuplicateOrder,
@@ -55,7 +55,7 @@ _RETRYABLE = (grpc.StatusCode.UNAVAILABLE,)
 _DEFAULT_RETRY = RetryPolicy()
 
 
-class AsyncClient:
+class AsyncClient(ReferenceDataCalls):
     """One connection to an ITIRP server. Use `await AsyncClient.connect(...)` or
     `AsyncClient.from_token(...)`; close it with `await client.close()` (or `async with`)."""
 
@@ -516,60 +516,6 @@ class AsyncClient:
 
         stream = self._resumable(open_stream, from_sequence, f"the trade stream of {symbol}")
         return follow_sequenced(stream, lambda item: item.trade.sequence, markers)
-
-    # ------------------------------------------------------------------ reference data
-
-    async def list_instruments(self, status: str | int | None = None) -> list[common_pb2.Instrument]:
-        """Every listed instrument by symbol; only those in `status` (ACTIVE, HALTED, CLOSED) when given."""
-        request = reference_data_pb2.ListInstrumentsRequest(status=_enums.instrument_status(status))
-        reply: reference_data_pb2.ListInstrumentsResponse = await self._call(self._reference.ListInstruments, request)
-        return list(reply.instruments)
-
-    async def get_instrument(self, symbol: str) -> reference_data_pb2.GetInstrumentResponse:
-        """The instrument and its reference price (`reply.mark`); `NotFound` when it is not listed."""
-        request = reference_data_pb2.GetInstrumentRequest(symbol=symbol)
-        return await self._call(self._reference.GetInstrument, request)
-
-    async def upsert_instrument(
-        self,
-        symbol: str,
-        *,
-        name: str,
-        currency: str,
-        tick_size: str | Decimal,
-        reason: str,
-        lot_size: int = 0,
-        min_quantity: int = 0,
-        max_quantity: int = 0,
-        price_band_percent: str | Decimal = "",
-        reference_price: str | Decimal = "",
-        status: str | int | None = None,
-    ) -> reference_data_pb2.UpsertInstrumentResponse:
-        """List an instrument or replace its definition (RISK_MANAGER); quantities left at 0 take the
-        server's defaults, an unset `status` is ACTIVE for a new instrument and kept otherwise."""
-        instrument = common_pb2.Instrument(
-            symbol=symbol,
-            name=name,
-            currency=currency,
-            tick_size=str(tick_size),
-            lot_size=lot_size,
-            min_quantity=min_quantity,
-            max_quantity=max_quantity,
-            price_band_percent=str(price_band_percent),
-            reference_price=str(reference_price),
-            status=_enums.instrument_status(status),
-        )
-        request = reference_data_pb2.UpsertInstrumentRequest(instrument=instrument, reason=reason)
-        return await self._call(self._reference.UpsertInstrument, request)
-
-    async def set_instrument_status(
-        self, symbol: str, status: str | int, reason: str
-    ) -> reference_data_pb2.SetInstrumentStatusResponse:
-        """Open (ACTIVE), halt (HALTED) or close (CLOSED) an instrument (RISK_MANAGER)."""
-        request = reference_data_pb2.SetInstrumentStatusRequest(
-            symbol=symbol, status=_enums.instrument_status(status), reason=reason
-        )
-        return await self._call(self._reference.SetInstrumentStatus, request)
 
     # ------------------------------------------------------------------ system
 

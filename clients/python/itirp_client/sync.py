@@ -335,6 +335,14 @@ class Client:
     ) -> reference_data_pb2.SetInstrumentStatusResponse:
         return self._run(self._client.set_instrument_status(symbol, status, reason))
 
+    def get_quote(self, symbol: str) -> common_pb2.Mark:
+        return self._run(self._client.get_quote(symbol))
+
+    def stream_quotes(
+        self, symbols: Iterable[str] = (), *, from_sequence: int = 0, markers: bool = False
+    ) -> Generator[market_data_pb2.StreamQuotesResponse, None, None]:
+        return self._iterate(self._client.stream_quotes(symbols, from_sequence=from_sequence, markers=markers))
+
     def system_info(self) -> system_pb2.GetSystemInfoResponse:
         return self._run(self._client.system_info())
 

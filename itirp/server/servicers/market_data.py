@@ -1,5 +1,7 @@
 """itirp.v1.MarketDataService: the internal venue's books (from `itirp.app.marketdata.MarketDataHub`)
-and its trades (ORDER_FILLED events of the taker, through the event fan-out)."""
+and its trades (ORDER_FILLED events of the taker, through the event fan-out); on every venue, the
+reference prices (the recorded marks: GetQuote asks the core, StreamQuotes follows MARK_RECORDED
+events through the fan-out)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ import grpc
 
 from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.app.marketdata import BookSnapshot, BookUpdate, MarketDataHub
+from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService
+from itirp.core.protos import mark_proto
 from itirp.domain.book import BUY, SELL, LevelChange
 from itirp.domain.money import format_money
 from itirp.domain.orders import SYMBOL_RULE, valid_symbol
-from itirp.errors import FailedPrecondition, InvalidArgument, Reason
+from itirp.errors import FailedPrecondition, InvalidArgument, NotFound, Reason
 from itirp.events import decode_payload, timestamp_from_seconds, timestamp_from_us
 from itirp.observability.context import current_principal
 from itirp.server.servicers.streams import marker, revocation_check
@@ -29,6 +33,7 @@ MAX_DEPTH = 1000
 DISABLED_MESSAGE = "market data needs the internal venue: start the server with --venue internal"
 
 _FILLED = "ORDER_FILLED"
+_MARK = "MARK_RECORDED"
 _SIDE = {BUY: common_pb2.SIDE_BUY, SELL: common_pb2.SIDE_SELL}
 
 
@@ -83,7 +88,8 @@ def update_to_proto(update: BookUpdate) -> market_data_pb2.OrderBookUpdate:
 
 class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
     """`side_of(order_id)` gives an order's `common_pb2.Side` (the taker's side of a trade; it is
-    not in the fill event). `enabled` is False when the server runs a venue without books."""
+    not in the fill event). `enabled` is False when the server runs a venue without books (the
+    quotes are served on every venue). `trading` answers GetQuote (its core's reference prices)."""
 
     def __init__(
         self,
@@ -95,7 +101,9 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
         clock: Callable[[], float],
         heartbeat_seconds: float,
         enabled: bool,
+        trading: TradingService | None = None,
     ) -> None:
+        self._trading = trading
         self._hub = hub
         self._fanout = fanout
         self._auth = auth
@@ -155,6 +163,46 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
             else:
                 yield market_data_pb2.StreamTradesResponse(trade=self._trade(item))
 
+    async def GetQuote(
+        self, request: market_data_pb2.GetQuoteRequest, context: grpc.aio.ServicerContext
+    ) -> market_data_pb2.GetQuoteResponse:
+        symbol = _symbol(request.symbol)
+        trading = self._trading
+        if trading is None:  # a servicer built without the trading service (some tests)
+            raise FailedPrecondition("this server does not serve quotes")
+        await trading.settled_state()
+        trading.queries.instrument(symbol)  # NOT_FOUND (INSTRUMENT_NOT_FOUND) when not listed
+        mark = trading.queries.reference(symbol)
+        if mark is None:
+            raise NotFound(
+                f"{symbol} has no reference price yet: no listing price, and no mark from the feed",
+                reason=Reason.NOT_FOUND,
+                metadata={"symbol": symbol},
+            )
+        return market_data_pb2.GetQuoteResponse(mark=mark_proto(mark))
+
+    async def StreamQuotes(
+        self, request: market_data_pb2.StreamQuotesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[market_data_pb2.StreamQuotesResponse]:
+        for symbol in request.symbols:
+            if not valid_symbol(symbol):
+                raise InvalidArgument("symbols", f"{symbol!r}: {SYMBOL_RULE}")
+        symbols = frozenset(request.symbols)
+        still_authorised = revocation_check(self._auth, current_principal().token_id)
+        still_authorised()
+
+        def wanted(event: StoredEvent) -> bool:
+            return event.event_type == _MARK and (not symbols or event.symbol in symbols)
+
+        after = request.from_sequence or self._fanout.head_sequence
+        async for item in self._fanout.subscribe(
+            after=after, matches=wanted, heartbeat_seconds=self._heartbeat, check=still_authorised
+        ):
+            if isinstance(item, CaughtUp | Heartbeat):
+                yield market_data_pb2.StreamQuotesResponse(**marker(item, self._clock))
+            else:
+                yield market_data_pb2.StreamQuotesResponse(mark=_mark(item))
+
     def _trade(self, event: StoredEvent) -> market_data_pb2.Trade:
         fill = _fill(event)
         try:
@@ -174,6 +222,15 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
 
 def _fill(event: StoredEvent) -> events_pb2.OrderFilled:
     return cast("events_pb2.OrderFilled", decode_payload(event.event_type, event.schema_version, event.payload))
+
+
+def _mark(event: StoredEvent) -> common_pb2.Mark:
+    """The mark an event recorded, with that event's sequence (the resume point)."""
+    payload = cast("events_pb2.MarkRecorded", decode_payload(event.event_type, event.schema_version, event.payload))
+    mark = common_pb2.Mark()
+    mark.CopyFrom(payload.mark)
+    mark.sequence = event.sequence
+    return mark
 
 
 def _price(text: str) -> str:

@@ -1,4 +1,5 @@
-"""itirp.v1.RiskService."""
+"""itirp.v1.RiskService. Positions and metrics carry the reference prices (marks) they are valued
+at, from `TradingQueries.reference`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,34 @@ from decimal import Decimal
 import grpc
 
 from itirp.app.trading import TradingService
+from itirp.auth.roles import Role
 from itirp.core.commands import SetKillSwitch, UpdateRiskLimits
+from itirp.core.protos import mark_proto
+from itirp.core.queries import TradingQueries
 from itirp.domain.money import format_money
 from itirp.domain.risk import LIMIT_AMOUNTS
+from itirp.domain.viewer import Viewer
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds
 from itirp.server.servicers.orders_convert import limits_to_proto, metrics_to_proto
-from itirp.v1 import risk_pb2, risk_pb2_grpc
+from itirp.v1 import common_pb2, risk_pb2, risk_pb2_grpc
 
 __all__ = ["RiskServicer"]
+
+#: Risk is firm-wide: the symbols worked are those of everyone's open orders.
+_FIRM = Viewer("", Role.ADMIN)
+
+
+def _marks(queries: TradingQueries) -> list[common_pb2.Mark]:
+    """The reference price of every symbol held or worked, by symbol."""
+    held = {p.symbol for p in queries.positions() if p.quantity}
+    worked = {o.symbol for o in queries.open_orders(_FIRM)}
+    marks = (queries.reference(symbol) for symbol in sorted(held | worked))
+    return [mark_proto(m) for m in marks if m is not None]
+
+
+def _mark_of(queries: TradingQueries, symbol: str) -> common_pb2.Mark | None:
+    mark = queries.reference(symbol)
+    return mark_proto(mark) if mark is not None else None
 
 
 class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
@@ -32,7 +53,9 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
 
     def _metrics(self) -> risk_pb2.RiskMetrics:
         q = self._queries
-        return metrics_to_proto(q.metrics(), q.trading_day, int(self._clock() * 1_000_000))
+        metrics = metrics_to_proto(q.metrics(), q.trading_day, int(self._clock() * 1_000_000))
+        metrics.marks.extend(_marks(q))
+        return metrics
 
     async def GetRiskLimits(
         self, request: risk_pb2.GetRiskLimitsRequest, context: grpc.aio.ServicerContext
@@ -83,6 +106,7 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
                     market_value=format_money(p.market_value),
                     realized_pnl=format_money(p.realized_pnl),
                     unrealized_pnl=format_money(p.unrealized_pnl),
+                    mark=_mark_of(self._queries, p.symbol),
                 )
                 for p in positions
             ],

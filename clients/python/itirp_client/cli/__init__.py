@@ -9,6 +9,8 @@ command until it expires or you log out:
     itirp-cli amend 5f0c...-... --quantity 80 --price 150.40   # a resting order (internal venue)
     itirp-cli book AAPL --depth 5 --watch                       # the live book, Ctrl-C to stop
     itirp-cli trades AAPL --from-sequence 1                     # every trade so far, then live ones
+    itirp-cli quote AAPL                                        # the reference price risk uses
+    itirp-cli quotes AAPL MSFT --count 5                        # marks as they are recorded
     itirp-cli orders --status EXECUTED --symbol AAPL
     itirp-cli watch                                  # live order status, Ctrl-C to stop
     itirp-cli cancel 5f0c...-...  --reason "changed my mind"
@@ -37,7 +39,7 @@ Exit codes:
     4  the order was rejected by pre-trade risk
     5  the server cannot be reached (or could not carry the request out right now)
     6  the audit log's hash chain is broken
-  130  interrupted (Ctrl-C) — except `watch`, `audit tail`, `trades` and `book --watch`, for which Ctrl-C
+  130  interrupted (Ctrl-C) — except `watch`, `audit tail`, `trades`, `quotes` and `book --watch`, for which Ctrl-C
        is the normal end (0)
 """
 
