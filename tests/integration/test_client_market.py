@@ -59,9 +59,9 @@ async def test_order_types_time_in_force_and_fills(venue) -> None:  # type: igno
         await itirp_client.aconnect(venue.address, "trader1", "trader123") as maker,
         await itirp_client.aconnect(venue.address, "risk1", "risk123") as taker,
     ):
-        ask1 = await maker.submit_order("ACME", "SELL", 10, "100")
+        ask1 = await maker.submit_order("ACMX", "SELL", 10, "100")
         ask2 = await maker.submit_order(
-            "ACME", "sell", 10, "101.5", time_in_force="day", self_trade_prevention="cancel-both"
+            "ACMX", "sell", 10, "101.5", time_in_force="day", self_trade_prevention="cancel-both"
         )
         assert ask1.status == S.ORDER_STATUS_WORKING
         assert ask1.order.remaining_quantity == 10
@@ -71,7 +71,7 @@ async def test_order_types_time_in_force_and_fills(venue) -> None:  # type: igno
         assert ask2.order.self_trade_prevention == S.SELF_TRADE_PREVENTION_CANCEL_BOTH
 
         # a market order takes the best prices first; names, prefixed names and numbers all work
-        bought = await taker.submit_order("ACME", "BUY", 15, order_type="market", time_in_force="TIME_IN_FORCE_IOC")
+        bought = await taker.submit_order("ACMX", "BUY", 15, order_type="market", time_in_force="TIME_IN_FORCE_IOC")
         order = bought.order
         assert (bought.status, order.order_type, order.time_in_force) == (
             S.ORDER_STATUS_EXECUTED,
@@ -92,18 +92,18 @@ async def test_order_types_time_in_force_and_fills(venue) -> None:  # type: igno
         assert (await maker.get_order(ask1.order_id)).status == S.ORDER_STATUS_EXECUTED
 
         # fill or kill: nothing at once is nothing at all
-        fok = await taker.submit_order("ACME", "BUY", 50, "101.5", time_in_force=S.TIME_IN_FORCE_FOK)
+        fok = await taker.submit_order("ACMX", "BUY", 50, "101.5", time_in_force=S.TIME_IN_FORCE_FOK)
         assert (fok.status, fok.order.filled_quantity) == (S.ORDER_STATUS_CANCELLED, 0)
-        ioc = await taker.submit_order("ACME", "BUY", 50, "101.5", time_in_force="ioc")
+        ioc = await taker.submit_order("ACMX", "BUY", 50, "101.5", time_in_force="ioc")
         # immediate or cancel: what trades at once trades, the rest is cancelled
         assert (ioc.status, ioc.order.filled_quantity, ioc.order.remaining_quantity) == (S.ORDER_STATUS_CANCELLED, 5, 0)
 
         with pytest.raises(ValueError, match="order_type must be one of LIMIT, MARKET"):
-            await maker.submit_order("ACME", "BUY", 1, "1", order_type="stop")
+            await maker.submit_order("ACMX", "BUY", 1, "1", order_type="stop")
         with pytest.raises(ValueError, match="time_in_force"):
-            await maker.submit_order("ACME", "BUY", 1, "1", time_in_force="gtd")
+            await maker.submit_order("ACMX", "BUY", 1, "1", time_in_force="gtd")
         with pytest.raises(itirp_client.InvalidRequest) as priced_market:
-            await maker.submit_order("ACME", "BUY", 1, "100", order_type="MARKET")
+            await maker.submit_order("ACMX", "BUY", 1, "100", order_type="MARKET")
         assert priced_market.value.field == "price"
 
 

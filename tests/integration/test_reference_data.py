@@ -268,11 +268,6 @@ async def test_a_restart_rebuilds_the_same_instrument_master(config: Config) -> 
     assert acme_after.updated_by == "risk1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: the start-up listing (reference.instruments_file, status column ACTIVE) re-opens an "
-    "instrument a risk manager closed or halted through the API, at every restart",
-)
 async def test_a_restart_keeps_a_listed_file_instrument_closed(config: Config) -> None:
     before, after = await changes_then_restart(config, "MSFT")
 
