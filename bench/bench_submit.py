@@ -31,6 +31,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
+#: The benchmark desk's one instrument (BENCH at 1.00, tick 0.01).
+INSTRUMENTS = Path(__file__).resolve().parent / "instruments.csv"
+
 RUNNER = """
 import asyncio, sys
 from pathlib import Path
@@ -58,7 +61,7 @@ async def main():
         response_serializer=order_pb2.SubmitOrderResponse.SerializeToString)
     handler = grpc.method_handlers_generic_handler("itirp.bench.Baseline", {"Noop": noop_handler})
     config = Config.from_env(listen="127.0.0.1:0", data_dir=Path(sys.argv[1]), venue_latency_seconds=0.001,
-        venue=sys.argv[2])
+        venue=sys.argv[2], reference_instruments_file=sys.argv[3], reference_demo_instruments=False, feed_kind="off")
     server = await serve(config, extra_handlers=[handler])
     print(server.port, flush=True)
     await server.server.wait_for_termination()
@@ -74,7 +77,10 @@ def start_server(tmp: Path, venue: str) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_") or k == "ITIRP_ACCESS_LOG"}
     with open(tmp / "server.log", "wb") as log:  # the child keeps its own descriptor
         proc = subprocess.Popen(
-            [sys.executable, "-c", RUNNER, str(tmp / "data"), venue], stdout=subprocess.PIPE, stderr=log, env=env
+            [sys.executable, "-c", RUNNER, str(tmp / "data"), venue, str(INSTRUMENTS)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
         )
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
@@ -159,9 +165,10 @@ def in_process_costs() -> None:
     print(f"pre-trade check (RiskEngine.check, 100 symbols): {check * 1e6:.2f} us")
 
     from itirp.auth.roles import Role
-    from itirp.core.commands import Actor, SubmitOrder
+    from itirp.core.commands import Actor, SubmitOrder, UpsertInstrument
     from itirp.core.journal import Journal
     from itirp.core.sequencer import Sequencer
+    from itirp.domain.instrument_lists import parse_instruments_csv
     from itirp.domain.orders import Side
     from itirp.domain.viewer import Viewer
     from itirp.store import NewEvent, StoredEvent
@@ -183,6 +190,8 @@ def in_process_costs() -> None:
     now_us = 1_800_000_000_000_000
     core = Sequencer(Journal(clock_us=lambda: now_us), Sink())
     actor = Actor(viewer=Viewer("u", Role.TRADER), username="t", correlation_id="c", causation_id="r")
+    for instrument in parse_instruments_csv(INSTRUMENTS.read_text()):
+        core.reference.upsert(UpsertInstrument(actor=actor, instrument=instrument, reason="bench"), now_us)
     orders = [
         SubmitOrder(actor=actor, symbol="BENCH", side=side, quantity=1, price="1.00") for side in (Side.BUY, Side.SELL)
     ]
@@ -210,7 +219,16 @@ async def _in_process_orders(venue: str, n: int = 5000, concurrency: int = 64) -
     logging.getLogger().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         server = await serve(
-            Config.from_flat(listen="127.0.0.1:0", data_dir=Path(tmp), scrypt_n=1024, access_log=False, venue=venue)
+            Config.from_flat(
+                listen="127.0.0.1:0",
+                data_dir=Path(tmp),
+                scrypt_n=1024,
+                access_log=False,
+                venue=venue,
+                reference_instruments_file=str(INSTRUMENTS),
+                reference_demo_instruments=False,
+                feed_kind="off",
+            )
         )
         actor = Actor(viewer=Viewer("u1", Role.TRADER), username="trader1", correlation_id="c", causation_id="r")
         trading, slots = server.trading, asyncio.Semaphore(concurrency)
