@@ -3,6 +3,7 @@ durability, and the listing of instruments at start (a file, or the demo desk's 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -23,12 +24,12 @@ log = logging.getLogger("itirp.reference")
 SYSTEM_USER = "system"
 
 
-def _same(a: Instrument, b: Instrument) -> bool:
-    """Equal definitions (who changed it and when aside, and its status: a halt or a close made
-    through the API is the desk's decision, which a file read at start must not undo)."""
-    keys = ("symbol", "name", "currency", "tick_size", "lot_size", "min_quantity", "max_quantity")
-    more = ("price_band_percent", "reference_price")
-    return all(getattr(a, k) == getattr(b, k) for k in (*keys, *more))
+def _same(listed: Instrument, given: Instrument) -> bool:
+    """Equal definitions, who changed it and when aside, and its status too: a halt or a close made
+    through the API is the desk's decision, which a file read at start must not undo."""
+    return listed == dataclasses.replace(
+        given, status=listed.status, updated_us=listed.updated_us, updated_by=listed.updated_by
+    )
 
 
 class ReferenceService:

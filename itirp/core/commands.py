@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from itirp.domain.instruments import Instrument, InstrumentStatus, Mark
 from itirp.domain.orders import OrderType, SelfTradePrevention, Side, TimeInForce
 from itirp.domain.viewer import Viewer
+from itirp.errors import InvalidArgument
 
 __all__ = [
     "Actor",
@@ -20,6 +21,7 @@ __all__ = [
     "SubmitOrder",
     "UpdateRiskLimits",
     "UpsertInstrument",
+    "required_reason",
 ]
 
 
@@ -35,6 +37,21 @@ class Actor:
     @property
     def user_id(self) -> str:
         return self.viewer.user_id
+
+    def envelope(self, symbol: str = "") -> dict[str, str]:
+        """The ids an event of this actor's command carries (an order's events carry more)."""
+        ids = {"correlation_id": self.correlation_id, "causation_id": self.causation_id, "user_id": self.user_id}
+        if symbol:
+            ids["symbol"] = symbol
+        return ids
+
+
+def required_reason(reason: str) -> str:
+    """A reason the audit log records, stripped; INVALID_ARGUMENT when there is none."""
+    stripped = reason.strip()
+    if not stripped:
+        raise InvalidArgument("reason", "required: it is recorded in the audit log")
+    return stripped
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

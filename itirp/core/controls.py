@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from itirp.core.commands import SetKillSwitch, UpdateRiskLimits
+from itirp.core.commands import SetKillSwitch, UpdateRiskLimits, required_reason
 from itirp.core.protos import limits_proto
 from itirp.core.recorder import Committed, Recorder
 from itirp.core.state import TradingState
@@ -48,25 +48,13 @@ class RiskCommands:
             new_limits=limits_proto(new, now_us, actor.username or actor.user_id),
             reason=command.reason,
         )
-        envelope = {
-            "correlation_id": actor.correlation_id,
-            "causation_id": actor.causation_id,
-            "user_id": actor.user_id,
-        }
-        return old, new, self._recorder.emit([(payload, envelope)], now_us)
+        return old, new, self._recorder.emit([(payload, actor.envelope())], now_us)
 
     def set_kill_switch(self, command: SetKillSwitch, now_us: int) -> Committed | None:
         """None when the switch already is in the requested state (nothing to record)."""
-        reason = command.reason.strip()
-        if not reason:
-            raise InvalidArgument("reason", "required: it is recorded in the audit log")
+        reason = required_reason(command.reason)
         if self._state.risk.limits.kill_switch_enabled == command.enabled:
             return None
         actor = command.actor
         cls = events_pb2.KillSwitchActivated if command.enabled else events_pb2.KillSwitchDeactivated
-        envelope = {
-            "correlation_id": actor.correlation_id,
-            "causation_id": actor.causation_id,
-            "user_id": actor.user_id,
-        }
-        return self._recorder.emit([(cls(reason=reason, username=actor.username), envelope)], now_us)
+        return self._recorder.emit([(cls(reason=reason, username=actor.username), actor.envelope())], now_us)

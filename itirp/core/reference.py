@@ -6,33 +6,27 @@ from __future__ import annotations
 
 import dataclasses
 
-from itirp.core.commands import RecordMark, SetInstrumentStatus, UpsertInstrument
+from itirp.core.commands import RecordMark, SetInstrumentStatus, UpsertInstrument, required_reason
 from itirp.core.protos import INSTRUMENT_STATUS_PROTO, instrument_proto, mark_proto
+from itirp.core.queries import TradingQueries
 from itirp.core.recorder import Committed, Recorder
 from itirp.core.state import TradingState
 from itirp.domain.instruments import Instrument, InstrumentStatus, instrument_problems
-from itirp.errors import FieldViolation, InvalidArgument, NotFound, Reason
+from itirp.errors import FieldViolation, InvalidArgument
 from itirp.v1 import events_pb2
 
 __all__ = ["ReferenceCommands"]
 
 
 class ReferenceCommands:
-    def __init__(self, state: TradingState, recorder: Recorder) -> None:
+    def __init__(self, state: TradingState, recorder: Recorder, queries: TradingQueries) -> None:
         self._state = state
         self._recorder = recorder
-
-    def _known(self, symbol: str) -> Instrument:
-        instrument = self._state.instruments.get(symbol)
-        if instrument is None:
-            raise NotFound(
-                f"no instrument {symbol!r} is listed", reason=Reason.INSTRUMENT_NOT_FOUND, metadata={"symbol": symbol}
-            )
-        return instrument
+        self._queries = queries
 
     def upsert(self, command: UpsertInstrument, now_us: int) -> tuple[Instrument, bool, Committed]:
         """(the instrument as listed now, whether it is new, events)."""
-        _require_reason(command.reason)
+        reason = required_reason(command.reason)
         problems = instrument_problems(command.instrument)
         if problems:
             raise InvalidArgument.of([FieldViolation(f"instrument.{f}", p) for f, p in problems])
@@ -43,38 +37,26 @@ class ReferenceCommands:
         payload = events_pb2.InstrumentUpserted(
             instrument=instrument_proto(listed),
             created=existing is None,
-            reason=command.reason.strip(),
+            reason=reason,
             username=actor.username,
         )
-        envelope = {
-            "correlation_id": actor.correlation_id,
-            "causation_id": actor.causation_id,
-            "user_id": actor.user_id,
-            "symbol": symbol,
-        }
-        committed = self._recorder.emit([(payload, envelope)], now_us)
+        committed = self._recorder.emit([(payload, actor.envelope(symbol))], now_us)
         return self._state.instruments[symbol], existing is None, committed
 
     def set_status(self, command: SetInstrumentStatus, now_us: int) -> tuple[Instrument, Committed | None]:
         """(the instrument, events); no events when it already is in that status."""
-        _require_reason(command.reason)
-        instrument = self._known(command.symbol)
+        reason = required_reason(command.reason)
+        instrument = self._queries.instrument(command.symbol)
         if instrument.status is command.status:
             return instrument, None
         actor = command.actor
         payload = events_pb2.InstrumentStatusChanged(
             old_status=INSTRUMENT_STATUS_PROTO[instrument.status],
             new_status=INSTRUMENT_STATUS_PROTO[command.status],
-            reason=command.reason.strip(),
+            reason=reason,
             username=actor.username,
         )
-        envelope = {
-            "correlation_id": actor.correlation_id,
-            "causation_id": actor.causation_id,
-            "user_id": actor.user_id,
-            "symbol": command.symbol,
-        }
-        committed = self._recorder.emit([(payload, envelope)], now_us)
+        committed = self._recorder.emit([(payload, actor.envelope(command.symbol))], now_us)
         return self._state.instruments[command.symbol], committed
 
     def record_mark(self, command: RecordMark, now_us: int) -> Committed | None:
@@ -90,7 +72,3 @@ class ReferenceCommands:
         payload = events_pb2.MarkRecorded(mark=mark_proto(dataclasses.replace(mark, sequence=0)))
         return self._recorder.emit([(payload, {"correlation_id": correlation_id, "symbol": mark.symbol})], now_us)
 
-
-def _require_reason(reason: str) -> None:
-    if not reason.strip():
-        raise InvalidArgument("reason", "required: it is recorded in the audit log")

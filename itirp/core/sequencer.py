@@ -46,7 +46,7 @@ class Sequencer:
             self.state, recorder, self.queries, venue=venue, max_order_quantity=max_order_quantity
         )
         self.controls = RiskCommands(self.state, recorder)
-        self.reference = ReferenceCommands(self.state, recorder)
+        self.reference = ReferenceCommands(self.state, recorder, self.queries)
         self.execution = ExecutionSteps(self.state, recorder)
 
     @property
