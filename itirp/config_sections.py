@@ -165,15 +165,21 @@ class VenueConfig:
     kind: VenueKind = field(
         default="simulated",
         metadata=about(
-            "`simulated`: fills each order whole at its price, after a latency; `internal`: the desk's own "
-            "order books (orders rest, match by price-time priority, fill partly)",
+            "`simulated`: a simulated lit market at the feed's prices (orders cross the quote or rest, fill "
+            "partly, cancel); `internal`: the desk's own order books (price-time priority)",
             flag="--venue",
             aliases=("ITIRP_VENUE",),
             label="venue",
         ),
     )
-    latency_seconds: float = field(default=0.001, metadata=about("simulated venue: latency per fill, s"))
-    failure_rate: float = field(default=0.0, metadata=about("simulated venue: probability of a transient failure, 0-1"))
+    latency_seconds: float = field(default=0.001, metadata=about("simulated venue: latency of each call, s"))
+    failure_rate: float = field(
+        default=0.0, metadata=about("simulated venue: probability that a call fails (request or answer lost), 0-1")
+    )
+    depth: int = field(default=1000, metadata=about("simulated venue: quantity the market offers an order per quote"))
+    match_seconds: float = field(
+        default=0.1, metadata=about("simulated venue: how often resting orders are checked against the quotes, s")
+    )
     seed: int | None = field(
         default=None, metadata=about("simulated venue and retry jitter: random seed", shown="random")
     )
@@ -182,6 +188,8 @@ class VenueConfig:
         _check_choices(self, "venue")
         if not 0.0 <= self.failure_rate <= 1.0:
             raise ConfigError("venue failure rate must be between 0 and 1")
+        if self.depth < 1 or self.match_seconds <= 0:
+            raise ConfigError("venue depth must be at least 1 and its match interval positive")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,6 +218,10 @@ class ExecutionConfig:
             "how long the breaker stays open before it tries again, s", aliases=("ITIRP_BREAKER_OPEN_SECONDS",)
         ),
     )
+    reconcile_seconds: float = field(
+        default=5.0,
+        metadata=about("how often orders in doubt (UNKNOWN, PENDING_CANCEL) are asked about at the venue, s"),
+    )
     max_in_flight: int = field(
         default=1024,
         metadata=about(
@@ -221,6 +233,8 @@ class ExecutionConfig:
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.breaker_threshold < 1:
             raise ConfigError("execution attempts and breaker threshold must be at least 1")
+        if self.reconcile_seconds <= 0:
+            raise ConfigError("the reconciliation interval must be positive")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -83,24 +83,37 @@ def token_for(channel: grpc.aio.Channel) -> Callable[[str], object]:
 
 
 class ScriptedVenue:
-    """A venue whose behaviour a test sets: fill, fail transiently, reject, or hold until released."""
+    """A venue whose behaviour a test sets: fill, fail transiently, reject, or hold until released.
+    It knows orders by id as a real venue does: `status` answers an order it filled, `submit` of a
+    known id answers it again, `cancel` cancels what has not filled ("rest" mode: orders rest
+    unfilled until `fill_resting`)."""
 
     name = "scripted"
 
     def __init__(self) -> None:
         import asyncio
 
-        self.mode = "fill"  # "fill" | "transient" | "permanent" | "hang"
+        self.mode = "fill"  # "fill" | "rest" | "transient" | "permanent" | "hang"
         self.gate: asyncio.Event | None = None  # when set, every call waits for it
         self.calls: list[tuple[str, int]] = []
+        self.status_calls: list[str] = []
+        self.cancel_calls: list[str] = []
         self.entered = asyncio.Event()
+        self.reports: dict = {}  # type: ignore[type-arg]
+        self.orders: dict = {}  # type: ignore[type-arg]
+        self.listeners: list = []  # type: ignore[type-arg]
 
-    async def execute(self, order):  # type: ignore[no-untyped-def]
+    def listen(self, on_report):  # type: ignore[no-untyped-def]
+        self.listeners.append(on_report)
+
+    async def run(self) -> None:
+        return None
+
+    async def _call(self) -> None:
         import asyncio
 
-        from itirp.execution.venue import Fill, PermanentVenueError, TransientVenueError
+        from itirp.execution.venue import PermanentVenueError, TransientVenueError
 
-        self.calls.append((order.order_id, order.attempt))
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
@@ -110,4 +123,52 @@ class ScriptedVenue:
             raise PermanentVenueError("scripted: symbol halted")
         if self.mode == "hang":
             await asyncio.sleep(3600)
-        return Fill(order.quantity, order.price, f"x-{order.order_id[:8]}-{order.attempt}")
+
+    async def submit(self, order):  # type: ignore[no-untyped-def]
+        from itirp.execution.venue import ExecutionReport, Fill, VenueOrderState
+
+        self.calls.append((order.order_id, order.attempt))
+        await self._call()
+        if order.order_id not in self.reports:
+            self.orders[order.order_id] = order
+            if self.mode == "rest":
+                self.reports[order.order_id] = ExecutionReport(order.order_id, VenueOrderState.WORKING)
+            else:
+                fill = Fill(order.quantity, order.price, f"x-{order.order_id[:8]}-{order.attempt}")
+                self.reports[order.order_id] = ExecutionReport(order.order_id, VenueOrderState.FILLED, (fill,))
+        return self.reports[order.order_id]
+
+    async def status(self, order_id):  # type: ignore[no-untyped-def]
+        self.status_calls.append(order_id)
+        await self._call()
+        return self.reports.get(order_id)
+
+    async def cancel(self, order_id):  # type: ignore[no-untyped-def]
+        import dataclasses
+
+        from itirp.execution.venue import ExecutionReport, VenueOrderState
+
+        self.cancel_calls.append(order_id)
+        await self._call()
+        report = self.reports.get(order_id)
+        if report is None:
+            report = ExecutionReport(order_id, VenueOrderState.CANCELLED, reason="cancelled before it arrived")
+        elif report.state is VenueOrderState.WORKING:
+            report = dataclasses.replace(report, state=VenueOrderState.CANCELLED, reason="cancelled on request")
+        self.reports[order_id] = report
+        return report
+
+    def fill_resting(self, order_id: str, quantity: int) -> None:
+        """A resting order fills (part): reported to the listeners, as a market would."""
+        import dataclasses
+
+        from itirp.execution.venue import Fill, VenueOrderState
+
+        report, order = self.reports[order_id], self.orders[order_id]
+        fill = Fill(quantity, order.price, f"x-{order_id[:8]}-f{len(report.fills)}", aggressor=False)
+        fills = (*report.fills, fill)
+        done = sum(f.quantity for f in fills) == order.quantity
+        report = dataclasses.replace(report, fills=fills, state=VenueOrderState.FILLED if done else report.state)
+        self.reports[order_id] = report
+        for listener in self.listeners:
+            listener(report)

@@ -226,7 +226,11 @@ def build_trading(
         core,
         venue
         or SimulatedVenue(
-            latency_seconds=config.venue.latency_seconds, failure_rate=config.venue.failure_rate, seed=config.venue.seed
+            latency_seconds=config.venue.latency_seconds,
+            failure_rate=config.venue.failure_rate,
+            seed=config.venue.seed,
+            depth=config.venue.depth,
+            match_seconds=config.venue.match_seconds,
         ),
         RetryPolicy(
             attempts=execution.attempts,
@@ -237,8 +241,16 @@ def build_trading(
         clock_us=_micros(clock),
         rng=random.Random(config.venue.seed),
         max_in_flight=execution.max_in_flight,
+        reconcile_seconds=execution.reconcile_seconds,
     )
-    trading = TradingService(core, executor, sink, clock=clock, read_only=config.read_only)
+    trading = TradingService(
+        core,
+        executor,
+        sink,
+        clock=clock,
+        read_only=config.read_only,
+        reconcile_timeout=2 * execution.attempt_timeout_seconds,
+    )
     return TradingParts(core, executor, trading, market_data)
 
 
@@ -301,6 +313,8 @@ async def _start_feed(config: Config, parts: TradingParts, stack: AsyncExitStack
     running.start()
     stack.push_async_callback(running.stop)
     parts.trading.prices = board.latest
+    if isinstance(parts.executor.venue, SimulatedVenue) and parts.executor.venue.prices is None:
+        parts.executor.venue.prices = board.latest  # the simulated market trades at the feed's quotes
 
 
 def _micros(clock: Clock) -> Callable[[], int]:

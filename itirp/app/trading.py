@@ -42,6 +42,7 @@ class TradingService:
         clock: Callable[[], float],
         read_only: bool = False,
         prices: Callable[[str], Mark | None] | None = None,
+        reconcile_timeout: float = 10.0,
     ) -> None:
         self._core = core
         #: The market data feed's latest price of a symbol (not yet recorded), if there is a feed.
@@ -51,6 +52,7 @@ class TradingService:
         self.sink = sink
         self._clock = clock
         self._read_only = read_only
+        self._reconcile_timeout = reconcile_timeout
         self.submit_latency = LatencyHistogram()
         self._day_task: asyncio.Task[None] | None = None
 
@@ -84,22 +86,21 @@ class TradingService:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """After replay: fail orders a stop caught executing, resume those approved but never sent."""
+        """After replay: reconcile the orders that were (or may be) at the venue with its status,
+        send those approved but never sent, start the venue's own loop and reconciliation."""
         if self._read_only:
             return
-        execution = self._core.execution
-        approved, executing = execution.recovery_plan()
-        for order_id in executing:
-            await self._durable(execution.interrupted(order_id, self._now_us()))
-        if executing:
-            log.warning(
-                "orders interrupted by the last stop were failed for reconciliation", extra={"orders": executing}
-            )
+        executor = self.executor
+        approved, at_venue = self._core.execution.recovery_plan(executor.venue_name)
+        executor.start()
+        if at_venue:
+            await executor.reconcile(at_venue, timeout=self._reconcile_timeout)
+            log.info("orders at the venue reconciled after the restart", extra={"orders": len(at_venue)})
         for order_id in approved:
             if self.venue == INTERNAL_VENUE:
                 await self._durable(self._core.orders.accept(order_id, self._now_us()))
             else:
-                self.executor.execute(order_id)
+                executor.execute(order_id)
         self._day_task = asyncio.create_task(self._roll_days(), name="itirp-trading-day")
 
     async def stop(self, grace: float) -> None:
@@ -155,9 +156,14 @@ class TradingService:
         return order
 
     async def cancel(self, command: CancelOrder) -> Order:
+        """Cancelled, or PENDING_CANCEL while the external venue is asked."""
         self._writable()
         order, committed = self._core.orders.cancel(command, self._now_us())
+        if committed is None:  # a repeat of a pending cancel: answered once what it shows is durable
+            await self.settled_state()
         await self._durable(committed)
+        if order.status is OrderStatus.PENDING_CANCEL:
+            self.executor.cancel(order.order_id)
         return order
 
     async def amend(self, command: AmendOrder) -> tuple[Order, bool]:

@@ -1,5 +1,12 @@
 """The execution steps at an external venue, driven by the executor (`itirp.execution`): each
-decision is an event, recorded before it is acted on; the circuit breaker's transitions too."""
+decision is an event, recorded before it is acted on; the circuit breaker's transitions too.
+
+What the venue says arrives as an `ExecutionReport` of the order's whole state there; `report`
+records only what the log does not have yet (the acknowledgement, fills by execution id, the
+close), in the same vocabulary as the internal venue: ORDER_ACCEPTED, ORDER_FILLED,
+ORDER_CANCELLED, and EXECUTION_FAILED for a rejection. An order whose outcome is in doubt is never
+failed: it is UNKNOWN (ORDER_STATUS_UNKNOWN) until the venue's answer resolves it.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +19,11 @@ from itirp.core.recorder import Committed, Item, Recorder
 from itirp.core.state import TradingState
 from itirp.domain.breaker import BreakerState, Transition
 from itirp.domain.orders import Order, OrderStatus, Trigger
-from itirp.domain.venue import Fill
+from itirp.domain.venue import ExecutionReport, VenueOrderState
 from itirp.events import timestamp_from_us
 from itirp.v1 import events_pb2
 
-__all__ = ["ExecutionSteps"]
+__all__ = ["AT_VENUE", "ExecutionSteps"]
 
 _BREAKER_EVENT: dict[BreakerState, type[Message]] = {
     BreakerState.OPEN: events_pb2.CircuitBreakerOpened,
@@ -46,8 +53,10 @@ class ExecutionSteps:
         return order_envelope(order, order.correlation_id, order.order_id)
 
     def begin_attempt(self, order_id: str, attempt: int, venue: str, now_us: int) -> tuple[bool, Committed | None]:
-        """Record EXECUTION_STARTED for the attempt, or fail the order fast while the breaker is open.
-        Returns (go ahead, events); (False, None) when the order left the execution path (cancelled)."""
+        """Record EXECUTION_STARTED for the attempt. While the breaker is open a first attempt fails
+        fast (nothing was sent) and a later one makes the order UNKNOWN (an earlier attempt may have
+        reached the venue). Returns (go ahead, events); (False, None) when the order left the
+        execution path (cancelled, or a cancel is pending)."""
         order = self._state.orders[order_id]
         if not order.can(Trigger.EXECUTION_STARTED):
             return False, None
@@ -55,12 +64,13 @@ class ExecutionSteps:
         allowed, transition = breaker.admit(now_us)
         if not allowed:
             until = datetime.fromtimestamp(breaker.open_until_us / 1e6, UTC).isoformat(timespec="seconds")
-            failed = events_pb2.ExecutionFailed(
-                reason=f"circuit breaker open: venue calls suspended until {until} after repeated failures",
-                attempts=attempt - 1,
-                circuit_open=True,
-            )
-            return False, self._recorder.emit([(failed, self._envelope(order))], now_us)
+            reason = f"circuit breaker open: venue calls suspended until {until} after repeated failures"
+            payload: Message
+            if attempt == 1:
+                payload = events_pb2.ExecutionFailed(reason=reason, attempts=0, circuit_open=True)
+            else:
+                payload = events_pb2.OrderStatusUnknown(reason=reason, attempts=attempt - 1)
+            return False, self._recorder.emit([(payload, self._envelope(order))], now_us)
         items = self._breaker_items(transition, order)
         items.append((events_pb2.ExecutionStarted(attempt=attempt, venue=venue), self._envelope(order)))
         return True, self._recorder.emit(items, now_us)
@@ -68,18 +78,20 @@ class ExecutionSteps:
     def attempt_failed(
         self, order_id: str, attempt: int, reason: str, *, max_attempts: int, retry_delay_ms: int, now_us: int
     ) -> tuple[bool, Committed]:
-        """A transient venue failure. Returns (will retry, events): EXECUTION_RETRIED, or
-        EXECUTION_FAILED when attempts are used up or the breaker opens."""
+        """A venue call for the order failed transiently (it may or may not have reached the venue).
+        Returns (will retry, events): EXECUTION_RETRIED; when attempts are used up or the breaker
+        opens, ORDER_STATUS_UNKNOWN for an order being sent (never FAILED: it may have filled).
+        A failed cancel leaves the order PENDING_CANCEL (EXECUTION_RETRIED, retried later)."""
         order = self._state.orders[order_id]
         transition = self._state.breaker.on_failure(now_us)
         opens = transition is not None and transition.to is BreakerState.OPEN
         retry = attempt < max_attempts and not opens
         payload: Message
-        if retry:
+        if retry or order.status is OrderStatus.PENDING_CANCEL:
             payload = events_pb2.ExecutionRetried(attempt=attempt, reason=reason, delay_ms=retry_delay_ms)
         else:
             why = reason if not opens else f"{reason}; circuit breaker opened"
-            payload = events_pb2.ExecutionFailed(reason=why, attempts=attempt)
+            payload = events_pb2.OrderStatusUnknown(reason=why, attempts=attempt, attempt_failed=True)
         items = [(payload, self._envelope(order)), *self._breaker_items(transition, order)]
         return retry, self._recorder.emit(items, now_us)
 
@@ -88,42 +100,113 @@ class ExecutionSteps:
         (it must not stay half-open, refusing every later order, waiting for a probe result)."""
         order = self._state.orders[order_id]
         failed = events_pb2.ExecutionFailed(reason=reason, attempts=attempt, permanent=True)
-        items: list[Item] = [(failed, self._envelope(order))]
-        breaker = self._state.breaker
-        if breaker.state is BreakerState.HALF_OPEN:
-            items += self._breaker_items(breaker.on_success(), order)
-        return self._recorder.emit(items, now_us)
+        return self._recorder.emit([(failed, self._envelope(order)), *self._answered(order)], now_us)
 
-    def completed(self, order_id: str, attempt: int, fill: Fill, venue: str, now_us: int) -> Committed:
+    def _answered(self, order: Order) -> list[Item]:
+        """The venue answered a call: the breaker's success (a half-open breaker closes)."""
+        return self._breaker_items(self._state.breaker.on_success(), order)
+
+    def report(
+        self, order_id: str, report: ExecutionReport, venue: str, now_us: int, *, answered: bool = True
+    ) -> Committed | None:
+        """Record what `report` says that the log does not have yet; None when it adds nothing.
+        `answered`: the report answers a call of ours (the breaker counts a success), as opposed to
+        an unsolicited one (a resting order's fill)."""
         order = self._state.orders[order_id]
-        completed = events_pb2.ExecutionCompleted(
-            filled_quantity=fill.quantity,
-            fill_price=str(fill.price),
-            venue=venue,
-            execution_id=fill.execution_id,
-            attempt=attempt,
-        )
-        items = [(completed, self._envelope(order)), *self._breaker_items(self._state.breaker.on_success(), order)]
-        return self._recorder.emit(items, now_us)
+        breaker = self._answered(order) if answered else []
+        items: list[Item] = []
+        if not order.status.terminal:
+            items = self._report_items(order, report, venue)
+        if not items and not breaker:
+            return None
+        return self._recorder.emit(items + breaker, now_us)
 
-    def interrupted(self, order_id: str, now_us: int) -> Committed:
-        """After a restart: an order that was executing when the server stopped. Its outcome at the
-        venue is unknown, so it is failed (permanently) for the desk to reconcile, never re-sent."""
+    def _report_items(self, order: Order, report: ExecutionReport, venue: str) -> list[Item]:
+        envelope = self._envelope(order)
+        if report.state is VenueOrderState.REJECTED:
+            if order.venue_accepted:
+                return []  # a rejection of an order the venue already acknowledged: not ours to believe
+            failed = events_pb2.ExecutionFailed(
+                reason=f"rejected by the {venue} venue: {report.reason}",
+                attempts=order.execution_attempts,
+                permanent=True,
+            )
+            return [(failed, envelope)]
+        items: list[Item] = []
+        if not order.venue_accepted:
+            items.append((events_pb2.OrderAccepted(venue=venue), envelope))
+        remaining = order.quantity - order.filled_quantity
+        for fill in report.fills:
+            if order.has_fill(fill.execution_id):
+                continue
+            if fill.quantity > remaining:
+                raise ValueError(
+                    f"the {venue} venue reported {fill.quantity} filled on order {order.order_id}"
+                    f" with {remaining} open: report ignored"
+                )
+            remaining -= fill.quantity
+            filled = events_pb2.OrderFilled(
+                trade_id=fill.execution_id,
+                quantity=fill.quantity,
+                price=str(fill.price),
+                aggressor=fill.aggressor,
+                remaining_quantity=remaining,
+                venue=venue,
+            )
+            items.append((filled, envelope))
+        if report.state is VenueOrderState.CANCELLED and remaining > 0:
+            reason = report.reason or f"cancelled at the {venue} venue"
+            items.append((events_pb2.OrderCancelled(reason=reason, quantity=remaining), envelope))
+        return items
+
+    def no_record(self, order_id: str, venue: str, now_us: int) -> Committed | None:
+        """The venue says it has no order of ours by this id (a status query, after a timeout or a
+        restart): one being sent never arrived (nothing filled: FAILED), one that was working is
+        not any more (its session ended: CANCELLED)."""
         order = self._state.orders[order_id]
-        failed = events_pb2.ExecutionFailed(
-            reason=(
-                "execution interrupted by a server restart; outcome at the venue unknown, reconcile before re-sending"
-            ),
-            attempts=order.execution_attempts,
-            permanent=True,
-        )
-        return self._recorder.emit([(failed, self._envelope(order))], now_us)
+        envelope = self._envelope(order)
+        payload: Message
+        if order.status in (OrderStatus.EXECUTING, OrderStatus.UNKNOWN):
+            payload = events_pb2.ExecutionFailed(
+                reason=f"the {venue} venue has no record of the order: it never arrived, nothing was filled",
+                attempts=order.execution_attempts,
+                permanent=True,
+            )
+        elif order.status in (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL):
+            payload = events_pb2.OrderCancelled(
+                reason=f"the {venue} venue has no record of the order (its session ended): nothing is working there",
+                quantity=order.remaining_quantity,
+            )
+        else:
+            return None
+        return self._recorder.emit([(payload, envelope)], now_us)
 
-    def recovery_plan(self) -> tuple[list[str], list[str]]:
-        """(orders approved but never sent to the venue: resume them; orders caught executing by a
-        stop: fail them for reconciliation). Also clears a half-open probe that cannot be in flight."""
+    def unreachable(self, order_id: str, reason: str, now_us: int) -> Committed | None:
+        """An order being sent whose status could not be asked (after a restart): UNKNOWN."""
+        order = self._state.orders[order_id]
+        if not order.can(Trigger.ORDER_STATUS_UNKNOWN):
+            return None
+        unknown = events_pb2.OrderStatusUnknown(reason=reason, attempts=order.execution_attempts)
+        return self._recorder.emit([(unknown, self._envelope(order))], now_us)
+
+    def recovery_plan(self, venue: str) -> tuple[list[str], list[str]]:
+        """(orders approved but never sent to the venue: send them; orders that were, or may be, at
+        `venue`: reconcile them with its status). Also clears a half-open probe that cannot be in
+        flight."""
         self._state.breaker.probe_in_flight = False
         orders = self._state.order_list
         approved = [o.order_id for o in orders if o.status is OrderStatus.APPROVED]
-        executing = [o.order_id for o in orders if o.status is OrderStatus.EXECUTING]
-        return approved, executing
+        at_venue = [o.order_id for o in orders if o.venue == venue and o.status in AT_VENUE]
+        return approved, at_venue
+
+
+#: The statuses of an order that is, or may be, at an external venue.
+AT_VENUE = frozenset(
+    {
+        OrderStatus.EXECUTING,
+        OrderStatus.UNKNOWN,
+        OrderStatus.WORKING,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.PENDING_CANCEL,
+    }
+)

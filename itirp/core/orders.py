@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from google.protobuf.message import Message
+
 from itirp.core.commands import Actor, AmendOrder, CancelOrder, SubmitOrder
 from itirp.core.matching import INTERNAL_VENUE, Matching, order_envelope
-from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_PROTO, STP_PROTO, TIF_PROTO, trading_day_of, violation_proto
+from itirp.core.protos import (
+    ORDER_TYPE_PROTO,
+    SIDE_PROTO,
+    STATUS_PROTO,
+    STP_PROTO,
+    TIF_PROTO,
+    trading_day_of,
+    violation_proto,
+)
 from itirp.core.queries import TradingQueries
 from itirp.core.recorder import Committed, Envelope, Item, Recorder
 from itirp.core.state import TradingState
@@ -201,20 +211,32 @@ class OrderCommands:
 
     # ------------------------------------------------------------------ cancel, amend
 
-    def cancel(self, command: CancelOrder, now_us: int) -> tuple[Order, Committed]:
+    def cancel(self, command: CancelOrder, now_us: int) -> tuple[Order, Committed | None]:
+        """Cancel an order: at once when it never left the desk or rests in the internal book;
+        an order that is (or may be) at an external venue becomes PENDING_CANCEL, and the executor
+        asks the venue (the order may still fill until it answers). A repeat of a pending cancel
+        records nothing and answers the order as it is."""
         actor = command.actor
         order = self._queries.visible(actor.viewer, command.order_id)
-        if not order.can(Trigger.ORDER_CANCELLED):
+        if order.status is OrderStatus.PENDING_CANCEL:
+            return order, None
+        external = order.venue not in ("", INTERNAL_VENUE)
+        payload: Message
+        if external and order.can(Trigger.ORDER_CANCEL_REQUESTED):
+            payload = events_pb2.OrderCancelRequested(
+                reason=command.reason, previous_status=STATUS_PROTO[order.status]
+            )
+        elif order.can(Trigger.ORDER_CANCELLED) and not external:
+            payload = events_pb2.OrderCancelled(reason=command.reason, quantity=order.remaining_quantity)
+        else:
             raise FailedPrecondition(
-                f"order {order.order_id} is {order.status.value} and can no longer be cancelled"
-                + (" (it is executing)" if order.status is OrderStatus.EXECUTING else ""),
+                f"order {order.order_id} is {order.status.value} and can no longer be cancelled",
                 reason=Reason.ORDER_NOT_CANCELLABLE,
                 metadata={"order_id": order.order_id, "order_status": order.status.value},
             )
         envelope = order_envelope(order, actor.correlation_id or order.correlation_id, actor.causation_id)
         envelope["user_id"] = actor.user_id
-        cancelled = events_pb2.OrderCancelled(reason=command.reason, quantity=order.remaining_quantity)
-        return order, self._recorder.emit([(cancelled, envelope)], now_us)
+        return order, self._recorder.emit([(payload, envelope)], now_us)
 
     def amend(self, command: AmendOrder, now_us: int) -> tuple[Order, bool, Committed]:
         """Change a resting order's total size (filled part included; 0 keeps it) and/or limit

@@ -9,7 +9,7 @@ from typing import cast
 
 from itirp.domain.instruments import Instrument, InstrumentStatus, Mark
 from itirp.domain.money import format_money
-from itirp.domain.orders import OrderType, SelfTradePrevention, Side, TimeInForce
+from itirp.domain.orders import OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce
 from itirp.domain.risk import RiskLimits, Violation, ViolationDetail
 from itirp.events import timestamp_from_us, timestamp_to_us
 from itirp.v1 import common_pb2, risk_pb2
@@ -21,6 +21,7 @@ __all__ = [
     "ORDER_TYPE_PROTO",
     "SIDE_FROM_PROTO",
     "SIDE_PROTO",
+    "STATUS_PROTO",
     "STP_FROM_PROTO",
     "STP_PROTO",
     "TIF_FROM_PROTO",
@@ -38,6 +39,10 @@ __all__ = [
 # The generated stubs type enum fields by their enum class; `Value` returns the plain int behind it.
 _VIOLATION_PROTO = {
     v: cast("common_pb2.ViolationType", common_pb2.ViolationType.Value(f"VIOLATION_TYPE_{v.value}")) for v in Violation
+}
+#: An order status's protobuf enum value.
+STATUS_PROTO = {
+    s: cast("common_pb2.OrderStatus", common_pb2.OrderStatus.Value(f"ORDER_STATUS_{s.value}")) for s in OrderStatus
 }
 #: Side <-> its protobuf enum value.
 SIDE_PROTO = {Side.BUY: common_pb2.SIDE_BUY, Side.SELL: common_pb2.SIDE_SELL}

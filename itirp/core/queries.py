@@ -57,6 +57,14 @@ class TradingQueries:
         """Any order, unchecked: for filters that apply `Viewer.may_see` themselves."""
         return self._state.orders.get(order_id)
 
+    def in_doubt(self) -> list[str]:
+        """Orders whose state at the external venue waits for its answer: UNKNOWN, PENDING_CANCEL."""
+        counts = self._state.status_counts
+        if not counts[OrderStatus.UNKNOWN] and not counts[OrderStatus.PENDING_CANCEL]:
+            return []
+        doubt = (OrderStatus.UNKNOWN, OrderStatus.PENDING_CANCEL)
+        return [o.order_id for o in self._state.order_list if o.status in doubt]
+
     def watched_orders(self, viewer: Viewer, order_id: str = "") -> Callable[[str], bool]:
         """Which orders' changes a stream shows: the one order asked for (NOT_FOUND now if the
         viewer may not see it), or every order the viewer may see, including orders created later."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from itirp.core.matching import Matching
+from itirp.core.matching import INTERNAL_VENUE, Matching
 from itirp.core.protos import (
     INSTRUMENT_STATUS_FROM_PROTO,
     ORDER_TYPE_FROM_PROTO,
@@ -159,7 +159,8 @@ class TradingState:
         order = self.orders[event.order_id]
         self._set_status(order, Trigger.EXECUTION_STARTED, event)
         order.execution_attempts = p.attempt
-        order.message = f"executing (attempt {p.attempt})"
+        order.venue = p.venue
+        order.message = f"sent to the {p.venue} venue (attempt {p.attempt})"
 
     def _on_execution_retried(self, event: StoredEvent, p: events_pb2.ExecutionRetried) -> None:
         order = self.orders[event.order_id]
@@ -181,8 +182,20 @@ class TradingState:
         self._set_status(order, Trigger.EXECUTION_FAILED, event)
         order.message = p.reason
         self.risk.release(order.order_id)
-        if not p.permanent and not p.circuit_open:
+        if not p.permanent and not p.circuit_open:  # (logs from before UNKNOWN existed)
             self.breaker.apply_failure()
+
+    def _on_status_unknown(self, event: StoredEvent, p: events_pb2.OrderStatusUnknown) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.ORDER_STATUS_UNKNOWN, event)
+        order.message = f"outcome at the venue unknown ({p.reason}); still counted against risk until reconciled"
+        if p.attempt_failed:
+            self.breaker.apply_failure()
+
+    def _on_cancel_requested(self, event: StoredEvent, p: events_pb2.OrderCancelRequested) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.ORDER_CANCEL_REQUESTED, event)
+        order.message = "cancel sent to the venue; the order may still fill until the venue answers"
 
     def _on_breaker(self, event: StoredEvent, p: Message) -> None:
         if isinstance(p, events_pb2.CircuitBreakerOpened):
@@ -193,11 +206,17 @@ class TradingState:
         else:
             self.breaker.apply_transition(Transition(BreakerState.CLOSED, 0))
 
-    # ------------------------------------------------------------------ the internal venue
+    # ------------------------------------------------------------------ at the venue (both kinds)
 
     def _on_accepted(self, event: StoredEvent, p: events_pb2.OrderAccepted) -> None:
         order = self.orders[event.order_id]
         self._set_status(order, Trigger.ORDER_ACCEPTED, event)
+        order.venue = p.venue
+        order.venue_accepted = True
+        if p.venue != INTERNAL_VENUE:  # an external venue: its book is its own
+            if order.status is OrderStatus.WORKING:
+                order.message = f"working at the {p.venue} venue"
+            return
         order.message = "in the book"
         matching = self.matching
         result = matching.take(order.order_id)
@@ -212,6 +231,8 @@ class TradingState:
         done = order.filled_quantity == order.quantity
         self._set_status(order, Trigger.FINAL_FILL if done else Trigger.PARTIAL_FILL, event)
         order.message = "filled" if done else f"partially filled: {order.quantity - order.filled_quantity} open"
+        if order.status is OrderStatus.PENDING_CANCEL:
+            order.message += "; cancel pending at the venue"
         self.realized_pnl += self.risk.fill(order.order_id, quantity=p.quantity, price=price)
 
     def _on_amended(self, event: StoredEvent, p: events_pb2.OrderAmended) -> None:
@@ -305,4 +326,6 @@ _APPLY: dict[str, Callable[[TradingState, StoredEvent, Any], None]] = {
     "INSTRUMENT_UPSERTED": TradingState._on_instrument,
     "INSTRUMENT_STATUS_CHANGED": TradingState._on_instrument_status,
     "MARK_RECORDED": TradingState._on_mark,
+    "ORDER_CANCEL_REQUESTED": TradingState._on_cancel_requested,
+    "ORDER_STATUS_UNKNOWN": TradingState._on_status_unknown,
 }

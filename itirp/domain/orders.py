@@ -1,11 +1,13 @@
 """Orders: validation of a new order, and the lifecycle as one transition table.
 
-    PENDING -> RISK_CHECK -> APPROVED -> EXECUTING -> EXECUTED          (simulated venue)
-                      \\-> REJECTED           \\-> FAILED
+    PENDING -> RISK_CHECK -> APPROVED -> WORKING -> PARTIALLY_FILLED -> EXECUTED   (internal venue: the book)
+                      \\-> REJECTED   WORKING, PARTIALLY_FILLED -> CANCELLED | EXPIRED (a DAY order at the day's end)
     PENDING, RISK_CHECK, APPROVED -> CANCELLED;  APPROVED -> FAILED (circuit breaker open)
 
-    APPROVED -> WORKING -> PARTIALLY_FILLED -> EXECUTED                 (internal venue: the book)
-                WORKING, PARTIALLY_FILLED -> CANCELLED | EXPIRED (a DAY order at the day's end)
+    APPROVED -> EXECUTING -> WORKING -> PARTIALLY_FILLED -> EXECUTED          (an external venue)
+                EXECUTING -> FAILED (rejected by the venue) | UNKNOWN (no answer: may be working there)
+                EXECUTING, UNKNOWN, WORKING, PARTIALLY_FILLED -> PENDING_CANCEL -> CANCELLED | EXECUTED
+                UNKNOWN -> WORKING | CANCELLED | FAILED, as the venue's status answers
 
 An order's status is the fold of its events; `Order.transition` refuses any move not in the table.
 Pure: no I/O, no clock.
@@ -56,6 +58,10 @@ class OrderStatus(enum.Enum):
     WORKING = "WORKING"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     EXPIRED = "EXPIRED"
+    PENDING_CANCEL = "PENDING_CANCEL"
+    """A cancel was sent to the external venue, not yet answered (the order may still fill)."""
+    UNKNOWN = "UNKNOWN"
+    """Sent to the external venue, whose answer never came: it may be working or filled there."""
 
     @property
     def terminal(self) -> bool:
@@ -114,6 +120,8 @@ class Trigger(enum.Enum):
     FINAL_FILL = "FINAL_FILL"  # ORDER_FILLED leaving nothing open
     ORDER_AMENDED = "ORDER_AMENDED"
     ORDER_EXPIRED = "ORDER_EXPIRED"
+    ORDER_CANCEL_REQUESTED = "ORDER_CANCEL_REQUESTED"
+    ORDER_STATUS_UNKNOWN = "ORDER_STATUS_UNKNOWN"
 
 
 S, T = OrderStatus, Trigger
@@ -144,6 +152,22 @@ TRANSITIONS: dict[tuple[OrderStatus, Trigger], OrderStatus] = {
     (S.PARTIALLY_FILLED, T.ORDER_CANCELLED): S.CANCELLED,
     (S.WORKING, T.ORDER_EXPIRED): S.EXPIRED,
     (S.PARTIALLY_FILLED, T.ORDER_EXPIRED): S.EXPIRED,
+    # an external venue: the same accepted / filled / cancelled, and the states of doubt
+    (S.EXECUTING, T.ORDER_ACCEPTED): S.WORKING,
+    (S.EXECUTING, T.ORDER_STATUS_UNKNOWN): S.UNKNOWN,
+    (S.UNKNOWN, T.ORDER_ACCEPTED): S.WORKING,
+    (S.UNKNOWN, T.ORDER_CANCELLED): S.CANCELLED,
+    (S.UNKNOWN, T.EXECUTION_FAILED): S.FAILED,  # rejected, or the venue never received it
+    (S.EXECUTING, T.ORDER_CANCEL_REQUESTED): S.PENDING_CANCEL,
+    (S.UNKNOWN, T.ORDER_CANCEL_REQUESTED): S.PENDING_CANCEL,
+    (S.WORKING, T.ORDER_CANCEL_REQUESTED): S.PENDING_CANCEL,
+    (S.PARTIALLY_FILLED, T.ORDER_CANCEL_REQUESTED): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, T.ORDER_ACCEPTED): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, T.EXECUTION_RETRIED): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, T.PARTIAL_FILL): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, T.FINAL_FILL): S.EXECUTED,
+    (S.PENDING_CANCEL, T.ORDER_CANCELLED): S.CANCELLED,
+    (S.PENDING_CANCEL, T.EXECUTION_FAILED): S.FAILED,
 }
 
 
@@ -199,6 +223,10 @@ class Order:
     stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING
     reserved_price: Decimal | None = None
     """The price its risk reservation is counted at (the limit, or a MARKET order's sweep price)."""
+    venue: str = ""
+    """The venue the order went to ("" until it is sent, or enters the internal book)."""
+    venue_accepted: bool = False
+    """Whether the venue has acknowledged it (ORDER_ACCEPTED): it is there, working or filled."""
     fills: list[Fill] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -219,6 +247,9 @@ class Order:
     def remaining_quantity(self) -> int:
         """What is still open: 0 once the order is terminal (executed, cancelled, expired, ...)."""
         return 0 if self.status.terminal else self.quantity - self.filled_quantity
+
+    def has_fill(self, trade_id: str) -> bool:
+        return any(f.trade_id == trade_id for f in self.fills)
 
     def add_fill(self, fill: Fill) -> None:
         """Count a fill: filled quantity, the exact volume-weighted average price, the fill list."""

@@ -37,6 +37,8 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_WORKING: _ClassVar[OrderStatus]
     ORDER_STATUS_PARTIALLY_FILLED: _ClassVar[OrderStatus]
     ORDER_STATUS_EXPIRED: _ClassVar[OrderStatus]
+    ORDER_STATUS_PENDING_CANCEL: _ClassVar[OrderStatus]
+    ORDER_STATUS_UNKNOWN: _ClassVar[OrderStatus]
 
 class OrderType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -95,6 +97,8 @@ ORDER_STATUS_CANCELLED: OrderStatus
 ORDER_STATUS_WORKING: OrderStatus
 ORDER_STATUS_PARTIALLY_FILLED: OrderStatus
 ORDER_STATUS_EXPIRED: OrderStatus
+ORDER_STATUS_PENDING_CANCEL: OrderStatus
+ORDER_STATUS_UNKNOWN: OrderStatus
 ORDER_TYPE_UNSPECIFIED: OrderType
 ORDER_TYPE_LIMIT: OrderType
 ORDER_TYPE_MARKET: OrderType

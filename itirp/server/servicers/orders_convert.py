@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import cast
 
-from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_PROTO, STP_PROTO, TIF_PROTO, limits_proto
+from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_PROTO, STATUS_PROTO, STP_PROTO, TIF_PROTO, limits_proto
 from itirp.core.queries import LimitsView
 from itirp.domain.money import format_money
 from itirp.domain.orders import TRANSITIONS, Fill, Order, OrderStatus
 from itirp.domain.risk import RiskMetrics
 from itirp.server.servicers.convert import timestamp_from_us
 from itirp.store import StoredEvent
-from itirp.v1 import common_pb2, order_pb2, risk_pb2
+from itirp.v1 import order_pb2, risk_pb2
 
 __all__ = [
     "STATUS_FROM_PROTO",
@@ -24,13 +23,15 @@ __all__ = [
     "order_update",
 ]
 
-STATUS_TO_PROTO = {
-    s: cast("common_pb2.OrderStatus", common_pb2.OrderStatus.Value(f"ORDER_STATUS_{s.value}")) for s in OrderStatus
-}
+STATUS_TO_PROTO = STATUS_PROTO
 STATUS_FROM_PROTO = {number: s for s, number in STATUS_TO_PROTO.items()}
 
-#: The status an order is in right after each kind of order event.
-_STATUS_AFTER = {trigger.value: to for (_, trigger), to in TRANSITIONS.items()}
+#: The status an order is in right after each kind of order event: its first listing in the table
+#: (an event that also occurs while a cancel is pending, such as an acknowledgement, reads as the
+#: status it gives outside one).
+_STATUS_AFTER: dict[str, OrderStatus] = {}
+for (_, _trigger), _to in TRANSITIONS.items():
+    _STATUS_AFTER.setdefault(_trigger.value, _to)
 _STATUS_AFTER["ORDER_CREATED"] = OrderStatus.PENDING
 #: What an update for an earlier moment says (the order's own message is about its latest state).
 _STATUS_MESSAGE = {
@@ -41,6 +42,8 @@ _STATUS_MESSAGE = {
     OrderStatus.EXECUTED: "executed",
     OrderStatus.WORKING: "in the book",
     OrderStatus.PARTIALLY_FILLED: "partially filled",
+    OrderStatus.PENDING_CANCEL: "cancel sent to the venue",
+    OrderStatus.UNKNOWN: "outcome at the venue unknown",
 }
 
 
