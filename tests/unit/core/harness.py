@@ -116,7 +116,7 @@ class Harness:
         )
         return self.core.orders.submit(command, self.now_us)
 
-    def cancel(self, order_id: str, *, by: Actor | None = None, reason: str = "") -> tuple[Order, Committed]:
+    def cancel(self, order_id: str, *, by: Actor | None = None, reason: str = "") -> tuple[Order, Committed | None]:
         return self.core.orders.cancel(CancelOrder(actor=by or RISK, order_id=order_id, reason=reason), self.now_us)
 
     def amend(

@@ -866,7 +866,7 @@ def test_accept_takes_an_order_approved_on_the_simulated_venue_into_the_book() -
     order, _ = sim.submit(side=SELL, quantity=100, price="150.00")
     sim.venue = "internal"
     core = sim.replayed()
-    assert core.execution.recovery_plan() == ([order.order_id], [])
+    assert core.execution.recovery_plan("simulated") == ([order.order_id], [])
 
     # Act
     accepted = core.orders.accept(order.order_id, sim.now_us)

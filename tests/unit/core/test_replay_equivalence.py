@@ -3,10 +3,11 @@
 The live path applies each command's events as it mints them; a restart folds the stored log
 through the same `apply`. If the two ever disagreed, a restart would silently change orders,
 positions, limits or the breaker. So: drive a core through a random sequence of commands
-(submits that pass and fail, duplicates, cancels allowed and refused, execution attempts that
-fill, fail, retry, get rejected or interrupted, interleaved across orders so the breaker opens,
-probes and closes; limit updates, the kill switch, clock jumps and day rolls), wait until every
-event is staged, fold the stored log into a fresh core, and compare everything.
+(submits that pass and fail, duplicates, cancels allowed, pending and refused, execution attempts
+that fill whole or in part, rest, fail, retry, get rejected, go UNKNOWN, get cancelled at the
+venue or found missing there, interleaved across orders so the breaker opens, probes and closes;
+limit updates, the kill switch, clock jumps and day rolls), wait until every event is staged,
+fold the stored log into a fresh core, and compare everything.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from itirp.core.execution import AT_VENUE
 from itirp.core.recorder import Committed
 from itirp.core.sequencer import Sequencer
 from itirp.domain.orders import OrderStatus, Side, Trigger
-from itirp.domain.venue import Fill
+from itirp.domain.venue import ExecutionReport, Fill, VenueOrderState
 from itirp.errors import AlreadyExists, FailedPrecondition
 from itirp.events import EVENT_TYPES
 
@@ -40,7 +42,20 @@ PRICES = ["0.5", "10", "150.25", "999.9999", "2500"]
 USERS = ["u-1", "u-2"]
 LIMIT_FIELDS = ["max_position_size", "max_daily_volume", "max_net_exposure", "max_gross_exposure"]
 AMOUNTS = ["100000", "1000000", "5000000", "15000000", "50000000"]
-OUTCOMES = ["fill", "fill", "fill", "transient", "transient", "transient", "permanent", "interrupt"]
+OUTCOMES = [
+    "fill",
+    "fill",
+    "partial",
+    "rest",
+    "cancelled",
+    "transient",
+    "transient",
+    "transient",
+    "permanent",
+    "reject",
+    "no_record",
+    "unreachable",
+]
 FILL_PRICE_FACTORS = ["1", "1.1", "0.9"]
 ADVANCES = [1, SECOND, 11 * SECOND, 3600 * SECOND, DAY]
 MAX_ATTEMPTS = 3
@@ -48,8 +63,9 @@ MAX_ATTEMPTS = 3
 #: Every event type the trading core records (the others are authentication events).
 TRADING_EVENT_TYPES = {
     "ORDER_CREATED", "RISK_CHECK_STARTED", "RISK_CHECK_PASSED", "RISK_CHECK_FAILED",
-    "EXECUTION_STARTED", "EXECUTION_RETRIED", "EXECUTION_COMPLETED", "EXECUTION_FAILED",
-    "ORDER_CANCELLED", "CIRCUIT_BREAKER_OPENED", "CIRCUIT_BREAKER_HALF_OPENED",
+    "EXECUTION_STARTED", "EXECUTION_RETRIED", "EXECUTION_FAILED", "ORDER_ACCEPTED", "ORDER_FILLED",
+    "ORDER_CANCEL_REQUESTED", "ORDER_STATUS_UNKNOWN", "ORDER_CANCELLED", "CIRCUIT_BREAKER_OPENED",
+    "CIRCUIT_BREAKER_HALF_OPENED",
     "CIRCUIT_BREAKER_CLOSED", "RISK_LIMITS_UPDATED", "KILL_SWITCH_ACTIVATED",
     "KILL_SWITCH_DEACTIVATED", "DAILY_VOLUME_RESET",
 }  # fmt: skip
@@ -166,7 +182,14 @@ class Driver:
         if not orders:
             return
         order = orders[k % len(orders)]
-        if order.can(Trigger.ORDER_CANCELLED):
+        if order.venue and order.can(Trigger.ORDER_CANCEL_REQUESTED):
+            _, committed = self.h.cancel(order.order_id, reason=f"r{self.n}")
+            assert order.status is OrderStatus.PENDING_CANCEL
+            self._ok(committed)
+        elif order.status is OrderStatus.PENDING_CANCEL:
+            _, repeated = self.h.cancel(order.order_id, reason=f"r{self.n}")
+            assert repeated is None
+        elif order.can(Trigger.ORDER_CANCELLED):
             _, committed = self.h.cancel(order.order_id, reason=f"r{self.n}")
             assert order.status is OrderStatus.CANCELLED
             self._ok(committed)
@@ -193,28 +216,51 @@ class Driver:
             self.attempts[order_id] = attempt
             self.in_flight.append(order_id)
         else:
-            assert self.core.state.orders[order_id].status is OrderStatus.FAILED
+            assert self.core.state.orders[order_id].status in (OrderStatus.FAILED, OrderStatus.UNKNOWN)
+
+    def _report(self, order_id: str, state: VenueOrderState, new: int, factor: str, reason: str = "") -> None:
+        """The venue's whole report of the order: its fills so far, `new` more filled."""
+        order = self.core.state.orders[order_id]
+        assert order.price is not None
+        fills = [Fill(f.quantity, f.price, f.trade_id, f.aggressor) for f in order.fills]
+        if new:
+            fills.append(Fill(new, order.price * Decimal(factor), f"x-{self.n}", self.n % 2 == 0))
+        report = ExecutionReport(order_id, state, tuple(fills), reason)
+        self._ok(self.core.execution.report(order_id, report, "sim", self.h.now_us, answered=self.n % 3 != 0))
 
     def _outcome(self, k: int, outcome: str, factor: str) -> None:
-        if not self.in_flight:
+        at_venue = [o.order_id for o in self.core.state.order_list if o.status in AT_VENUE]
+        if not at_venue:
             return
-        order_id = self.in_flight.pop(k % len(self.in_flight))
+        order_id = at_venue[k % len(at_venue)]
         order = self.core.state.orders[order_id]
         steps = self.core.execution
-        attempt, now = self.attempts[order_id], self.h.now_us
+        attempt, now = self.attempts.get(order_id, 1), self.h.now_us
+        sent = order_id in self.in_flight
+        if sent:
+            self.in_flight.remove(order_id)
+        remaining = order.quantity - order.filled_quantity
         if outcome == "fill":
-            assert order.price is not None
-            price = order.price * Decimal(factor)
-            self._ok(steps.completed(order_id, attempt, Fill(order.quantity, price, f"x-{self.n}"), "sim", now))
-        elif outcome == "transient":
+            self._report(order_id, VenueOrderState.FILLED, remaining, factor)
+        elif outcome == "partial":
+            self._report(order_id, VenueOrderState.WORKING, remaining // 2, factor)
+        elif outcome == "rest":
+            self._report(order_id, VenueOrderState.WORKING, 0, factor)
+        elif outcome == "cancelled":
+            self._report(order_id, VenueOrderState.CANCELLED, 0, factor, reason="cancelled on request")
+        elif outcome == "reject":
+            self._report(order_id, VenueOrderState.REJECTED, 0, factor, reason="symbol halted")
+        elif outcome == "transient" and (sent or order.status is OrderStatus.PENDING_CANCEL):
             _, committed = steps.attempt_failed(
                 order_id, attempt, "connection reset", max_attempts=MAX_ATTEMPTS, retry_delay_ms=100, now_us=now
             )
             self._ok(committed)
-        elif outcome == "permanent":
+        elif outcome == "permanent" and sent:
             self._ok(steps.rejected_by_venue(order_id, attempt, "symbol halted", now))
-        else:
-            self._ok(steps.interrupted(order_id, now))
+        elif outcome == "no_record":
+            self._ok(steps.no_record(order_id, "sim", now))
+        elif outcome == "unreachable":
+            self._ok(steps.unreachable(order_id, "status query failed", now))
 
     def _limits(self, name: str, amount: str) -> None:
         self._ok(self.h.update_limits("adjust", **{name: amount}))

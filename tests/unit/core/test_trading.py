@@ -16,7 +16,7 @@ from itirp.core.protos import trading_day_of
 from itirp.domain.breaker import BreakerState
 from itirp.domain.orders import OrderStatus, Side
 from itirp.domain.risk import RiskLimits
-from itirp.domain.venue import Fill
+from itirp.domain.venue import ExecutionReport, Fill, VenueOrderState
 from itirp.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from itirp.events import decode_payload
 from itirp.store import StoredEvent
@@ -62,10 +62,15 @@ def start(h: Harness, order_id: str, attempt: int = 1) -> bool:
     return go
 
 
+def filled(order_id: str, *fills: Fill) -> ExecutionReport:
+    return ExecutionReport(order_id, VenueOrderState.FILLED, fills)
+
+
 def fill(h: Harness, order_id: str, attempt: int = 1) -> None:
     order = h.core.state.orders[order_id]
     assert order.price is not None
-    h.core.execution.completed(order_id, attempt, Fill(order.quantity, order.price, f"x-{attempt}"), "sim", h.now_us)
+    report = filled(order_id, Fill(order.quantity, order.price, f"x-{attempt}"))
+    h.core.execution.report(order_id, report, "sim", h.now_us)
 
 
 def fail_attempt(h: Harness, order_id: str, attempt: int, max_attempts: int = 1) -> bool:
@@ -235,21 +240,62 @@ def test_cancel_of_an_approved_order_cancels_it_and_releases_its_reservation(h: 
     assert h.core.queries.status_counts()[OrderStatus.CANCELLED] == 1
 
 
-def test_cancel_after_execution_started_raises_failed_precondition_and_records_nothing(h: Harness) -> None:
+def test_cancel_after_execution_started_is_pending_until_the_venue_answers(h: Harness) -> None:
+    # Arrange: sent to the venue, no answer yet (walk-past case 4: this cancel used to be refused)
+    order_id = approved(h)
+    assert start(h, order_id)
+    exposure = h.core.queries.metrics().working_exposure
+
+    # Act
+    order, committed = h.cancel(order_id)
+
+    # Assert: asked for, not done - the order may still fill, so it stays reserved
+    assert types_of(committed) == ["ORDER_CANCEL_REQUESTED"]
+    p = payload(h.events()[-1])
+    assert isinstance(p, events_pb2.OrderCancelRequested)
+    assert p.previous_status == common_pb2.ORDER_STATUS_EXECUTING
+    assert order.status is OrderStatus.PENDING_CANCEL
+    assert h.core.queries.metrics().working_exposure == exposure > 0
+    assert h.core.queries.in_doubt() == [order_id]
+
+
+def test_a_repeated_cancel_of_a_pending_cancel_records_nothing(h: Harness) -> None:
     # Arrange
     order_id = approved(h)
     assert start(h, order_id)
+    h.cancel(order_id)
     head = h.core.queries.last_applied
 
     # Act
-    with pytest.raises(FailedPrecondition) as caught:
-        h.cancel(order_id)
+    order, committed = h.cancel(order_id)
 
     # Assert
-    assert "EXECUTING" in str(caught.value)
-    assert "it is executing" in str(caught.value)
-    assert h.core.state.orders[order_id].status is OrderStatus.EXECUTING
+    assert committed is None
+    assert order.status is OrderStatus.PENDING_CANCEL
     assert h.core.queries.last_applied == head
+
+
+def test_the_venues_cancel_closes_a_pending_cancel_with_the_fills_that_came_first(h: Harness) -> None:
+    # Arrange: 100 at the venue, 40 filled before the cancel reached it
+    order_id = approved(h, quantity=100, price="150")
+    start(h, order_id)
+    h.cancel(order_id)
+    first = Fill(40, Decimal("149.99"), "x-1")
+    report = ExecutionReport(order_id, VenueOrderState.CANCELLED, (first,), "cancelled on request")
+
+    # Act
+    committed = h.core.execution.report(order_id, report, "sim", h.now_us)
+
+    # Assert
+    assert types_of(committed) == ["ORDER_ACCEPTED", "ORDER_FILLED", "ORDER_CANCELLED"]
+    order = h.core.state.orders[order_id]
+    assert (order.status, order.filled_quantity) == (OrderStatus.CANCELLED, 40)
+    cancelled = payload(h.events()[-1])
+    assert isinstance(cancelled, events_pb2.OrderCancelled)
+    assert (cancelled.quantity, cancelled.reason) == (60, "cancelled on request")
+    assert h.core.queries.metrics().working_exposure == 0
+    (position,) = h.core.queries.positions()
+    assert position.quantity == 40
 
 
 @pytest.mark.parametrize("outcome", ["executed", "rejected", "cancelled"])
@@ -487,16 +533,16 @@ def test_begin_attempt_records_execution_started_with_attempt_and_venue(h: Harne
     assert order.execution_attempts == 1
 
 
-def test_completed_execution_fills_the_order_and_books_the_position(h: Harness) -> None:
+def test_a_venue_report_of_a_fill_accepts_and_fills_the_order_and_books_the_position(h: Harness) -> None:
     # Arrange
     order_id = approved(h, symbol="MSFT", quantity=10, price="400")
     start(h, order_id)
 
     # Act
-    committed = h.core.execution.completed(order_id, 1, Fill(10, Decimal("399.5"), "x-1"), "sim", h.now_us)
+    committed = h.core.execution.report(order_id, filled(order_id, Fill(10, Decimal("399.5"), "x-1")), "sim", h.now_us)
 
-    # Assert
-    assert types_of(committed) == ["EXECUTION_COMPLETED"]  # breaker closed: nothing to record
+    # Assert: the internal venue's vocabulary (breaker closed: nothing to record for it)
+    assert types_of(committed) == ["ORDER_ACCEPTED", "ORDER_FILLED"]
     order = h.core.state.orders[order_id]
     assert order.status is OrderStatus.EXECUTED
     assert (order.filled_quantity, order.average_fill_price) == (10, Decimal("399.5"))
@@ -525,21 +571,24 @@ def test_transient_failure_with_attempts_left_records_a_retry(h: Harness) -> Non
     assert h.core.queries.breaker().consecutive_failures == 1
 
 
-def test_transient_failure_of_the_last_attempt_fails_the_order_and_releases_it(h: Harness) -> None:
+def test_transient_failure_of_the_last_attempt_makes_the_order_unknown_and_keeps_it_reserved(h: Harness) -> None:
     # Arrange
     order_id = approved(h)
     start(h, order_id)
+    exposure = h.core.queries.metrics().working_exposure
 
     # Act
     retry = fail_attempt(h, order_id, 1, max_attempts=1)
 
-    # Assert
+    # Assert: it may have reached the venue and filled: never FAILED, still counted against risk
     assert retry is False
     p = payload(h.events()[-1])
-    assert isinstance(p, events_pb2.ExecutionFailed)
-    assert (p.attempts, p.permanent, p.circuit_open) == (1, False, False)
-    assert h.core.state.orders[order_id].status is OrderStatus.FAILED
-    assert h.core.queries.metrics().working_exposure == 0
+    assert isinstance(p, events_pb2.OrderStatusUnknown)
+    assert (p.attempts, p.attempt_failed) == (1, True)
+    assert h.core.state.orders[order_id].status is OrderStatus.UNKNOWN
+    assert h.core.queries.metrics().working_exposure == exposure > 0
+    assert h.core.queries.breaker().consecutive_failures == 1
+    assert h.core.queries.in_doubt() == [order_id]
 
 
 def test_permanent_rejection_fails_the_order_without_counting_a_breaker_failure(h: Harness) -> None:
@@ -575,11 +624,11 @@ def test_threshold_consecutive_failures_open_the_breaker_and_stop_retries(h: Har
     assert outcomes == [
         (True, ["EXECUTION_RETRIED"]),
         (True, ["EXECUTION_RETRIED"]),
-        (False, ["EXECUTION_FAILED", "CIRCUIT_BREAKER_OPENED"]),
+        (False, ["ORDER_STATUS_UNKNOWN", "CIRCUIT_BREAKER_OPENED"]),
     ]
     events = h.events()
     failed, opened = payload(events[-2]), payload(events[-1])
-    assert isinstance(failed, events_pb2.ExecutionFailed)
+    assert isinstance(failed, events_pb2.OrderStatusUnknown)
     assert "circuit breaker opened" in failed.reason
     assert isinstance(opened, events_pb2.CircuitBreakerOpened)
     assert opened.consecutive_failures == BREAKER_THRESHOLD
@@ -592,6 +641,7 @@ def test_threshold_consecutive_failures_open_the_breaker_and_stop_retries(h: Har
 def test_open_breaker_fails_new_executions_fast_without_a_venue_call(h: Harness) -> None:
     # Arrange
     open_breaker(h)
+    exposure = h.core.queries.metrics().working_exposure  # the orders that opened it are UNKNOWN
     order_id = approved(h, symbol="NEW")
     failures = h.core.queries.breaker().consecutive_failures
 
@@ -608,7 +658,7 @@ def test_open_breaker_fails_new_executions_fast_without_a_venue_call(h: Harness)
     assert "circuit breaker open" in p.reason
     order = h.core.state.orders[order_id]
     assert order.status is OrderStatus.FAILED
-    assert h.core.queries.metrics().working_exposure == 0
+    assert h.core.queries.metrics().working_exposure == exposure
     assert h.core.queries.breaker().consecutive_failures == failures  # a fast fail is not a venue failure
 
 
@@ -639,10 +689,10 @@ def test_after_the_open_period_one_probe_goes_out_and_its_success_closes_the_bre
     # Act 3: the probe succeeds
     order = h.core.state.orders[probe]
     assert order.price is not None
-    done = h.core.execution.completed(probe, 1, Fill(order.quantity, order.price, "x"), "sim", h.now_us)
+    done = h.core.execution.report(probe, filled(probe, Fill(order.quantity, order.price, "x")), "sim", h.now_us)
 
     # Assert 3
-    assert types_of(done) == ["EXECUTION_COMPLETED", "CIRCUIT_BREAKER_CLOSED"]
+    assert types_of(done) == ["ORDER_ACCEPTED", "ORDER_FILLED", "CIRCUIT_BREAKER_CLOSED"]
     assert (breaker.state, breaker.consecutive_failures, breaker.probe_in_flight) == (BreakerState.CLOSED, 0, False)
 
 
@@ -660,7 +710,7 @@ def test_probe_failure_opens_the_breaker_again_with_a_new_open_until(h: Harness)
 
     # Assert
     assert retry is False
-    assert types_of(committed) == ["EXECUTION_FAILED", "CIRCUIT_BREAKER_OPENED"]
+    assert types_of(committed) == ["ORDER_STATUS_UNKNOWN", "CIRCUIT_BREAKER_OPENED"]
     breaker = h.core.state.breaker
     assert breaker.state is BreakerState.OPEN
     assert breaker.open_until_us == h.now_us + int(BREAKER_OPEN_SECONDS * SECOND)
@@ -686,21 +736,99 @@ def test_permanent_rejection_of_the_probe_does_not_leave_the_breaker_stuck(h: Ha
     assert go is True
 
 
-def test_interrupted_order_is_failed_permanently_for_reconciliation(h: Harness) -> None:
+def test_a_retry_while_the_breaker_is_open_makes_the_order_unknown_not_failed(h: Harness) -> None:
+    # Arrange: attempt 1 went out; the breaker opened on other orders meanwhile; attempt 1 failed
+    order_id = approved(h, symbol="PRB")
+    assert start(h, order_id)
+    open_breaker(h)
+    assert fail_attempt(h, order_id, 1, max_attempts=5)
+
+    # Act
+    go, committed = h.core.execution.begin_attempt(order_id, 2, "sim", h.now_us)
+
+    # Assert
+    assert go is False
+    assert types_of(committed) == ["ORDER_STATUS_UNKNOWN"]
+    assert h.core.state.orders[order_id].status is OrderStatus.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("at", "expected", "event_type"),
+    [
+        ("executing", OrderStatus.FAILED, "EXECUTION_FAILED"),
+        ("unknown", OrderStatus.FAILED, "EXECUTION_FAILED"),
+        ("working", OrderStatus.CANCELLED, "ORDER_CANCELLED"),
+        ("pending_cancel", OrderStatus.CANCELLED, "ORDER_CANCELLED"),
+    ],
+)
+def test_a_venue_with_no_record_of_an_order_closes_it_by_what_it_was(
+    h: Harness, at: str, expected: OrderStatus, event_type: str
+) -> None:
     # Arrange
     order_id = approved(h)
     start(h, order_id)
+    if at == "unknown":
+        fail_attempt(h, order_id, 1)
+    elif at in ("working", "pending_cancel"):
+        h.core.execution.report(order_id, ExecutionReport(order_id, VenueOrderState.WORKING), "sim", h.now_us)
+        if at == "pending_cancel":
+            h.cancel(order_id)
 
     # Act
-    (event,) = h.core.execution.interrupted(order_id, h.now_us).events
+    committed = h.core.execution.no_record(order_id, "sim", h.now_us)
+
+    # Assert: nothing filled and nothing open there; the reservation is released
+    assert types_of(committed) == [event_type]
+    assert "no record" in h.core.state.orders[order_id].message
+    assert h.core.state.orders[order_id].status is expected
+    assert h.core.queries.metrics().working_exposure == 0
+
+
+def test_applying_the_same_report_twice_records_nothing_the_second_time(h: Harness) -> None:
+    # Arrange
+    order_id = approved(h, quantity=100, price="150")
+    start(h, order_id)
+    report = ExecutionReport(order_id, VenueOrderState.WORKING, (Fill(30, Decimal("150"), "x-1"),))
+    h.core.execution.report(order_id, report, "sim", h.now_us, answered=False)
+    head = h.core.queries.last_applied
+
+    # Act
+    again = h.core.execution.report(order_id, report, "sim", h.now_us, answered=False)
 
     # Assert
-    p = payload(event)
-    assert isinstance(p, events_pb2.ExecutionFailed)
-    assert (p.permanent, p.attempts) == (True, 1)
-    assert "reconcile" in p.reason
-    assert h.core.state.orders[order_id].status is OrderStatus.FAILED
-    assert h.core.queries.breaker().consecutive_failures == 0
+    assert again is None
+    assert h.core.queries.last_applied == head
+    order = h.core.state.orders[order_id]
+    assert (order.status, order.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 30)
+
+
+def test_a_rejection_report_fails_an_order_the_venue_never_accepted(h: Harness) -> None:
+    # Arrange
+    order_id = approved(h)
+    start(h, order_id)
+    report = ExecutionReport(order_id, VenueOrderState.REJECTED, reason="symbol not tradable")
+
+    # Act
+    committed = h.core.execution.report(order_id, report, "sim", h.now_us)
+
+    # Assert
+    assert types_of(committed) == ["EXECUTION_FAILED"]
+    order = h.core.state.orders[order_id]
+    assert order.status is OrderStatus.FAILED
+    assert order.message == "rejected by the sim venue: symbol not tradable"
+
+
+def test_a_report_that_overfills_the_order_is_refused_and_records_nothing(h: Harness) -> None:
+    # Arrange
+    order_id = approved(h, quantity=100, price="150")
+    start(h, order_id)
+    head = h.core.queries.last_applied
+
+    # Act / Assert
+    with pytest.raises(ValueError, match="reported 150 filled"):
+        h.core.execution.report(order_id, filled(order_id, Fill(150, Decimal("150"), "x-1")), "sim", h.now_us)
+    assert h.core.queries.last_applied == head
+    assert h.core.state.orders[order_id].status is OrderStatus.EXECUTING
 
 
 # -- recovery -------------------------------------------------------------------------------------
@@ -719,7 +847,7 @@ def test_recovery_plan_after_replay_names_approved_and_executing_orders(h: Harne
     waiting_too = approved(h, symbol="WAIT2")
 
     # Act
-    plan = h.replayed().execution.recovery_plan()
+    plan = h.replayed().execution.recovery_plan("sim")
 
     # Assert
     assert plan == ([waiting, waiting_too], [executing])
@@ -736,9 +864,9 @@ def test_recovery_plan_clears_a_half_open_probe_that_cannot_still_be_in_flight(h
     assert (breaker.state, breaker.probe_in_flight) == (BreakerState.HALF_OPEN, True)
 
     # Act
-    _, executing = fresh.execution.recovery_plan()
+    _, executing = fresh.execution.recovery_plan("sim")
 
     # Assert
-    assert executing == [probe]
+    assert probe in executing
     assert breaker.probe_in_flight is False
     assert breaker.admit(h.now_us) == (True, None)

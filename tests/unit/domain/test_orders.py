@@ -53,6 +53,22 @@ DOCUMENTED_LIFECYCLE = {
     (S.PARTIALLY_FILLED, T.ORDER_CANCELLED): S.CANCELLED,
     (S.WORKING, T.ORDER_EXPIRED): S.EXPIRED,
     (S.PARTIALLY_FILLED, T.ORDER_EXPIRED): S.EXPIRED,
+    # an external venue
+    (S.EXECUTING, T.ORDER_ACCEPTED): S.WORKING,
+    (S.EXECUTING, T.ORDER_STATUS_UNKNOWN): S.UNKNOWN,
+    (S.UNKNOWN, T.ORDER_ACCEPTED): S.WORKING,
+    (S.UNKNOWN, T.ORDER_CANCELLED): S.CANCELLED,
+    (S.UNKNOWN, T.EXECUTION_FAILED): S.FAILED,
+    (S.EXECUTING, T.ORDER_CANCEL_REQUESTED): S.PENDING_CANCEL,
+    (S.UNKNOWN, T.ORDER_CANCEL_REQUESTED): S.PENDING_CANCEL,
+    (S.WORKING, T.ORDER_CANCEL_REQUESTED): S.PENDING_CANCEL,
+    (S.PARTIALLY_FILLED, T.ORDER_CANCEL_REQUESTED): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, T.ORDER_ACCEPTED): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, T.EXECUTION_RETRIED): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, T.PARTIAL_FILL): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, T.FINAL_FILL): S.EXECUTED,
+    (S.PENDING_CANCEL, T.ORDER_CANCELLED): S.CANCELLED,
+    (S.PENDING_CANCEL, T.EXECUTION_FAILED): S.FAILED,
 }
 
 ALL_PAIRS = list(itertools.product(OrderStatus, Trigger))
@@ -149,10 +165,10 @@ def test_transition_not_in_the_table_raises_and_leaves_the_order_unchanged(
 
 
 def test_every_status_trigger_pair_is_either_allowed_or_refused() -> None:
-    # 11 statuses x 13 triggers; guards the two parametrized tests above against an empty list.
-    assert len(ALL_PAIRS) == len(OrderStatus) * len(Trigger) == 143
-    assert len(ALLOWED_PAIRS) == len(TRANSITIONS) == 23
-    assert len(REFUSED_PAIRS) == 120
+    # 13 statuses x 15 triggers; guards the two parametrized tests above against an empty list.
+    assert len(ALL_PAIRS) == len(OrderStatus) * len(Trigger) == 195
+    assert len(ALLOWED_PAIRS) == len(TRANSITIONS) == 38
+    assert len(REFUSED_PAIRS) == 157
 
 
 @pytest.mark.parametrize("pair", ALL_PAIRS, ids=_pair_id)
