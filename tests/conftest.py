@@ -152,7 +152,9 @@ class ScriptedVenue:
         await self._call()
         report = self.reports.get(order_id)
         if report is None:
-            report = ExecutionReport(order_id, VenueOrderState.CANCELLED, reason="cancelled before it arrived")
+            report = ExecutionReport(
+                order_id, VenueOrderState.CANCELLED, reason="cancelled before it arrived", accepted=False
+            )
         elif report.state is VenueOrderState.WORKING:
             report = dataclasses.replace(report, state=VenueOrderState.CANCELLED, reason="cancelled on request")
         self.reports[order_id] = report

@@ -77,17 +77,25 @@ class ExecutionSteps:
 
     def attempt_failed(
         self, order_id: str, attempt: int, reason: str, *, max_attempts: int, retry_delay_ms: int, now_us: int
-    ) -> tuple[bool, Committed]:
+    ) -> tuple[bool, Committed | None]:
         """A venue call for the order failed transiently (it may or may not have reached the venue).
         Returns (will retry, events): EXECUTION_RETRIED; when attempts are used up or the breaker
         opens, ORDER_STATUS_UNKNOWN for an order being sent (never FAILED: it may have filled).
-        A failed cancel leaves the order PENDING_CANCEL (EXECUTION_RETRIED, retried later)."""
+        A failed cancel leaves the order PENDING_CANCEL (EXECUTION_RETRIED, retried later). Nothing
+        when a report resolved the order meanwhile (an unsolicited fill while the call was out)."""
         order = self._state.orders[order_id]
+        pending_cancel = order.status is OrderStatus.PENDING_CANCEL
+        if order.status is not OrderStatus.EXECUTING and not pending_cancel:
+            return False, None  # a report resolved the order while the call was out: nothing to retry
         transition = self._state.breaker.on_failure(now_us)
         opens = transition is not None and transition.to is BreakerState.OPEN
         retry = attempt < max_attempts and not opens
         payload: Message
-        if retry or order.status is OrderStatus.PENDING_CANCEL:
+        if pending_cancel:
+            if not retry:
+                reason, retry_delay_ms = f"{reason}; the cancel is sent again at the next reconciliation", 0
+            payload = events_pb2.ExecutionRetried(attempt=attempt, reason=reason, delay_ms=retry_delay_ms)
+        elif retry:
             payload = events_pb2.ExecutionRetried(attempt=attempt, reason=reason, delay_ms=retry_delay_ms)
         else:
             why = reason if not opens else f"{reason}; circuit breaker opened"
@@ -95,12 +103,15 @@ class ExecutionSteps:
         items = [(payload, self._envelope(order)), *self._breaker_items(transition, order)]
         return retry, self._recorder.emit(items, now_us)
 
-    def rejected_by_venue(self, order_id: str, attempt: int, reason: str, now_us: int) -> Committed:
+    def rejected_by_venue(self, order_id: str, attempt: int, reason: str, now_us: int) -> Committed | None:
         """A permanent rejection: never retried. The venue answered, so a half-open breaker closes
         (it must not stay half-open, refusing every later order, waiting for a probe result)."""
         order = self._state.orders[order_id]
-        failed = events_pb2.ExecutionFailed(reason=reason, attempts=attempt, permanent=True)
-        return self._recorder.emit([(failed, self._envelope(order)), *self._answered(order)], now_us)
+        items = self._answered(order)
+        if order.can(Trigger.EXECUTION_FAILED):  # (unless a report resolved it meanwhile)
+            failed = events_pb2.ExecutionFailed(reason=reason, attempts=attempt, permanent=True)
+            items.insert(0, (failed, self._envelope(order)))
+        return self._recorder.emit(items, now_us) if items else None
 
     def _answered(self, order: Order) -> list[Item]:
         """The venue answered a call: the breaker's success (a half-open breaker closes)."""
@@ -133,7 +144,9 @@ class ExecutionSteps:
             )
             return [(failed, envelope)]
         items: list[Item] = []
-        if not order.venue_accepted:
+        # a cancel that reached the venue before the order: the venue never took it
+        never_there = not report.accepted and order.status in (OrderStatus.PENDING_CANCEL, OrderStatus.UNKNOWN)
+        if not order.venue_accepted and not never_there:
             items.append((events_pb2.OrderAccepted(venue=venue), envelope))
         remaining = order.quantity - order.filled_quantity
         for fill in report.fills:

@@ -216,6 +216,7 @@ class TradingState:
         if p.venue != INTERNAL_VENUE:  # an external venue: its book is its own
             if order.status is OrderStatus.WORKING:
                 order.message = f"working at the {p.venue} venue"
+            self.breaker.apply_success()  # it answered: the run of consecutive failures ends
             return
         order.message = "in the book"
         matching = self.matching

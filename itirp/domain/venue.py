@@ -60,6 +60,9 @@ class ExecutionReport:
     fills: tuple[Fill, ...] = ()
     reason: str = ""
     """Why it was rejected or cancelled, in the venue's words."""
+    accepted: bool = True
+    """Whether the venue ever took the order (False for a cancel that came before its order: the
+    venue refuses the order when it comes)."""
 
     @property
     def filled_quantity(self) -> int:

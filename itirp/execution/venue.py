@@ -12,8 +12,9 @@ connection, a busy venue; the request may or may not have been processed) or
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,8 @@ from typing import Protocol
 from itirp.domain.instruments import Mark
 from itirp.domain.venue import ExecutionReport, Fill, VenueOrder, VenueOrderState
 from itirp.ids import random_hex
+
+log = logging.getLogger("itirp.venue")
 
 __all__ = [
     "ExecutionReport",
@@ -86,7 +89,7 @@ class _SimOrder:
         return self.order.quantity - sum(f.quantity for f in self.fills)
 
     def report(self, order_id: str) -> ExecutionReport:
-        return ExecutionReport(order_id, self.state, tuple(self.fills), self.reason)
+        return ExecutionReport(order_id, self.state, tuple(self.fills), self.reason, accepted=self.order is not None)
 
 
 class SimulatedVenue:
@@ -130,8 +133,9 @@ class SimulatedVenue:
         self.match_seconds = match_seconds
         self._sleep = sleep
         self._rng = random.Random(seed)
-        self._orders: OrderedDict[str, _SimOrder] = OrderedDict()
+        self._orders: dict[str, _SimOrder] = {}
         self._resting: dict[str, _SimOrder] = {}
+        self._closed: deque[str] = deque()  # closed order ids, oldest first
         self._max_closed = max_closed
         self._listeners: list[ReportListener] = []
         self.calls = 0
@@ -203,7 +207,10 @@ class SimulatedVenue:
                 report = entry.report(order_id)
                 reports.append(report)
                 for listener in self._listeners:
-                    listener(report)
+                    try:
+                        listener(report)
+                    except Exception:  # one listener's failure must not stop the market
+                        log.exception("a venue report listener failed", extra={"order_id": order_id})
         return reports
 
     # ------------------------------------------------------------------ the market
@@ -256,11 +263,12 @@ class SimulatedVenue:
         entry.state = state
         entry.reason = reason
         self._resting.pop(order_id, None)
+        self._closed.append(order_id)
+        while len(self._closed) > self._max_closed:  # the oldest closed orders are forgotten
+            self._orders.pop(self._closed.popleft(), None)
 
     def _keep(self, order_id: str, entry: _SimOrder) -> None:
-        """Remember an order by id; the oldest closed ones are forgotten past `max_closed`."""
+        """Remember an order (or a tombstone) by id."""
         self._orders[order_id] = entry
-        if len(self._orders) > self._max_closed + len(self._resting):
-            for old_id, old in list(self._orders.items())[: len(self._orders) // 10]:
-                if old_id not in self._resting and old.state is not VenueOrderState.WORKING:
-                    del self._orders[old_id]
+        if entry.state is not VenueOrderState.WORKING:
+            self._close(order_id, entry, entry.state, entry.reason)

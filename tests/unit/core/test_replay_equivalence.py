@@ -51,6 +51,8 @@ OUTCOMES = [
     "transient",
     "transient",
     "transient",
+    "transient",
+    "transient",
     "permanent",
     "reject",
     "no_record",

@@ -125,7 +125,9 @@ class ScriptedVenue:
             await self._fail(step)
             report = self.reports.get(order_id)
             if report is None:  # the cancel came first: the order is refused if it ever arrives
-                report = ExecutionReport(order_id, VenueOrderState.CANCELLED, reason="cancelled before it arrived")
+                report = ExecutionReport(
+                    order_id, VenueOrderState.CANCELLED, reason="cancelled before it arrived", accepted=False
+                )
             elif report.state is VenueOrderState.WORKING:
                 report = dataclasses.replace(report, state=VenueOrderState.CANCELLED, reason="cancelled on request")
             self.reports[order_id] = report
@@ -909,13 +911,6 @@ async def test_after_the_open_period_one_order_probes_the_venue(
     await assert_replays(h, sink, store)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ExecutionSteps records a venue answer as a breaker success only when the breaker is not CLOSED"
-    " (on_success returns no transition), and no fold of ORDER_ACCEPTED/ORDER_FILLED calls"
-    " breaker.apply_success (EXECUTION_COMPLETED did): consecutive_failures is never reset while closed,"
-    " so failures separated by successes add up and open the breaker",
-)
 async def test_a_venue_answer_resets_the_breakers_failure_count(
     h: Harness, sink: StoreSink, store: MemoryEventStore
 ) -> None:
@@ -1489,7 +1484,7 @@ async def test_start_runs_the_venue_and_reconciles_orders_in_doubt(
     await run_to_completion(executor)
 
 
-# ====================================================================== bugs found (xfail, strict)
+# ====================================================================== found by these tests, fixed
 
 
 async def _cancel_in_flight_then_filled(h: Harness, sink: StoreSink, venue: ScriptedVenue) -> tuple[str, Executor]:
@@ -1510,13 +1505,6 @@ async def _cancel_in_flight_then_filled(h: Harness, sink: StoreSink, venue: Scri
     return order_id, executor
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ExecutionSteps.attempt_failed never checks the order can take the event it emits: a call that"
-    " fails after the order moved on (filled by an unsolicited report) stages EXECUTION_RETRIED /"
-    " ORDER_STATUS_UNKNOWN for an EXECUTED order; the fold raises InvalidTransition after the event is"
-    " in the log, the driver dies, and the log no longer replays",
-)
 async def test_a_cancel_failing_after_an_unsolicited_final_fill_records_nothing_the_fold_refuses(
     h: Harness, sink: StoreSink, store: MemoryEventStore
 ) -> None:
@@ -1530,12 +1518,6 @@ async def test_a_cancel_failing_after_an_unsolicited_final_fill_records_nothing_
     await assert_replays(h, sink, store)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="same root cause as the cancel case: ExecutionSteps.attempt_failed emits EXECUTION_RETRIED for an"
-    " order an unsolicited report made EXECUTED while its submit was in flight; InvalidTransition after"
-    " staging, a log that no longer replays",
-)
 async def test_a_send_failing_after_an_unsolicited_final_fill_records_nothing_the_fold_refuses(
     h: Harness, sink: StoreSink, store: MemoryEventStore
 ) -> None:

@@ -1132,12 +1132,6 @@ async def test_resting_orders_are_never_forgotten() -> None:
     assert [r.order_id for r in venue.match_resting()] == ["resting"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SimulatedVenue._keep evicts only from the oldest len(orders)//10 entries; when those are "
-    "resting orders nothing is evicted, so closed orders pile up past max_closed (up to ~9x the resting "
-    "count) and every arrival copies the whole order dict",
-)
 async def test_max_closed_holds_when_the_oldest_orders_are_resting() -> None:
     # Arrange: 20 resting orders first
     venue, _ = quoted_venue(max_closed=10)
@@ -1154,11 +1148,6 @@ async def test_max_closed_holds_when_the_oldest_orders_are_resting() -> None:
     assert 0 not in remembered
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SimulatedVenue._keep evicts len(orders)//10 entries, which is 0 while fewer than 10 "
-    "orders are kept, so a max_closed below 9 is not honoured",
-)
 async def test_a_small_max_closed_is_honoured() -> None:
     # Arrange
     venue = SimulatedVenue(max_closed=2)
