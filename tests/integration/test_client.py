@@ -173,6 +173,7 @@ async def test_streams_resume_across_a_server_restart_with_nothing_missed_or_rep
             S.ORDER_STATUS_RISK_CHECK,
             S.ORDER_STATUS_APPROVED,
             S.ORDER_STATUS_EXECUTING,
+            S.ORDER_STATUS_WORKING,
             S.ORDER_STATUS_EXECUTED,
         ]
         for r in before + after:

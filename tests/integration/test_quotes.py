@@ -163,10 +163,11 @@ async def test_a_restart_rebuilds_identical_marks_positions_pnl_and_risk_metrics
     first = await serve(desk_config(tmp_path, **{**FAST_FEED, "feed_mark_interval_seconds": 3600.0}))
     try:
         async with await itirp_client.aconnect(first.address, "trader1", "trader123") as client:
+            # marketable prices: the simulated market fills each at its quote (not at the limit)
             for symbol, side, quantity, price in [
-                ("AAPL", "BUY", 100, "150.00"),
-                ("MSFT", "BUY", 20, "400.00"),
-                ("AAPL", "SELL", 40, "151.00"),
+                ("AAPL", "BUY", 100, "160.00"),
+                ("MSFT", "BUY", 20, "420.00"),
+                ("AAPL", "SELL", 40, "140.00"),
             ]:
                 await asyncio.sleep(0.05)  # the walk moves between the decisions
                 order = await client.submit_order(symbol, side, quantity, price)

@@ -63,7 +63,8 @@ class Desk:
         return (await self.orders.GetOrder(order_pb2.GetOrderRequest(order_id=order_id), metadata=self.md(user))).order
 
     async def settled(self, order_id: str, user: str = "trader1") -> order_pb2.Order:
-        """The order once it reached a final status (executions run after the reply)."""
+        """The order once it reached a final status (executions run after the reply), or UNKNOWN
+        (nothing more happens to it until the venue answers a reconciliation)."""
         for _ in range(500):
             order = await self.get(order_id, user)
             if order.status in (
@@ -71,6 +72,7 @@ class Desk:
                 S.ORDER_STATUS_FAILED,
                 S.ORDER_STATUS_REJECTED,
                 S.ORDER_STATUS_CANCELLED,
+                S.ORDER_STATUS_UNKNOWN,
             ):
                 return order
             await asyncio.sleep(0.01)
@@ -201,11 +203,12 @@ async def test_trail_by_correlation_id_tells_the_whole_story(desk: Desk) -> None
         E.EVENT_TYPE_RISK_CHECK_STARTED,
         E.EVENT_TYPE_RISK_CHECK_PASSED,
         E.EVENT_TYPE_EXECUTION_STARTED,
-        E.EVENT_TYPE_EXECUTION_COMPLETED,
+        E.EVENT_TYPE_ORDER_ACCEPTED,
+        E.EVENT_TYPE_ORDER_FILLED,
     ]
     created = trail.events[0].order_created
     assert (created.symbol, created.quantity, created.price, created.strategy) == ("AAPL", 100, "150.50", "momentum")
-    assert trail.events[4].execution_completed.fill_price == "150.50"
+    assert trail.events[5].order_filled.price == "150.50"
     assert {e.order_id for e in trail.events} == {reply.order_id}
 
 
@@ -254,7 +257,9 @@ async def test_working_orders_count_toward_limits_until_they_fill_or_fail(desk: 
 # ---------------------------------------------------------------- lifecycle and cancel
 
 
-async def test_cancel_before_execution_and_not_after(tmp_path: Path, venue: ScriptedVenue) -> None:
+async def test_cancel_before_execution_at_once_and_at_the_venue_pending_its_answer(
+    tmp_path: Path, venue: ScriptedVenue
+) -> None:
     venue.gate = asyncio.Event()
     server = await serve(make_config(tmp_path / "data", max_in_flight_executions=1), venue=venue)
     desk, channel = await open_desk(server)
@@ -268,14 +273,15 @@ async def test_cancel_before_execution_and_not_after(tmp_path: Path, venue: Scri
             order_pb2.CancelOrderRequest(order_id=waiting.order_id, reason="changed my mind"), metadata=desk.md()
         )
         assert cancelled.order.status == S.ORDER_STATUS_CANCELLED
-        error = await rejected(
-            desk.orders.CancelOrder(order_pb2.CancelOrderRequest(order_id=executing.order_id), metadata=desk.md())
+        # at the venue, no answer yet: the cancel is sent after it (it used to be refused, EXECUTING)
+        pending = await desk.orders.CancelOrder(
+            order_pb2.CancelOrderRequest(order_id=executing.order_id), metadata=desk.md()
         )
-        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
-        assert "EXECUTING" in error.details()
+        assert pending.order.status == S.ORDER_STATUS_PENDING_CANCEL
 
-        venue.gate.set()
+        venue.gate.set()  # the venue filled it whole before the cancel could reach it: it stays filled
         assert (await desk.settled(executing.order_id)).status == S.ORDER_STATUS_EXECUTED
+        assert venue.cancel_calls == []  # filled before the cancel could go out: nothing left to cancel
         await asyncio.sleep(0.05)
         assert (await desk.get(waiting.order_id)).status == S.ORDER_STATUS_CANCELLED  # never sent
         assert len(venue.calls) == 1
@@ -384,13 +390,15 @@ async def test_bad_orders_are_invalid_arguments_naming_the_field(desk: Desk, fie
 # ---------------------------------------------------------------- execution: retry, breaker
 
 
-async def test_transient_failures_are_retried_then_fail(desk: Desk, venue: ScriptedVenue) -> None:
+async def test_transient_failures_are_retried_then_the_order_is_unknown(desk: Desk, venue: ScriptedVenue) -> None:
     venue.mode = "transient"
 
     order = await desk.settled((await desk.submit()).order_id)
 
-    assert order.status == S.ORDER_STATUS_FAILED
+    # it may have reached the venue: UNKNOWN, never FAILED (it used to end FAILED)
+    assert order.status == S.ORDER_STATUS_UNKNOWN
     assert order.execution_attempts == 3
+    assert len(venue.calls) == 1  # the retries asked for its status; the order went out once
     assert await desk.trail(order.order_id) == [
         E.EVENT_TYPE_ORDER_CREATED,
         E.EVENT_TYPE_RISK_CHECK_STARTED,
@@ -400,12 +408,11 @@ async def test_transient_failures_are_retried_then_fail(desk: Desk, venue: Scrip
         E.EVENT_TYPE_EXECUTION_STARTED,
         E.EVENT_TYPE_EXECUTION_RETRIED,
         E.EVENT_TYPE_EXECUTION_STARTED,
-        E.EVENT_TYPE_EXECUTION_FAILED,
+        E.EVENT_TYPE_ORDER_STATUS_UNKNOWN,
     ]
-    # its reservation is released: the failed order no longer counts
+    # its reservation stays: an order that may have filled still counts against the limits
     metrics = (await desk.risk.GetRiskMetrics(risk_pb2.GetRiskMetricsRequest(), metadata=desk.md())).metrics
-    assert metrics.working_exposure == "0.00"
-    assert metrics.daily_volume == "0.00"
+    assert metrics.working_exposure != "0.00"
 
 
 async def test_a_permanent_rejection_is_never_retried(desk: Desk, venue: ScriptedVenue) -> None:
@@ -425,9 +432,10 @@ async def test_a_hung_venue_call_times_out_and_is_retried(tmp_path: Path, venue:
     desk, channel = await open_desk(server)
     try:
         order = await desk.settled((await desk.submit()).order_id)
-        assert order.status == S.ORDER_STATUS_FAILED
+        assert order.status == S.ORDER_STATUS_UNKNOWN
         assert "no answer within 0.05 s" in order.message
-        assert len(venue.calls) == 3
+        # one order sent; each retry asked for its status instead of sending it again
+        assert (len(venue.calls), len(venue.status_calls)) == (1, 2)
     finally:
         await channel.close()
         await server.shutdown(grace=1)
@@ -456,7 +464,7 @@ async def test_every_circuit_breaker_transition_is_an_event(desk: Desk, venue: S
     first = await desk.settled((await desk.submit()).order_id)  # 3 failed attempts
     assert (await breaker()).consecutive_failures == 3
     second = await desk.settled((await desk.submit()).order_id)  # 2 more: the 5th opens the breaker
-    assert second.status == S.ORDER_STATUS_FAILED
+    assert second.status == S.ORDER_STATUS_UNKNOWN
     assert "circuit breaker opened" in second.message
     assert second.execution_attempts == 2
     status = await breaker()
@@ -472,7 +480,7 @@ async def test_every_circuit_breaker_transition_is_an_event(desk: Desk, venue: S
 
     await asyncio.sleep(0.35)  # the open period (0.3 s) is over: one probe goes through, and fails
     probe = await desk.settled((await desk.submit()).order_id)
-    assert probe.status == S.ORDER_STATUS_FAILED
+    assert probe.status == S.ORDER_STATUS_UNKNOWN
     assert (await transitions()) == [
         E.EVENT_TYPE_CIRCUIT_BREAKER_OPENED,
         E.EVENT_TYPE_CIRCUIT_BREAKER_HALF_OPENED,
@@ -487,7 +495,7 @@ async def test_every_circuit_breaker_transition_is_an_event(desk: Desk, venue: S
     status = await breaker()
     assert status.state == system_pb2.CIRCUIT_BREAKER_STATE_CLOSED
     assert status.consecutive_failures == 0
-    assert first.status == S.ORDER_STATUS_FAILED
+    assert first.status == S.ORDER_STATUS_UNKNOWN
 
 
 # ---------------------------------------------------------------- positions and P&L
@@ -622,7 +630,7 @@ async def test_identical_state_after_a_restart(trading_config, venue: ScriptedVe
         await server.shutdown(grace=1)
 
 
-async def test_orders_caught_by_a_stop_are_resumed_or_failed_for_reconciliation(
+async def test_orders_caught_by_a_stop_are_resumed_or_reconciled_with_the_venue(
     tmp_path: Path, venue: ScriptedVenue
 ) -> None:
     venue.gate = asyncio.Event()
@@ -639,9 +647,11 @@ async def test_orders_caught_by_a_stop_are_resumed_or_failed_for_reconciliation(
     server = await serve(config, venue=venue)
     desk, channel = await open_desk(server)
     try:
+        # asked at start: the venue never got it (the call was cut off before it arrived)
         interrupted = await desk.settled(at_venue.order_id)
         assert interrupted.status == S.ORDER_STATUS_FAILED
-        assert "reconcile" in interrupted.message
+        assert "never arrived" in interrupted.message
+        assert venue.status_calls[0] == at_venue.order_id
         assert (await desk.settled(queued.order_id)).status == S.ORDER_STATUS_EXECUTED
     finally:
         await channel.close()
@@ -685,6 +695,7 @@ async def test_stream_subscriber_sees_every_transition_of_1000_orders_in_order(d
         S.ORDER_STATUS_RISK_CHECK,
         S.ORDER_STATUS_APPROVED,
         S.ORDER_STATUS_EXECUTING,
+        S.ORDER_STATUS_WORKING,  # acknowledged by the venue
         S.ORDER_STATUS_EXECUTED,
     ]
     assert all(statuses == expected for statuses in history.values())
@@ -702,6 +713,8 @@ async def test_stream_starts_with_open_orders_and_resumes_from_a_sequence(desk: 
     assert snapshot.update.order.status == S.ORDER_STATUS_EXECUTING
     assert (await stream.read()).WhichOneof("kind") == "caught_up"
     venue.gate.set()
+    accepted = await stream.read()
+    assert accepted.update.order.status == S.ORDER_STATUS_WORKING
     executed = await stream.read()
     assert executed.update.order.status == S.ORDER_STATUS_EXECUTED
     assert not executed.update.snapshot
@@ -711,9 +724,9 @@ async def test_stream_starts_with_open_orders_and_resumes_from_a_sequence(desk: 
     resumed = desk.orders.StreamOrderUpdates(
         order_pb2.StreamOrderUpdatesRequest(from_sequence=snapshot.update.sequence), metadata=desk.md()
     )
-    again = await resumed.read()
-    assert again.update.sequence == executed.update.sequence
-    assert again.update.order.status == S.ORDER_STATUS_EXECUTED
+    again = [await resumed.read(), await resumed.read()]
+    assert [u.update.sequence for u in again] == [accepted.update.sequence, executed.update.sequence]
+    assert again[-1].update.order.status == S.ORDER_STATUS_EXECUTED
     resumed.cancel()
 
 
