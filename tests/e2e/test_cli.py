@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -195,8 +196,8 @@ def test_watch_follows_an_order_submitted_meanwhile(start_server, tmp_path) -> N
     server = start_server()
     trader = desk(server, tmp_path, "trader1")
 
-    as_json = trader.popen("watch", "--json", "--count", "5")
-    as_table = trader.popen("watch", "--count", "5")
+    as_json = trader.popen("watch", "--json", "--count", "6")
+    as_table = trader.popen("watch", "--count", "6")
     assert "watching order updates" in wait_until_live(as_json)
     assert "watching order updates" in wait_until_live(as_table)
 
@@ -205,9 +206,9 @@ def test_watch_follows_an_order_submitted_meanwhile(start_server, tmp_path) -> N
     updates = [json.loads(line) for line in finish(as_json).splitlines()]
     assert {u["order"]["order_id"] for u in updates} == {order_id}
     statuses = [u["order"]["status"].removeprefix("ORDER_STATUS_") for u in updates]
-    assert statuses == ["PENDING", "RISK_CHECK", "APPROVED", "EXECUTING", "EXECUTED"]
+    assert statuses == ["PENDING", "RISK_CHECK", "APPROVED", "EXECUTING", "WORKING", "EXECUTED"]
     lines = finish(as_table).splitlines()
-    assert len(lines) == 5
+    assert len(lines) == 6
     assert all(order_id in line for line in lines)
     assert "EXECUTED" in lines[-1]
     assert "filled 100 @ 150.50" in lines[-1]
@@ -457,3 +458,32 @@ def test_market_data_on_the_simulated_venue_is_refused(start_server, tmp_path) -
         pytest.skip("MarketDataService is not wired into the server yet (UNIMPLEMENTED)")
     assert result.returncode == 3
     assert "--venue internal" in result.stderr
+
+
+def test_a_cancel_straight_after_submit_on_the_default_venue_is_honoured(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Walk-past case 4, as a desk user met it: with the default (simulated) venue slow to answer,
+    # every cancel straight after its submit was refused ("EXECUTING and can no longer be cancelled").
+    # The demo desk as `make run` starts it (AAPL listed at 229.50, the simulated feed moving it);
+    # bids at 210.00 are inside the 10% band and below the market, so they rest at the venue.
+    demo = {
+        "ITIRP_REFERENCE_DEMO_INSTRUMENTS": "1",
+        "ITIRP_REFERENCE_INSTRUMENTS_FILE": "",
+        "ITIRP_FEED_KIND": "simulated",
+        "ITIRP_VENUE_LATENCY_SECONDS": "1",
+    }
+    server = start_server(None, env=demo)
+    trader = desk(server, tmp_path, "trader1")
+    order_ids, cancels = [], []
+    for _ in range(3):
+        order_ids.append(trader.json("submit", "AAPL", "BUY", "10", "210.00")["order_id"])
+        cancels.append(trader("cancel", order_ids[-1], "--reason", "changed my mind"))
+
+    assert [c.returncode for c in cancels] == [0, 0, 0], [c.stderr for c in cancels]
+    assert all("PENDING_CANCEL" in c.stdout or "CANCELLED" in c.stdout for c in cancels)
+    for order_id in order_ids:
+        for _ in range(100):  # the venue answers the order, then the cancel, each after its latency
+            status = trader.json("order", order_id)["status"]
+            if status == "ORDER_STATUS_CANCELLED":
+                break
+            time.sleep(0.05)
+        assert status == "ORDER_STATUS_CANCELLED"
