@@ -272,6 +272,14 @@ def event_summary(event: Any) -> str:
         return f"{p.reason} after {p.attempts} attempt(s)" + (" (permanent)" if p.permanent else "")
     if kind == "execution_retried":
         return f"attempt {p.attempt} in {p.delay_ms} ms: {p.reason}"
+    if kind == "order_accepted":
+        return f"at {p.venue}"
+    if kind == "order_filled":
+        return f"filled {p.quantity} @ {p.price} at {p.venue or 'internal'}, {p.remaining_quantity} open"
+    if kind == "order_cancel_requested":
+        return "cancel sent to the venue" + (f": {p.reason}" if p.reason else "")
+    if kind == "order_status_unknown":
+        return f"outcome at the venue unknown after {p.attempts} attempt(s): {p.reason}"
     if kind == "risk_limits_updated":
         changes = [
             f"{name} {money(getattr(p.old_limits, name))} -> {money(getattr(p.new_limits, name))}"
