@@ -52,7 +52,11 @@ def market(board: Board, **kwargs: object) -> SimulatedVenue:
 
 
 def config_for(tmp_path: Path, **overrides: object) -> Config:
-    base: dict[str, object] = {"access_log": False, "retry_base_delay_seconds": 0.01, "execution_reconcile_seconds": 0.1}
+    base: dict[str, object] = {
+        "access_log": False,
+        "retry_base_delay_seconds": 0.01,
+        "execution_reconcile_seconds": 0.1,
+    }
     return make_config(tmp_path / "data", **{**base, **overrides})
 
 
