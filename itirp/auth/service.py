@@ -25,10 +25,12 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
+from itirp.auth.access import AccessWatch, WatchedStream, role_changed
 from itirp.auth.passwords import hash_password, verify_password
 from itirp.auth.roles import Role
-from itirp.auth.state import AuthState
+from itirp.auth.state import AuthState, login_key
 from itirp.auth.tokens import Claims, TokenCodec
+from itirp.auth.user_sync import user_events
 from itirp.auth.users import User, UserStore
 from itirp.core.journal import Journal, new_uuid
 from itirp.errors import FailedPrecondition, Reason, ResourceExhausted, Unauthenticated
@@ -57,10 +59,12 @@ class Principal:
     token_id: str
     issued_at: int
     expires_at: int
+    version: int = 0  # the user's credential version the token was issued under
 
     @classmethod
-    def from_claims(cls, claims: Claims) -> Principal:
-        return cls(claims.sub, claims.user_id, claims.role, claims.jti, claims.iat, claims.exp)
+    def from_claims(cls, claims: Claims, role: Role | None = None) -> Principal:
+        """The caller of a token; `role` is the user's current role when it differs from the token's."""
+        return cls(claims.sub, claims.user_id, role or claims.role, claims.jti, claims.iat, claims.exp, claims.ver)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,8 @@ class AuthService:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="itirp-auth")
         self._dummy_hash = ""
         self._poller: asyncio.Task[None] | None = None
+        #: Every open server stream, ended when its access is taken away.
+        self.streams = AccessWatch(self._check_stream, clock=clock)
 
     async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -162,23 +168,20 @@ class AuthService:
         durable = self._append(new)
         for event in new:
             self.state.apply(event)
+        self.streams.recheck()
         await durable
 
     async def sync_users(self) -> None:
-        """Re-read users.db: record users created or disabled there (by `itirp users ...`) as events,
-        and refresh the set of users whose tokens are refused."""
+        """Re-read users.db: record as events what `itirp users ...` changed there (users created,
+        disabled, enabled, role and password changes, unlocks; with who and why), refresh the set
+        of users whose tokens are refused, and judge every open stream again."""
         users: list[User] = await self._run(self._users.list)
-        events: list[tuple[Message, str]] = []
-        for u in users:
-            known = self.state.users.get(u.user_id)
-            if known is None:
-                created = events_pb2.UserCreated(username=u.username, role=u.role.proto_name, user_id=u.user_id)
-                events.append((created, ""))
-            if u.disabled and (known is None or not known.disabled):
-                events.append((events_pb2.UserDisabled(username=u.username, user_id=u.user_id), ""))
+        changes = await self._run(self._users.changes_after, self.state.last_user_change)
+        events = user_events(users, changes, self.state)
         if events and not self._read_only:
             await self._record(events)
         self._blocked_users = frozenset(u.user_id for u in users if u.disabled or (u.demo and not self._demo_users))
+        self.streams.recheck()
 
     async def _poll_users(self) -> None:
         while True:
@@ -191,8 +194,12 @@ class AuthService:
     def _usable(self, user: User | None) -> bool:
         return user is not None and not user.disabled and (self._demo_users or not user.demo)
 
-    async def login(self, username: str, password: str) -> IssuedToken:
-        left = self.state.throttle.locked_for(username, self._clock())
+    async def login(self, username: str, password: str, client_address: str = "") -> IssuedToken:
+        """A token for the right password. The attempt takes its slot in the throttle (per name
+        and client address) before the password is checked, so attempts sent at once cannot buy
+        more guesses than the limit."""
+        throttle, key = self.state.throttle, login_key(username, client_address)
+        left = throttle.begin(key, self._clock())
         if left > 0:
             wait = int(left) + 1  # whole seconds, never less than what is left
             raise ResourceExhausted(
@@ -201,19 +208,26 @@ class AuthService:
                 metadata={"username": username, "retry_after_seconds": str(wait)},
                 retry_after_seconds=wait,
             )
+        try:
+            return await self._check_login(username, password, client_address, key)
+        finally:
+            throttle.end(key)
+
+    async def _check_login(self, username: str, password: str, client_address: str, key: str) -> IssuedToken:
         user = await self._run(self._users.get, username)
         stored = user.password_hash if user is not None and self._usable(user) else self._dummy_hash
         ok = await self._run(verify_password, password, stored)
         if not ok or not self._usable(user):
-            log.info("login failed", extra={"username": username})
+            log.info("login failed", extra={"username": username, "client_address": client_address})
             if not self._read_only:
                 throttle = self.state.throttle
-                failures = throttle.failures(username) + 1
+                failures = throttle.failures(key) + 1
                 failed = events_pb2.LoginFailed(
                     username=username,
                     reason="invalid username or password",
                     consecutive_failures=failures,
                     locked=failures >= throttle.max_failures,
+                    client_address=client_address,
                 )
                 await self._record([(failed, user.user_id if user else "")])
             raise Unauthenticated(_BAD_LOGIN, reason=Reason.BAD_CREDENTIALS)
@@ -226,13 +240,19 @@ class AuthService:
                 role=user.role.proto_name,
                 token_id=claims.jti,
                 expires_at=timestamp_from_seconds(claims.exp),
+                client_address=client_address,
             )
             await self._record([(logged_in, user.user_id)])
         return issued
 
     def _issue(self, user: User) -> IssuedToken:
+        known = self.state.users.get(user.user_id)
         token, claims = self._codec.issue(
-            username=user.username, user_id=user.user_id, role=user.role, now=self._clock()
+            username=user.username,
+            user_id=user.user_id,
+            role=user.role,
+            now=self._clock(),
+            version=known.version if known else 0,
         )
         return IssuedToken(token, claims)
 
@@ -246,22 +266,62 @@ class AuthService:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("malformed authorization metadata: expected 'Bearer <token>'")
-        now = self._clock()
         claims = self._token_cache.get(token)
         if claims is None:
-            claims = self._codec.verify(token, now=now)
+            claims = self._codec.verify(token)
             if len(self._token_cache) >= _TOKEN_CACHE_MAX:
                 self._token_cache.clear()
             self._token_cache[token] = claims
-        elif now >= claims.exp:
+        elif self._clock() >= claims.exp:
             raise Unauthenticated("token expired; log in again", reason=Reason.TOKEN_EXPIRED)
-        if claims.jti in self.state.revoked:
+        self._refuse_taken_away(claims.jti, claims.user_id, claims.sub, claims.ver)
+        return Principal.from_claims(claims, self.current_role(claims.user_id))
+
+    def current_role(self, user_id: str) -> Role | None:
+        """The user's role as the log knows it now (None: not known, the token's role stands)."""
+        known = self.state.users.get(user_id)
+        return Role(known.role) if known is not None and known.role else None
+
+    def _refuse_taken_away(self, token_id: str, user_id: str, username: str, version: int) -> None:
+        """Raise when this token's access was taken away: logged out, user disabled, or the
+        password changed (or the user was disabled) after it was issued."""
+        if token_id in self.state.revoked:
             raise Unauthenticated("token has been revoked (logged out); log in again", reason=Reason.TOKEN_REVOKED)
-        if claims.user_id in self._blocked_users:
+        if user_id in self._blocked_users:
             raise Unauthenticated(
-                f"user {claims.sub!r} is disabled", reason=Reason.USER_DISABLED, metadata={"username": claims.sub}
+                f"user {username!r} is disabled", reason=Reason.USER_DISABLED, metadata={"username": username}
             )
-        return Principal.from_claims(claims)
+        known = self.state.users.get(user_id)
+        if known is not None and known.disabled:
+            raise Unauthenticated(
+                f"user {username!r} is disabled", reason=Reason.USER_DISABLED, metadata={"username": username}
+            )
+        if known is not None and version < known.version:
+            raise Unauthenticated(
+                f"the password of {username!r} changed (or the user was disabled) after this token was issued;"
+                " log in again",
+                reason=Reason.CREDENTIALS_CHANGED,
+                metadata={"username": username},
+            )
+
+    def watch_stream(self, principal: Principal, needs: Role) -> WatchedStream:
+        """Register the current task's stream: it ends when `principal`'s access does."""
+        stream = WatchedStream(
+            username=principal.username,
+            user_id=principal.user_id,
+            role=principal.role,
+            token_id=principal.token_id,
+            expires_at=principal.expires_at,
+            needs=needs,
+            version=principal.version,
+        )
+        return self.streams.open(stream)
+
+    def _check_stream(self, stream: WatchedStream) -> None:
+        self._refuse_taken_away(stream.token_id, stream.user_id, stream.username, stream.version)
+        role = self.current_role(stream.user_id)
+        if role is not None and role != stream.role:
+            raise role_changed(stream, role)
 
     def is_revoked(self, token_id: str) -> bool:
         return token_id in self.state.revoked
@@ -269,7 +329,7 @@ class AuthService:
     async def refresh(self, principal: Principal) -> IssuedToken:
         """A fresh token for a still-valid one. The user is re-read, so a changed role applies and a
         disabled user gets nothing. The old token stays valid until it expires (streams opened with
-        it keep running); log out to revoke it."""
+        it keep running until then); log out to revoke it."""
         user = await self._run(self._users.get, principal.username)
         if not self._usable(user) or user is None or user.user_id != principal.user_id:
             raise Unauthenticated(

@@ -1,8 +1,11 @@
 """Access tokens: JWT signed with HS256, and nothing else.
 
-Verification is pure: it takes the current time as an argument (the expiry check is ours, not
-PyJWT's wall clock), so tests drive it with a fixed clock. Revocation is not checked here; the
-authenticator holds the set of revoked token ids.
+Every registered claim is checked by PyJWT's own options (`require`, `verify_exp`, `verify_nbf`,
+`verify_iat`, `leeway`) against the wall clock: a token not yet valid (`nbf` or `iat` in the
+future) or expired is refused, and so is any time PyJWT cannot read as an integer (infinity, NaN,
+a string). What PyJWT cannot know is ours: a lifetime longer than this server issues (an `exp` of
+1e19) is not a token we signed. Revocation is not checked here; the authenticator holds the
+revoked token ids and the users' credential versions (`ver`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ __all__ = ["ALGORITHM", "Claims", "TokenCodec"]
 
 ALGORITHM = "HS256"
 _REQUIRED = ("sub", "user_id", "role", "iat", "exp", "jti")
+#: Clock difference tolerated between the server that issued a token and the one checking it, s.
+LEEWAY_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,7 @@ class Claims:
     iat: int  # seconds since the epoch
     exp: int
     jti: str  # token id, the handle for revocation
+    ver: int = 0  # the user's credential version when issued: a password change or a disable bumps it
 
     def to_payload(self) -> dict[str, object]:
         return {
@@ -38,6 +44,7 @@ class Claims:
             "iat": self.iat,
             "exp": self.exp,
             "jti": self.jti,
+            "ver": self.ver,
         }
 
 
@@ -50,7 +57,7 @@ class TokenCodec:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, *, username: str, user_id: str, role: Role, now: float) -> tuple[str, Claims]:
+    def issue(self, *, username: str, user_id: str, role: Role, now: float, version: int = 0) -> tuple[str, Claims]:
         issued = int(now)
         claims = Claims(
             sub=username,
@@ -59,13 +66,14 @@ class TokenCodec:
             iat=issued,
             exp=issued + self.ttl_seconds,
             jti=str(uuid.uuid4()),
+            ver=version,
         )
         token = jwt.encode(claims.to_payload(), self._secret, algorithm=ALGORITHM)
         return token, claims
 
-    def verify(self, token: str, *, now: float) -> Claims:
-        """Claims of a well-formed, HS256-signed, unexpired token; otherwise `Unauthenticated`
-        with a message that says which check failed."""
+    def verify(self, token: str) -> Claims:
+        """Claims of a well-formed, HS256-signed token valid now; otherwise `Unauthenticated` with a
+        message that says which check failed (reason TOKEN_EXPIRED for an expired one)."""
         if token.count(".") != 2:
             raise Unauthenticated("malformed token: expected a JWT (header.payload.signature)")
         try:
@@ -80,25 +88,34 @@ class TokenCodec:
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
-                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "require": list(_REQUIRED)},
+                leeway=LEEWAY_SECONDS,
+                options={"verify_exp": True, "verify_iat": True, "verify_nbf": True, "require": list(_REQUIRED)},
             )
         except jwt.InvalidSignatureError:
             raise Unauthenticated("token signature is invalid") from None
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired; log in again", reason=Reason.TOKEN_EXPIRED) from None
+        except jwt.ImmatureSignatureError:
+            raise Unauthenticated("token is not valid yet (issued or valid from a time in the future)") from None
         except jwt.MissingRequiredClaimError as exc:
             raise Unauthenticated(f"token lacks the {exc.claim!r} claim") from None
         except jwt.InvalidTokenError:
             raise Unauthenticated("malformed token: the payload cannot be decoded") from None
+        return self._claims_of(payload)
+
+    def _claims_of(self, payload: dict[str, object]) -> Claims:
         try:
             claims = Claims(
                 sub=str(payload["sub"]),
                 user_id=str(payload["user_id"]),
                 role=Role.parse(str(payload["role"])),
-                iat=int(payload["iat"]),
-                exp=int(payload["exp"]),
+                iat=int(payload["iat"]),  # type: ignore[call-overload]  # PyJWT checked it reads as one
+                exp=int(payload["exp"]),  # type: ignore[call-overload]
                 jti=str(payload["jti"]),
+                ver=int(payload.get("ver", 0)),  # type: ignore[call-overload]
             )
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise Unauthenticated("token claims are invalid") from None
-        if now >= claims.exp:
-            raise Unauthenticated("token expired; log in again", reason=Reason.TOKEN_EXPIRED)
+        if claims.exp - claims.iat > self.ttl_seconds + LEEWAY_SECONDS:
+            raise Unauthenticated("token claims are invalid: it lives longer than this server's tokens do")
         return claims

@@ -23,7 +23,7 @@ from typing import Any
 from itirp.auth.passwords import hash_password
 from itirp.auth.roles import Role
 
-__all__ = ["DEMO_USERS", "User", "UserExists", "UserNotFound", "UserStore"]
+__all__ = ["ACTIONS", "DEMO_USERS", "User", "UserChange", "UserExists", "UserNotFound", "UserStore"]
 
 #: The demo desk of the REST design, seeded when demo users are on.
 DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
@@ -43,7 +43,20 @@ CREATE TABLE IF NOT EXISTS users (
     demo          INTEGER NOT NULL DEFAULT 0,
     created_at    INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS user_changes (
+    change   INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    detail   TEXT NOT NULL DEFAULT '',
+    actor    TEXT NOT NULL DEFAULT '',
+    reason   TEXT NOT NULL DEFAULT '',
+    at       INTEGER NOT NULL
+);
 """
+
+#: What a row of `user_changes` says was done; the server records each as an event.
+ACTIONS = ("disable", "enable", "set-role", "passwd", "unlock")
 
 
 class UserExists(ValueError):
@@ -64,6 +77,19 @@ class User:
     disabled: bool
     demo: bool
     created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserChange:
+    """One change made by `itirp users ...` (who, why), in the order made."""
+
+    change: int
+    username: str
+    user_id: str
+    action: str
+    detail: str  # the new role of a set-role
+    actor: str
+    reason: str
 
 
 def _row_to_user(row: tuple[Any, ...]) -> User:
@@ -123,21 +149,78 @@ class UserStore:
             raise UserExists(f"user {username!r} already exists") from None
         return user
 
-    def set_password(self, username: str, password: str, *, scrypt_n: int = 2**14) -> None:
+    def set_password(
+        self, username: str, password: str, *, scrypt_n: int = 2**14, actor: str = "", reason: str = ""
+    ) -> None:
+        """New password; the server then refuses every token issued before it."""
         new_hash = hash_password(password, n=scrypt_n)
-        with self._lock:
-            cur = self._db.execute("UPDATE users SET password_hash = ? WHERE username = ?", (new_hash, username))
-        if cur.rowcount == 0:
-            raise UserNotFound(username)
+        self._change(
+            username, "passwd", "UPDATE users SET password_hash = ? WHERE username = ?", (new_hash,), actor, reason
+        )
 
-    def set_disabled(self, username: str, disabled: bool = True) -> User:
-        with self._lock:
-            cur = self._db.execute("UPDATE users SET disabled = ? WHERE username = ?", (int(disabled), username))
-        if cur.rowcount == 0:
-            raise UserNotFound(username)
+    def set_disabled(self, username: str, disabled: bool = True, *, actor: str = "", reason: str = "") -> User:
+        action = "disable" if disabled else "enable"
+        self._change(
+            username, action, "UPDATE users SET disabled = ? WHERE username = ?", (int(disabled),), actor, reason
+        )
         user = self.get(username)
         assert user is not None
         return user
+
+    def set_role(self, username: str, role: Role, *, actor: str = "", reason: str = "") -> User:
+        self._change(
+            username, "set-role", "UPDATE users SET role = ? WHERE username = ?", (role.name,), actor, reason, role.name
+        )
+        user = self.get(username)
+        assert user is not None
+        return user
+
+    def note_unlock(self, username: str, *, actor: str = "", reason: str = "") -> None:
+        """Ask the server to lift the failed-login lockout of a name (any name: lockouts are kept
+        for names that are not users too, so that they reveal nothing)."""
+        user = self.get(username)
+        with self._lock:
+            self._note(username, user.user_id if user else "", "unlock", "", actor, reason)
+
+    def changes_after(self, change: int) -> builtins.list[UserChange]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT change, username, user_id, action, detail, actor, reason FROM user_changes"
+                " WHERE change > ? ORDER BY change",
+                (change,),
+            ).fetchall()
+        return [UserChange(*row) for row in rows]
+
+    def _change(
+        self,
+        username: str,
+        action: str,
+        sql: str,
+        params: tuple[object, ...],
+        actor: str,
+        reason: str,
+        detail: str = "",
+    ) -> None:
+        """The update and its row in `user_changes`, in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT user_id FROM users WHERE username = ?", (username,)).fetchone()
+                if row is None:
+                    raise UserNotFound(username)
+                self._db.execute(sql, (*params, username))
+                self._note(username, row[0], action, detail, actor, reason)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _note(self, username: str, user_id: str, action: str, detail: str, actor: str, reason: str) -> None:
+        self._db.execute(
+            "INSERT INTO user_changes (username, user_id, action, detail, actor, reason, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (username, user_id, action, detail, actor, reason, int(time.time())),
+        )
 
     def disabled_user_ids(self) -> frozenset[str]:
         with self._lock:

@@ -15,6 +15,8 @@ Health checks and reflection pass straight through: open, unlogged, unwrapped.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +26,7 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
+from itirp.auth.access import WatchedStream
 from itirp.auth.roles import OPEN, OPEN_PREFIXES, Role, required_role
 from itirp.auth.service import AuthService, Principal
 from itirp.errors import ItirpError, PermissionDenied, Reason, Unauthenticated
@@ -49,7 +52,7 @@ def _short(method: str) -> str:
 class _Call:
     """What the interceptor learned about one call before the handler runs."""
 
-    __slots__ = ("correlation_id", "error", "method", "principal", "request_id")
+    __slots__ = ("correlation_id", "error", "method", "needs", "principal", "request_id")
 
     def __init__(
         self, method: str, principal: Principal | None, error: ItirpError | None, request_id: str, correlation_id: str
@@ -59,6 +62,7 @@ class _Call:
         self.error = error
         self.request_id = request_id
         self.correlation_id = correlation_id
+        self.needs: Role | None = None  # the role the method needs (None: open)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
                         },
                     )
         call = _Call(method, principal, error, (request_id or random_hex(8))[:64], (correlation_id or "")[:128])
+        call.needs = rule if isinstance(rule, Role) else None
         return self._wrap(handler, call)
 
     def _wrap(self, handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
@@ -183,10 +188,14 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             tokens = self._enter(call, context)
             started = time.perf_counter()
             code = _OK
+            watched: WatchedStream | None = None
             try:
                 if call.error is not None:
                     raise call.error
-                async for response in behavior(request, context):
+                if call.principal is not None and call.needs is not None:
+                    # the stream ends when its access is taken away (see itirp.auth.access)
+                    watched = self._auth.watch_stream(call.principal, call.needs)
+                async for response in self._guarded(behavior(request, context), watched):
                     yield response
             except MAPPED as exc:
                 status = _rich_abort_status(exc, call.request_id)
@@ -203,9 +212,38 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
+                if watched is not None:
+                    self._auth.streams.close(watched)
                 self._exit(call, code, started, tokens)
 
         return streaming
+
+    @staticmethod
+    async def _guarded(responses: Any, watched: WatchedStream | None) -> AsyncIterator[Any]:
+        """The handler's responses until its access is taken away, then the error that says why:
+        raised before the next response is asked for, or (while the handler waits for one) by
+        cancelling the task, which is turned back into that error here."""
+        if watched is None:
+            async for response in responses:
+                yield response
+            return
+        async with contextlib.aclosing(responses):
+            while True:
+                watched.raise_if_ended()
+                watched.inside = True
+                try:
+                    response = await anext(responses)
+                except StopAsyncIteration:
+                    return
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if watched.why is None or task is None:
+                        raise
+                    task.uncancel()  # the cancellation was ours: it becomes the error
+                    raise watched.why from None
+                finally:
+                    watched.inside = False
+                yield response
 
     def _enter(self, call: _Call, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any]:
         context.set_trailing_metadata((("x-request-id", call.request_id),))

@@ -74,11 +74,28 @@ REASONS: Mapping[Reason, ReasonDoc] = {
         _C.UNAUTHENTICATED,
         "the token (or the metadata) is malformed, not HS256, badly signed or lacks a claim; log in again",
     ),
-    Reason.TOKEN_EXPIRED: ReasonDoc(_C.UNAUTHENTICATED, "the token has expired; log in again"),
+    Reason.TOKEN_EXPIRED: ReasonDoc(
+        _C.UNAUTHENTICATED,
+        "the token has expired (also ends a stream opened with it); refresh it before, or log in again",
+    ),
     Reason.TOKEN_REVOKED: ReasonDoc(
         _C.UNAUTHENTICATED, "the token was revoked (logged out); also ends a stream opened with it"
     ),
-    Reason.USER_DISABLED: ReasonDoc(_C.UNAUTHENTICATED, "the user is disabled (or no longer exists)", ("username",)),
+    Reason.USER_DISABLED: ReasonDoc(
+        _C.UNAUTHENTICATED,
+        "the user is disabled (or no longer exists); also ends the user's open streams",
+        ("username",),
+    ),
+    Reason.CREDENTIALS_CHANGED: ReasonDoc(
+        _C.UNAUTHENTICATED,
+        "the token was issued before the user's password changed or the user was disabled; log in again",
+        ("username",),
+    ),
+    Reason.ROLE_CHANGED: ReasonDoc(
+        _C.UNAUTHENTICATED,
+        "the user's role changed while the stream was open; refresh the token and open the stream again",
+        ("username", "role"),
+    ),
     Reason.BAD_CREDENTIALS: ReasonDoc(
         _C.UNAUTHENTICATED, "wrong username or password (the same answer for an unknown user)"
     ),

@@ -15,6 +15,12 @@ from itirp.v1 import auth_pb2, auth_pb2_grpc
 __all__ = ["AuthServicer"]
 
 
+def client_address(peer: str) -> str:
+    """"ipv4:127.0.0.1:53124" -> "ipv4:127.0.0.1" (the port changes with every connection)."""
+    host, sep, port = peer.rpartition(":")
+    return host if sep and port.isdigit() else peer
+
+
 def _token_fields(issued: IssuedToken) -> dict[str, Any]:
     claims = issued.claims
     return {
@@ -37,7 +43,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             raise InvalidArgument("username", "required")
         if not request.password:
             raise InvalidArgument("password", "required")
-        issued = await self._auth.login(request.username, request.password)
+        issued = await self._auth.login(request.username, request.password, client_address(context.peer()))
         return auth_pb2.LoginResponse(**_token_fields(issued))
 
     async def WhoAmI(

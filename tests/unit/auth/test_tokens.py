@@ -1,19 +1,21 @@
-"""TokenCodec: HS256 only, exact reasons for every refusal, expiry against an injected clock."""
+"""TokenCodec: HS256 only, exact reasons for every refusal; times checked by PyJWT against the wall clock."""
 
 from __future__ import annotations
 
 import base64
 import json
+import math
+import time
 
 import jwt
 import pytest
 
 from itirp.auth.roles import Role
-from itirp.auth.tokens import TokenCodec
+from itirp.auth.tokens import LEEWAY_SECONDS, TokenCodec
 from itirp.errors import Unauthenticated
 
 SECRET = b"k" * 32
-NOW = 1_800_000_000.0
+NOW = float(int(time.time()))  # PyJWT checks exp, nbf and iat against the wall clock
 
 
 @pytest.fixture
@@ -28,13 +30,13 @@ def _b64(obj: dict) -> str:
 def test_issued_token_round_trips_with_all_claims(codec: TokenCodec) -> None:
     token, claims = codec.issue(username="trader1", user_id="u1", role=Role.TRADER, now=NOW)
 
-    verified = codec.verify(token, now=NOW + 1)
+    verified = codec.verify(token)
 
     assert verified == claims
     assert (verified.sub, verified.user_id, verified.role) == ("trader1", "u1", Role.TRADER)
     assert verified.exp - verified.iat == 1800
     payload = jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False})
-    assert set(payload) == {"sub", "user_id", "role", "iat", "exp", "jti"}
+    assert set(payload) == {"sub", "user_id", "role", "iat", "exp", "jti", "ver"}
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
 
 
@@ -44,18 +46,42 @@ def test_each_token_has_its_own_id(codec: TokenCodec) -> None:
     assert a.jti != b.jti
 
 
-def test_expired_token_is_refused_at_exp(codec: TokenCodec) -> None:
-    token, claims = codec.issue(username="t", user_id="u", role=Role.TRADER, now=NOW)
-    codec.verify(token, now=claims.exp - 1)
-    with pytest.raises(Unauthenticated, match="expired"):
-        codec.verify(token, now=claims.exp)
+def test_expired_token_is_refused_past_exp_and_the_leeway(codec: TokenCodec) -> None:
+    fresh, _ = codec.issue(username="t", user_id="u", role=Role.TRADER, now=NOW - 1800 + 60)
+    codec.verify(fresh)
+    stale, _ = codec.issue(username="t", user_id="u", role=Role.TRADER, now=NOW - 1800 - LEEWAY_SECONDS - 2)
+    with pytest.raises(Unauthenticated, match="expired") as info:
+        codec.verify(stale)
+    assert info.value.reason == "TOKEN_EXPIRED"
+
+
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [
+        ({"nbf": NOW + 3600}, "not valid yet"),
+        ({"iat": NOW + 3600, "exp": NOW + 3600 + 1800}, "not valid yet"),
+        ({"exp": 1e19}, "lives longer"),
+        ({"exp": math.inf}, "malformed"),
+        ({"exp": -math.inf}, "malformed"),
+        ({"iat": math.nan}, "malformed"),
+        ({"exp": "tomorrow"}, "malformed"),
+        ({"ver": "x"}, "claims are invalid"),
+    ],
+)
+def test_impossible_times_are_refused_as_invalid_never_raised(
+    codec: TokenCodec, claims: dict[str, object], message: str
+) -> None:
+    payload = {"sub": "t", "user_id": "u", "role": "TRADER", "iat": NOW, "exp": NOW + 600, "jti": "x", **claims}
+    with pytest.raises(Unauthenticated, match=message) as info:
+        codec.verify(jwt.encode(payload, SECRET, "HS256"))
+    assert info.value.reason == "TOKEN_INVALID"
 
 
 def test_alg_none_token_is_refused_naming_the_algorithm(codec: TokenCodec) -> None:
     _, claims = codec.issue(username="admin", user_id="u", role=Role.ADMIN, now=NOW)
     forged = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims.to_payload())}."
     with pytest.raises(Unauthenticated, match="'none' is not accepted"):
-        codec.verify(forged, now=NOW)
+        codec.verify(forged)
 
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
@@ -63,14 +89,14 @@ def test_other_algorithm_is_refused_even_with_the_right_secret(codec: TokenCodec
     _, claims = codec.issue(username="t", user_id="u", role=Role.TRADER, now=NOW)
     hs512 = jwt.encode(claims.to_payload(), SECRET, algorithm="HS512")
     with pytest.raises(Unauthenticated, match="'HS512' is not accepted"):
-        codec.verify(hs512, now=NOW)
+        codec.verify(hs512)
 
 
 def test_token_signed_with_another_secret_is_refused(codec: TokenCodec) -> None:
     _, claims = codec.issue(username="t", user_id="u", role=Role.TRADER, now=NOW)
     other = jwt.encode(claims.to_payload(), b"x" * 32, algorithm="HS256")
     with pytest.raises(Unauthenticated, match="signature is invalid"):
-        codec.verify(other, now=NOW)
+        codec.verify(other)
 
 
 def test_tampered_payload_is_refused(codec: TokenCodec) -> None:
@@ -78,25 +104,25 @@ def test_tampered_payload_is_refused(codec: TokenCodec) -> None:
     header, _, signature = token.split(".")
     promoted = {**claims.to_payload(), "role": "ADMIN"}
     with pytest.raises(Unauthenticated, match="signature is invalid"):
-        codec.verify(f"{header}.{_b64(promoted)}.{signature}", now=NOW)
+        codec.verify(f"{header}.{_b64(promoted)}.{signature}")
 
 
 @pytest.mark.parametrize("garbage", ["", "abc", "a.b", "a.b.c", "!!.??.**"])
 def test_garbled_tokens_are_refused_as_malformed(codec: TokenCodec, garbage: str) -> None:
     with pytest.raises(Unauthenticated, match="malformed"):
-        codec.verify(garbage, now=NOW)
+        codec.verify(garbage)
 
 
 def test_missing_claim_is_named(codec: TokenCodec) -> None:
-    incomplete = jwt.encode({"sub": "t", "user_id": "u", "role": "TRADER", "iat": 1, "exp": 2**40}, SECRET, "HS256")
+    incomplete = jwt.encode({"sub": "t", "user_id": "u", "role": "TRADER", "iat": NOW, "exp": NOW + 600}, SECRET, "HS256")
     with pytest.raises(Unauthenticated, match="'jti' claim"):
-        codec.verify(incomplete, now=NOW)
+        codec.verify(incomplete)
 
 
 def test_unknown_role_is_refused(codec: TokenCodec) -> None:
-    payload = {"sub": "t", "user_id": "u", "role": "GOD", "iat": 1, "exp": 2**40, "jti": "x"}
+    payload = {"sub": "t", "user_id": "u", "role": "GOD", "iat": NOW, "exp": NOW + 600, "jti": "x"}
     with pytest.raises(Unauthenticated, match="claims are invalid"):
-        codec.verify(jwt.encode(payload, SECRET, "HS256"), now=NOW)
+        codec.verify(jwt.encode(payload, SECRET, "HS256"))
 
 
 def test_short_secret_is_rejected() -> None:
