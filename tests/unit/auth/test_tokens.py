@@ -114,7 +114,8 @@ def test_garbled_tokens_are_refused_as_malformed(codec: TokenCodec, garbage: str
 
 
 def test_missing_claim_is_named(codec: TokenCodec) -> None:
-    incomplete = jwt.encode({"sub": "t", "user_id": "u", "role": "TRADER", "iat": NOW, "exp": NOW + 600}, SECRET, "HS256")
+    payload = {"sub": "t", "user_id": "u", "role": "TRADER", "iat": NOW, "exp": NOW + 600}
+    incomplete = jwt.encode(payload, SECRET, "HS256")
     with pytest.raises(Unauthenticated, match="'jti' claim"):
         codec.verify(incomplete)
 
