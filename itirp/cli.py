@@ -1,5 +1,5 @@
-"""`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable`, `audit export|verify`,
-`instruments import|list`."""
+"""`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable|enable|set-role|unlock`,
+`audit export|verify`, `instruments import|list`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from itirp import __version__
 from itirp.config import Config, ConfigError, markdown_table, settings
+
+if TYPE_CHECKING:
+    from itirp.auth.users import UserStore
 
 __all__ = ["main"]
 
@@ -43,6 +47,12 @@ def _add_setting_flags(serve: argparse.ArgumentParser) -> None:
 
 
 
+def _add_change_flags(p: argparse.ArgumentParser) -> None:
+    """A change the server records as an event: who (this account) and why (`--reason`)."""
+    p.add_argument("--reason", default="", help="why, recorded in the event log with who ran the command")
+    _add_data_dir(p)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itirp", description="ITIRP trading backend")
     parser.add_argument("--version", action="version", version=f"itirp {__version__}")
@@ -63,13 +73,25 @@ def _parser() -> argparse.ArgumentParser:
     lst = users_sub.add_parser("list", help="list users")
     lst.add_argument("--json", action="store_true")
     _add_data_dir(lst)
-    pw = users_sub.add_parser("passwd", help="set a user's password")
+    pw = users_sub.add_parser(
+        "passwd", help="set a user's password: tokens issued before it are refused (a lockout stays: see unlock)"
+    )
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true")
-    _add_data_dir(pw)
-    dis = users_sub.add_parser("disable", help="disable a user: no login, existing tokens refused")
+    _add_change_flags(pw)
+    dis = users_sub.add_parser("disable", help="disable a user: no login, tokens refused, open streams ended")
     dis.add_argument("username")
-    _add_data_dir(dis)
+    _add_change_flags(dis)
+    ena = users_sub.add_parser("enable", help="enable a disabled user (tokens issued before the disable stay refused)")
+    ena.add_argument("username")
+    _add_change_flags(ena)
+    role = users_sub.add_parser("set-role", help="change a user's role: applies to the next call, ends open streams")
+    role.add_argument("username")
+    role.add_argument("role", help="TRADER, RISK_MANAGER, COMPLIANCE or ADMIN")
+    _add_change_flags(role)
+    unlock = users_sub.add_parser("unlock", help="lift the failed-login lockout of a name, from every address")
+    unlock.add_argument("username")
+    _add_change_flags(unlock)
     audit = sub.add_parser("audit", help="export and verify the event log offline")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     export = audit_sub.add_parser("export", help="write events as JSON lines with their hashes")
@@ -100,7 +122,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def _users(args: argparse.Namespace) -> int:
     from itirp.auth.roles import Role
-    from itirp.auth.users import UserExists, UserNotFound, UserStore
+    from itirp.auth.users import UserExists, UserStore
 
     data_dir = args.data_dir or Path(os.environ.get("ITIRP_DATA_DIR") or "data")
     store = UserStore(data_dir / "users.db")
@@ -134,21 +156,56 @@ def _users(args: argparse.Namespace) -> int:
                 for u in users:
                     state = "disabled" if u.disabled else ("demo" if u.demo else "active")
                     print(f"{u.username:<16} {u.role.name:<13} {state:<9} {u.user_id}")
-        elif args.users_command == "passwd":
-            try:
-                store.set_password(args.username, _read_password(args.password_stdin))
-            except UserNotFound as exc:
-                raise SystemExit(f"itirp: {exc}") from None
-            print(f"password changed for {args.username}")
-        elif args.users_command == "disable":
-            try:
-                store.set_disabled(args.username)
-            except UserNotFound as exc:
-                raise SystemExit(f"itirp: {exc}") from None
-            print(f"disabled {args.username}: logins refused, its tokens refused within seconds")
+        else:
+            _change_user(store, args)
     finally:
         store.close()
     return 0
+
+
+def _actor() -> str:
+    """Who ran the command: the operating-system account (recorded with the change)."""
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+#: What each change command prints: what it does to the running server (which applies it within
+#: its users refresh interval, `auth.user_refresh_seconds`).
+_DONE = {
+    "passwd": "password changed for {0}: tokens issued before it are refused (a lockout stays; see unlock)",
+    "disable": "disabled {0}: logins refused, its tokens refused and its open streams ended within seconds",
+    "enable": "enabled {0}: it can log in again (tokens issued before the disable stay refused)",
+    "set-role": "{0} is now {1}: calls use the new role within seconds and its open streams end",
+    "unlock": "unlocked {0}: failed logins forgotten from every address within seconds",
+}
+
+
+def _change_user(store: UserStore, args: argparse.Namespace) -> None:
+    from itirp.auth.roles import Role
+    from itirp.auth.users import UserNotFound
+
+    who = {"actor": _actor(), "reason": args.reason}
+    command, username, detail = args.users_command, args.username, ""
+    try:
+        if command == "passwd":
+            store.set_password(username, _read_password(args.password_stdin), **who)
+        elif command in ("disable", "enable"):
+            store.set_disabled(username, command == "disable", **who)
+        elif command == "set-role":
+            try:
+                detail = Role.parse(args.role).name
+            except ValueError as exc:
+                raise SystemExit(f"itirp: {exc}") from None
+            store.set_role(username, Role[detail], **who)
+        elif command == "unlock":
+            store.note_unlock(username, **who)
+        else:
+            raise AssertionError(command)
+    except UserNotFound as exc:
+        raise SystemExit(f"itirp: {exc}") from None
+    print(_DONE[command].format(username, detail))
 
 
 async def _serve(config: Config) -> int:

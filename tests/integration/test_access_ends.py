@@ -237,3 +237,110 @@ async def test_concurrent_guesses_cannot_buy_more_attempts_than_the_limit(server
     evaluated = [a for a in answers if a != "LOCKED_OUT"]
     assert len(evaluated) <= limit, answers
     assert set(evaluated) <= {"BAD_CREDENTIALS", "OK"}
+
+
+async def _login_reason(address: str, username: str, password: str) -> str:
+    async with grpc.aio.insecure_channel(address) as channel:
+        try:
+            await login(channel, username, password)
+        except grpc.aio.AioRpcError as error:
+            return reason_of(error)
+    return "OK"
+
+
+async def test_guessing_from_one_address_does_not_lock_the_user_out_from_another(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Arrange: a server on every address of the host: 127.0.0.1 and ::1 are two client addresses
+    running = await serve(make_config(tmp_path / "data", listen="[::]:0"))
+    try:
+        guesser, desk = f"127.0.0.1:{running.port}", f"[::1]:{running.port}"
+        limit = running.config.auth.max_failed_logins
+
+        # Act: one address guesses until it is locked out
+        answers = [await _login_reason(guesser, "trader1", "wrong-guess") for _ in range(limit + 1)]
+
+        # Assert: that address is locked out; the trader's desk logs in
+        assert answers[-1] == "LOCKED_OUT", answers
+        assert await _login_reason(guesser, "trader1", DEMO["trader1"]) == "LOCKED_OUT"
+        assert await _login_reason(desk, "trader1", DEMO["trader1"]) == "OK"
+    finally:
+        await running.shutdown(grace=0)
+
+
+async def _events_of(channel: grpc.aio.Channel, token: str, *types: str) -> list[Any]:
+    from itirp.v1 import events_pb2
+
+    numbers = [events_pb2.EventType.Value(f"EVENT_TYPE_{t}") for t in types]
+    request = audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(event_types=numbers), page_size=1000)
+    reply = await audit_pb2_grpc.AuditServiceStub(channel).ListEvents(request, metadata=bearer(token))
+    return list(reply.events)
+
+
+async def _until(predicate: Any, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + BOUND
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"not within {BOUND} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_unlock_enable_and_set_role_commands_take_effect_and_are_events_with_who_and_why(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itirp.cli import main as itirp
+
+    data = str(server.config.data_dir)
+    monkeypatch.setenv("USER", "ops-alice")
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        auditor = (await login(channel, "compliance1")).access_token
+        for _ in range(server.config.auth.max_failed_logins):
+            await _login_reason(server.address, "trader1", "wrong-guess")
+        assert await _login_reason(server.address, "trader1", DEMO["trader1"]) == "LOCKED_OUT"
+
+        # unlock: the right password works again
+        assert itirp(["users", "unlock", "trader1", "--reason", "called the desk", "--data-dir", data]) == 0
+
+        async def unlocked() -> bool:
+            return await _login_reason(server.address, "trader1", DEMO["trader1"]) == "OK"
+
+        await _until(unlocked, "trader1 unlocked")
+
+        # disable then enable: logins refused, then accepted again
+        assert itirp(["users", "disable", "risk1", "--reason", "left the desk", "--data-dir", data]) == 0
+
+        async def disabled() -> bool:
+            return await _login_reason(server.address, "risk1", DEMO["risk1"]) == "BAD_CREDENTIALS"
+
+        await _until(disabled, "risk1 disabled")
+        assert itirp(["users", "enable", "risk1", "--reason", "back", "--data-dir", data]) == 0
+
+        async def enabled() -> bool:
+            return await _login_reason(server.address, "risk1", DEMO["risk1"]) == "OK"
+
+        await _until(enabled, "risk1 enabled")
+
+        # set-role: the next token names the new role
+        assert itirp(["users", "set-role", "risk1", "COMPLIANCE", "--reason", "audit duty", "--data-dir", data]) == 0
+
+        async def promoted() -> bool:
+            role = (await login(channel, "risk1")).role
+            return bool(role == Role.COMPLIANCE.value)
+
+        await _until(promoted, "risk1 is COMPLIANCE")
+
+        # each is an event naming who and why (logins read users.db; the log follows within the refresh)
+        kinds = ("USER_UNLOCKED", "USER_DISABLED", "USER_ENABLED", "USER_ROLE_CHANGED")
+        by_kind: dict[str, Any] = {}
+
+        async def recorded() -> bool:
+            events = await _events_of(channel, auditor, *kinds)
+            by_kind.update({e.WhichOneof("payload"): getattr(e, e.WhichOneof("payload")) for e in events})
+            return len(by_kind) == len(kinds)
+
+        await _until(recorded, "the four changes in the event log")
+        assert by_kind["user_unlocked"].reason == "called the desk"
+        assert by_kind["user_disabled"].reason == "left the desk"
+        assert by_kind["user_enabled"].reason == "back"
+        changed = by_kind["user_role_changed"]
+        assert (changed.old_role, changed.new_role) == (Role.RISK_MANAGER, Role.COMPLIANCE)
+        assert changed.reason == "audit duty"
+        assert {p.actor for p in by_kind.values()} == {"ops-alice"}
