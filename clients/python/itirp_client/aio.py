@@ -528,7 +528,15 @@ class AsyncClient(ReferenceDataCalls):
     # ------------------------------------------------------------------ streams
 
     async def _relogin(self) -> bool:
-        """Log in again with the credentials of `connect()` (none after `from_token()` or a logout)."""
+        """Renew the token for a stream the server ended (expired token, changed role): refresh it
+        while it is valid (the refresher may have done so already), else log in again with the
+        credentials of `connect()` (none after `from_token()` or a logout)."""
+        if self._token:
+            try:
+                await self.refresh()
+                return True
+            except NotAuthenticated as exc:
+                log.info("token refresh refused: %s", exc)
         if self._credentials is None:
             return False
         await self.login(*self._credentials)

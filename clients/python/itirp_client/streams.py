@@ -5,9 +5,11 @@ streams.
 `Resumable` opens a call from its resume point (`position`), hands out what the call sends, and
 when the call fails with something worth retrying it waits (the server's `RetryInfo`, else
 exponential backoff with jitter) and opens a new call: from the `resume_from_sequence` the server
-named, or from the last sequence the reader recorded. An expired token is renewed by logging in
-again first. Attempts are bounded: after `RetryPolicy.attempts * 4` failures in a row (none of
-them followed by a message) the error is raised.
+named, or from the last sequence the reader recorded. A stream the server ended because its
+token expired or its user's role changed is opened again with a renewed token (refreshed, else a
+fresh login); one ended by a logout, a disable or a password change is not. Attempts are
+bounded: after `RetryPolicy.attempts * 4` failures in a row (none of them followed by a message)
+the error is raised.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ log = logging.getLogger("itirp_client")
 
 Sleep = Callable[[float], Awaitable[object]]
 
-#: An expired (or, after a server restart with new keys, unreadable) token: a fresh login helps.
-#: A revoked one (a logout) or a disabled user: it does not.
-RELOGIN_REASONS = frozenset({Reason.TOKEN_EXPIRED, Reason.TOKEN_INVALID})
+#: An expired (or, after a server restart with new keys, unreadable) token, or a role changed while
+#: the stream was open: a renewed token helps. A revoked one (a logout), a disabled user or a
+#: changed password: it does not.
+RELOGIN_REASONS = frozenset({Reason.TOKEN_EXPIRED, Reason.TOKEN_INVALID, Reason.ROLE_CHANGED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +145,7 @@ class Resumable:
         if self._failures > self._limit:
             raise error from None
         if isinstance(error, NotAuthenticated) and error.reason in RELOGIN_REASONS and self._relogin is not None:
-            log.info("%s: %s, logging in again", self._name, error.reason)
+            log.info("%s: %s, renewing the token", self._name, error.reason)
             if await self._relogin():
                 return
         if not resumable(error):
