@@ -25,6 +25,7 @@ from itirp_client.cli.base import (
     Handler,
     say,
 )
+from itirp_client.cli.tokens import session_expired
 from itirp_client.errors import (
     DuplicateOrder,
     InvalidRequest,
@@ -33,6 +34,7 @@ from itirp_client.errors import (
     NotFound,
     OrderStateConflict,
     PermissionDenied,
+    Reason,
     ServerUnavailable,
     TooManyRequests,
 )
@@ -109,6 +111,8 @@ REFUSALS: dict[type[ItirpError], str] = {
 def explain(error: ItirpError, server: str) -> CliError:
     """A typed client error as a trader's message and an exit code."""
     if isinstance(error, NotAuthenticated):
+        if error.reason == Reason.TOKEN_EXPIRED:  # the client could not refresh it in time
+            return session_expired(server, error)
         return CliError(f"not logged in to {server}: {error.message}; run itirp-cli login", EXIT_REFUSED)
     if isinstance(error, ServerUnavailable):
         # a server that answered says why (a reason); no reason: the call never reached one

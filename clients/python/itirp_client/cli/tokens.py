@@ -1,5 +1,7 @@
 """The saved sessions: one token per server in a per-user file (mode 0600), and the clients that
-use it (a token the client refreshed meanwhile is saved at the end)."""
+use it. A saved token past half its life is refreshed when a command starts (and a long-running
+command's client refreshes it before expiry, as the library does); the token in use at the end is
+saved. "session expired, log in again" only when the server refuses to refresh it."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 from itirp_client.aio import AsyncClient
 from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, CliError
+from itirp_client.errors import ItirpError, NotAuthenticated, Reason
 from itirp_client.sync import Client
 
 __all__ = [
@@ -24,6 +28,7 @@ __all__ = [
     "save_tokens",
     "saved_token",
     "session",
+    "session_expired",
     "token_expiry",
     "tokens_path",
 ]
@@ -89,21 +94,51 @@ def saved_token(server: str) -> str:
     return str(token)
 
 
-def token_expiry(token: str) -> int:
-    """The `exp` claim of a JWT (not verified: only to note when the saved token expires)."""
+def _claim(token: str, name: str) -> int:
+    """A time claim of a JWT (not verified: only to note when the saved token expires), 0 if none."""
     try:
         payload = token.split(".")[1]
-        return int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
-    except (IndexError, KeyError, TypeError, ValueError):
+        return int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[name])
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError):
         return 0
+
+
+def token_expiry(token: str) -> int:
+    """The `exp` claim of a JWT (not verified: only to note when the saved token expires)."""
+    return _claim(token, "exp")
+
+
+def refresh_due(token: str, now: float) -> bool:
+    """Whether a saved token is past half its life: a command then refreshes it first, so that a
+    session used at least that often never expires."""
+    issued, expires = _claim(token, "iat"), _claim(token, "exp")
+    return expires > 0 and now >= issued + (expires - issued) / 2
+
+
+def session_expired(server: str, error: ItirpError) -> CliError:
+    return CliError(f"session expired, log in again: run itirp-cli login ({server}: {error.message})", EXIT_REFUSED)
+
+
+def _refused_refresh(server: str, error: NotAuthenticated) -> CliError:
+    if error.reason == Reason.TOKEN_EXPIRED:
+        return session_expired(server, error)
+    return CliError(f"not logged in to {server}: {error.message}; run itirp-cli login", EXIT_REFUSED)
 
 
 @contextlib.contextmanager
 def session(server: str) -> Iterator[Client]:
     """A client on the saved token; a token the client refreshed meanwhile is saved at the end."""
     token = saved_token(server)
-    client = Client.from_token(server, token)
     try:
+        client = Client.from_token(server, token)
+    except NotAuthenticated as exc:
+        raise _refused_refresh(server, exc) from None
+    try:
+        if refresh_due(token, time.time()):
+            try:
+                client.refresh()
+            except NotAuthenticated as exc:
+                raise _refused_refresh(server, exc) from None
         yield client
     finally:
         new_token = client.token
@@ -116,8 +151,16 @@ def session(server: str) -> Iterator[Client]:
 async def async_session(server: str) -> AsyncIterator[AsyncClient]:
     """The same for the live streams, which run on asyncio so that Ctrl-C cancels the call cleanly."""
     token = saved_token(server)
-    client = await AsyncClient.from_token(server, token)
     try:
+        client = await AsyncClient.from_token(server, token)
+    except NotAuthenticated as exc:
+        raise _refused_refresh(server, exc) from None
+    try:
+        if refresh_due(token, time.time()):
+            try:
+                await client.refresh()
+            except NotAuthenticated as exc:
+                raise _refused_refresh(server, exc) from None
         yield client
     finally:
         new_token = client.token
