@@ -246,13 +246,9 @@ class AuthService:
         return issued
 
     def _issue(self, user: User) -> IssuedToken:
-        known = self.state.users.get(user.user_id)
+        # the version users.db holds now: the log may not have recorded the latest change yet
         token, claims = self._codec.issue(
-            username=user.username,
-            user_id=user.user_id,
-            role=user.role,
-            now=self._clock(),
-            version=known.version if known else 0,
+            username=user.username, user_id=user.user_id, role=user.role, now=self._clock(), version=user.version
         )
         return IssuedToken(token, claims)
 

@@ -110,8 +110,8 @@ class KnownUser:
     username: str
     disabled: bool
     role: int = 0  # `itirp.v1.Role` number (0: not known from the log)
-    #: Credential version: a password change or a disable bumps it, and tokens that carry an
-    #: older one are refused.
+    #: Credential version: the users.db change number of the latest password change or disable
+    #: (as `User.version`); tokens that carry an older one are refused.
     version: int = 0
 
 
@@ -166,11 +166,11 @@ class AuthState:
         if known is None:
             return
         if isinstance(p, events_pb2.UserDisabled):
-            known = replace(known, disabled=True, version=known.version + 1)
+            known = replace(known, disabled=True, version=max(known.version, p.change))
         elif isinstance(p, events_pb2.UserEnabled):
             known = replace(known, disabled=False)
         elif isinstance(p, events_pb2.UserRoleChanged):
             known = replace(known, role=p.new_role)
         elif isinstance(p, events_pb2.PasswordChanged):
-            known = replace(known, version=known.version + 1)
+            known = replace(known, version=max(known.version, p.change))
         self.users[known.user_id] = known

@@ -77,6 +77,9 @@ class User:
     disabled: bool
     demo: bool
     created_at: int
+    #: Credential version: the number of the user's latest password change or disable (0: none).
+    #: Tokens carry the version they were issued under; the server refuses older ones.
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +96,16 @@ class UserChange:
 
 
 def _row_to_user(row: tuple[Any, ...]) -> User:
-    user_id, username, role, password_hash, disabled, demo, created_at = row
-    return User(user_id, username, Role[role], password_hash, bool(disabled), bool(demo), created_at)
+    user_id, username, role, password_hash, disabled, demo, created_at, version = row
+    return User(user_id, username, Role[role], password_hash, bool(disabled), bool(demo), created_at, version)
 
 
 _COLUMNS = "user_id, username, role, password_hash, disabled, demo, created_at"
+#: A user with their credential version: the latest change that refuses older tokens.
+_SELECT = (
+    f"SELECT {_COLUMNS}, (SELECT COALESCE(MAX(change), 0) FROM user_changes c"
+    " WHERE c.user_id = users.user_id AND c.action IN ('passwd', 'disable')) FROM users"
+)
 
 
 class UserStore:
@@ -118,12 +126,12 @@ class UserStore:
 
     def get(self, username: str) -> User | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", (username,)).fetchone()
+            row = self._db.execute(f"{_SELECT} WHERE username = ?", (username,)).fetchone()
         return _row_to_user(row) if row else None
 
     def list(self) -> list[User]:
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM users ORDER BY username").fetchall()
+            rows = self._db.execute(f"{_SELECT} ORDER BY username").fetchall()
         return [_row_to_user(r) for r in rows]
 
     def add(self, username: str, password: str, role: Role, *, demo: bool = False, scrypt_n: int = 2**14) -> User:

@@ -344,3 +344,28 @@ async def test_unlock_enable_and_set_role_commands_take_effect_and_are_events_wi
         assert (changed.old_role, changed.new_role) == (Role.RISK_MANAGER, Role.COMPLIANCE)
         assert changed.reason == "audit duty"
         assert {p.actor for p in by_kind.values()} == {"ops-alice"}
+
+
+async def test_a_token_issued_after_a_password_change_survives_the_server_recording_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Arrange: a server that re-reads users.db only every 0.5 s
+    running = await serve(make_config(tmp_path / "data", auth_user_refresh_seconds=0.5))
+    try:
+        async with grpc.aio.insecure_channel(running.address) as channel:
+            stub = auth_pb2_grpc.AuthServiceStub(channel)
+            auditor = (await login(channel, "compliance1")).access_token
+            store = users_of(running)
+            store.set_password("trader1", "a-new-password", scrypt_n=2**10)
+            store.close()
+
+            # Act: log in with the new password at once, before the server has recorded the change
+            fresh = (await login(channel, "trader1", "a-new-password")).access_token
+
+            async def recorded() -> bool:
+                return bool(await _events_of(channel, auditor, "PASSWORD_CHANGED"))
+
+            await _until(recorded, "PASSWORD_CHANGED in the log")
+
+            # Assert: the new token is not taken for one issued before the change
+            assert (await stub.WhoAmI(auth_pb2.WhoAmIRequest(), metadata=bearer(fresh))).username == "trader1"
+    finally:
+        await running.shutdown(grace=0)
