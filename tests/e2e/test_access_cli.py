@@ -65,3 +65,20 @@ def test_disabling_a_user_ends_their_watch_with_the_reason(start_server, tmp_pat
     assert "disabled" in err
     assert "Traceback" not in err
     assert (BIN / "itirp-cli").exists()
+
+
+def test_the_users_and_access_recipes_of_the_operations_guide(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from tests.e2e.test_docs import DOCS, output_matches, recipes
+
+    section = (DOCS / "operations.md").read_text().split("## Users and access", 1)[1].split("\n## ", 1)[0]
+    pairs = recipes(section)
+    assert len(pairs) >= 4
+    server = start_server(tmp_path / "data")
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    for command, expected in pairs:
+        result = run("bash", "-c", command, cwd=tmp_path, env=env)
+        got = [line.rstrip() for line in (result.stdout + result.stderr).rstrip("\n").split("\n")]
+        assert output_matches(expected.rstrip("\n").split("\n"), got), f"$ {command}\n{expected}\n---\n{got}"
+    assert server.stop() == 0
