@@ -262,7 +262,7 @@ def _grpc_server(
         server,
     )
     order_pb2_grpc.add_OrderServiceServicer_to_server(
-        OrderServicer(trading, fanout, auth, clock=clock, heartbeat_seconds=heartbeat), server
+        OrderServicer(trading, fanout, clock=clock, heartbeat_seconds=heartbeat), server
     )
     risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock), server)
     core = app.core
@@ -270,7 +270,6 @@ def _grpc_server(
         MarketDataServicer(
             app.market_data,
             fanout,
-            auth,
             side_of=lambda order_id: SIDE_PROTO[core.queries.side_of(order_id)],
             clock=clock,
             heartbeat_seconds=heartbeat,
@@ -285,7 +284,7 @@ def _grpc_server(
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
-        AuditServicer(app.store, fanout, auth, clock=clock, heartbeat_seconds=heartbeat), server
+        AuditServicer(app.store, fanout, clock=clock, heartbeat_seconds=heartbeat), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

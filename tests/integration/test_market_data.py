@@ -145,7 +145,6 @@ async def start_local(running: RunningServer, *, enabled: bool = True, heartbeat
     servicer = MarketDataServicer(
         hub,
         running.fanout,
-        running.auth,
         side_of=lambda order_id: sides[order_id],
         clock=lambda: 1_700_000_000.0,
         heartbeat_seconds=heartbeat_seconds,

@@ -14,15 +14,13 @@ import grpc
 from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.app.marketdata import BookSnapshot, BookUpdate, MarketDataHub
 from itirp.app.trading import TradingService
-from itirp.auth.service import AuthService
 from itirp.core.protos import mark_proto
 from itirp.domain.book import BUY, SELL, LevelChange
 from itirp.domain.money import format_money
 from itirp.domain.orders import SYMBOL_RULE, valid_symbol
 from itirp.errors import FailedPrecondition, InvalidArgument, NotFound, Reason
 from itirp.events import decode_payload, timestamp_from_seconds, timestamp_from_us
-from itirp.observability.context import current_principal
-from itirp.server.servicers.streams import marker, revocation_check
+from itirp.server.servicers.streams import marker
 from itirp.store import StoredEvent
 from itirp.v1 import common_pb2, events_pb2, market_data_pb2, market_data_pb2_grpc
 
@@ -95,7 +93,6 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
         self,
         hub: MarketDataHub,
         fanout: EventFanout,
-        auth: AuthService,
         *,
         side_of: Callable[[str], int],
         clock: Callable[[], float],
@@ -106,7 +103,6 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
         self._trading = trading
         self._hub = hub
         self._fanout = fanout
-        self._auth = auth
         self._side_of = side_of
         self._clock = clock
         self._heartbeat = heartbeat_seconds
@@ -128,10 +124,8 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
     ) -> AsyncIterator[market_data_pb2.StreamOrderBookResponse]:
         self._require_enabled()
         symbol, depth = _symbol(request.symbol), _depth(request.depth)
-        still_authorised = revocation_check(self._auth, current_principal().token_id)
-        still_authorised()
         with self._hub.subscribe(symbol, depth) as subscription:
-            async for item in subscription.stream(heartbeat_seconds=self._heartbeat, check=still_authorised):
+            async for item in subscription.stream(heartbeat_seconds=self._heartbeat):
                 if isinstance(item, BookUpdate):
                     yield market_data_pb2.StreamOrderBookResponse(update=update_to_proto(item))
                 elif isinstance(item, BookSnapshot):
@@ -148,15 +142,13 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
     ) -> AsyncIterator[market_data_pb2.StreamTradesResponse]:
         self._require_enabled()
         symbol = _symbol(request.symbol)
-        still_authorised = revocation_check(self._auth, current_principal().token_id)
-        still_authorised()
 
         def taker_fill(event: StoredEvent) -> bool:
             return event.event_type == _FILLED and event.symbol == symbol and _fill(event).aggressor
 
         after = request.from_sequence or self._fanout.head_sequence
         async for item in self._fanout.subscribe(
-            after=after, matches=taker_fill, heartbeat_seconds=self._heartbeat, check=still_authorised
+            after=after, matches=taker_fill, heartbeat_seconds=self._heartbeat
         ):
             if isinstance(item, CaughtUp | Heartbeat):
                 yield market_data_pb2.StreamTradesResponse(**marker(item, self._clock))
@@ -188,15 +180,13 @@ class MarketDataServicer(market_data_pb2_grpc.MarketDataServiceServicer):
             if not valid_symbol(symbol):
                 raise InvalidArgument("symbols", f"{symbol!r}: {SYMBOL_RULE}")
         symbols = frozenset(request.symbols)
-        still_authorised = revocation_check(self._auth, current_principal().token_id)
-        still_authorised()
 
         def wanted(event: StoredEvent) -> bool:
             return event.event_type == _MARK and (not symbols or event.symbol in symbols)
 
         after = request.from_sequence or self._fanout.head_sequence
         async for item in self._fanout.subscribe(
-            after=after, matches=wanted, heartbeat_seconds=self._heartbeat, check=still_authorised
+            after=after, matches=wanted, heartbeat_seconds=self._heartbeat
         ):
             if isinstance(item, CaughtUp | Heartbeat):
                 yield market_data_pb2.StreamQuotesResponse(**marker(item, self._clock))

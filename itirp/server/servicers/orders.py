@@ -9,7 +9,6 @@ import grpc
 
 from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.app.trading import TradingService
-from itirp.auth.service import AuthService
 from itirp.core.commands import AmendOrder, CancelOrder, SubmitOrder
 from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_FROM_PROTO, STP_PROTO, TIF_PROTO
 from itirp.domain.orders import OrderType, SelfTradePrevention, TimeInForce
@@ -17,7 +16,7 @@ from itirp.errors import InvalidArgument
 from itirp.observability.context import current_principal
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds, viewer_of
 from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update
-from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
+from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size
 from itirp.store import StoredEvent
 from itirp.v1 import order_pb2, order_pb2_grpc
 
@@ -65,14 +64,12 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         self,
         trading: TradingService,
         fanout: EventFanout,
-        auth: AuthService,
         *,
         clock: Callable[[], float],
         heartbeat_seconds: float,
     ) -> None:
         self._trading = trading
         self._fanout = fanout
-        self._auth = auth
         self._clock = clock
         self._heartbeat = heartbeat_seconds
 
@@ -152,7 +149,6 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         def matches(event: StoredEvent) -> bool:
             return bool(event.order_id) and watched(event.order_id)
 
-        still_authorised = revocation_check(self._auth, principal.token_id)
         await trading.settled_state()
         head = self._fanout.head_sequence
         after = request.from_sequence
@@ -171,7 +167,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
                     )
                 )
         async for item in self._fanout.subscribe(
-            after=after, matches=matches, heartbeat_seconds=self._heartbeat, check=still_authorised
+            after=after, matches=matches, heartbeat_seconds=self._heartbeat
         ):
             if isinstance(item, CaughtUp | Heartbeat):
                 yield order_pb2.StreamOrderUpdatesResponse(**marker(item, self._clock))

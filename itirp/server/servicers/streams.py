@@ -1,4 +1,5 @@
-"""What the two streaming RPCs share: page cursors, the stream markers, the revocation check."""
+"""What the streaming RPCs share: page cursors and the stream markers. (A stream ends when its
+access is taken away through `itirp.auth.access`, for every stream alike.)"""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from itirp.app.fanout import CaughtUp, Heartbeat
-from itirp.auth.service import AuthService
-from itirp.errors import InvalidArgument, Reason, Unauthenticated
+from itirp.errors import InvalidArgument
 from itirp.server.servicers.convert import timestamp_from_seconds
 from itirp.v1 import common_pb2
 
-__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "decode_cursor", "encode_cursor", "marker", "page_size", "revocation_check"]
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "decode_cursor", "encode_cursor", "marker", "page_size"]
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -41,16 +41,6 @@ def decode_cursor(token: str, keys: tuple[str, ...]) -> tuple[str, int]:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
     raise InvalidArgument("page_token", "not a token this server issued; start again without one")
-
-
-def revocation_check(auth: AuthService, token_id: str) -> Callable[[], None]:
-    """For long streams: a stream outlives its token's expiry, but not its revocation."""
-
-    def check() -> None:
-        if auth.is_revoked(token_id):
-            raise Unauthenticated("token has been revoked (logged out); the stream ends", reason=Reason.TOKEN_REVOKED)
-
-    return check
 
 
 def marker(item: CaughtUp | Heartbeat, clock: Callable[[], float]) -> dict[str, Any]:
