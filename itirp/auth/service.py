@@ -5,9 +5,12 @@ tokens, the revoked token ids and the disabled users, all in memory. Everything 
 or burns CPU (scrypt, users.db) runs on the auth threads, never on the event loop.
 
 Every outcome that matters to an auditor is an event (USER_LOGGED_IN, LOGIN_FAILED,
-TOKEN_REVOKED, USER_CREATED, USER_DISABLED), durable before the caller hears the answer, and the
-state behind the checks (revocations, lockouts) is the fold of those events (`AuthState`): the
-live path appends an event and applies that same event, and a restart replays them.
+TOKEN_REVOKED, and the users.db changes of `itirp users ...`: USER_CREATED, USER_DISABLED,
+USER_ENABLED, USER_ROLE_CHANGED, PASSWORD_CHANGED, USER_UNLOCKED), durable before the caller hears
+the answer, and the state behind the checks (revocations, lockouts, roles, credential versions) is
+the fold of those events (`AuthState`): the live path appends an event and applies that same
+event, and a restart replays them. Open streams are judged again whenever access may have been
+taken away (`itirp.auth.access`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ _T = TypeVar("_T")
 
 _BAD_LOGIN = "invalid username or password"
 _TOKEN_CACHE_MAX = 50_000
+#: The events after which every open stream's access is judged again.
+_TAKES_ACCESS = frozenset({"TOKEN_REVOKED", "USER_DISABLED", "USER_ROLE_CHANGED", "PASSWORD_CHANGED"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +173,8 @@ class AuthService:
         durable = self._append(new)
         for event in new:
             self.state.apply(event)
-        self.streams.recheck()
+        if any(event.event_type in _TAKES_ACCESS for event in new):
+            self.streams.recheck()
         await durable
 
     async def sync_users(self) -> None:
@@ -198,12 +204,13 @@ class AuthService:
         """A token for the right password. The attempt takes its slot in the throttle (per name
         and client address) before the password is checked, so attempts sent at once cannot buy
         more guesses than the limit."""
-        throttle, key = self.state.throttle, login_key(username, client_address)
-        left = throttle.begin(key, self._clock())
+        throttle, key, now = self.state.throttle, login_key(username, client_address), self._clock()
+        left = throttle.begin(key, now)
         if left > 0:
             wait = int(left) + 1  # whole seconds, never less than what is left
+            why = "too many failed logins" if throttle.locked_for(key, now) > 0 else "too many login attempts at once"
             raise ResourceExhausted(
-                f"too many failed logins for {username!r}: locked out, try again in {wait} s",
+                f"{why} for {username!r}: locked out, try again in {wait} s",
                 reason=Reason.LOCKED_OUT,
                 metadata={"username": username, "retry_after_seconds": str(wait)},
                 retry_after_seconds=wait,

@@ -5,8 +5,9 @@ log must not: password hashes.
 
 Synchronous SQLite: the CLI (`itirp users ...`) uses it directly, the server only from its own
 single auth thread (see `itirp.auth.service`), never on the event loop. SQLite's locking lets the
-CLI change users while the server runs; the server re-reads on each login and polls for disabled
-users.
+CLI change users while the server runs; the server re-reads on each login and polls for changes.
+Each change (`set_password`, `set_disabled`, `set_role`, `note_unlock`) is noted in `user_changes`,
+in the same transaction, with who made it and why: the server records each as an event once.
 """
 
 from __future__ import annotations
