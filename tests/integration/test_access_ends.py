@@ -369,3 +369,30 @@ async def test_a_token_issued_after_a_password_change_survives_the_server_record
             assert (await stub.WhoAmI(auth_pb2.WhoAmIRequest(), metadata=bearer(fresh))).username == "trader1"
     finally:
         await running.shutdown(grace=0)
+
+
+async def test_disabling_a_user_ends_their_market_data_streams_too(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from itirp.v1 import market_data_pb2, market_data_pb2_grpc
+
+    running = await serve(make_config(tmp_path / "data", venue="internal"))
+    try:
+        async with grpc.aio.insecure_channel(running.address) as channel:
+            token = (await login(channel, "trader1")).access_token
+            stub = market_data_pb2_grpc.MarketDataServiceStub(channel)
+            trades = stub.StreamTrades(market_data_pb2.StreamTradesRequest(symbol="AAPL"), metadata=bearer(token))
+            quotes = stub.StreamQuotes(market_data_pb2.StreamQuotesRequest(symbols=["AAPL"]), metadata=bearer(token))
+            book = stub.StreamOrderBook(market_data_pb2.StreamOrderBookRequest(symbol="AAPL"), metadata=bearer(token))
+            await caught_up(trades)
+            await asyncio.wait_for(quotes.read(), BOUND)  # the current quote (or a marker): the stream is open
+            await asyncio.wait_for(book.read(), BOUND)  # the snapshot
+
+            store = users_of(running)
+            store.set_disabled("trader1")
+            store.close()
+
+            for call in (trades, quotes, book):
+                error = await ended(call)
+                assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+                assert reason_of(error) == "USER_DISABLED"
+    finally:
+        await running.shutdown(grace=0)
