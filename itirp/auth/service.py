@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -118,13 +119,17 @@ class AuthService:
         scrypt_n: int,
         user_refresh_seconds: float = 2.0,
         read_only: bool = False,
+        token_clock: Callable[[], float] = time.time,
     ) -> None:
         self._users = users
         self._codec = codec
         self._journal = journal
         self._append = append
         self.state = state
-        self._clock = clock
+        self._clock = clock  # the log's time: lockouts are folded from event times
+        # Token times are real time: PyJWT checks exp, nbf and iat against the wall clock, so tokens
+        # are issued, cached and ended (streams) by the same clock.
+        self._token_clock = token_clock
         self._demo_users = demo_users
         self._scrypt_n = scrypt_n
         self._refresh_seconds = user_refresh_seconds
@@ -136,7 +141,7 @@ class AuthService:
         self._dummy_hash = ""
         self._poller: asyncio.Task[None] | None = None
         #: Every open server stream, ended when its access is taken away.
-        self.streams = AccessWatch(self._check_stream, clock=clock)
+        self.streams = AccessWatch(self._check_stream, clock=token_clock)
 
     async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -255,7 +260,11 @@ class AuthService:
     def _issue(self, user: User) -> IssuedToken:
         # the version users.db holds now: the log may not have recorded the latest change yet
         token, claims = self._codec.issue(
-            username=user.username, user_id=user.user_id, role=user.role, now=self._clock(), version=user.version
+            username=user.username,
+            user_id=user.user_id,
+            role=user.role,
+            now=self._token_clock(),
+            version=user.version,
         )
         return IssuedToken(token, claims)
 
@@ -275,7 +284,7 @@ class AuthService:
             if len(self._token_cache) >= _TOKEN_CACHE_MAX:
                 self._token_cache.clear()
             self._token_cache[token] = claims
-        elif self._clock() >= claims.exp:
+        elif self._token_clock() >= claims.exp:
             raise Unauthenticated("token expired; log in again", reason=Reason.TOKEN_EXPIRED)
         self._refuse_taken_away(claims.jti, claims.user_id, claims.sub, claims.ver)
         return Principal.from_claims(claims, self.current_role(claims.user_id))

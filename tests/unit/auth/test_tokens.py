@@ -15,7 +15,7 @@ from itirp.auth.tokens import LEEWAY_SECONDS, TokenCodec
 from itirp.errors import Unauthenticated
 
 SECRET = b"k" * 32
-NOW = float(int(time.time()))  # PyJWT checks exp, nbf and iat against the wall clock
+NOW = float(int(time.time()))  # PyJWT checks exp, nbf and iat against the wall clock (tokens live 30 min)
 
 
 @pytest.fixture
@@ -47,9 +47,10 @@ def test_each_token_has_its_own_id(codec: TokenCodec) -> None:
 
 
 def test_expired_token_is_refused_past_exp_and_the_leeway(codec: TokenCodec) -> None:
-    fresh, _ = codec.issue(username="t", user_id="u", role=Role.TRADER, now=NOW - 1800 + 60)
+    now = time.time()
+    fresh, _ = codec.issue(username="t", user_id="u", role=Role.TRADER, now=now - 1800 + 60)
     codec.verify(fresh)
-    stale, _ = codec.issue(username="t", user_id="u", role=Role.TRADER, now=NOW - 1800 - LEEWAY_SECONDS - 2)
+    stale, _ = codec.issue(username="t", user_id="u", role=Role.TRADER, now=now - 1800 - LEEWAY_SECONDS - 2)
     with pytest.raises(Unauthenticated, match="expired") as info:
         codec.verify(stale)
     assert info.value.reason == "TOKEN_EXPIRED"
@@ -71,7 +72,8 @@ def test_expired_token_is_refused_past_exp_and_the_leeway(codec: TokenCodec) -> 
 def test_impossible_times_are_refused_as_invalid_never_raised(
     codec: TokenCodec, claims: dict[str, object], message: str
 ) -> None:
-    payload = {"sub": "t", "user_id": "u", "role": "TRADER", "iat": NOW, "exp": NOW + 600, "jti": "x", **claims}
+    now = float(int(time.time()))
+    payload = {"sub": "t", "user_id": "u", "role": "TRADER", "iat": now, "exp": now + 600, "jti": "x", **claims}
     with pytest.raises(Unauthenticated, match=message) as info:
         codec.verify(jwt.encode(payload, SECRET, "HS256"))
     assert info.value.reason == "TOKEN_INVALID"
@@ -114,14 +116,16 @@ def test_garbled_tokens_are_refused_as_malformed(codec: TokenCodec, garbage: str
 
 
 def test_missing_claim_is_named(codec: TokenCodec) -> None:
-    payload = {"sub": "t", "user_id": "u", "role": "TRADER", "iat": NOW, "exp": NOW + 600}
+    now = int(time.time())
+    payload = {"sub": "t", "user_id": "u", "role": "TRADER", "iat": now, "exp": now + 600}
     incomplete = jwt.encode(payload, SECRET, "HS256")
     with pytest.raises(Unauthenticated, match="'jti' claim"):
         codec.verify(incomplete)
 
 
 def test_unknown_role_is_refused(codec: TokenCodec) -> None:
-    payload = {"sub": "t", "user_id": "u", "role": "GOD", "iat": NOW, "exp": NOW + 600, "jti": "x"}
+    now = int(time.time())
+    payload = {"sub": "t", "user_id": "u", "role": "GOD", "iat": now, "exp": now + 600, "jti": "x"}
     with pytest.raises(Unauthenticated, match="claims are invalid"):
         codec.verify(jwt.encode(payload, SECRET, "HS256"))
 

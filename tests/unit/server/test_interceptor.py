@@ -21,13 +21,14 @@ from itirp.observability.context import current_principal
 from itirp.server.interceptors import CallInterceptor
 
 SECRET = b"unit-test-secret-for-hs256-0123456789"
-NOW = float(int(time.time()))  # PyJWT checks exp, nbf and iat against the wall clock
 DETAILS_KEY = "grpc-status-details-bin"
 
 
 class Clock:
+    """Starts at the wall clock's time (PyJWT checks exp, nbf and iat against it); a test moves it on."""
+
     def __init__(self) -> None:
-        self.now = NOW
+        self.now = float(int(time.time()))
 
     def __call__(self) -> float:
         return self.now
@@ -101,6 +102,7 @@ class Fixture:
             clock=self.clock,
             demo_users=False,
             scrypt_n=2**10,
+            token_clock=self.clock,
         )
         self.observed: list[tuple[str, grpc.StatusCode]] = []
         self.interceptor = CallInterceptor(
@@ -108,8 +110,9 @@ class Fixture:
         )
         self.calls: list[Any] = []
 
-    def token(self, role: Role, *, issued_at: float = NOW) -> str:
-        token, _ = self.codec.issue(username="u1", user_id="id-1", role=role, now=issued_at)
+    def token(self, role: Role, *, issued_at: float | None = None) -> str:
+        when = self.clock.now if issued_at is None else issued_at
+        token, _ = self.codec.issue(username="u1", user_id="id-1", role=role, now=when)
         return token
 
     def handler(self, behavior: Any = None) -> grpc.RpcMethodHandler:
@@ -178,7 +181,7 @@ async def test_garbage_token_is_token_invalid(fx: Fixture) -> None:
 
 async def test_expired_token_is_token_expired(fx: Fixture) -> None:
     # Arrange: a token issued 610 s ago with a 600 s lifetime (past the 5 s leeway)
-    token = fx.token(Role.TRADER, issued_at=NOW - 610)
+    token = fx.token(Role.TRADER, issued_at=fx.clock.now - 610)
 
     # Act
     _, context = await fx.call("/itirp.v1.AuthService/WhoAmI", (bearer(token),))
@@ -201,7 +204,7 @@ async def test_a_cached_token_that_expires_later_is_token_expired(fx: Fixture) -
 
 async def test_revoked_token_is_token_revoked(fx: Fixture) -> None:
     token = fx.token(Role.TRADER)
-    fx.state.revoked[fx.codec.verify(token).jti] = int(NOW) + 600
+    fx.state.revoked[fx.codec.verify(token).jti] = int(fx.clock.now) + 600
 
     _, context = await fx.call("/itirp.v1.AuthService/WhoAmI", (bearer(token),))
 
