@@ -291,7 +291,29 @@ def event_summary(event: Any) -> str:
         return f"by {p.username}: {p.reason}"
     if kind == "user_logged_in":
         return f"{p.username} ({common_pb2.Role.Name(p.role).removeprefix('ROLE_')})"
+    if kind in _USER_CHANGES:
+        return _user_change(kind, p)
     return " ".join(f"{k}={_compact(v)}" for k, v in as_dict(p).items())
+
+
+#: What `itirp users ...` did, in words: "disabled", "role TRADER -> RISK_MANAGER", ...
+_USER_CHANGES = {
+    "user_disabled": "disabled",
+    "user_enabled": "enabled",
+    "user_role_changed": "role",
+    "password_changed": "password changed",
+    "user_unlocked": "unlocked",
+}
+
+
+def _user_change(kind: str, p: Any) -> str:
+    """"trader1 disabled by alice: left the desk"."""
+    what = _USER_CHANGES[kind]
+    if kind == "user_role_changed":
+        old, new = (common_pb2.Role.Name(r).removeprefix("ROLE_") for r in (p.old_role, p.new_role))
+        what = f"role {old} -> {new}"
+    text = f"{p.username} {what}" + (f" by {p.actor}" if p.actor else "")
+    return text + (f": {p.reason}" if p.reason else "")
 
 
 def event_row(event: Any) -> tuple[Any, ...]:
