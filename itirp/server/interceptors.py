@@ -85,6 +85,17 @@ def _rich_abort_status(error: Exception, request_id: str) -> _Status:
 ObserveCall = Callable[[str, grpc.StatusCode, float], None]
 
 
+def _ours_uncancelled(watched: WatchedStream) -> bool:
+    """Whether the stream's task was cancelled by `AccessWatch` (its access is gone); if so the
+    cancellation is withdrawn, so that the error that says why can be sent."""
+    task = asyncio.current_task()
+    if watched.why is None or task is None:
+        return False
+    if task.cancelling():
+        task.uncancel()
+    return True
+
+
 class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type stubs: its classes are Any
     def __init__(
         self, auth: AuthService, *, access_log_enabled: bool = True, observe: ObserveCall | None = None
@@ -234,13 +245,13 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
                 try:
                     response = await anext(responses)
                 except StopAsyncIteration:
+                    _ours_uncancelled(watched)  # a stream that ended as we cancelled it still says why
+                    watched.raise_if_ended()
                     return
                 except asyncio.CancelledError:
-                    task = asyncio.current_task()
-                    if watched.why is None or task is None:
+                    if not _ours_uncancelled(watched):
                         raise
-                    task.uncancel()  # the cancellation was ours: it becomes the error
-                    raise watched.why from None
+                    watched.raise_if_ended()  # the cancellation was ours: it becomes the error
                 finally:
                     watched.inside = False
                 yield response
