@@ -43,6 +43,7 @@ from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
 from itirp.observability.metrics import ServerMetrics
+from itirp.page_tokens import page_token_key
 from itirp.store import SqliteEventStore, StoreError, TamperedLogError
 
 __all__ = ["Application", "TradingParts", "build_trading", "open_application", "open_event_store"]
@@ -76,6 +77,8 @@ class Application:
     reference: ReferenceService
     metrics: ServerMetrics | None
     _closing: _Closing = field(repr=False)
+    #: The key of page tokens (`itirp.page_tokens`), derived from the token secret with its own label.
+    page_token_key: bytes = field(default=b"", repr=False)
 
     def end_streams(self, reason: str) -> None:
         """Streams never end by themselves: end every order, audit and market data stream with
@@ -155,7 +158,8 @@ async def open_application(
             "state rebuilt from the event log", extra={"events": replayed, "orders": parts.core.queries.total_orders}
         )
 
-        auth = _auth_service(config, journal, store, auth_state, clock)
+        secret = _token_secret(config)
+        auth = _auth_service(config, journal, store, auth_state, clock, secret)
         stack.push_async_callback(auth.stop)
         await auth.start()
         reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
@@ -185,6 +189,7 @@ async def open_application(
         reference,
         metrics,
         closing,
+        page_token_key=page_token_key(secret),
     )
 
 
@@ -257,11 +262,15 @@ def build_trading(
 # ------------------------------------------------------------------------------------------------
 
 
+def _token_secret(config: Config) -> bytes:
+    auth = config.auth
+    return auth.jwt_secret.value.encode() if auth.jwt_secret else load_or_create_secret(config.data_dir)
+
+
 def _auth_service(
-    config: Config, journal: Journal, store: SqliteEventStore, state: AuthState, clock: Clock
+    config: Config, journal: Journal, store: SqliteEventStore, state: AuthState, clock: Clock, secret: bytes
 ) -> AuthService:
     auth = config.auth
-    secret = auth.jwt_secret.value.encode() if auth.jwt_secret else load_or_create_secret(config.data_dir)
     return AuthService(
         UserStore(config.data_dir / "users.db"),
         TokenCodec(secret, ttl_seconds=auth.token_ttl_seconds),

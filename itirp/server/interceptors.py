@@ -26,10 +26,11 @@ from grpc_status import rpc_status
 
 from itirp.auth.roles import OPEN, OPEN_PREFIXES, Role, required_role
 from itirp.auth.service import AuthService, Principal
-from itirp.errors import ItirpError, PermissionDenied, Reason, Unauthenticated
+from itirp.errors import InvalidArgument, ItirpError, PermissionDenied, Reason, Unauthenticated
 from itirp.ids import random_hex
 from itirp.observability.context import correlation_id_var, principal_var, request_id_var
 from itirp.observability.logging import emit
+from itirp.server.requests import check_metadata, check_request, tolerant
 from itirp.server.status import MAPPED, rich_status
 
 __all__ = ["CallInterceptor", "ObserveCall"]
@@ -132,6 +133,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
                             "role": principal.role.proto_name,
                         },
                     )
+        try:
+            check_metadata(handler_call_details.invocation_metadata or ())
+        except InvalidArgument as exc:  # an id too long to log or record: refused, and not used
+            error, request_id, correlation_id = error or exc, None, None
         call = _Call(method, principal, error, (request_id or random_hex(8))[:64], (correlation_id or "")[:128])
         return self._wrap(handler, call)
 
@@ -142,12 +147,12 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
         if handler.response_streaming:
             return grpc.unary_stream_rpc_method_handler(
                 self._streaming(handler.unary_stream, call),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return grpc.unary_unary_rpc_method_handler(
             self._unary(handler.unary_unary, call),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
@@ -159,6 +164,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             try:
                 if call.error is not None:
                     raise call.error
+                check_request(request)
                 return await behavior(request, context)
             except MAPPED as exc:
                 status = _rich_abort_status(exc, call.request_id)
@@ -186,6 +192,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             try:
                 if call.error is not None:
                     raise call.error
+                check_request(request)
                 async for response in behavior(request, context):
                     yield response
             except MAPPED as exc:

@@ -12,8 +12,9 @@ from itirp.auth.service import AuthService
 from itirp.errors import InvalidArgument, NotFound, Reason
 from itirp.events import UnknownEventType, event_type_name
 from itirp.observability.context import current_principal
+from itirp.page_tokens import PageTokens
 from itirp.server.servicers.convert import event_to_proto, timestamp_to_us
-from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
+from itirp.server.servicers.streams import marker, page_size, revocation_check
 from itirp.store import EventQuery, EventStore, by_correlation, by_order
 from itirp.v1 import audit_pb2, audit_pb2_grpc
 
@@ -48,8 +49,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         *,
         clock: Callable[[], float],
         heartbeat_seconds: float,
+        page_tokens: PageTokens,
     ) -> None:
         self._store = store
+        self._page_tokens = page_tokens
         self._clock = clock
         self._fanout = fanout
         self._auth = auth
@@ -60,7 +63,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     ) -> audit_pb2.ListEventsResponse:
         size = page_size(request.page_size)
         if request.page_token:
-            key, value = decode_cursor(request.page_token, ("after", "before"))
+            key, value = self._page_tokens.decode(request.page_token, ("after", "before"))
             paging = {f"{key}_sequence": value}
         elif request.from_sequence:
             paging = {"after_sequence": request.from_sequence - 1}
@@ -77,7 +80,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         if len(events) > size:
             events = events[:size]
             key = "after" if query.ascending else "before"
-            next_token = encode_cursor(key, events[-1].sequence)
+            next_token = self._page_tokens.encode(key, events[-1].sequence)
         return audit_pb2.ListEventsResponse(events=[event_to_proto(e) for e in events], next_page_token=next_token)
 
     async def GetCorrelationTrail(
