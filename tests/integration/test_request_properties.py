@@ -1,5 +1,5 @@
-"""Any request of any RPC, generated from the RPC's request descriptor (hypothesis), against a real
-server: never INTERNAL or UNKNOWN, every error carries a google.rpc.ErrorInfo, and a refused request
+"""Any request of any RPC, generated from the RPC's request descriptor (hypothesis), or any bytes at
+all, against a real server: never INTERNAL or UNKNOWN, every error carries a google.rpc.ErrorInfo, and a refused request
 records nothing (no event is caused by it).
 
 The server runs on its own event loop in a thread, so that hypothesis drives plain synchronous
@@ -155,6 +155,10 @@ def requests(draw: st.DrawFn, descriptor: Descriptor, strings: st.SearchStrategy
     return message
 
 
+def _serialized(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
 def _strings(live: ServerThread) -> st.SearchStrategy[str]:
     known = ["AAPL", "MSFT", "trader1", "100", "0.5", "-1", "1e400", "ORDER_STATUS_WORKING", *live.order_ids]
     return st.one_of(
@@ -213,12 +217,12 @@ def test_any_request_is_answered_without_internal_or_unknown_and_a_refusal_recor
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
-    @given(request=requests(method.input_type, _strings(live)))
-    def example(request: Message) -> None:
+    @given(data=st.one_of(requests(method.input_type, _strings(live)).map(_serialized), st.binary()))
+    def example(data: bytes) -> None:
         request_id = f"prop-{next(_counter)}"
         head = live.server.store.head_sequence
 
-        code = live.run(_call(live, method, request.SerializeToString(), request_id))
+        code = live.run(_call(live, method, data, request_id))
 
         if code is not grpc.StatusCode.OK and code not in CLIENT_SIDE and method.name != "Login":
             # a failed login is recorded on purpose (the lockout counts it); anything else refused records nothing
