@@ -21,6 +21,7 @@ __all__ = [
     "METADATA_LIMITS",
     "MIN_TIMESTAMP_SECONDS",
     "STRING_LIMITS",
+    "TOO_LONG_ECHO_CHARS",
     "limits_table",
     "max_length",
     "prefix",
@@ -36,7 +37,9 @@ MAX_INT64 = 2**63 - 1
 MIN_TIMESTAMP_SECONDS = -62_135_596_800
 MAX_TIMESTAMP_SECONDS = 253_402_300_799
 #: How much of a bad value a message quotes.
-ECHO_CHARS = 32
+ECHO_CHARS = 64
+#: How much of a value that is too long the refusal quotes.
+TOO_LONG_ECHO_CHARS = 24
 
 #: The longest value of each request string field, by field name (wherever it occurs).
 STRING_LIMITS: Mapping[str, int] = {

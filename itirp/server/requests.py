@@ -26,6 +26,7 @@ from itirp.limits import (
     MAX_TIMESTAMP_SECONDS,
     METADATA_LIMITS,
     MIN_TIMESTAMP_SECONDS,
+    TOO_LONG_ECHO_CHARS,
     max_length,
     prefix,
 )
@@ -94,7 +95,7 @@ def _raise(violations: Sequence[tuple[FieldViolation, dict[str, str]]]) -> None:
 
 
 def _too_long(field: str, limit: int, length: int, value: str) -> tuple[FieldViolation, dict[str, str]]:
-    quoted = f" starting {prefix(value)!r}" if value else ""
+    quoted = f" starting {prefix(value, TOO_LONG_ECHO_CHARS)!r}" if value else ""
     problem = f"at most {limit} characters (got {length:,}{quoted})"
     return FieldViolation(field, problem), {"field": field, "max_length": str(limit)}
 

@@ -11,6 +11,7 @@ from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.auth.service import AuthService
 from itirp.errors import InvalidArgument, NotFound, Reason
 from itirp.events import UnknownEventType, event_type_name
+from itirp.limits import prefix
 from itirp.observability.context import current_principal
 from itirp.page_tokens import PageTokens
 from itirp.server.servicers.convert import event_to_proto, timestamp_to_us
@@ -90,7 +91,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             raise InvalidArgument("correlation_id", "required")
         events = await by_correlation(self._store, request.correlation_id)
         if not events:
-            raise NotFound(f"no events with correlation id {request.correlation_id!r}")
+            raise NotFound(f"no events with correlation id {prefix(request.correlation_id)!r}")
         return audit_pb2.GetCorrelationTrailResponse(events=[event_to_proto(e) for e in events])
 
     async def GetOrderTrail(
@@ -100,7 +101,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             raise InvalidArgument("order_id", "required")
         events = await by_order(self._store, request.order_id)
         if not events:
-            raise NotFound(f"no events for order {request.order_id!r}", reason=Reason.ORDER_NOT_FOUND)
+            raise NotFound(f"no events for order {prefix(request.order_id)!r}", reason=Reason.ORDER_NOT_FOUND)
         return audit_pb2.GetOrderTrailResponse(events=[event_to_proto(e) for e in events])
 
     async def SubscribeEvents(
