@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from itirp.errors import InvalidArgument, Reason
+
 __all__ = [
     "ECHO_CHARS",
     "MAX_INT64",
@@ -22,9 +24,11 @@ __all__ = [
     "MIN_TIMESTAMP_SECONDS",
     "STRING_LIMITS",
     "TOO_LONG_ECHO_CHARS",
+    "check_length",
     "limits_table",
     "max_length",
     "prefix",
+    "too_long",
 ]
 
 #: The longest string a request field not named in `STRING_LIMITS` may hold.
@@ -82,6 +86,25 @@ def max_length(field_name: str) -> int:
 def prefix(value: str, chars: int = ECHO_CHARS) -> str:
     """`value` as a message may quote it: whole when short, else its start and an ellipsis."""
     return value if len(value) <= chars else value[:chars] + "…"
+
+
+def too_long(limit: int, value: str | bytes) -> str:
+    """What a refusal says of a value longer than `limit`: the bound, the length, a short quote."""
+    quoted = f" starting {prefix(value, TOO_LONG_ECHO_CHARS)!r}" if isinstance(value, str) else ""
+    return f"at most {limit} characters (got {len(value):,}{quoted})"
+
+
+def check_length(field: str, value: str) -> None:
+    """INVALID_ARGUMENT `VALUE_TOO_LONG` for a value longer than its field's bound (for a service
+    that must refuse it before anything else, whatever the edge checked)."""
+    limit = max_length(field)
+    if len(value) > limit:
+        raise InvalidArgument(
+            field,
+            too_long(limit, value),
+            reason=Reason.VALUE_TOO_LONG,
+            metadata={"field": field, "max_length": str(limit)},
+        )
 
 
 def limits_table() -> list[str]:

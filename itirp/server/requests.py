@@ -26,9 +26,9 @@ from itirp.limits import (
     MAX_TIMESTAMP_SECONDS,
     METADATA_LIMITS,
     MIN_TIMESTAMP_SECONDS,
-    TOO_LONG_ECHO_CHARS,
     max_length,
     prefix,
+    too_long,
 )
 
 __all__ = ["Undecodable", "check_metadata", "check_request", "tolerant"]
@@ -82,7 +82,7 @@ def check_metadata(metadata: Iterable[tuple[str, str | bytes]]) -> None:
     for key, value in metadata:
         limit = METADATA_LIMITS.get(key)
         if limit is not None and len(value) > limit:
-            _raise([_too_long(key, limit, len(value), value if isinstance(value, str) else "")])
+            _raise([_too_long(key, limit, value)])
 
 
 def _raise(violations: Sequence[tuple[FieldViolation, dict[str, str]]]) -> None:
@@ -94,10 +94,8 @@ def _raise(violations: Sequence[tuple[FieldViolation, dict[str, str]]]) -> None:
     raise error
 
 
-def _too_long(field: str, limit: int, length: int, value: str) -> tuple[FieldViolation, dict[str, str]]:
-    quoted = f" starting {prefix(value, TOO_LONG_ECHO_CHARS)!r}" if value else ""
-    problem = f"at most {limit} characters (got {length:,}{quoted})"
-    return FieldViolation(field, problem), {"field": field, "max_length": str(limit)}
+def _too_long(field: str, limit: int, value: str | bytes) -> tuple[FieldViolation, dict[str, str]]:
+    return FieldViolation(field, too_long(limit, value)), {"field": field, "max_length": str(limit)}
 
 
 def _violations(message: Message, path: str) -> Iterable[tuple[FieldViolation, dict[str, str]]]:
@@ -121,7 +119,7 @@ def _value(field: FieldDescriptor, value: Any, name: str) -> Iterable[tuple[Fiel
     if field.type in _TEXT and field.name not in _OWN_CHECKS:
         limit = max_length(field.name)
         if len(value) > limit:
-            yield _too_long(name, limit, len(value), value if isinstance(value, str) else "")
+            yield _too_long(name, limit, value)
     elif field.type == FieldDescriptor.TYPE_MESSAGE:
         yield from _violations(value, name + ".")
     elif field.type in _UNSIGNED and value > MAX_INT64:

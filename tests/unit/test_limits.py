@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itirp.limits import ECHO_CHARS, limits_table, max_length, prefix
+import pytest
+
+from itirp.errors import InvalidArgument, Reason
+from itirp.limits import ECHO_CHARS, check_length, limits_table, max_length, prefix
 
 API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
@@ -34,3 +37,14 @@ def test_a_field_not_listed_has_the_default_bound() -> None:
 def test_a_prefix_quotes_a_short_value_whole_and_a_long_one_cut() -> None:
     assert prefix("ABC") == "ABC"
     assert prefix("x" * 10_000) == "x" * ECHO_CHARS + "…"
+
+
+def test_check_length_refuses_an_over_long_value_with_its_bound_and_a_short_quote() -> None:
+    check_length("username", "u" * 64)
+
+    with pytest.raises(InvalidArgument) as info:
+        check_length("username", "u" * 1_000_000)
+
+    assert info.value.reason is Reason.VALUE_TOO_LONG
+    assert info.value.metadata == {"field": "username", "max_length": "64"}
+    assert len(info.value.message) < 120
