@@ -4,11 +4,14 @@ the access log.
 For each call it
 1. looks the method up in the role table (deny by default),
 2. authenticates the `authorization: Bearer <jwt>` metadata unless the method is open,
-3. runs the handler with the principal, request id and correlation id in context variables,
-4. turns an application error raised by the handler into its rich status (`itirp.server.status`:
+3. refuses, before the handler runs, a request whose bytes do not decode or whose inputs are out
+   of bounds, and over-long ids in metadata (`itirp.server.requests`, `itirp.limits`): the
+   handler's deserializer is wrapped so that bad bytes reach this check instead of grpc's UNKNOWN,
+4. runs the handler with the principal, request id and correlation id in context variables,
+5. turns an application error raised by the handler into its rich status (`itirp.server.status`:
    code, message, and `google.rpc` details in the `grpc-status-details-bin` trailer, next to
    `x-request-id`), and anything else into INTERNAL with the request id, logged once here,
-5. writes one access-log line, and hands the call's duration to the metrics when they are on.
+6. writes one access-log line, and hands the call's duration to the metrics when they are on.
 
 Health checks and reflection pass straight through: open, unlogged, unwrapped.
 """
