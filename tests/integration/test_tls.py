@@ -1,0 +1,197 @@
+"""TLS and mutual TLS through a real server: a throwaway CA (tests/tls_certs.py), the gRPC port
+over TLS for every kind of call (unary, server stream, health, reflection), the metrics port over
+HTTPS, and the client library's `ca=`, `cert=`, `key=`."""
+
+from __future__ import annotations
+
+import ssl
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from itirp.config import ConfigError
+from itirp.server import RunningServer, serve
+from itirp.v1 import auth_pb2, auth_pb2_grpc, system_pb2, system_pb2_grpc
+from itirp_client import AsyncClient, ServerUnavailable, connect
+from tests.conftest import DEMO, make_config
+from tests.tls_certs import Certs, issue_certs, new_ca
+
+
+@pytest.fixture
+def certs(tmp_path: Path) -> Certs:
+    return issue_certs(tmp_path / "tls")
+
+
+@pytest.fixture
+async def tls_server(tmp_path: Path, certs: Certs) -> AsyncIterator[RunningServer]:
+    config = make_config(tmp_path / "data", tls_cert=certs.server_cert, tls_key=certs.server_key)
+    running = await serve(config)
+    try:
+        yield running
+    finally:
+        await running.shutdown(grace=0.5)
+
+
+@pytest.fixture
+async def mtls_server(tmp_path: Path, certs: Certs) -> AsyncIterator[RunningServer]:
+    config = make_config(
+        tmp_path / "data",
+        tls_cert=certs.server_cert,
+        tls_key=certs.server_key,
+        tls_client_ca=certs.ca,
+        metrics_listen="127.0.0.1:0",
+    )
+    running = await serve(config)
+    try:
+        yield running
+    finally:
+        await running.shutdown(grace=0.5)
+
+
+def tls_credentials(certs: Certs, *, client: bool = False) -> grpc.ChannelCredentials:
+    return grpc.ssl_channel_credentials(
+        root_certificates=certs.ca.read_bytes(),
+        private_key=certs.client_key.read_bytes() if client else None,
+        certificate_chain=certs.client_cert.read_bytes() if client else None,
+    )
+
+
+async def login_and_whoami(channel: grpc.aio.Channel) -> str:
+    token = (
+        await auth_pb2_grpc.AuthServiceStub(channel).Login(
+            auth_pb2.LoginRequest(username="trader1", password=DEMO["trader1"])
+        )
+    ).access_token
+    info = await system_pb2_grpc.SystemServiceStub(channel).GetSystemInfo(
+        system_pb2.GetSystemInfoRequest(), metadata=(("authorization", f"Bearer {token}"),)
+    )
+    return str(info.version)
+
+
+async def test_tls_server_answers_login_health_and_reflection_over_tls(tls_server: RunningServer, certs: Certs) -> None:
+    # Arrange: a channel that trusts the throwaway CA
+    async with grpc.aio.secure_channel(tls_server.address, tls_credentials(certs)) as channel:
+        # Act
+        version = await login_and_whoami(channel)
+        health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
+        listed = [s.name async for answer in reflection for s in answer.list_services_response.service]
+    # Assert
+    assert version
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    assert "itirp.v1.OrderService" in listed
+    assert "grpc.health.v1.Health" in listed
+
+
+async def test_tls_server_refuses_a_plaintext_client(tls_server: RunningServer) -> None:
+    async with grpc.aio.insecure_channel(tls_server.address) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+async def test_tls_client_that_does_not_trust_the_servers_ca_is_refused(
+    tls_server: RunningServer, tmp_path: Path
+) -> None:
+    # Arrange: another CA, which did not sign the server's certificate
+    stranger = new_ca(tmp_path / "other")
+    # Act / Assert
+    with pytest.raises(ServerUnavailable):
+        await AsyncClient.connect(tls_server.address, "trader1", DEMO["trader1"], ca=stranger.ca, retry=_no_retry())
+
+
+async def test_client_library_over_tls_calls_and_follows_a_stream(tls_server: RunningServer, certs: Certs) -> None:
+    # Arrange
+    async with await AsyncClient.connect(tls_server.address, "trader1", DEMO["trader1"], ca=certs.ca) as client:
+        # Act: a unary call, a submit, and the order stream that sees it
+        me = await client.whoami()
+        submitted = await client.submit_order("AAPL", "BUY", 10, "150.00")
+        updates = client.order_updates(order_id=submitted.order_id)
+        first = await anext(updates)
+        await updates.aclose()
+    # Assert
+    assert client.tls
+    assert me.username == "trader1"
+    assert first.update.order.order_id == submitted.order_id
+
+
+async def test_mtls_round_trip_with_a_client_certificate(mtls_server: RunningServer, certs: Certs) -> None:
+    async with grpc.aio.secure_channel(mtls_server.address, tls_credentials(certs, client=True)) as channel:
+        version = await login_and_whoami(channel)
+    assert version
+
+
+async def test_mtls_refuses_a_client_without_a_certificate(mtls_server: RunningServer, certs: Certs) -> None:
+    # Arrange: trusts the server, presents no certificate of its own
+    async with grpc.aio.secure_channel(mtls_server.address, tls_credentials(certs)) as channel:
+        # Act / Assert: the handshake fails, the call never reaches the server
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+async def test_mtls_client_library_with_cert_and_key(mtls_server: RunningServer, certs: Certs) -> None:
+    async with await AsyncClient.connect(
+        mtls_server.address,
+        "trader1",
+        DEMO["trader1"],
+        ca=certs.ca.read_bytes(),  # bytes work as well as paths
+        cert=certs.client_cert,
+        key=str(certs.client_key),
+    ) as client:
+        me = await client.whoami()
+    assert me.username == "trader1"
+
+
+async def test_blocking_client_connects_over_mtls(mtls_server: RunningServer, certs: Certs) -> None:
+    import asyncio
+
+    def blocking() -> str:
+        with connect(
+            mtls_server.address, "trader1", DEMO["trader1"], ca=certs.ca, cert=certs.client_cert, key=certs.client_key
+        ) as desk:
+            return desk.whoami().username
+
+    assert await asyncio.to_thread(blocking) == "trader1"
+
+
+async def test_metrics_port_speaks_https_and_wants_a_client_certificate(
+    mtls_server: RunningServer, certs: Certs
+) -> None:
+    import asyncio
+
+    url = f"https://127.0.0.1:{mtls_server.metrics_port}/metrics"
+
+    def scrape(with_cert: bool) -> str:
+        context = ssl.create_default_context(cafile=str(certs.ca))
+        if with_cert:
+            context.load_cert_chain(certs.client_cert, certs.client_key)
+        with urllib.request.urlopen(url, context=context, timeout=10) as answer:
+            return str(answer.read().decode())
+
+    assert "itirp_orders" in await asyncio.to_thread(scrape, True)
+    with pytest.raises((ssl.SSLError, OSError)):
+        await asyncio.to_thread(scrape, False)
+
+
+async def test_a_key_that_does_not_fit_the_certificate_stops_the_start(tmp_path: Path, certs: Certs) -> None:
+    # Arrange: the client's key with the server's certificate
+    config = make_config(tmp_path / "data", tls_cert=certs.server_cert, tls_key=certs.client_key)
+    # Act / Assert: refused before anything opens (the data folder is free at once)
+    with pytest.raises(ConfigError, match="does not fit"):
+        await serve(config)
+    with pytest.raises(ConfigError, match="cannot read"):
+        await serve(make_config(tmp_path / "data", tls_cert=tmp_path / "missing.pem", tls_key=certs.server_key))
+
+
+def _no_retry():  # type: ignore[no-untyped-def]
+    from itirp_client import RetryPolicy
+
+    return RetryPolicy(attempts=1)
