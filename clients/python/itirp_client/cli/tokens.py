@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from itirp_client.aio import AsyncClient
-from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, CliError
+from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, CliError, Transport
 from itirp_client.sync import Client
 
 __all__ = [
@@ -99,10 +99,11 @@ def token_expiry(token: str) -> int:
 
 
 @contextlib.contextmanager
-def session(server: str) -> Iterator[Client]:
-    """A client on the saved token; a token the client refreshed meanwhile is saved at the end."""
+def session(server: str, transport: Transport | None = None) -> Iterator[Client]:
+    """A client on the saved token (over TLS when `transport` says so); a token the client
+    refreshed meanwhile is saved at the end."""
     token = saved_token(server)
-    client = Client.from_token(server, token)
+    client = Client.from_token(server, token, **(transport or Transport()).options)
     try:
         yield client
     finally:
@@ -113,10 +114,10 @@ def session(server: str) -> Iterator[Client]:
 
 
 @contextlib.asynccontextmanager
-async def async_session(server: str) -> AsyncIterator[AsyncClient]:
+async def async_session(server: str, transport: Transport | None = None) -> AsyncIterator[AsyncClient]:
     """The same for the live streams, which run on asyncio so that Ctrl-C cancels the call cleanly."""
     token = saved_token(server)
-    client = await AsyncClient.from_token(server, token)
+    client = await AsyncClient.from_token(server, token, **(transport or Transport()).options)
     try:
         yield client
     finally:
