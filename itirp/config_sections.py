@@ -338,6 +338,14 @@ class TlsConfig:
             shown="none (no client certificates)",
         ),
     )
+    client_cert_users: bool = field(
+        default=False,
+        metadata=about(
+            "mutual TLS: a call without a bearer token is the user its client certificate's subject CN names "
+            "(an active user, or UNAUTHENTICATED); a bearer token, when sent, decides",
+            flag="--tls-client-cert-users",
+        ),
+    )
 
     def __post_init__(self) -> None:
         if (self.cert is None) != (self.key is None):
@@ -348,6 +356,11 @@ class TlsConfig:
             raise ConfigError(
                 "mutual TLS (ITIRP_TLS_CLIENT_CA / --tls-client-ca) needs the server's own certificate and key "
                 "(--tls-cert, --tls-key)"
+            )
+        if self.client_cert_users and self.client_ca is None:
+            raise ConfigError(
+                "users by client certificate (ITIRP_TLS_CLIENT_CERT_USERS / --tls-client-cert-users) need mutual "
+                "TLS (--tls-client-ca)"
             )
 
     @property

@@ -258,6 +258,7 @@ def _grpc_server(
                 auth,
                 access_log_enabled=config.access_log,
                 observe=metrics.observe_rpc if metrics is not None else None,
+                client_cert_users=config.tls.client_cert_users,
             ),
         ],
         options=_SERVER_OPTIONS,

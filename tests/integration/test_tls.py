@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from itirp.config import ConfigError
 from itirp.server import RunningServer, serve
 from itirp.v1 import auth_pb2, auth_pb2_grpc, system_pb2, system_pb2_grpc
-from itirp_client import AsyncClient, ServerUnavailable, connect
+from itirp_client import AsyncClient, NotAuthenticated, PermissionDenied, ServerUnavailable, connect
 from tests.conftest import DEMO, make_config
 from tests.tls_certs import Certs, issue_certs, new_ca
 
@@ -195,3 +195,75 @@ def _no_retry():  # type: ignore[no-untyped-def]
     from itirp_client import RetryPolicy
 
     return RetryPolicy(attempts=1)
+
+
+# ------------------------------------------------------------------------------ users by certificate
+
+
+@pytest.fixture
+async def cert_users_server(tmp_path: Path, certs: Certs) -> AsyncIterator[RunningServer]:
+    config = make_config(
+        tmp_path / "data",
+        tls_cert=certs.server_cert,
+        tls_key=certs.server_key,
+        tls_client_ca=certs.ca,
+        tls_client_cert_users=True,
+    )
+    running = await serve(config)
+    try:
+        yield running
+    finally:
+        await running.shutdown(grace=0.5)
+
+
+def client_for(server: RunningServer, certs: Certs, common_name: str) -> AsyncClient:
+    """A client without a login, presenting a certificate whose subject CN is `common_name`."""
+    cert, key = certs.client(common_name)
+    return AsyncClient(server.address, ca=certs.ca, cert=cert, key=key, retry=_no_retry())
+
+
+async def test_a_client_certificate_names_its_user_without_a_token(
+    cert_users_server: RunningServer, certs: Certs
+) -> None:
+    # Arrange: trader1's certificate (CN=trader1), no login
+    async with client_for(cert_users_server, certs, "trader1") as trader:
+        # Act: a unary call, a submit, and a stream, all without a bearer token
+        me = await trader.whoami()
+        submitted = await trader.submit_order("AAPL", "BUY", 5, "150.00")
+        updates = trader.order_updates(order_id=submitted.order_id)
+        first = await anext(updates)
+        await updates.aclose()
+        # Assert: the user the certificate names, within that user's role
+        with pytest.raises(PermissionDenied):
+            await trader.verify_audit_log()
+    assert me.username == "trader1"
+    assert first.update.order.order_id == submitted.order_id
+
+
+async def test_a_certificate_naming_no_active_user_is_unauthenticated(
+    cert_users_server: RunningServer, certs: Certs
+) -> None:
+    async with client_for(cert_users_server, certs, "nobody") as stranger:
+        with pytest.raises(NotAuthenticated, match="names no active user"):
+            await stranger.whoami()
+
+
+async def test_a_bearer_token_decides_over_the_certificate(cert_users_server: RunningServer, certs: Certs) -> None:
+    # Arrange: trader1's certificate, risk1's login
+    cert, key = certs.client("trader1")
+    async with await AsyncClient.connect(
+        cert_users_server.address, "risk1", DEMO["risk1"], ca=certs.ca, cert=cert, key=key
+    ) as client:
+        # Act
+        me = await client.whoami()
+    # Assert
+    assert me.username == "risk1"
+
+
+async def test_without_the_setting_a_certificate_alone_is_not_a_login(
+    mtls_server: RunningServer, certs: Certs
+) -> None:
+    cert, key = certs.client("trader1")
+    async with AsyncClient(mtls_server.address, ca=certs.ca, cert=cert, key=key, retry=_no_retry()) as client:
+        with pytest.raises(NotAuthenticated, match="missing credentials"):
+            await client.whoami()
