@@ -97,6 +97,20 @@ def test_mtls_wants_a_client_certificate_from_grpcurl_and_the_cli(start_server, 
     assert "want a client certificate (--cert, --key)?" in refused.stderr, refused.stderr
 
 
+def test_cli_by_client_certificate_alone(start_server, certs: Certs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Arrange: mutual TLS, users by certificate; risk1's certificate, no login
+    server = start_server(None, *tls_args(certs, mutual=True), "--tls-client-cert-users")
+    cert, key = certs.client("risk1")
+    tls = ("--ca", str(certs.ca), "--cert", str(cert), "--key", str(key))
+    # Act
+    whoami = cli(tmp_path, server.address, *tls, "whoami", "--json")
+    limits = cli(tmp_path, server.address, *tls, "limits", "show")
+    # Assert
+    assert whoami.returncode == 0, whoami.stderr
+    assert json.loads(whoami.stdout)["username"] == "risk1"
+    assert limits.returncode == 0, limits.stderr
+
+
 def test_cli_refuses_a_certificate_without_its_key(tmp_path: Path, certs: Certs) -> None:
     result = cli(tmp_path, "127.0.0.1:1", "--cert", str(certs.client_cert), "whoami")
     assert result.returncode == 2

@@ -267,3 +267,21 @@ async def test_without_the_setting_a_certificate_alone_is_not_a_login(
     async with AsyncClient(mtls_server.address, ca=certs.ca, cert=cert, key=key, retry=_no_retry()) as client:
         with pytest.raises(NotAuthenticated, match="missing credentials"):
             await client.whoami()
+
+
+async def test_by_certificate_opens_a_session_as_the_named_user(cert_users_server: RunningServer, certs: Certs) -> None:
+    import asyncio
+
+    cert, key = certs.client("risk1")
+    async with await AsyncClient.by_certificate(cert_users_server.address, ca=certs.ca, cert=cert, key=key) as risk:
+        limits = await risk.risk_limits()
+    assert (risk.username, risk.role, risk.token) == ("risk1", "RISK_MANAGER", "")
+    assert limits is not None
+
+    def blocking() -> str:
+        from itirp_client import Client
+
+        with Client.by_certificate(cert_users_server.address, ca=certs.ca, cert=cert, key=key) as desk:
+            return desk.whoami().username
+
+    assert await asyncio.to_thread(blocking) == "risk1"

@@ -124,6 +124,19 @@ class AsyncClient(ReferenceDataCalls):
         client._session(token, me.expires_at.seconds, me.username, common_pb2.Role.Name(me.role))
         return client
 
+    @classmethod
+    async def by_certificate(cls, address: str, *, cert: Pem, key: Pem, **options: Any) -> AsyncClient:
+        """A session by mutual TLS alone, on a server started with `--tls-client-cert-users`: the
+        user the client certificate's CN names, with no login and no token to refresh."""
+        client = cls(address, cert=cert, key=key, **options)
+        try:
+            me = await client.whoami()
+        except BaseException:
+            await client.close()
+            raise
+        client.username, client.role = me.username, common_pb2.Role.Name(me.role).removeprefix("ROLE_")
+        return client
+
     async def close(self) -> None:
         if self._refresher is not None:
             self._refresher.cancel()

@@ -100,10 +100,15 @@ def token_expiry(token: str) -> int:
 
 @contextlib.contextmanager
 def session(server: str, transport: Transport | None = None) -> Iterator[Client]:
-    """A client on the saved token (over TLS when `transport` says so); a token the client
-    refreshed meanwhile is saved at the end."""
-    token = saved_token(server)
-    client = Client.from_token(server, token, **(transport or Transport()).options)
+    """A client on the saved token (over TLS when `transport` says so; with a client certificate
+    and no saved token, the user the certificate names); a token the client refreshed meanwhile
+    is saved at the end."""
+    transport = transport or Transport()
+    token = _token_unless_certificate(server, transport)
+    if token:
+        client = Client.from_token(server, token, **transport.options)
+    else:
+        client = Client.by_certificate(server, **transport.options)
     try:
         yield client
     finally:
@@ -116,8 +121,12 @@ def session(server: str, transport: Transport | None = None) -> Iterator[Client]
 @contextlib.asynccontextmanager
 async def async_session(server: str, transport: Transport | None = None) -> AsyncIterator[AsyncClient]:
     """The same for the live streams, which run on asyncio so that Ctrl-C cancels the call cleanly."""
-    token = saved_token(server)
-    client = await AsyncClient.from_token(server, token, **(transport or Transport()).options)
+    transport = transport or Transport()
+    token = _token_unless_certificate(server, transport)
+    if token:
+        client = await AsyncClient.from_token(server, token, **transport.options)
+    else:
+        client = await AsyncClient.by_certificate(server, **transport.options)
     try:
         yield client
     finally:
@@ -125,6 +134,14 @@ async def async_session(server: str, transport: Transport | None = None) -> Asyn
         with contextlib.suppress(Exception):
             await client.close()
         _save_if_refreshed(server, token, new_token, client.username)
+
+
+def _token_unless_certificate(server: str, transport: Transport) -> str:
+    """The saved token; "" when there is none but a client certificate may name the user."""
+    if transport.cert:
+        entry = load_tokens(tokens_path()).get(server) or {}
+        return str(entry.get("token") or "") if isinstance(entry, dict) else ""
+    return saved_token(server)
 
 
 def _save_if_refreshed(server: str, old: str, new: str, username: str) -> None:
