@@ -130,3 +130,14 @@ def test_plaintext_on_a_non_loopback_address_is_refused_before_binding(tmp_path:
     assert "without TLS" in result.stderr
     assert "--insecure" in result.stderr
     assert not data_dir.exists()
+
+
+def test_a_tls_file_that_cannot_be_read_stops_the_start_with_exit_2(tmp_path: Path, certs: Certs) -> None:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_")}
+    missing = tmp_path / "missing.pem"
+    result = run(
+        BIN / "itirp", "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "data"),
+        "--tls-cert", str(missing), "--tls-key", str(certs.server_key), env=inherited, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"cannot read the TLS certificate {missing}" in result.stderr

@@ -4,6 +4,7 @@ HTTPS, and the client library's `ca=`, `cert=`, `key=`."""
 
 from __future__ import annotations
 
+import logging
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from itirp.config import ConfigError
+from itirp.config import Config, ConfigError
 from itirp.server import RunningServer, serve
 from itirp.v1 import auth_pb2, auth_pb2_grpc, system_pb2, system_pb2_grpc
 from itirp_client import AsyncClient, NotAuthenticated, PermissionDenied, ServerUnavailable, connect
@@ -29,7 +30,9 @@ def certs(tmp_path: Path) -> Certs:
 
 @pytest.fixture
 async def tls_server(tmp_path: Path, certs: Certs) -> AsyncIterator[RunningServer]:
-    config = make_config(tmp_path / "data", tls_cert=certs.server_cert, tls_key=certs.server_key)
+    config = make_config(
+        tmp_path / "data", tls_cert=certs.server_cert, tls_key=certs.server_key, metrics_listen="127.0.0.1:0"
+    )
     running = await serve(config)
     try:
         yield running
@@ -179,6 +182,36 @@ async def test_metrics_port_speaks_https_and_wants_a_client_certificate(
     assert "itirp_orders" in await asyncio.to_thread(scrape, True)
     with pytest.raises((ssl.SSLError, OSError)):
         await asyncio.to_thread(scrape, False)
+
+
+async def test_metrics_port_speaks_https_with_tls(tls_server: RunningServer, certs: Certs) -> None:
+    import asyncio
+
+    def scrape(scheme: str) -> str:
+        context = ssl.create_default_context(cafile=str(certs.ca))
+        url = f"{scheme}://127.0.0.1:{tls_server.metrics_port}/metrics"
+        with urllib.request.urlopen(url, context=context, timeout=10) as answer:
+            return str(answer.read().decode())
+
+    assert "itirp_orders" in await asyncio.to_thread(scrape, "https")
+    with pytest.raises(ConnectionError):  # plain HTTP to a TLS port: the connection is dropped
+        await asyncio.to_thread(scrape, "http")
+
+
+async def test_the_start_says_when_it_serves_plaintext_off_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Arrange: the configuration reports a non-loopback plaintext address, as `--insecure` on
+    # 0.0.0.0 would; the server itself still binds 127.0.0.1 (no public address in tests)
+    monkeypatch.setattr(Config, "plaintext_exposed", property(lambda self: ("0.0.0.0:50051",)))
+    # Act
+    with caplog.at_level(logging.WARNING, logger="itirp.server"):
+        running = await serve(make_config(tmp_path / "data"))
+        await running.shutdown(grace=0.5)
+    # Assert
+    warnings = [r for r in caplog.records if r.getMessage().startswith("INSECURE: serving plaintext")]
+    assert len(warnings) == 1
+    assert warnings[0].__dict__["address"] == "0.0.0.0:50051"
 
 
 async def test_a_key_that_does_not_fit_the_certificate_stops_the_start(tmp_path: Path, certs: Certs) -> None:
