@@ -294,6 +294,10 @@ class AuthService:
 
     async def logout(self, principal: Principal) -> int:
         """Revokes the caller's token durably; returns the revocation time (epoch seconds)."""
+        if not principal.token_id:
+            raise FailedPrecondition(
+                "this session is by client certificate: there is no token to revoke", reason=Reason.FAILED_PRECONDITION
+            )
         if self._read_only:
             raise FailedPrecondition(
                 "the server is read-only (started for investigation): nothing can be recorded", reason=Reason.READ_ONLY

@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from itirp.config import Config, ConfigError
 from itirp.server import RunningServer, serve
 from itirp.v1 import auth_pb2, auth_pb2_grpc, system_pb2, system_pb2_grpc
-from itirp_client import AsyncClient, NotAuthenticated, PermissionDenied, ServerUnavailable, connect
+from itirp_client import AsyncClient, NotAuthenticated, OrderStateConflict, PermissionDenied, ServerUnavailable, connect
 from tests.conftest import DEMO, make_config
 from tests.tls_certs import Certs, issue_certs, new_ca
 
@@ -271,6 +271,13 @@ async def test_a_client_certificate_names_its_user_without_a_token(
             await trader.verify_audit_log()
     assert me.username == "trader1"
     assert first.update.order.order_id == submitted.order_id
+
+
+async def test_a_session_by_certificate_has_no_token_to_log_out(cert_users_server: RunningServer, certs: Certs) -> None:
+    async with client_for(cert_users_server, certs, "trader1") as trader:
+        with pytest.raises(OrderStateConflict, match="no token to revoke"):
+            await trader.logout()
+        assert (await trader.whoami()).username == "trader1"
 
 
 async def test_a_certificate_naming_no_active_user_is_unauthenticated(
