@@ -1,10 +1,10 @@
 """Server configuration: read once at start, from flags and environment, into a frozen object.
 
-`Config` is nested by concern: the top level (listen address, data folder, event loop, logging,
-read-only, shutdown) and one frozen, keyword-only section per concern (`auth`, `orders`, `venue`,
-`execution`, `streams`, `store`, `metrics`). Every field carries `metadata=about(...)`: its
-meaning, its `itirp serve` flag (if any) and its former environment names. From that one
-declaration come:
+`Config` is nested by concern: the top level (listen address, `insecure`, data folder, event loop,
+logging, read-only, shutdown) and one frozen, keyword-only section per concern (`auth`, `orders`,
+`venue`, `execution`, `streams`, `store`, `metrics`, `reference`, `feed`, `tls`). Every field
+carries `metadata=about(...)`: its meaning, its `itirp serve` flag (if any) and its former
+environment names. From that one declaration come:
 
 - the environment variable: `ITIRP_` + FIELD for a top-level field, `ITIRP_` + SECTION + `_` +
   FIELD for a section's (`venue.latency_seconds` -> `ITIRP_VENUE_LATENCY_SECONDS`). A name the

@@ -15,6 +15,10 @@ acknowledges what it could not store.
 
 Metrics (`config.metrics.listen`, off by default): Prometheus text over HTTP on their own port,
 served from a thread; see `itirp.observability.metrics`.
+
+Transport (`config.tls`, `itirp.server.transport`): with a certificate and key both ports speak
+TLS (mutual TLS with a client CA); the TLS files are checked before anything opens. Plaintext
+off loopback was refused by the configuration unless `insecure`, and the start says so.
 """
 
 from __future__ import annotations
