@@ -191,7 +191,10 @@ class VenueConfig:
     failure_rate: float = field(
         default=0.0, metadata=about("simulated venue: probability that a call fails (request or answer lost), 0-1")
     )
-    depth: int = field(default=1000, metadata=about("simulated venue: quantity the market offers an order per quote"))
+    depth: int = field(
+        default=1000,
+        metadata=about("simulated venue: quantity the market offers an order at each look (arrival, each match)"),
+    )
     match_seconds: float = field(
         default=0.1, metadata=about("simulated venue: how often resting orders are checked against the quotes, s")
     )
