@@ -140,6 +140,18 @@ async def test_mtls_refuses_a_client_without_a_certificate(mtls_server: RunningS
     assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
 
 
+async def test_mtls_refuses_a_certificate_from_another_ca(
+    mtls_server: RunningServer, certs: Certs, tmp_path: Path
+) -> None:
+    # Arrange: a client certificate with the right name, signed by a CA the server does not trust
+    cert, key = new_ca(tmp_path / "other").client("trader1")
+    # Act / Assert
+    with pytest.raises(ServerUnavailable):
+        await AsyncClient.connect(
+            mtls_server.address, "trader1", DEMO["trader1"], ca=certs.ca, cert=cert, key=key, retry=_no_retry()
+        )
+
+
 async def test_mtls_client_library_with_cert_and_key(mtls_server: RunningServer, certs: Certs) -> None:
     async with await AsyncClient.connect(
         mtls_server.address,
