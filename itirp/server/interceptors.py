@@ -55,7 +55,7 @@ def _short(method: str) -> str:
 class _Call:
     """What the interceptor learned about one call before the handler runs."""
 
-    __slots__ = ("by_certificate", "correlation_id", "error", "method", "principal", "request_id")
+    __slots__ = ("bad_metadata", "by_certificate", "correlation_id", "error", "method", "principal", "request_id")
 
     def __init__(
         self, method: str, principal: Principal | None, error: ItirpError | None, request_id: str, correlation_id: str
@@ -67,6 +67,8 @@ class _Call:
         self.correlation_id = correlation_id
         #: the role the call needs, when it came without a token and a client certificate may name its user
         self.by_certificate: Role | None = None
+        #: a metadata value beyond its bound (`itirp.limits`), refused once the caller is known
+        self.bad_metadata: InvalidArgument | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +150,13 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             else:
                 assert isinstance(rule, Role)
                 error = _role_error(method, rule, principal)
+        bad_metadata: InvalidArgument | None = None
         try:
             check_metadata(handler_call_details.invocation_metadata or ())
         except InvalidArgument as exc:  # an id too long to log or record: refused, and not used
-            error, request_id, correlation_id = error or exc, None, None
+            bad_metadata, request_id, correlation_id = exc, None, None
         call = _Call(method, principal, error, (request_id or random_hex(8))[:64], (correlation_id or "")[:128])
+        call.bad_metadata = bad_metadata
         if self._client_cert_users and authorization is None and isinstance(rule, Role):
             call.by_certificate = rule  # the peer's certificate is known to the handler's context only
         return self._wrap(handler, call)
@@ -197,7 +201,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             try:
                 if call.error is not None:
                     raise call.error
-                check_request(request)
+                check_request(request, call.bad_metadata)
                 return await behavior(request, context)
             except MAPPED as exc:
                 status = _rich_abort_status(exc, call.request_id)
@@ -227,7 +231,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             try:
                 if call.error is not None:
                     raise call.error
-                check_request(request)
+                check_request(request, call.bad_metadata)
                 async for response in behavior(request, context):
                     yield response
             except MAPPED as exc:

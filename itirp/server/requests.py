@@ -62,8 +62,11 @@ def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], A
     return deserialize
 
 
-def check_request(request: object) -> None:
-    """Raise INVALID_ARGUMENT for a request that did not decode or holds a value out of bounds."""
+def check_request(request: object, bad_metadata: InvalidArgument | None = None) -> None:
+    """Raise INVALID_ARGUMENT for a request that did not decode or holds a value out of bounds, or
+    `bad_metadata` (what `check_metadata` refused) for one whose metadata did not pass."""
+    if bad_metadata is not None:
+        raise bad_metadata
     if isinstance(request, Undecodable):
         problem = request.problem.rpartition(": ")[2] or "malformed"
         raise InvalidArgument.whole_request(
