@@ -26,6 +26,7 @@ from itirp.app.fanout import EventFanout
 from itirp.app.feed import QuoteBoard
 from itirp.app.feed_recorder import MarkRecorder, RunningFeed, open_feed
 from itirp.app.marketdata import MarketDataHub
+from itirp.app.order_history import MOMENTS_KEPT
 from itirp.app.reference import ReferenceService
 from itirp.app.replay import replay
 from itirp.app.sink import StoreSink
@@ -43,6 +44,7 @@ from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
 from itirp.observability.metrics import ServerMetrics
+from itirp.page_tokens import page_token_key
 from itirp.store import SqliteEventStore, StoreError, TamperedLogError
 
 __all__ = ["Application", "TradingParts", "build_trading", "open_application", "open_event_store"]
@@ -76,6 +78,8 @@ class Application:
     reference: ReferenceService
     metrics: ServerMetrics | None
     _closing: _Closing = field(repr=False)
+    #: The key of page tokens (`itirp.page_tokens`), derived from the token secret with its own label.
+    page_token_key: bytes = field(default=b"", repr=False)
 
     def end_streams(self, reason: str) -> None:
         """Streams never end by themselves: end every order, audit and market data stream with
@@ -151,11 +155,13 @@ async def open_application(
             max_failed_logins=config.auth.max_failed_logins, lockout_seconds=config.auth.lockout_seconds
         )
         replayed = await replay(store, [auth_state.apply, parts.core.apply])
+        parts.core.state.keep_moments(MOMENTS_KEPT)  # live events only: what order streams show
         log.info(
             "state rebuilt from the event log", extra={"events": replayed, "orders": parts.core.queries.total_orders}
         )
 
-        auth = _auth_service(config, journal, store, auth_state, clock)
+        secret = _token_secret(config)
+        auth = _auth_service(config, journal, store, auth_state, clock, secret)
         stack.push_async_callback(auth.stop)
         await auth.start()
         reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
@@ -185,6 +191,7 @@ async def open_application(
         reference,
         metrics,
         closing,
+        page_token_key=page_token_key(secret),
     )
 
 
@@ -257,11 +264,15 @@ def build_trading(
 # ------------------------------------------------------------------------------------------------
 
 
+def _token_secret(config: Config) -> bytes:
+    auth = config.auth
+    return auth.jwt_secret.value.encode() if auth.jwt_secret else load_or_create_secret(config.data_dir)
+
+
 def _auth_service(
-    config: Config, journal: Journal, store: SqliteEventStore, state: AuthState, clock: Clock
+    config: Config, journal: Journal, store: SqliteEventStore, state: AuthState, clock: Clock, secret: bytes
 ) -> AuthService:
     auth = config.auth
-    secret = auth.jwt_secret.value.encode() if auth.jwt_secret else load_or_create_secret(config.data_dir)
     return AuthService(
         UserStore(config.data_dir / "users.db"),
         TokenCodec(secret, ttl_seconds=auth.token_ttl_seconds),

@@ -13,7 +13,7 @@ from itirp.core.recorder import Committed
 from itirp.core.sequencer import Sequencer
 from itirp.domain.instruments import Instrument
 from itirp.domain.viewer import Viewer
-from itirp.errors import FailedPrecondition, Reason
+from itirp.errors import FailedPrecondition, ItirpError, Reason
 from itirp.ids import new_uuid
 
 __all__ = ["SYSTEM_USER", "ReferenceService"]
@@ -51,8 +51,12 @@ class ReferenceService:
         return int(self._clock() * 1_000_000)
 
     async def _durable(self, committed: Committed | None) -> None:
+        """The command's events durable; with none (nothing changed, or refused), the state the
+        answer was decided on (an answer reveals what it read)."""
         if committed is not None and committed.events:
             await self._durable_sequence(committed.last_sequence)
+        else:
+            await self._durable_sequence(self.queries.last_applied)
 
     def _writable(self) -> None:
         if self._read_only:
@@ -63,14 +67,22 @@ class ReferenceService:
     async def upsert(self, command: UpsertInstrument) -> tuple[Instrument, bool]:
         """(the instrument as listed now, whether it is new)."""
         self._writable()
-        instrument, created, committed = self._core.reference.upsert(command, self._now_us())
+        try:
+            instrument, created, committed = self._core.reference.upsert(command, self._now_us())
+        except ItirpError:
+            await self._durable(None)
+            raise
         await self._durable(committed)
         return instrument, created
 
     async def set_status(self, command: SetInstrumentStatus) -> tuple[Instrument, bool]:
         """(the instrument, whether its status changed)."""
         self._writable()
-        instrument, committed = self._core.reference.set_status(command, self._now_us())
+        try:
+            instrument, committed = self._core.reference.set_status(command, self._now_us())
+        except ItirpError:
+            await self._durable(None)
+            raise
         await self._durable(committed)
         return instrument, committed is not None
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from itirp.app.sink import StoreSink
 from itirp.core.commands import AmendOrder, CancelOrder, RecordMark, SetKillSwitch, SubmitOrder, UpdateRiskLimits
@@ -21,7 +22,7 @@ from itirp.core.sequencer import Sequencer
 from itirp.domain.instruments import Mark
 from itirp.domain.orders import Order, OrderStatus
 from itirp.domain.risk import RiskLimits
-from itirp.errors import FailedPrecondition, Reason
+from itirp.errors import FailedPrecondition, ItirpError, Reason
 from itirp.execution.executor import Executor
 from itirp.observability.latency import LatencyHistogram
 from itirp.observability.logging import emit_many
@@ -82,6 +83,17 @@ class TradingService:
         """Read barrier: wait until every event behind the current state is durable (a group commit
         at most; nothing when idle). Reads call it so that no one sees what could still be lost."""
         await self.sink.durable(self.queries.last_applied)
+
+    @asynccontextmanager
+    async def refusals_durable(self) -> AsyncIterator[None]:
+        """A command refused on the state (ALREADY_EXISTS naming an order, "order X is CANCELLED",
+        NOT_FOUND...) is answered only once that state is durable: a refusal reveals as much as
+        an acceptance does, and a crash must not take back what an answer has shown."""
+        try:
+            yield
+        except ItirpError:
+            await self.settled_state()
+            raise
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -148,7 +160,8 @@ class TradingService:
                 self._core.reference.record_mark(
                     RecordMark(mark=quote, correlation_id=command.actor.correlation_id), now_us
                 )
-        order, committed = self._core.orders.submit(command, now_us)
+        async with self.refusals_durable():
+            order, committed = self._core.orders.submit(command, now_us)
         await self._durable(committed)
         if order.status is OrderStatus.APPROVED:
             self.executor.execute(order.order_id)
@@ -158,7 +171,8 @@ class TradingService:
     async def cancel(self, command: CancelOrder) -> Order:
         """Cancelled, or PENDING_CANCEL while the external venue is asked."""
         self._writable()
-        order, committed = self._core.orders.cancel(command, self._now_us())
+        async with self.refusals_durable():
+            order, committed = self._core.orders.cancel(command, self._now_us())
         if committed is None:  # a repeat of a pending cancel: answered once what it shows is durable
             await self.settled_state()
         await self._durable(committed)
@@ -169,19 +183,22 @@ class TradingService:
     async def amend(self, command: AmendOrder) -> tuple[Order, bool]:
         """(the amended order, whether it kept its place in the queue)."""
         self._writable()
-        order, priority_kept, committed = self._core.orders.amend(command, self._now_us())
+        async with self.refusals_durable():
+            order, priority_kept, committed = self._core.orders.amend(command, self._now_us())
         await self._durable(committed)
         return order, priority_kept
 
     async def update_limits(self, command: UpdateRiskLimits) -> tuple[RiskLimits, RiskLimits]:
         self._writable()
-        old, new, committed = self._core.controls.update_limits(command, self._now_us())
+        async with self.refusals_durable():
+            old, new, committed = self._core.controls.update_limits(command, self._now_us())
         await self._durable(committed)
         return old, new
 
     async def set_kill_switch(self, command: SetKillSwitch) -> bool:
         """Returns whether the switch changed."""
         self._writable()
-        committed = self._core.controls.set_kill_switch(command, self._now_us())
+        async with self.refusals_durable():
+            committed = self._core.controls.set_kill_switch(command, self._now_us())
         await self._durable(committed)
         return committed is not None

@@ -39,6 +39,7 @@ from itirp.auth.users import User, UserStore
 from itirp.core.journal import Journal, new_uuid
 from itirp.errors import FailedPrecondition, Reason, ResourceExhausted, Unauthenticated
 from itirp.events import timestamp_from_seconds
+from itirp.limits import check_length
 from itirp.observability.context import correlation_id_var, request_id_var
 from itirp.store.records import NewEvent, StoredEvent
 from itirp.v1 import events_pb2
@@ -209,6 +210,7 @@ class AuthService:
         """A token for the right password. The attempt takes its slot in the throttle (per name
         and client address) before the password is checked, so attempts sent at once cannot buy
         more guesses than the limit."""
+        check_length("username", username)  # before the attempt is recorded: a failed login keeps the name
         throttle, key, now = self.state.throttle, login_key(username, client_address), self._clock()
         left = throttle.begin(key, now)
         if left > 0:
@@ -335,6 +337,19 @@ class AuthService:
         if role is not None and role != stream.role:
             raise role_changed(stream, role)
 
+    async def authenticate_certificate(self, common_name: str, expires_at: int) -> Principal:
+        """The principal a verified client certificate names (mutual TLS, `tls.client_cert_users`):
+        the active user whose name is the subject's CN, until the certificate expires; it carries
+        no token (`token_id` empty), so there is nothing to revoke but the user."""
+        user = await self._run(self._users.get, common_name)
+        if user is None or not self._usable(user) or user.user_id in self._blocked_users:
+            raise Unauthenticated(
+                f"the client certificate names no active user ({common_name[:64]!r})",
+                reason=Reason.BAD_CREDENTIALS,
+                metadata={"username": common_name[:64]},
+            )
+        return Principal(user.username, user.user_id, user.role, "", int(self._token_clock()), expires_at, user.version)
+
     def is_revoked(self, token_id: str) -> bool:
         return token_id in self.state.revoked
 
@@ -353,6 +368,10 @@ class AuthService:
 
     async def logout(self, principal: Principal) -> int:
         """Revokes the caller's token durably; returns the revocation time (epoch seconds)."""
+        if not principal.token_id:
+            raise FailedPrecondition(
+                "this session is by client certificate: there is no token to revoke", reason=Reason.FAILED_PRECONDITION
+            )
         if self._read_only:
             raise FailedPrecondition(
                 "the server is read-only (started for investigation): nothing can be recorded", reason=Reason.READ_ONLY

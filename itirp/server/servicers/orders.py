@@ -8,15 +8,17 @@ from typing import TypeVar
 import grpc
 
 from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
+from itirp.app.order_history import OrderHistory
 from itirp.app.trading import TradingService
 from itirp.core.commands import AmendOrder, CancelOrder, SubmitOrder
 from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_FROM_PROTO, STP_PROTO, TIF_PROTO
 from itirp.domain.orders import OrderType, SelfTradePrevention, TimeInForce
 from itirp.errors import InvalidArgument
 from itirp.observability.context import current_principal
+from itirp.page_tokens import PageTokens
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds, viewer_of
 from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update
-from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size
+from itirp.server.servicers.streams import marker, page_size
 from itirp.store import StoredEvent
 from itirp.v1 import order_pb2, order_pb2_grpc
 
@@ -67,8 +69,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         *,
         clock: Callable[[], float],
         heartbeat_seconds: float,
+        page_tokens: PageTokens,
     ) -> None:
         self._trading = trading
+        self._page_tokens = page_tokens
         self._fanout = fanout
         self._clock = clock
         self._heartbeat = heartbeat_seconds
@@ -101,6 +105,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         self, request: order_pb2.ListOrdersRequest, context: grpc.aio.ServicerContext
     ) -> order_pb2.ListOrdersResponse:
         limit = page_size(request.page_size)
+        before = self._page_tokens.decode(request.page_token, ("before",))[1] if request.page_token else None
         try:
             statuses = frozenset(STATUS_FROM_PROTO[s] for s in request.statuses)
         except KeyError:
@@ -111,10 +116,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             statuses=statuses,
             symbol=request.symbol,
             user_id=request.user_id,
-            before=decode_cursor(request.page_token, ("before",))[1] if request.page_token else None,
+            before=before,
             limit=limit,
         )
-        token = encode_cursor("before", cursor) if cursor is not None else ""
+        token = self._page_tokens.encode("before", cursor) if cursor is not None else ""
         return order_pb2.ListOrdersResponse(orders=[order_to_proto(o) for o in page], next_page_token=token)
 
     async def CancelOrder(
@@ -149,6 +154,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         def matches(event: StoredEvent) -> bool:
             return bool(event.order_id) and watched(event.order_id)
 
+        history = OrderHistory(queries, self._fanout.order_events)
         await trading.settled_state()
         head = self._fanout.head_sequence
         after = request.from_sequence
@@ -172,6 +178,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             if isinstance(item, CaughtUp | Heartbeat):
                 yield order_pb2.StreamOrderUpdatesResponse(**marker(item, self._clock))
             elif item.sequence > seen.get(item.order_id, 0):
+                then = await history.at(item)
+                if then is not None:
+                    yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, then, as_of_event=True))
+                    continue
                 changed = queries.order(item.order_id)
                 assert changed is not None  # `matches` saw it
                 yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, changed))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from itirp_client.aio import AsyncClient
-from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, CliError
+from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, CliError, Transport
 from itirp_client.errors import ItirpError, NotAuthenticated, Reason
 from itirp_client.sync import Client
 
@@ -126,15 +126,20 @@ def _refused_refresh(server: str, error: NotAuthenticated) -> CliError:
 
 
 @contextlib.contextmanager
-def session(server: str) -> Iterator[Client]:
-    """A client on the saved token; a token the client refreshed meanwhile is saved at the end."""
-    token = saved_token(server)
+def session(server: str, transport: Transport | None = None) -> Iterator[Client]:
+    """A client on the saved token (over TLS when `transport` says so; with a client certificate
+    and no saved token, the user the certificate names), refreshed first when past half its life;
+    a token the client refreshed meanwhile is saved at the end."""
+    transport = transport or Transport()
+    token = _token_unless_certificate(server, transport)
     try:
-        client = Client.from_token(server, token)
+        client = Client.from_token(server, token, **transport.options) if token else None
     except NotAuthenticated as exc:
         raise _refused_refresh(server, exc) from None
+    if client is None:
+        client = Client.by_certificate(server, **transport.options)
     try:
-        if refresh_due(token, time.time()):
+        if token and refresh_due(token, time.time()):
             try:
                 client.refresh()
             except NotAuthenticated as exc:
@@ -148,15 +153,17 @@ def session(server: str) -> Iterator[Client]:
 
 
 @contextlib.asynccontextmanager
-async def async_session(server: str) -> AsyncIterator[AsyncClient]:
+async def async_session(server: str, transport: Transport | None = None) -> AsyncIterator[AsyncClient]:
     """The same for the live streams, which run on asyncio so that Ctrl-C cancels the call cleanly."""
-    token = saved_token(server)
+    transport = transport or Transport()
+    token = _token_unless_certificate(server, transport)
     try:
-        client = await AsyncClient.from_token(server, token)
+        aclient = await AsyncClient.from_token(server, token, **transport.options) if token else None
     except NotAuthenticated as exc:
         raise _refused_refresh(server, exc) from None
+    client = aclient or await AsyncClient.by_certificate(server, **transport.options)
     try:
-        if refresh_due(token, time.time()):
+        if token and refresh_due(token, time.time()):
             try:
                 await client.refresh()
             except NotAuthenticated as exc:
@@ -167,6 +174,14 @@ async def async_session(server: str) -> AsyncIterator[AsyncClient]:
         with contextlib.suppress(Exception):
             await client.close()
         _save_if_refreshed(server, token, new_token, client.username)
+
+
+def _token_unless_certificate(server: str, transport: Transport) -> str:
+    """The saved token; "" when there is none but a client certificate may name the user."""
+    if transport.cert:
+        entry = load_tokens(tokens_path()).get(server) or {}
+        return str(entry.get("token") or "") if isinstance(entry, dict) else ""
+    return saved_token(server)
 
 
 def _save_if_refreshed(server: str, old: str, new: str, username: str) -> None:
