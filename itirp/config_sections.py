@@ -134,7 +134,8 @@ class AuthConfig:
     max_failed_logins: int = field(
         default=5,
         metadata=about(
-            "failed logins in a row (per username and client address) before that name is locked out from that address", aliases=("ITIRP_MAX_FAILED_LOGINS",)
+            "failed logins in a row (per username and client address) before that name is locked out from that address",
+            aliases=("ITIRP_MAX_FAILED_LOGINS",),
         ),
     )
     lockout_seconds: int = field(
@@ -146,7 +147,9 @@ class AuthConfig:
     )
     user_refresh_seconds: float = field(
         default=2.0,
-        metadata=about("how often the users table is re-read for the changes of `itirp users ...` (disable, set-role, passwd, unlock), s"),
+        metadata=about(
+            "how often the users table is re-read for the changes of `itirp users ...` (disable, set-role, passwd, unlock), s"
+        ),
     )
 
     def __post_init__(self) -> None:
