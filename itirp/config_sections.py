@@ -148,7 +148,7 @@ class AuthConfig:
     user_refresh_seconds: float = field(
         default=2.0,
         metadata=about(
-            "how often the users table is re-read for the changes of `itirp users ...` (disable, set-role, passwd, unlock), s"
+            "how often the users table is re-read for the changes `itirp users ...` makes there, s"
         ),
     )
 
