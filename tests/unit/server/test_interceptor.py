@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -373,3 +374,79 @@ async def test_a_stream_refused_before_it_starts_sends_nothing(fx: Fixture) -> N
     assert received == []
     assert aborted
     assert context.error_info().reason == "ROLE_REQUIRED"
+
+
+def _token_context_and_id(fx: Fixture) -> tuple[str, RecordingContext, str]:
+    """A compliance token, a fresh context for the stream, and the token's id."""
+    token = fx.token(Role.COMPLIANCE)
+    return token, RecordingContext(), fx.codec.verify(token).jti
+
+
+async def test_a_stream_whose_token_is_revoked_while_it_waits_ends_token_revoked(fx: Fixture) -> None:
+    # Arrange: a stream that sends one item, then waits for more that never come
+    async def behavior(request: Any, context: Any) -> AsyncIterator[str]:
+        yield "first"
+        await asyncio.Event().wait()
+        yield "never"
+
+    async def continuation(details: Any) -> grpc.RpcMethodHandler:
+        return grpc.unary_stream_rpc_method_handler(behavior)
+
+    token, context, jti = _token_context_and_id(fx)
+    wrapped = await fx.interceptor.intercept_service(
+        continuation, CallDetails("/itirp.v1.AuditService/SubscribeEvents", (bearer(token),))
+    )
+    received: list[str] = []
+    first = asyncio.Event()
+
+    async def consume() -> bool:
+        try:
+            async for item in wrapped.unary_stream("req", context):
+                received.append(item)
+                first.set()
+        except grpc.aio.AbortError:
+            return True
+        return False
+
+    task = asyncio.create_task(consume())
+    await first.wait()
+    await asyncio.sleep(0)  # the stream is waiting for its next item
+
+    # Act: a logout elsewhere revokes the token
+    fx.state.revoked[jti] = int(fx.clock.now) + 600
+    fx.auth.streams.recheck()
+
+    # Assert: the stream ends with the reason, not a cancellation
+    assert await task
+    assert received == ["first"]
+    assert context.error_info().reason == "TOKEN_REVOKED"
+    assert len(fx.auth.streams) == 0
+
+
+async def test_a_stream_ended_between_items_asks_its_handler_for_nothing_more(fx: Fixture) -> None:
+    produced: list[int] = []
+
+    async def behavior(request: Any, context: Any) -> AsyncIterator[int]:
+        for n in range(10):
+            produced.append(n)
+            yield n
+
+    async def continuation(details: Any) -> grpc.RpcMethodHandler:
+        return grpc.unary_stream_rpc_method_handler(behavior)
+
+    token, context, jti = _token_context_and_id(fx)
+    wrapped = await fx.interceptor.intercept_service(
+        continuation, CallDetails("/itirp.v1.AuditService/SubscribeEvents", (bearer(token),))
+    )
+    stream = wrapped.unary_stream("req", context)
+    assert await anext(stream) == 0
+
+    # Act: revoked while the item is being sent (the handler is not waiting)
+    fx.state.revoked[jti] = int(fx.clock.now) + 600
+    fx.auth.streams.recheck()
+
+    # Assert
+    with pytest.raises(grpc.aio.AbortError):
+        await anext(stream)
+    assert produced == [0]
+    assert context.error_info().reason == "TOKEN_REVOKED"
