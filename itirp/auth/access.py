@@ -10,7 +10,8 @@ does not reach it).
 How a stream is ended without costing anything per message: while the handler is suspended inside
 the stream's own code (waiting for events), its task is cancelled and the interceptor turns that
 cancellation into the error; while grpc is sending a message, the error is only noted, and the
-interceptor raises it before asking the stream for the next one.
+interceptor raises it before asking the stream for the next one (a client that has stopped
+reading gets its call cancelled after `STALLED_SEND_SECONDS`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from itirp.errors import ItirpError, PermissionDenied, Reason, Unauthenticated
 
 __all__ = ["AccessWatch", "WatchedStream"]
 
+#: How long a stream whose access is gone may wait for its client to take a message grpc is
+#: sending before the call is cancelled outright (a client that stopped reading).
+STALLED_SEND_SECONDS = 5.0
+
 #: Judges a stream's access now: returns, or raises the error that ends the stream.
 Check = Callable[["WatchedStream"], None]
 
@@ -31,6 +36,7 @@ class WatchedStream:
     """One open stream: whose it is, what it needs, and (once its access is gone) why it ends."""
 
     __slots__ = (
+        "closed",
         "expires_at",
         "inside",
         "needs",
@@ -58,13 +64,23 @@ class WatchedStream:
         self.timer: asyncio.TimerHandle | None = None
         self.inside = False  # the task is suspended in the stream's own code (not sending)
         self.why: ItirpError | None = None
+        self.closed = False  # unregistered: the stream has ended
 
     def end(self, why: ItirpError) -> None:
         """End the stream with `why` (the first reason wins)."""
         if self.why is not None:
             return
         self.why = why
-        if self.inside and self.task is not None:
+        if self.task is None:
+            return
+        if self.inside:
+            self.task.cancel()
+        else:  # grpc is sending: the error is raised when it asks for more, unless the client
+            # stops reading; then the call is cancelled after a grace period
+            asyncio.get_running_loop().call_later(STALLED_SEND_SECONDS, self._cancel_if_stalled)
+
+    def _cancel_if_stalled(self) -> None:
+        if self.task is not None and not self.closed and not self.inside:
             self.task.cancel()
 
     def raise_if_ended(self) -> None:
@@ -115,6 +131,7 @@ class AccessWatch:
         return stream
 
     def close(self, stream: WatchedStream) -> None:
+        stream.closed = True
         self._streams.discard(stream)
         if stream.timer is not None:
             stream.timer.cancel()

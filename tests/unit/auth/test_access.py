@@ -94,3 +94,28 @@ async def test_the_first_reason_wins() -> None:
     assert stream.why is not None
     assert stream.why.reason == Reason.TOKEN_REVOKED
     watch.close(stream)
+
+
+async def test_a_stream_whose_client_stopped_reading_is_cancelled_after_the_grace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from itirp.auth import access
+
+    monkeypatch.setattr(access, "STALLED_SEND_SECONDS", 0.01)
+    judge = Judge()
+    watch = AccessWatch(judge, clock=lambda: NOW)
+    registered = asyncio.Event()
+
+    async def sending_forever() -> None:  # grpc waiting for the client to take a message
+        watch.open(_stream())
+        registered.set()
+        await asyncio.sleep(3600)
+
+    task = asyncio.create_task(sending_forever())
+    await registered.wait()
+    judge.error = Unauthenticated("disabled", reason=Reason.USER_DISABLED)
+
+    watch.recheck()
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
