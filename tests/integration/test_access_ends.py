@@ -248,6 +248,18 @@ async def _login_reason(address: str, username: str, password: str) -> str:
     return "OK"
 
 
+def _ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="needs ::1 as a second client address")
 async def test_guessing_from_one_address_does_not_lock_the_user_out_from_another(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # Arrange: a server on every address of the host: 127.0.0.1 and ::1 are two client addresses
     running = await serve(make_config(tmp_path / "data", listen="[::]:0", insecure=True))  # test-only: plaintext
