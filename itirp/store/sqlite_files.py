@@ -53,14 +53,16 @@ class ReadOnlyFile:
         self.copied = copy_dir is not None
 
     @classmethod
-    def open(cls, path: Path, *, lock: Path | None = None) -> ReadOnlyFile:
-        """Decide how to read `path` (blocking: copies a crash's WAL). FileNotFoundError if absent."""
+    def open(cls, path: Path, *, lock: Path | None = None, live: bool = False) -> ReadOnlyFile:
+        """Decide how to read `path` (blocking: copies a crash's WAL). FileNotFoundError if absent.
+        `live`: the file may be written meanwhile by a process that holds no `lock` (`users.db`
+        and the CLI): whenever there is a WAL, read in place, consistently (a backup does)."""
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist")
         wal = Path(f"{path}-wal")
         if not wal.exists():
             return cls(path, f"{path.resolve().as_uri()}?mode=ro&immutable=1", None)
-        if lock is not None and writer_running(lock):
+        if live or (lock is not None and writer_running(lock)):
             return cls(path, f"{path.resolve().as_uri()}?mode=ro", None)
         copy_dir = Path(tempfile.mkdtemp(prefix="itirp-read-only-"))
         try:
