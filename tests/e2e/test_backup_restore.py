@@ -12,9 +12,11 @@ import grpc
 
 from itirp.v1 import audit_pb2, audit_pb2_grpc, auth_pb2, auth_pb2_grpc, order_pb2, order_pb2_grpc
 from tests.e2e.conftest import BIN, run
+from tests.e2e.test_docs import output_matches, recipes
 from tests.e2e.test_read_only import snapshot, trade
 
 ITIRP = BIN / "itirp"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 def users(data: Path) -> list[tuple[str, str, str, bool]]:
@@ -119,3 +121,17 @@ def test_backup_refuses_a_folder_without_a_log_and_restore_a_damaged_backup(tmp_
     assert damaged.returncode == 3
     assert "damaged" in damaged.stderr
     assert not (tmp_path / "restored").exists()
+
+
+def test_the_backup_recipe_of_the_operations_doc_prints_what_it_says(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    section = DOCS.read_text().split("## Backup and restore", 1)[1].split("\n## ", 1)[0]
+    pairs = recipes(section)
+    assert len(pairs) == 3
+    server = start_server(tmp_path / "data")
+    trade(server.address, orders=2)
+
+    for command, expected in pairs:
+        result = run("bash", "-c", f"export PATH={BIN}:$PATH\n{{\n{command}\n}} 2>&1", cwd=tmp_path)
+        actual = [line.rstrip() for line in result.stdout.rstrip("\n").split("\n")]
+        assert output_matches(expected.rstrip("\n").split("\n"), actual), f"$ {command}\n{expected}\n---\n{actual}"
+    assert server.stop() == 0
