@@ -19,7 +19,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from itirp.server import serve
-from itirp.v1 import common_pb2, order_pb2
+from itirp.v1 import common_pb2, order_pb2, reference_data_pb2, reference_data_pb2_grpc, risk_pb2
 from tests.conftest import make_config
 from tests.integration.test_trading import Desk, open_desk
 
@@ -87,6 +87,7 @@ async def test_every_path_after_a_failed_write_is_unavailable(book_desk: Desk) -
     order_id = resting.order.order_id
     await fail_the_store(book_desk)
 
+    reference = reference_data_pb2_grpc.ReferenceDataServiceStub(book_desk.channel)
     calls = {
         "GetOrder": book_desk.orders.GetOrder(order_pb2.GetOrderRequest(order_id=order_id), metadata=book_desk.md()),
         "ListOrders": book_desk.orders.ListOrders(order_pb2.ListOrdersRequest(), metadata=book_desk.md()),
@@ -98,6 +99,31 @@ async def test_every_path_after_a_failed_write_is_unavailable(book_desk: Desk) -
         ),
         "CancelOrder (unknown)": book_desk.orders.CancelOrder(
             order_pb2.CancelOrderRequest(order_id="nope", reason="desk"), metadata=book_desk.md()
+        ),
+        "UpdateRiskLimits": book_desk.risk.UpdateRiskLimits(
+            risk_pb2.UpdateRiskLimitsRequest(max_position_size="5000", reason="desk"), metadata=book_desk.md("risk1")
+        ),
+        "UpdateRiskLimits (bad)": book_desk.risk.UpdateRiskLimits(
+            risk_pb2.UpdateRiskLimitsRequest(max_position_size="-1", reason="desk"), metadata=book_desk.md("risk1")
+        ),
+        "SetKillSwitch": book_desk.risk.SetKillSwitch(
+            risk_pb2.SetKillSwitchRequest(enabled=True, reason="desk"), metadata=book_desk.md("risk1")
+        ),
+        "GetRiskMetrics": book_desk.risk.GetRiskMetrics(risk_pb2.GetRiskMetricsRequest(), metadata=book_desk.md()),
+        "SetInstrumentStatus": reference.SetInstrumentStatus(
+            reference_data_pb2.SetInstrumentStatusRequest(
+                symbol="AAPL", status=common_pb2.INSTRUMENT_STATUS_HALTED, reason="desk"
+            ),
+            metadata=book_desk.md("admin"),
+        ),
+        "SetInstrumentStatus (unknown)": reference.SetInstrumentStatus(
+            reference_data_pb2.SetInstrumentStatusRequest(
+                symbol="NOPE", status=common_pb2.INSTRUMENT_STATUS_HALTED, reason="desk"
+            ),
+            metadata=book_desk.md("admin"),
+        ),
+        "UpsertInstrument (bad)": reference.UpsertInstrument(
+            reference_data_pb2.UpsertInstrumentRequest(reason="desk"), metadata=book_desk.md("admin")
         ),
     }
     seen = {name: (await answer(call))[:2] for name, call in calls.items()}
