@@ -1,6 +1,7 @@
 """Rebuild state on start by folding every stored event, in order, through the appliers.
 
-A log that verifies folds without error. A read-only server (investigation) must open any log,
+A log that verifies folds without error; one that does not (edited and re-hashed) stops the start
+as a tampered log does, naming the event. A read-only server (investigation) must open any log,
 however it was damaged, so it replays tolerantly: an event an applier cannot fold (an edited type
 or order id, a deleted row before it) is skipped and recorded as `Unfolded`, and the replay goes
 on; what the state then shows is what could be folded. The server reports them at start and in
@@ -13,7 +14,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from itirp.store import EventStore, StoredEvent, VerifyResult
+from itirp.store import EventStore, StoredEvent, TamperedLogError, VerifyResult
 
 __all__ = ["Unfolded", "replay", "with_unfolded"]
 
@@ -32,9 +33,9 @@ class Unfolded:
 async def replay(
     store: EventStore, appliers: Sequence[Applier], *, page_size: int = 5000, unfolded: list[Unfolded] | None = None
 ) -> int:
-    """Fold events 1..head through each applier; returns the number of events read. With
-    `unfolded` (a read-only server), an applier's error skips that event for that applier and is
-    appended there instead of raised."""
+    """Fold events 1..head through each applier; returns the number of events read. An event an
+    applier cannot fold raises `TamperedLogError` naming it; with `unfolded` (a read-only server)
+    it is skipped for that applier and appended there instead."""
     after = 0
     count = 0
     head = store.head_sequence
@@ -44,13 +45,17 @@ async def replay(
             break
         for event in page:
             for apply in appliers:
-                if unfolded is None:
-                    apply(event)
-                    continue
                 try:
                     apply(event)
-                except Exception as exc:  # noqa: BLE001 - investigation: a damaged event is reported, not fatal
-                    unfolded.append(Unfolded(event.sequence, event.event_type, f"{type(exc).__name__}: {exc}"))
+                except Exception as exc:  # a damaged event: reported (read-only), or it refuses the start
+                    why = f"{type(exc).__name__}: {exc}"
+                    if unfolded is None:
+                        raise TamperedLogError(
+                            event.sequence,
+                            f"event {event.sequence} ({event.event_type}) cannot be folded into the state ({why}). "
+                            "Refusing to start; start with --read-only to investigate",
+                        ) from exc
+                    unfolded.append(Unfolded(event.sequence, event.event_type, why))
         count += len(page)
         after = page[-1].sequence
     return count

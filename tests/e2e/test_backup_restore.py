@@ -36,7 +36,8 @@ def login(channel: grpc.Channel, username: str, password: str) -> str:
 
 def orders_of(address: str, token: str) -> set[tuple[str, str, int]]:
     with grpc.insecure_channel(address) as channel:
-        reply = order_pb2_grpc.OrderServiceStub(channel).ListOrders(order_pb2.ListOrdersRequest(), metadata=bearer(token))
+        stub = order_pb2_grpc.OrderServiceStub(channel)
+        reply = stub.ListOrders(order_pb2.ListOrdersRequest(), metadata=bearer(token))
     return {(o.order_id, o.client_order_id, o.quantity) for o in reply.orders}
 
 
