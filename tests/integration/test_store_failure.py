@@ -19,7 +19,15 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from itirp.server import serve
-from itirp.v1 import common_pb2, order_pb2, reference_data_pb2, reference_data_pb2_grpc, risk_pb2
+from itirp.v1 import (
+    common_pb2,
+    market_data_pb2,
+    market_data_pb2_grpc,
+    order_pb2,
+    reference_data_pb2,
+    reference_data_pb2_grpc,
+    risk_pb2,
+)
 from tests.conftest import make_config
 from tests.integration.test_trading import Desk, open_desk
 
@@ -156,3 +164,38 @@ async def test_an_amend_refused_by_a_failed_write_leaves_the_book_unchanged(book
     assert price[:2] == size[:2] == (grpc.StatusCode.UNAVAILABLE, "STORE_UNAVAILABLE")
     assert book.snapshot() == before
     assert core.state.orders[resting.order.order_id].price == order_before
+
+
+async def test_an_amend_whose_own_commit_fails_shows_no_change_in_the_book_now_or_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    # Arrange: an order resting in the book
+    config = make_config(tmp_path / "data", venue="internal", access_log=False)
+    server = await serve(config)
+    desk, channel = await open_desk(server)
+    resting = (await desk.submit("AAPL", SELL, 100, "151.00")).order.order_id
+    market = market_data_pb2_grpc.MarketDataServiceStub(channel)
+    book_request = market_data_pb2.GetOrderBookRequest(symbol="AAPL")
+    before = (await market.GetOrderBook(book_request, metadata=desk.md())).book
+
+    # Act: the amend's own commit fails (disk full)
+    server.store.fail_next_commit()
+    amended = await answer(
+        desk.orders.AmendOrder(order_pb2.AmendOrderRequest(order_id=resting, price="150.50"), metadata=desk.md())
+    )
+    seen = (await market.GetOrderBook(book_request, metadata=desk.md())).book
+    await channel.close()
+    await server.shutdown(grace=0)
+
+    # Assert: UNAVAILABLE; the book clients see did not move, and after a restart neither did the order
+    assert amended[:2] == (grpc.StatusCode.UNAVAILABLE, "STORE_UNAVAILABLE")
+    assert list(before.asks)
+    assert list(seen.asks) == list(before.asks)
+    restarted = await serve(config)
+    try:
+        desk, channel = await open_desk(restarted)
+        order = await desk.get(resting)
+        assert (order.price, order.remaining_quantity) == ("151.00", 100)
+        await channel.close()
+    finally:
+        await restarted.shutdown(grace=0)
