@@ -6,8 +6,9 @@ it cannot fold, and nothing at all is written in the data folder), builds the jo
 fan-out, the trading core and service with their executor, the market data hub and auth,
 rebuilds their state by replaying the log, and starts them. Each step registers its clean-up on
 one `AsyncExitStack` as soon as it has something to clean up, so a failure part-way closes
-exactly what was opened, in reverse. `Application.aclose(grace)` runs the same clean-ups at shutdown: executions drained
-(within `grace`), auth stopped, fan-out and market data detached, the store closed last.
+exactly what was opened, in reverse. `Application.aclose(grace)` runs the same clean-ups at
+shutdown: executions drained (within `grace`), auth stopped, fan-out and market data detached,
+the store closed last.
 
 No grpc here: `itirp.server.bootstrap` wraps an `Application` in the gRPC edge.
 """
