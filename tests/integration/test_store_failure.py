@@ -27,6 +27,7 @@ from itirp.v1 import (
     reference_data_pb2,
     reference_data_pb2_grpc,
     risk_pb2,
+    system_pb2,
 )
 from tests.conftest import make_config
 from tests.integration.test_trading import Desk, open_desk
@@ -118,6 +119,14 @@ async def test_every_path_after_a_failed_write_is_unavailable(book_desk: Desk) -
             risk_pb2.SetKillSwitchRequest(enabled=True, reason="desk"), metadata=book_desk.md("risk1")
         ),
         "GetRiskMetrics": book_desk.risk.GetRiskMetrics(risk_pb2.GetRiskMetricsRequest(), metadata=book_desk.md()),
+        "GetRiskLimits": book_desk.risk.GetRiskLimits(risk_pb2.GetRiskLimitsRequest(), metadata=book_desk.md()),
+        "ListPositions": book_desk.risk.ListPositions(risk_pb2.ListPositionsRequest(), metadata=book_desk.md("risk1")),
+        "GetSystemMetrics": book_desk.system.GetSystemMetrics(
+            system_pb2.GetSystemMetricsRequest(), metadata=book_desk.md("risk1")
+        ),
+        "ListInstruments": reference.ListInstruments(
+            reference_data_pb2.ListInstrumentsRequest(), metadata=book_desk.md()
+        ),
         "SetInstrumentStatus": reference.SetInstrumentStatus(
             reference_data_pb2.SetInstrumentStatusRequest(
                 symbol="AAPL", status=common_pb2.INSTRUMENT_STATUS_HALTED, reason="desk"
