@@ -71,9 +71,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sqlite_copy(source: Path, target: Path, *, lock: Path | None) -> None:
+def _sqlite_copy(source: Path, target: Path, *, lock: Path) -> None:
     """A consistent copy of a SQLite file through the online backup API (the source untouched)."""
-    opened = ReadOnlyFile.open(source, lock=lock, live=lock is None)
+    opened = ReadOnlyFile.open(source, lock=lock)
     try:
         src = opened.connect()
         dst = sqlite3.connect(target)
@@ -119,7 +119,7 @@ def backup(data_dir: Path, dest: Path) -> Outcome:
     for source in _files_in_order(data_dir):
         target = dest / source.name
         if source.suffix == ".db":
-            _sqlite_copy(source, target, lock=Path(f"{source}.lock") if source.name == EVENTS else None)
+            _sqlite_copy(source, target, lock=data_dir / f"{EVENTS}.lock")
         else:
             shutil.copy2(source, target)
         files[source.name] = {"size": target.stat().st_size, "sha256": _sha256(target)}

@@ -321,7 +321,9 @@ def _auth_service(
     auth = config.auth
     users_db = config.data_dir / "users.db"
     return AuthService(
-        UserStore.copy_in_memory(users_db) if config.read_only else UserStore(users_db),
+        UserStore.copy_in_memory(users_db, lock=config.data_dir / "events.db.lock")
+        if config.read_only
+        else UserStore(users_db),
         TokenCodec(secret, ttl_seconds=auth.token_ttl_seconds),
         journal,
         state,

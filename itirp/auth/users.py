@@ -90,12 +90,13 @@ class UserStore:
         self._db.executescript(_SCHEMA)
 
     @classmethod
-    def copy_in_memory(cls, path: Path) -> UserStore:
+    def copy_in_memory(cls, path: Path, *, lock: Path | None = None) -> UserStore:
         """The users of `path` copied into memory, `path` untouched (a read-only server: whatever
-        it seeds or changes lasts until it stops). No file: an empty directory."""
+        it seeds or changes lasts until it stops). No file: an empty directory. `lock`: the flock
+        of a server running on the folder (then `path` is read in place, consistently)."""
         memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         try:
-            source = ReadOnlyFile.open(path)
+            source = ReadOnlyFile.open(path, lock=lock)
         except FileNotFoundError:
             return cls(path, connection=memory)
         try:

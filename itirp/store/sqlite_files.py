@@ -9,8 +9,8 @@ the folder they read, so:
 - a `-wal` file a crash left (no server holds the writer's lock): the file and its WAL are copied
   to a private temporary folder and read there, so that the crash's last commits are seen and the
   data folder stays as it is;
-- a server is writing it (it holds `<file>.lock`): read in place with `mode=ro`; the `-wal` and
-  `-shm` are the running server's own.
+- a server is running on the folder (it holds `events.db.lock`): read in place with `mode=ro`,
+  consistently while it writes; the `-wal` and `-shm` are the running server's own.
 """
 
 from __future__ import annotations
@@ -53,16 +53,15 @@ class ReadOnlyFile:
         self.copied = copy_dir is not None
 
     @classmethod
-    def open(cls, path: Path, *, lock: Path | None = None, live: bool = False) -> ReadOnlyFile:
+    def open(cls, path: Path, *, lock: Path | None = None) -> ReadOnlyFile:
         """Decide how to read `path` (blocking: copies a crash's WAL). FileNotFoundError if absent.
-        `live`: the file may be written meanwhile by a process that holds no `lock` (`users.db`
-        and the CLI): whenever there is a WAL, read in place, consistently (a backup does)."""
+        `lock`: the flock a running server holds (`events.db.lock`, for every file of its folder)."""
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist")
         wal = Path(f"{path}-wal")
         if not wal.exists():
             return cls(path, f"{path.resolve().as_uri()}?mode=ro&immutable=1", None)
-        if live or (lock is not None and writer_running(lock)):
+        if lock is not None and writer_running(lock):
             return cls(path, f"{path.resolve().as_uri()}?mode=ro", None)
         copy_dir = Path(tempfile.mkdtemp(prefix="itirp-read-only-"))
         try:

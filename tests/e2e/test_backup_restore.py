@@ -136,3 +136,22 @@ def test_the_backup_recipe_of_the_operations_doc_prints_what_it_says(start_serve
         actual = [line.rstrip() for line in result.stdout.rstrip("\n").split("\n")]
         assert output_matches(expected.rstrip("\n").split("\n"), actual), f"$ {command}\n{expected}\n---\n{actual}"
     assert server.stop() == 0
+
+
+def test_a_backup_after_a_kill_9_keeps_the_commits_the_crash_left_in_the_wal(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = tmp_path / "desk"
+    server = start_server(desk)
+    placed = trade(server.address, orders=3)
+    server.kill()
+    crashed = snapshot(desk)
+    assert "events.db-wal" in crashed
+
+    assert run(ITIRP, "backup", tmp_path / "backup", "--data-dir", desk).returncode == 0
+    assert run(ITIRP, "restore", tmp_path / "backup", "--data-dir", tmp_path / "restored").returncode == 0
+    again = start_server(tmp_path / "restored")
+    with grpc.insecure_channel(again.address) as channel:
+        token = login(channel, "trader1", "trader123")
+
+    assert {o[0] for o in orders_of(again.address, token)} == set(placed)
+    assert snapshot(desk) == crashed  # the backup read the crash's files without touching them
+    assert again.stop() == 0
