@@ -1,5 +1,5 @@
 """`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable|enable|set-role|unlock`,
-`audit export|verify`, `instruments import|list`."""
+`audit export|verify`, `instruments import|list`, `backup`, `restore`."""
 
 from __future__ import annotations
 
@@ -102,9 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", default=None, help="file to write (default stdout)")
     verify = audit_sub.add_parser("verify", help="recompute every hash of an exported file")
     verify.add_argument("file")
-    from itirp import instruments_cli
+    from itirp import backup_cli, instruments_cli
 
     instruments_cli.add_parser(sub)
+    backup_cli.add_parsers(sub)
     return parser
 
 
@@ -285,4 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from itirp import instruments_cli
 
         return instruments_cli.main(args)
+    if args.command in ("backup", "restore"):
+        from itirp import backup_cli
+
+        return backup_cli.main(args)
     raise AssertionError(args.command)

@@ -304,7 +304,14 @@ def _grpc_server(
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
-        AuditServicer(app.store, fanout, clock=clock, heartbeat_seconds=heartbeat, page_tokens=event_pages),
+        AuditServicer(
+            app.store,
+            fanout,
+            clock=clock,
+            heartbeat_seconds=heartbeat,
+            page_tokens=event_pages,
+            unfolded=app.unfolded,
+        ),
         server,
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
