@@ -1,5 +1,5 @@
-"""`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable`, `audit export|verify`,
-`instruments import|list`."""
+"""`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable`,
+`audit export|verify|public-key`, `instruments import|list`."""
 
 from __future__ import annotations
 
@@ -42,7 +42,6 @@ def _add_setting_flags(serve: argparse.ArgumentParser) -> None:
         serve.add_argument(s.flag, dest=s.flat_names[0], type=kind, default=None, metavar=s.metavar, help=help_text)
 
 
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itirp", description="ITIRP trading backend")
     parser.add_argument("--version", action="version", version=f"itirp {__version__}")
@@ -78,8 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--to", dest="to_sequence", type=int, default=None, help="last sequence (default: head)")
     export.add_argument("--correlation-id", default=None, help="only the events of this correlation id")
     export.add_argument("-o", "--output", default=None, help="file to write (default stdout)")
-    verify = audit_sub.add_parser("verify", help="recompute every hash of an exported file")
+    verify = audit_sub.add_parser(
+        "verify", help="recompute every hash of an exported file; check its range and its signed checkpoints"
+    )
     verify.add_argument("file")
+    verify.add_argument("--public-key", default=None, help="PEM file of the checkpoint key: check every signature")
+    public_key = audit_sub.add_parser("public-key", help="print the checkpoint key's public half (PEM) for auditors")
+    _add_data_dir(public_key)
+    public_key.add_argument(
+        "--key-file", default=None,
+        help="the private key file (env ITIRP_STORE_CHECKPOINT_KEY_FILE; default DATA_DIR/checkpoint.key)",
+    )  # fmt: skip
     from itirp import instruments_cli
 
     instruments_cli.add_parser(sub)
@@ -217,10 +225,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "audit":
         from itirp import audit_cli
 
+        if args.audit_command == "verify":
+            return audit_cli.main_verify(args)
+        args.data_dir = args.data_dir or Path(os.environ.get("ITIRP_DATA_DIR") or "data")
         if args.audit_command == "export":
-            args.data_dir = args.data_dir or Path(os.environ.get("ITIRP_DATA_DIR") or "data")
             return audit_cli.main_export(args)
-        return audit_cli.main_verify(args)
+        args.key_file = args.key_file or os.environ.get("ITIRP_STORE_CHECKPOINT_KEY_FILE") or None
+        return audit_cli.main_public_key(args)
     if args.command == "instruments":
         from itirp import instruments_cli
 

@@ -26,9 +26,7 @@ def _event_lines(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if '"sequence"' in line and '"event_id"' in line]
 
 
-def test_an_export_with_a_middle_event_deleted_is_tampered_naming_the_missing_sequence(
-    start_server, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+def test_an_export_with_a_middle_event_deleted_is_tampered_naming_the_missing_sequence(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # Arrange: a real log, exported by the real command
     data = tmp_path / "data"
     server = start_server(data, env={"ITIRP_SCRYPT_N": "1024"})
@@ -81,7 +79,8 @@ def test_a_correlation_export_with_an_event_deleted_is_tampered(start_server, tm
             stub.Login(auth_pb2.LoginRequest(username=user, password=pw), metadata=(("x-correlation-id", f"c-{user}"),))
     assert server.stop() == 0
     export = tmp_path / "trail.jsonl"
-    assert run(ITIRP, "audit", "export", "--data-dir", data, "--correlation-id", "c-trader1", "-o", export).returncode == 0
+    exported = run(ITIRP, "audit", "export", "--data-dir", data, "--correlation-id", "c-trader1", "-o", export)
+    assert exported.returncode == 0
     assert run(ITIRP, "audit", "verify", export).returncode == 0
 
     lines = export.read_text().splitlines()
