@@ -22,6 +22,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from itirp.app.checkpointing import Checkpointer, CheckpointFiles, open_checkpoint_files, verify_log
 from itirp.app.fanout import EventFanout
 from itirp.app.feed import QuoteBoard
 from itirp.app.feed_recorder import MarkRecorder, RunningFeed, open_feed
@@ -43,7 +44,7 @@ from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
 from itirp.observability.metrics import ServerMetrics
-from itirp.store import SqliteEventStore, StoreError, TamperedLogError
+from itirp.store import SqliteEventStore, StoreError, TamperedLogError, VerifyResult
 
 __all__ = ["Application", "TradingParts", "build_trading", "open_application", "open_event_store"]
 
@@ -75,7 +76,12 @@ class Application:
     auth: AuthService
     reference: ReferenceService
     metrics: ServerMetrics | None
+    checkpoints: CheckpointFiles
     _closing: _Closing = field(repr=False)
+
+    async def verify_log(self) -> VerifyResult:
+        """The hash chain and the signed checkpoints (VerifyAuditLog)."""
+        return await verify_log(self.store, self.checkpoints)
 
     def end_streams(self, reason: str) -> None:
         """Streams never end by themselves: end every order, audit and market data stream with
@@ -90,17 +96,24 @@ class Application:
         await self._closing.stack.aclose()
 
 
-async def open_event_store(config: Config, on_failure: Callable[[StoreError], None] | None = None) -> SqliteEventStore:
-    """Open `events.db` and verify its chain. A broken chain raises `TamperedLogError` naming the
-    first bad sequence, unless the config says read-only (then the store refuses appends)."""
+async def open_event_store(
+    config: Config,
+    on_failure: Callable[[StoreError], None] | None = None,
+    checkpoints: CheckpointFiles | None = None,
+) -> SqliteEventStore:
+    """Open `events.db` and verify its chain and its signed checkpoints (`checkpoints`, else those
+    of the config). A broken chain, a log that ends before its latest checkpoint or differs from
+    one raises `TamperedLogError` naming the first bad sequence, unless the config says read-only
+    (then the store refuses appends)."""
     path = config.data_dir / "events.db"
+    files = checkpoints or open_checkpoint_files(config)
     if config.read_only:
         store = await SqliteEventStore.open_read_only(path)
     else:
         store = SqliteEventStore(path, on_failure=on_failure)
         await store.open()
     try:
-        result = await store.verify()
+        result = await verify_log(store, files)
     except BaseException:
         await store.close()
         raise
@@ -134,9 +147,16 @@ async def open_application(
     closing = _Closing()
     released: list[StoreSink] = []  # durability waiters, released on a store failure
     async with AsyncExitStack() as stack:
-        store = await open_event_store(config, _failure_handler(released, on_store_failure))
+        checkpoints = open_checkpoint_files(config)
+        store = await open_event_store(config, _failure_handler(released, on_store_failure), checkpoints)
         stack.push_async_callback(store.close)
         journal = Journal(clock_us=_micros(clock))
+        if not config.read_only:  # stopped just before the store closes: the last checkpoint is of the final head
+            checkpointer = Checkpointer(
+                store, journal, checkpoints, interval=config.store.checkpoint_seconds, clock_us=_micros(clock)
+            )
+            await checkpointer.start()
+            stack.push_async_callback(checkpointer.stop)
         fanout = EventFanout(store, max_queue=config.streams.subscriber_queue)
         parts = build_trading(config, journal, store, clock=clock, venue=venue)
         released.append(parts.trading.sink)
@@ -184,6 +204,7 @@ async def open_application(
         auth,
         reference,
         metrics,
+        checkpoints,
         closing,
     )
 

@@ -285,7 +285,8 @@ def _grpc_server(
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
-        AuditServicer(app.store, fanout, auth, clock=clock, heartbeat_seconds=heartbeat), server
+        AuditServicer(app.store, fanout, auth, clock=clock, heartbeat_seconds=heartbeat, verify=app.verify_log),
+        server,
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,7 +14,7 @@ from itirp.events import UnknownEventType, event_type_name
 from itirp.observability.context import current_principal
 from itirp.server.servicers.convert import event_to_proto, timestamp_to_us
 from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
-from itirp.store import EventQuery, EventStore, by_correlation, by_order
+from itirp.store import EventQuery, EventStore, VerifyResult, by_correlation, by_order
 from itirp.v1 import audit_pb2, audit_pb2_grpc
 
 __all__ = ["AuditServicer"]
@@ -48,8 +48,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         *,
         clock: Callable[[], float],
         heartbeat_seconds: float,
+        verify: Callable[[], Awaitable[VerifyResult]] | None = None,
     ) -> None:
         self._store = store
+        self._verify = verify or store.verify  # the server's: the chain and the signed checkpoints
         self._clock = clock
         self._fanout = fanout
         self._auth = auth
@@ -120,7 +122,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     async def VerifyAuditLog(
         self, request: audit_pb2.VerifyAuditLogRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.VerifyAuditLogResponse:
-        result = await self._store.verify()
+        result = await self._verify()
         return audit_pb2.VerifyAuditLogResponse(
             ok=result.ok,
             events_checked=result.events_checked,
