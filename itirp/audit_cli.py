@@ -89,11 +89,12 @@ def export_events(
     if not path.exists():
         raise FileNotFoundError(f"no event log at {path}")
     from_sequence = max(1, from_sequence)
+    # The checkpoints first: each is of a committed head, so a running server cannot have signed
+    # past the head the header then finds (the claim "the log ends here" stays true).
+    signed = read_checkpoints(data_dir / CHECKPOINT_FILE)
     header = _header(path, from_sequence=from_sequence, to_sequence=to_sequence, correlation_id=correlation_id)
     checkpoints = [
-        cp
-        for cp in read_checkpoints(data_dir / CHECKPOINT_FILE)
-        if cp.sequence >= from_sequence and (header.to_head or cp.sequence <= header.to_sequence)
+        cp for cp in signed if cp.sequence >= from_sequence and (header.to_head or cp.sequence <= header.to_sequence)
     ]
     out.write(json.dumps(header_to_json(header), separators=(",", ":")) + "\n")
     events = _select(path, from_sequence=from_sequence, to_sequence=header.to_sequence, correlation_id=correlation_id)
