@@ -291,6 +291,8 @@ def event_summary(event: Any) -> str:
         return f"by {p.username}: {p.reason}"
     if kind == "user_logged_in":
         return f"{p.username} ({common_pb2.Role.Name(p.role).removeprefix('ROLE_')})"
+    if kind == "audit_checkpoint_signed":
+        return f"signed sequence {p.sequence}, hash {p.head_hash[:16]}..., key {p.key_id}"
     return " ".join(f"{k}={_compact(v)}" for k, v in as_dict(p).items())
 
 
