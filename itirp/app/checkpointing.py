@@ -125,6 +125,11 @@ class Checkpointer:
     async def start(self) -> None:
         checkpoints = await asyncio.to_thread(read_checkpoints, self._path)
         self._last_signed = max((cp.sequence for cp in checkpoints), default=0)
+        head = self._store.head_sequence
+        if head == self._last_signed + 1:  # a restart with nothing new: the head is the last checkpoint's event
+            last = await self._store.read(after=head - 1, limit=1)
+            if last and last[0].event_type == "AUDIT_CHECKPOINT_SIGNED":
+                self._own_event = head
         self._task = asyncio.create_task(self._run(), name="itirp-checkpointer")
 
     async def stop(self) -> None:

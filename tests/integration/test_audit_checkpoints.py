@@ -99,3 +99,15 @@ async def test_a_start_is_refused_without_the_key_that_signed_the_checkpoints(tm
         await serve(config)
     assert info.value.first_bad_sequence == _checkpoints(data)[0].sequence
     assert "signature does not verify" in str(info.value)
+
+
+async def test_a_restart_with_nothing_new_signs_nothing_new(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    config = make_config(data)
+    await (await serve(config)).shutdown(grace=0)
+    signed, head = len(_checkpoints(data)), list(iter_events_sync(data / "events.db"))[-1].sequence
+
+    await (await serve(config)).shutdown(grace=0)
+
+    assert len(_checkpoints(data)) == signed
+    assert list(iter_events_sync(data / "events.db"))[-1].sequence == head
