@@ -1,10 +1,10 @@
 """Server configuration: read once at start, from flags and environment, into a frozen object.
 
-`Config` is nested by concern: the top level (listen address, data folder, event loop, logging,
-read-only, shutdown) and one frozen, keyword-only section per concern (`auth`, `orders`, `venue`,
-`execution`, `streams`, `store`, `metrics`). Every field carries `metadata=about(...)`: its
-meaning, its `itirp serve` flag (if any) and its former environment names. From that one
-declaration come:
+`Config` is nested by concern: the top level (listen address, `insecure`, data folder, event loop,
+logging, read-only, shutdown) and one frozen, keyword-only section per concern (`auth`, `orders`,
+`venue`, `execution`, `streams`, `store`, `metrics`, `reference`, `feed`, `tls`). Every field
+carries `metadata=about(...)`: its meaning, its `itirp serve` flag (if any) and its former
+environment names. From that one declaration come:
 
 - the environment variable: `ITIRP_` + FIELD for a top-level field, `ITIRP_` + SECTION + `_` +
   FIELD for a section's (`venue.latency_seconds` -> `ITIRP_VENUE_LATENCY_SECONDS`). A name the
@@ -51,6 +51,7 @@ __all__ = [
     "StoreConfig",
     "StoreKind",
     "StreamsConfig",
+    "TlsConfig",
     "VenueConfig",
     "VenueKind",
     "markdown_table",
@@ -75,9 +76,11 @@ from itirp.config_sections import (
     StoreConfig,
     StoreKind,
     StreamsConfig,
+    TlsConfig,
     VenueConfig,
     VenueKind,
     about,
+    is_loopback,
     parse_listen,
 )
 
@@ -92,6 +95,14 @@ class Config:
     listen: str = field(
         default="127.0.0.1:50051",
         metadata=about("where the gRPC server listens, HOST:PORT (port 0: any free one)", flag="--listen"),
+    )
+    insecure: bool = field(
+        default=False,
+        metadata=about(
+            "allow plaintext (no TLS) on an address other than loopback, for the gRPC and the metrics port; "
+            "said at start",
+            flag="--insecure",
+        ),
     )
     data_dir: Path = field(
         default=Path("data"),
@@ -128,10 +139,28 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     feed: FeedConfig = field(default_factory=FeedConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
 
     def __post_init__(self) -> None:
         parse_listen(self.listen)
         check_choices(self, None)
+        if not self.tls.enabled and not self.insecure:
+            for what, listen in (("the gRPC port", self.listen), ("the metrics port", self.metrics.listen)):
+                if listen and not is_loopback(parse_listen(listen)[0]):
+                    raise ConfigError(
+                        f"{what} would listen on {listen} without TLS: passwords and tokens would cross the network "
+                        "in clear text. Give a certificate and key (--tls-cert, --tls-key; ITIRP_TLS_CERT, "
+                        "ITIRP_TLS_KEY), or --insecure (ITIRP_INSECURE) to accept plaintext there; "
+                        "a loopback address (127.0.0.1, ::1, localhost) needs neither"
+                    )
+
+    @property
+    def plaintext_exposed(self) -> tuple[str, ...]:
+        """The non-loopback addresses served in plaintext (only with `insecure`): said at start."""
+        if self.tls.enabled:
+            return ()
+        listens = (self.listen, self.metrics.listen)
+        return tuple(x for x in listens if x and not is_loopback(parse_listen(x)[0]))
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -347,7 +376,7 @@ def _coerce(s: Setting, value: object) -> object:
     """Values as callers give them: a path as text, a `Literal` in any case ("info", "INTERNAL")."""
     kind = _base_type(s)
     if kind is Path and isinstance(value, str):
-        return Path(value)
+        return Path(value) if value or s.default is not None else None
     if s.choices and isinstance(value, str):
         return next((c for c in s.choices if c.lower() == value.strip().lower()), value)
     return value

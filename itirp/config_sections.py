@@ -3,7 +3,9 @@ dataclass per concern, each field declared once with `about(...)`."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 __all__ = [
@@ -23,9 +25,11 @@ __all__ = [
     "StoreConfig",
     "StoreKind",
     "StreamsConfig",
+    "TlsConfig",
     "VenueConfig",
     "VenueKind",
     "about",
+    "is_loopback",
     "parse_listen",
 ]
 
@@ -78,6 +82,17 @@ def parse_listen(listen: str) -> tuple[str, int]:
     if not 0 <= port <= 65535:
         raise ConfigError(f"listen port must be 0-65535, got {port}")
     return host.strip("[]"), port
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (as `parse_listen` gives it) is a loopback address: 127.0.0.0/8, ::1 or
+    `localhost`. Names other than `localhost` are not resolved, so they count as not loopback."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def about(
@@ -176,7 +191,10 @@ class VenueConfig:
     failure_rate: float = field(
         default=0.0, metadata=about("simulated venue: probability that a call fails (request or answer lost), 0-1")
     )
-    depth: int = field(default=1000, metadata=about("simulated venue: quantity the market offers an order per quote"))
+    depth: int = field(
+        default=1000,
+        metadata=about("simulated venue: quantity the market offers an order at each look (arrival, each match)"),
+    )
     match_seconds: float = field(
         default=0.1, metadata=about("simulated venue: how often resting orders are checked against the quotes, s")
     )
@@ -316,6 +334,64 @@ class MetricsConfig:
     def host_port(self) -> tuple[str, int] | None:
         """Where to serve the metrics, or None when they are off."""
         return parse_listen(self.listen) if self.listen else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsConfig:
+    """Transport security of the gRPC port and the metrics port (see docs/operations.md)."""
+
+    cert: Path | None = field(
+        default=None,
+        metadata=about(
+            "TLS: the server's certificate chain (PEM); with `key`, the gRPC and metrics ports speak TLS only",
+            flag="--tls-cert",
+            shown="none (plaintext)",
+        ),
+    )
+    key: Path | None = field(
+        default=None, metadata=about("TLS: the server certificate's private key (PEM)", flag="--tls-key", shown="none")
+    )
+    client_ca: Path | None = field(
+        default=None,
+        metadata=about(
+            "mutual TLS: the CA certificates (PEM) client certificates must chain to; a client without one "
+            "is refused during the handshake",
+            flag="--tls-client-ca",
+            shown="none (no client certificates)",
+        ),
+    )
+    client_cert_users: bool = field(
+        default=False,
+        metadata=about(
+            "mutual TLS: a call without a bearer token is the user its client certificate's subject CN names "
+            "(an active user, or UNAUTHENTICATED); a bearer token, when sent, decides",
+            flag="--tls-client-cert-users",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise ConfigError(
+                "TLS needs both a certificate and its key (ITIRP_TLS_CERT / --tls-cert, ITIRP_TLS_KEY / --tls-key)"
+            )
+        if self.client_ca is not None and self.cert is None:
+            raise ConfigError(
+                "mutual TLS (ITIRP_TLS_CLIENT_CA / --tls-client-ca) needs the server's own certificate and key "
+                "(--tls-cert, --tls-key)"
+            )
+        if self.client_cert_users and self.client_ca is None:
+            raise ConfigError(
+                "users by client certificate (ITIRP_TLS_CLIENT_CERT_USERS / --tls-client-cert-users) need mutual "
+                "TLS (--tls-client-ca)"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert is not None
+
+    @property
+    def mutual(self) -> bool:
+        return self.client_ca is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,6 +27,7 @@ from itirp.app.fanout import EventFanout
 from itirp.app.feed import QuoteBoard
 from itirp.app.feed_recorder import MarkRecorder, RunningFeed, open_feed
 from itirp.app.marketdata import MarketDataHub
+from itirp.app.order_history import MOMENTS_KEPT
 from itirp.app.reference import ReferenceService
 from itirp.app.replay import replay
 from itirp.app.sink import StoreSink
@@ -171,6 +172,7 @@ async def open_application(
             max_failed_logins=config.auth.max_failed_logins, lockout_seconds=config.auth.lockout_seconds
         )
         replayed = await replay(store, [auth_state.apply, parts.core.apply])
+        parts.core.state.keep_moments(MOMENTS_KEPT)  # live events only: what order streams show
         log.info(
             "state rebuilt from the event log", extra={"events": replayed, "orders": parts.core.queries.total_orders}
         )

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from itirp.errors import InvalidArgument, Reason, ResourceExhausted, Unavailable
-from itirp.store import EventStore, StoredEvent
+from itirp.store import EventQuery, EventStore, StoredEvent
 
 __all__ = ["RECONNECT_AFTER_SECONDS", "RESUBSCRIBE_AFTER_SECONDS", "CaughtUp", "EventFanout", "Heartbeat"]
 
@@ -111,6 +111,19 @@ class EventFanout:
             except RuntimeError:  # "set changed size during iteration"
                 continue
         return []
+
+    async def order_events(self, order_id: str, after: int, upto: int) -> list[StoredEvent]:
+        """One order's events with `after` < sequence <= `upto`, ascending (for `OrderHistory`)."""
+        found: list[StoredEvent] = []
+        while True:
+            page = await self._store.query(filter=EventQuery(order_id=order_id, after_sequence=after), limit=500)
+            for event in page:
+                if event.sequence > upto:
+                    return found
+                found.append(event)
+            if len(page) < 500:
+                return found
+            after = page[-1].sequence
 
     def close(self) -> None:
         self._store.remove_listener(self._on_commit)

@@ -263,6 +263,19 @@ class AuthService:
             )
         return Principal.from_claims(claims)
 
+    async def authenticate_certificate(self, common_name: str, expires_at: int) -> Principal:
+        """The principal a verified client certificate names (mutual TLS, `tls.client_cert_users`):
+        the active user whose name is the subject's CN, until the certificate expires; it carries
+        no token (`token_id` empty), so there is nothing to revoke but the user."""
+        user = await self._run(self._users.get, common_name)
+        if user is None or not self._usable(user) or user.user_id in self._blocked_users:
+            raise Unauthenticated(
+                f"the client certificate names no active user ({common_name[:64]!r})",
+                reason=Reason.BAD_CREDENTIALS,
+                metadata={"username": common_name[:64]},
+            )
+        return Principal(user.username, user.user_id, user.role, "", int(self._clock()), expires_at)
+
     def is_revoked(self, token_id: str) -> bool:
         return token_id in self.state.revoked
 
@@ -281,6 +294,10 @@ class AuthService:
 
     async def logout(self, principal: Principal) -> int:
         """Revokes the caller's token durably; returns the revocation time (epoch seconds)."""
+        if not principal.token_id:
+            raise FailedPrecondition(
+                "this session is by client certificate: there is no token to revoke", reason=Reason.FAILED_PRECONDITION
+            )
         if self._read_only:
             raise FailedPrecondition(
                 "the server is read-only (started for investigation): nothing can be recorded", reason=Reason.READ_ONLY

@@ -258,9 +258,14 @@ class OrderCommands:
         self.roll_day(now_us, correlation_id=actor.correlation_id, causation_id=actor.causation_id)
         book = self._matching.books.get(order.symbol)
         if book is None or order_id not in book or not order.can(Trigger.ORDER_AMENDED):
+            where = (
+                f"is at the {order.venue} venue, which takes no amendments: cancel it and send a new order"
+                if order.venue not in ("", INTERNAL_VENUE) and not order.status.terminal
+                else f"is {order.status.value}: only an order resting in the internal venue's book"
+                " (WORKING or PARTIALLY_FILLED) can be amended"
+            )
             raise FailedPrecondition(
-                f"order {order_id} is {order.status.value}: only an order resting in the internal venue's book"
-                " (WORKING or PARTIALLY_FILLED) can be amended",
+                f"order {order_id} {where}",
                 reason=Reason.ORDER_NOT_AMENDABLE,
                 metadata={"order_id": order_id, "order_status": order.status.value},
             )

@@ -57,6 +57,11 @@ class TradingQueries:
         """Any order, unchecked: for filters that apply `Viewer.may_see` themselves."""
         return self._state.orders.get(order_id)
 
+    def order_as_of(self, sequence: int, order_id: str) -> Order | None:
+        """The order as its event at `sequence` left it, while that moment is kept (recent events);
+        None beyond (fold the order's events from the log: `itirp.app.order_history`)."""
+        return self._state.order_as_of(sequence, order_id)
+
     def in_doubt(self) -> list[str]:
         """Orders whose state at the external venue waits for its answer: UNKNOWN, PENDING_CANCEL."""
         counts = self._state.status_counts

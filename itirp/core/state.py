@@ -30,7 +30,7 @@ from itirp.core.protos import (
 from itirp.domain.breaker import BreakerState, CircuitBreaker, Transition
 from itirp.domain.instruments import Instrument, Mark
 from itirp.domain.orders import Fill as OrderFill
-from itirp.domain.orders import Order, OrderStatus, Trigger
+from itirp.domain.orders import Order, OrderMoment, OrderStatus, Trigger
 from itirp.domain.risk import RiskEngine
 from itirp.events import decode_payload
 from itirp.store.records import StoredEvent
@@ -61,6 +61,23 @@ class TradingState:
         self.marks: dict[str, Mark] = {}
         #: Sequence of the last event applied (live events are applied before they are durable).
         self.last_applied = 0
+        #: The last events' orders as each event left them (`keep_moments`), by sequence modulo
+        #: its length: what an order stream shows for an event its order has moved on from.
+        self._moments: list[tuple[int, Order, OrderMoment] | None] | None = None
+
+    def keep_moments(self, events: int) -> None:
+        """From now on keep the order as each of the last `events` order events left it."""
+        self._moments = [None] * events if events > 0 else None
+
+    def order_as_of(self, sequence: int, order_id: str) -> Order | None:
+        """The order as the event at `sequence` left it, if that event is among the kept moments."""
+        ring = self._moments
+        if ring is None:
+            return None
+        slot = ring[sequence % len(ring)]
+        if slot is None or slot[0] != sequence or slot[1].order_id != order_id:
+            return None
+        return slot[1].at(slot[2])
 
     def apply(self, event: StoredEvent, payload: Message | None = None) -> None:
         """Apply one stored event (its payload decoded from the event when not given)."""
@@ -71,6 +88,11 @@ class TradingState:
         if payload is None:
             payload = decode_payload(event.event_type, event.schema_version, event.payload)
         handler(self, event, payload)
+        ring = self._moments
+        if ring is not None and event.order_id:
+            order = self.orders.get(event.order_id)
+            if order is not None:
+                ring[event.sequence % len(ring)] = (event.sequence, order, order.moment())
 
     def reference(self, symbol: str) -> Mark | None:
         """The reference price of `symbol`: the feed's last recorded mark, else the listing price."""
@@ -109,6 +131,7 @@ class TradingState:
             created_sequence=event.sequence,
             updated_us=event.timestamp_us,
             last_sequence=event.sequence,
+            message="received",
         )
         self.orders[order.order_id] = order
         self.order_list.append(order)
@@ -120,7 +143,9 @@ class TradingState:
             self.trading_day = trading_day_of(event.timestamp_us)
 
     def _on_risk_started(self, event: StoredEvent, p: Message) -> None:
-        self._set_status(self.orders[event.order_id], Trigger.RISK_CHECK_STARTED, event)
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.RISK_CHECK_STARTED, event)
+        order.message = "pre-trade risk check"
 
     def _on_risk_passed(self, event: StoredEvent, p: events_pb2.RiskCheckPassed) -> None:
         order = self.orders[event.order_id]

@@ -15,11 +15,13 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import copy
 import enum
+import operator
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from itirp.domain.money import parse_price
 
@@ -33,6 +35,7 @@ __all__ = [
     "InvalidTransition",
     "NewOrder",
     "Order",
+    "OrderMoment",
     "OrderRequest",
     "OrderStatus",
     "OrderType",
@@ -243,6 +246,18 @@ class Order:
             self.last_sequence = sequence
         return self.status
 
+    def moment(self) -> OrderMoment:
+        """What an event can change of the order, as it is now (cheap: one tuple)."""
+        return (*_moment_fields(self), len(self.fills))
+
+    def at(self, moment: OrderMoment) -> Order:
+        """A copy of the order as it was at `moment` (taken with `moment()` then)."""
+        then = copy.copy(self)
+        for name, value in zip(_MOMENT_FIELDS, moment, strict=False):
+            setattr(then, name, value)
+        then.fills = self.fills[: cast(int, moment[-1])]
+        return then
+
     @property
     def remaining_quantity(self) -> int:
         """What is still open: 0 once the order is terminal (executed, cancelled, expired, ...)."""
@@ -257,6 +272,27 @@ class Order:
         self.filled_notional += fill.quantity * fill.price
         self.average_fill_price = self.filled_notional / self.filled_quantity
         self.fills.append(fill)
+
+
+#: The fields an event may change (the rest are fixed at creation), then the number of fills.
+_MOMENT_FIELDS = (
+    "status",
+    "updated_us",
+    "last_sequence",
+    "message",
+    "violations",
+    "filled_quantity",
+    "filled_notional",
+    "average_fill_price",
+    "execution_attempts",
+    "quantity",
+    "price",
+    "reserved_price",
+    "venue",
+    "venue_accepted",
+)
+_moment_fields = operator.attrgetter(*_MOMENT_FIELDS)
+OrderMoment = tuple[object, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

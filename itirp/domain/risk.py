@@ -289,8 +289,8 @@ class RiskEngine:
             or magnitude > limits.max_net_exposure
             or gross > limits.max_gross_exposure
         ):
-            marked = exposure is not None and exposure.mark is not None
-            return _violations(limits, symbol, marked, -short > long, size, volume, net, gross, p, net_price)
+            mark = exposure.mark if exposure is not None else None
+            return _violations(limits, symbol, mark, -short > long, size, volume, net, gross, p, net_price)
         return []
 
     def reserve(self, order_id: str, *, symbol: str, side: str, quantity: int, price: Decimal) -> None:
@@ -435,7 +435,7 @@ class RiskEngine:
 def _violations(
     limits: RiskLimits,
     symbol: str,
-    marked: bool,
+    mark: Decimal | None,
     short_side: bool,
     size: Decimal,
     volume: Decimal,
@@ -458,7 +458,7 @@ def _violations(
                 limits.max_position_size,
                 "valued",
                 price,
-                marked,
+                mark,
             )
         )
     if volume > limits.max_daily_volume:
@@ -471,7 +471,7 @@ def _violations(
                 limits.max_daily_volume,
                 "this order valued",
                 price,
-                marked,
+                mark,
             )
         )
     if abs(net) > limits.max_net_exposure:
@@ -485,7 +485,7 @@ def _violations(
                 limits.max_net_exposure,
                 valued,
                 net_price,
-                marked,
+                mark,
             )
         )
     if gross > limits.max_gross_exposure:
@@ -498,7 +498,7 @@ def _violations(
                 limits.max_gross_exposure,
                 valued,
                 price,
-                marked,
+                mark,
             )
         )
     return found

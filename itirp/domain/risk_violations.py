@@ -62,17 +62,21 @@ def breach(
     limit: Decimal,
     valued: str,
     price: Decimal,
-    marked: bool,
+    mark: Decimal | None,
 ) -> ViolationDetail:
-    """A limit breached: "<what> <figure> above <name> <limit>, <valued> at the reference price <price>".
+    """A limit breached: "<what> <figure> above <name> <limit>, <valued> at the reference price <price>",
+    or, when the price is this order's own (more conservative than the mark), "<valued> at
+    <price>, this order's price (the reference price is <mark>)".
 
-    `marked` False adds that the symbol has no mark yet, so the price is the highest one known.
+    With no mark yet a note says the price is the highest one known.
     """
-    note = "" if marked else _UNMARKED
-    message = (
-        f"{what} {_grouped(projected)} above {name} {_grouped_limit(limit)},"
-        f" {valued} at the reference price {_grouped(price)}{note}"
-    )
+    if mark is None:
+        at = f"at the reference price {_grouped(price)}{_UNMARKED}"
+    elif price == mark:
+        at = f"at the reference price {_grouped(price)}"
+    else:
+        at = f"at {_grouped(price)}, this order's price (the reference price is {_grouped(mark)})"
+    message = f"{what} {_grouped(projected)} above {name} {_grouped_limit(limit)}, {valued} {at}"
     return ViolationDetail(violation, limit, projected, message, price)
 
 

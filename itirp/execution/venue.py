@@ -95,10 +95,11 @@ class _SimOrder:
 class SimulatedVenue:
     """A lit market simulated from the market data feed's quotes (`prices`, the latest quote of a
     symbol). A limit buy at or above the ask (a sell at or below the bid) takes liquidity at the
-    quote, up to `depth` per quote; the rest of it (and an order that does not cross) rests and
-    fills at its limit when the market reaches it, `depth` at a time, checked every
-    `match_seconds`. IOC cancels what does not fill on arrival; FOK fills whole on arrival or not
-    at all. Without a quote for the symbol (no feed) an order fills whole at its limit on arrival.
+    quote, up to `depth`; the rest of it (and an order that does not cross) rests and fills at its
+    limit when the market reaches it, up to `depth` at each look, every `match_seconds`. Each order
+    sees the whole depth: orders do not share the simulated liquidity. IOC cancels what does not
+    fill on arrival; FOK fills whole on arrival or not at all. Without a quote for the symbol (no
+    feed) an order fills whole at its limit on arrival.
 
     Each call takes `latency_seconds` and fails with probability `failure_rate` (seeded): half of
     the failures lose the request, half lose the answer (the order was processed), as on a real

@@ -23,6 +23,7 @@ import logging
 import math
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -268,9 +269,28 @@ class MetricsEndpoint:
     """`GET /metrics` (any path, in fact) on HOST:PORT, served by prometheus_client's threaded
     HTTP server: scrapes never run on the event loop."""
 
-    def __init__(self, registry: CollectorRegistry, host: str, port: int) -> None:
-        """Bind and start serving; raises OSError when the address cannot be bound."""
-        self._server, self._thread = start_http_server(port, addr=host, registry=registry)
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        host: str,
+        port: int,
+        *,
+        certfile: Path | None = None,
+        keyfile: Path | None = None,
+        client_ca: Path | None = None,
+    ) -> None:
+        """Bind and start serving (HTTPS with `certfile` and `keyfile`; then, with `client_ca`, a
+        scraper must present a client certificate that chains to it); raises OSError when the
+        address cannot be bound."""
+        self._server, self._thread = start_http_server(
+            port,
+            addr=host,
+            registry=registry,
+            certfile=str(certfile) if certfile is not None else None,
+            keyfile=str(keyfile) if keyfile is not None else None,
+            client_cafile=str(client_ca) if client_ca is not None else None,
+            client_auth_required=client_ca is not None,
+        )
         self.host = host
         self.port: int = self._server.server_port
 

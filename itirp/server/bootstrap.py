@@ -15,6 +15,10 @@ acknowledges what it could not store.
 
 Metrics (`config.metrics.listen`, off by default): Prometheus text over HTTP on their own port,
 served from a thread; see `itirp.observability.metrics`.
+
+Transport (`config.tls`, `itirp.server.transport`): with a certificate and key both ports speak
+TLS (mutual TLS with a client CA); the TLS files are checked before anything opens. Plaintext
+off loopback was refused by the configuration unless `insecure`, and the start says so.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from itirp.server.servicers.orders import OrderServicer
 from itirp.server.servicers.reference_data import ReferenceDataServicer
 from itirp.server.servicers.risk import RiskServicer
 from itirp.server.servicers.system import SystemServicer
+from itirp.server.transport import describe, server_credentials
 from itirp.store import SqliteEventStore, StoreError
 from itirp.v1 import (
     audit_pb2,
@@ -200,6 +205,7 @@ async def serve(
     venue the config describes (tests use it to hold or fail executions); `extra_handlers` adds
     services behind the same interceptor (the benchmarks' do-nothing baseline). A start that
     fails raises (`OSError` for a port, `TamperedLogError`, `StoreError`) with nothing left open."""
+    credentials = server_credentials(config)  # a TLS file that cannot be used stops the start before anything opens
     health_servicer = health.aio.HealthServicer()
     grace = _Grace()
     endpoints: list[MetricsEndpoint] = []
@@ -213,7 +219,7 @@ async def serve(
         started_at = clock()
         server = _grpc_server(app, health_servicer, clock, started_at, extra_interceptors, extra_handlers)
         stack.push_async_callback(lambda: server.stop(grace.seconds))
-        port = _bind(server, config)
+        port = _bind(server, config, credentials)
         metrics_at = config.metrics.host_port
         if app.metrics is not None and metrics_at is not None:
             endpoints.append(_metrics_endpoint(app.metrics, config, *metrics_at))
@@ -221,9 +227,20 @@ async def serve(
         await _set_all(health_servicer, health_pb2.HealthCheckResponse.SERVING)
         endpoint = endpoints[0] if endpoints else None
         running = RunningServer(server, port, app, health_servicer, started_at, endpoint, stack.pop_all(), grace)
-    log.info("serving", extra={"address": running.address, "port": port, "data_dir": str(config.data_dir)})
+    transport = describe(config)
+    log.info(
+        "serving",
+        extra={"address": running.address, "port": port, "data_dir": str(config.data_dir), "transport": transport},
+    )
+    for exposed in config.plaintext_exposed:
+        log.warning(
+            "INSECURE: serving plaintext (no TLS) on a non-loopback address (--insecure): passwords and tokens "
+            "cross the network in clear text",
+            extra={"address": exposed},
+        )
     if endpoint is not None:
-        log.info("serving metrics", extra={"url": f"http://{endpoint.address}/metrics", "port": endpoint.port})
+        scheme = "https" if config.tls.enabled else "http"
+        log.info("serving metrics", extra={"url": f"{scheme}://{endpoint.address}/metrics", "port": endpoint.port})
     return running
 
 
@@ -245,6 +262,7 @@ def _grpc_server(
                 auth,
                 access_log_enabled=config.access_log,
                 observe=metrics.observe_rpc if metrics is not None else None,
+                client_cert_users=config.tls.client_cert_users,
             ),
         ],
         options=_SERVER_OPTIONS,
@@ -296,11 +314,15 @@ def _grpc_server(
     return server
 
 
-def _bind(server: grpc.aio.Server, config: Config) -> int:
-    """Listen on `config.listen`; the bound port (port 0: the one chosen)."""
+def _bind(server: grpc.aio.Server, config: Config, credentials: grpc.ServerCredentials | None) -> int:
+    """Listen on `config.listen` (TLS with `credentials`); the bound port (port 0: the one chosen)."""
     host, port = config.host_port
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        bound = int(server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}"))
+        if credentials is None:
+            bound = int(server.add_insecure_port(address))
+        else:
+            bound = int(server.add_secure_port(address, credentials))
     except RuntimeError:
         bound = 0
     if not bound:
@@ -309,8 +331,11 @@ def _bind(server: grpc.aio.Server, config: Config) -> int:
 
 
 def _metrics_endpoint(metrics: ServerMetrics, config: Config, host: str, port: int) -> MetricsEndpoint:
+    tls = config.tls
     try:
-        return MetricsEndpoint(metrics.registry, host, port)
+        return MetricsEndpoint(
+            metrics.registry, host, port, certfile=tls.cert, keyfile=tls.key, client_ca=tls.client_ca
+        )
     except OSError as exc:
         raise OSError(f"cannot serve metrics on {config.metrics.listen}: {exc}") from exc
 

@@ -3,7 +3,8 @@ the access log.
 
 For each call it
 1. looks the method up in the role table (deny by default),
-2. authenticates the `authorization: Bearer <jwt>` metadata unless the method is open,
+2. authenticates the `authorization: Bearer <jwt>` metadata unless the method is open (or, with
+   mutual TLS and `tls.client_cert_users`, a call without one by its client certificate's CN),
 3. runs the handler with the principal, request id and correlation id in context variables,
 4. turns an application error raised by the handler into its rich status (`itirp.server.status`:
    code, message, and `google.rpc` details in the `grpc-status-details-bin` trailer, next to
@@ -30,6 +31,7 @@ from itirp.errors import ItirpError, PermissionDenied, Reason, Unauthenticated
 from itirp.ids import random_hex
 from itirp.observability.context import correlation_id_var, principal_var, request_id_var
 from itirp.observability.logging import emit
+from itirp.server.client_certs import certificate_identity
 from itirp.server.status import MAPPED, rich_status
 
 __all__ = ["CallInterceptor", "ObserveCall"]
@@ -49,7 +51,7 @@ def _short(method: str) -> str:
 class _Call:
     """What the interceptor learned about one call before the handler runs."""
 
-    __slots__ = ("correlation_id", "error", "method", "principal", "request_id")
+    __slots__ = ("by_certificate", "correlation_id", "error", "method", "principal", "request_id")
 
     def __init__(
         self, method: str, principal: Principal | None, error: ItirpError | None, request_id: str, correlation_id: str
@@ -59,6 +61,8 @@ class _Call:
         self.error = error
         self.request_id = request_id
         self.correlation_id = correlation_id
+        #: the role the call needs, when it came without a token and a client certificate may name its user
+        self.by_certificate: Role | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,17 @@ class _Status(grpc.Status):  # type: ignore[misc]  # grpc ships no type stubs: i
     code: grpc.StatusCode
     details: str
     trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+def _role_error(method: str, rule: Role, principal: Principal) -> PermissionDenied | None:
+    """PERMISSION_DENIED when the principal's role is below the method's rule."""
+    if principal.role >= rule:
+        return None
+    return PermissionDenied(
+        f"{_short(method)} requires the {rule.name} role or above; you are {principal.role.name}",
+        reason=Reason.ROLE_REQUIRED,
+        metadata={"method": method, "required_role": rule.proto_name, "role": principal.role.proto_name},
+    )
 
 
 def _rich_abort_status(error: Exception, request_id: str) -> _Status:
@@ -83,11 +98,17 @@ ObserveCall = Callable[[str, grpc.StatusCode, float], None]
 
 class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type stubs: its classes are Any
     def __init__(
-        self, auth: AuthService, *, access_log_enabled: bool = True, observe: ObserveCall | None = None
+        self,
+        auth: AuthService,
+        *,
+        access_log_enabled: bool = True,
+        observe: ObserveCall | None = None,
+        client_cert_users: bool = False,
     ) -> None:
         self._auth = auth
         self._access_log = access_log_enabled
         self._observe = observe
+        self._client_cert_users = client_cert_users
 
     async def intercept_service(
         self,
@@ -122,18 +143,25 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
                 error = exc
             else:
                 assert isinstance(rule, Role)
-                if principal.role < rule:
-                    error = PermissionDenied(
-                        f"{_short(method)} requires the {rule.name} role or above; you are {principal.role.name}",
-                        reason=Reason.ROLE_REQUIRED,
-                        metadata={
-                            "method": method,
-                            "required_role": rule.proto_name,
-                            "role": principal.role.proto_name,
-                        },
-                    )
+                error = _role_error(method, rule, principal)
         call = _Call(method, principal, error, (request_id or random_hex(8))[:64], (correlation_id or "")[:128])
+        if self._client_cert_users and authorization is None and isinstance(rule, Role):
+            call.by_certificate = rule  # the peer's certificate is known to the handler's context only
         return self._wrap(handler, call)
+
+    async def _certificate_user(self, call: _Call, context: grpc.aio.ServicerContext) -> None:
+        """A call without a token, from a client whose verified certificate names a user: that
+        user's, within its role (a certificate naming no active user is UNAUTHENTICATED)."""
+        rule = call.by_certificate
+        identity = certificate_identity(context)
+        if rule is None or identity is None:
+            return  # no certificate: the call stays refused for its missing credentials
+        try:
+            call.principal = await self._auth.authenticate_certificate(*identity)
+        except Unauthenticated as exc:
+            call.error = exc
+        else:
+            call.error = _role_error(call.method, rule, call.principal)
 
     def _wrap(self, handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
         if handler.request_streaming:
@@ -153,6 +181,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
 
     def _unary(self, behavior: Callable[..., Awaitable[Any]], call: _Call) -> Callable[..., Awaitable[Any]]:
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if call.by_certificate is not None:
+                await self._certificate_user(call, context)
             tokens = self._enter(call, context)
             started = time.perf_counter()
             code = _OK
@@ -180,6 +210,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
         self, behavior: Callable[..., AsyncIterator[Any]], call: _Call
     ) -> Callable[..., AsyncIterator[Any]]:
         async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            if call.by_certificate is not None:
+                await self._certificate_user(call, context)
             tokens = self._enter(call, context)
             started = time.perf_counter()
             code = _OK

@@ -309,4 +309,4 @@ async def test_an_order_at_an_external_venue_cannot_be_amended_and_says_why(
             order_pb2.AmendOrderRequest(order_id=bid.order_id, price="149.50"), metadata=desk.md()
         )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "internal venue" in (caught.value.details() or "")
+    assert "takes no amendments: cancel it and send a new order" in (caught.value.details() or "")

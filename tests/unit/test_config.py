@@ -165,3 +165,65 @@ def test_the_table_lists_every_name_once() -> None:
 def test_config_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["config", "--markdown"]) == 0
     assert capsys.readouterr().out == markdown_table()
+
+
+# ------------------------------------------------------------------------------ transport security
+
+
+def test_tls_settings_come_from_the_environment_and_flags() -> None:
+    env = {"ITIRP_TLS_CERT": "/etc/itirp/server.pem", "ITIRP_TLS_KEY": "/etc/itirp/server.key"}
+    config = Config.from_env(env, tls_client_ca="/etc/itirp/clients-ca.pem")
+    assert config.tls.cert == Path("/etc/itirp/server.pem")
+    assert config.tls.key == Path("/etc/itirp/server.key")
+    assert config.tls.client_ca == Path("/etc/itirp/clients-ca.pem")
+    assert (config.tls.enabled, config.tls.mutual) == (True, True)
+    assert Config.from_env({}).tls.enabled is False
+
+
+@pytest.mark.parametrize(
+    ("flat", "message"),
+    [
+        ({"tls_cert": "server.pem"}, "TLS needs both a certificate and its key"),
+        ({"tls_key": "server.key"}, "TLS needs both a certificate and its key"),
+        ({"tls_client_ca": "ca.pem"}, "mutual TLS .* needs the server's own certificate and key"),
+    ],
+)
+def test_tls_settings_that_do_not_go_together_are_refused(flat: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_flat(**flat)
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:50051", "[::]:50051", "10.1.2.3:50051", "desk.example:50051"])
+def test_plaintext_on_a_non_loopback_address_needs_insecure(listen: str) -> None:
+    # Act / Assert: refused by the configuration, so `itirp serve` stops before it binds anything
+    with pytest.raises(ConfigError) as refused:
+        Config.from_flat(listen=listen)
+    message = str(refused.value)
+    assert f"the gRPC port would listen on {listen} without TLS" in message
+    assert "--tls-cert, --tls-key" in message
+    assert "--insecure" in message
+    # with --insecure it is accepted, and the start is told to say so (no address is bound here)
+    assert Config.from_flat(listen=listen, insecure=True).plaintext_exposed == (listen,)
+
+
+def test_the_metrics_port_follows_the_same_rule() -> None:
+    with pytest.raises(ConfigError, match=re.escape("the metrics port would listen on 0.0.0.0:9464 without TLS")):
+        Config.from_flat(metrics_listen="0.0.0.0:9464")
+    tls = {"tls_cert": "server.pem", "tls_key": "server.key"}
+    assert Config.from_flat(listen="0.0.0.0:0", metrics_listen="0.0.0.0:9464", **tls).plaintext_exposed == ()
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:0", "127.8.9.10:50051", "[::1]:50051", "localhost:50051"])
+def test_loopback_plaintext_stays_the_default(listen: str) -> None:
+    config = Config.from_flat(listen=listen)
+    assert config.plaintext_exposed == ()
+    assert config.tls.enabled is False
+
+
+def test_serve_refuses_plaintext_off_loopback_with_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Act: `itirp serve` with the address from a flag; the refusal comes before the data folder opens
+    code = cli.main(["serve", "--listen", "0.0.0.0:0", "--data-dir", str(tmp_path / "data")])
+    # Assert
+    assert code == 2
+    assert "without TLS" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()

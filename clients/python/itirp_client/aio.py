@@ -45,6 +45,7 @@ from itirp_client.errors import (
     from_rpc_error,
 )
 from itirp_client.streams import Resumable, RetryPolicy, Sleep, StreamCall, follow_book, follow_sequenced
+from itirp_client.transport import Pem, channel, channel_credentials
 
 __all__ = ["AsyncClient", "RetryPolicy"]
 
@@ -57,7 +58,11 @@ _DEFAULT_RETRY = RetryPolicy()
 
 class AsyncClient(ReferenceDataCalls):
     """One connection to an ITIRP server. Use `await AsyncClient.connect(...)` or
-    `AsyncClient.from_token(...)`; close it with `await client.close()` (or `async with`)."""
+    `AsyncClient.from_token(...)`; close it with `await client.close()` (or `async with`).
+
+    TLS: `ca=` (the server's CA certificate), and for mutual TLS `cert=` and `key=` (the client's
+    certificate and key), each a PEM file's path or its bytes; `tls=True` alone trusts the
+    system's CAs. Without them the connection is plaintext (see `itirp_client.transport`)."""
 
     def __init__(
         self,
@@ -67,12 +72,18 @@ class AsyncClient(ReferenceDataCalls):
         refresh_margin: float = 60.0,
         channel_options: Sequence[tuple[str, Any]] = (),
         sleep: Sleep = asyncio.sleep,
+        ca: Pem | None = None,
+        cert: Pem | None = None,
+        key: Pem | None = None,
+        tls: bool | None = None,
     ) -> None:
         self.address = address
         self.retry = retry
         self._sleep = sleep
         self.refresh_margin = refresh_margin
-        self._channel = grpc.aio.insecure_channel(address, options=list(channel_options))
+        credentials = channel_credentials(ca=ca, cert=cert, key=key, tls=tls)
+        self.tls = credentials is not None
+        self._channel = channel(address, credentials, channel_options)
         self._auth = auth_pb2_grpc.AuthServiceStub(self._channel)
         self._orders = order_pb2_grpc.OrderServiceStub(self._channel)
         self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)
@@ -111,6 +122,19 @@ class AsyncClient(ReferenceDataCalls):
             await client.close()
             raise
         client._session(token, me.expires_at.seconds, me.username, common_pb2.Role.Name(me.role))
+        return client
+
+    @classmethod
+    async def by_certificate(cls, address: str, *, cert: Pem, key: Pem, **options: Any) -> AsyncClient:
+        """A session by mutual TLS alone, on a server started with `--tls-client-cert-users`: the
+        user the client certificate's CN names, with no login and no token to refresh."""
+        client = cls(address, cert=cert, key=key, **options)
+        try:
+            me = await client.whoami()
+        except BaseException:
+            await client.close()
+            raise
+        client.username, client.role = me.username, common_pb2.Role.Name(me.role).removeprefix("ROLE_")
         return client
 
     async def close(self) -> None:

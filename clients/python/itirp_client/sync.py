@@ -26,6 +26,7 @@ from itirp.v1 import (
 )
 from itirp_client.aio import AsyncClient
 from itirp_client.book import OrderBook
+from itirp_client.transport import Pem
 
 __all__ = ["Client"]
 
@@ -70,6 +71,16 @@ class Client:
         runner = _LoopThread()
         try:
             client = runner.run(AsyncClient.from_token(address, token, **options))
+        except BaseException:
+            runner.stop()
+            raise
+        return cls(runner, client)
+
+    @classmethod
+    def by_certificate(cls, address: str, *, cert: Pem, key: Pem, **options: Any) -> Client:
+        runner = _LoopThread()
+        try:
+            client = runner.run(AsyncClient.by_certificate(address, cert=cert, key=key, **options))
         except BaseException:
             runner.stop()
             raise

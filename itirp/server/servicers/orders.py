@@ -8,6 +8,7 @@ from typing import TypeVar
 import grpc
 
 from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
+from itirp.app.order_history import OrderHistory
 from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService
 from itirp.core.commands import AmendOrder, CancelOrder, SubmitOrder
@@ -153,6 +154,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             return bool(event.order_id) and watched(event.order_id)
 
         still_authorised = revocation_check(self._auth, principal.token_id)
+        history = OrderHistory(queries, self._fanout.order_events)
         await trading.settled_state()
         head = self._fanout.head_sequence
         after = request.from_sequence
@@ -176,6 +178,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             if isinstance(item, CaughtUp | Heartbeat):
                 yield order_pb2.StreamOrderUpdatesResponse(**marker(item, self._clock))
             elif item.sequence > seen.get(item.order_id, 0):
+                then = await history.at(item)
+                if then is not None:
+                    yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, then, as_of_event=True))
+                    continue
                 changed = queries.order(item.order_id)
                 assert changed is not None  # `matches` saw it
                 yield order_pb2.StreamOrderUpdatesResponse(update=order_update(item, changed))

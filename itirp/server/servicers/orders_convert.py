@@ -110,10 +110,11 @@ def order_to_proto(
     return proto
 
 
-def order_update(event: StoredEvent, order: Order) -> order_pb2.OrderUpdate:
-    """The order as of `event`: the status that event put it in, with that event's sequence and
-    time. Fields the event did not change come from the order."""
-    if event.sequence >= order.last_sequence:
+def order_update(event: StoredEvent, order: Order, *, as_of_event: bool = False) -> order_pb2.OrderUpdate:
+    """The order as of `event`, with that event's sequence and time. `as_of_event`: `order` is
+    already the order as the event left it (`itirp.app.order_history`); otherwise (it could not be
+    rebuilt) the status that event put it in, with the rest as the order is now."""
+    if as_of_event or event.sequence >= order.last_sequence:
         proto = order_to_proto(order, sequence=event.sequence, at_us=event.timestamp_us)
     else:
         # later events have changed the order since; this update describes the earlier moment

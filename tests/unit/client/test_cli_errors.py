@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itirp_client.cli.app import explain
-from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, EXIT_UNREACHABLE
+from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, EXIT_UNREACHABLE, Transport
 from itirp_client.errors import DuplicateOrder, ItirpError, NotAuthenticated, ServerUnavailable
 
 SERVER = "127.0.0.1:50051"
@@ -28,3 +28,20 @@ def test_refusals_and_the_rest() -> None:
     assert explain(NotAuthenticated("expired"), SERVER).code == EXIT_REFUSED
     other = explain(ItirpError("boom", code="INTERNAL"), SERVER)
     assert (other.code, other.message) == (EXIT_ERROR, "the server answered with an error (INTERNAL): boom")
+
+
+def test_an_unreachable_server_hints_at_tls_by_how_the_call_tried() -> None:
+    # Arrange
+    closed = ServerUnavailable("failed to connect to all addresses; last error: Socket closed", code="UNAVAILABLE")
+    handshake = ServerUnavailable(
+        "failed to connect: Ssl handshake failed: CERTIFICATE_VERIFY_FAILED", code="UNAVAILABLE"
+    )
+    # Act
+    plaintext = explain(closed, SERVER, Transport())
+    with_tls = explain(closed, SERVER, Transport(ca="ca.pem"))
+    failed_handshake = explain(handshake, SERVER, Transport(ca="ca.pem"))
+    # Assert
+    assert "does it speak TLS only (--ca)?" in plaintext.message
+    assert "want a client certificate (--cert, --key)?" in with_tls.message
+    assert failed_handshake.message.startswith(f"no TLS connection to {SERVER}: check --ca")
+    assert {plaintext.code, with_tls.code, failed_handshake.code} == {EXIT_UNREACHABLE}

@@ -23,6 +23,7 @@ from itirp_client.cli.base import (
     CliError,
     Context,
     Handler,
+    Transport,
     say,
 )
 from itirp_client.errors import (
@@ -53,6 +54,17 @@ def _globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=default_server if top else argparse.SUPPRESS,
         help=f"the ITIRP server (env ITIRP_SERVER; now {default_server})",
     )
+    for flag, env, meaning in (
+        ("--ca", "ITIRP_CA", "TLS: the CA certificate (PEM) the server's certificate must chain to"),
+        ("--cert", "ITIRP_CERT", "mutual TLS: this client's certificate (PEM)"),
+        ("--key", "ITIRP_KEY", "mutual TLS: this client's private key (PEM)"),
+    ):
+        parser.add_argument(
+            flag,
+            metavar="PATH",
+            default=(os.environ.get(env) or None) if top else argparse.SUPPRESS,
+            help=f"{meaning} (env {env})",
+        )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -103,19 +115,39 @@ REFUSALS: dict[type[ItirpError], str] = {
     TooManyRequests: "too many requests",
 }
 
-# gRPC's own words for a transport failure, as opposed to a server that answered UNAVAILABLE itself.
+#: gRPC's words for a TLS handshake that failed here (an unknown CA, a name the certificate lacks);
+#: a server that refuses the client's certificate (or its absence) just closes the socket.
+_TLS_WORDS = ("handshake", "ssl", "tls", "certificate")
 
 
-def explain(error: ItirpError, server: str) -> CliError:
-    """A typed client error as a trader's message and an exit code."""
+def _unreachable(error: ItirpError, server: str, transport: Transport | None) -> CliError:
+    """The call never reached a server: not running, or the two sides disagree about TLS."""
+    if any(word in error.message.lower() for word in _TLS_WORDS):
+        return CliError(
+            f"no TLS connection to {server}: check --ca (and --cert, --key where the server wants a client "
+            f"certificate) ({error.message})",
+            EXIT_UNREACHABLE,
+        )
+    if transport is None:
+        hint = ""
+    elif transport.options:
+        hint = "; or a TLS mismatch: does it speak TLS, and want a client certificate (--cert, --key)?"
+    else:
+        hint = "; or does it speak TLS only (--ca)?"
+    return CliError(
+        f"cannot reach the ITIRP server at {server}: is it running?{hint} ({error.message})", EXIT_UNREACHABLE
+    )
+
+
+def explain(error: ItirpError, server: str, transport: Transport | None = None) -> CliError:
+    """A typed client error as a trader's message and an exit code (`transport`: how the call
+    tried to reach the server, for the hint when it did not)."""
     if isinstance(error, NotAuthenticated):
         return CliError(f"not logged in to {server}: {error.message}; run itirp-cli login", EXIT_REFUSED)
     if isinstance(error, ServerUnavailable):
         # a server that answered says why (a reason); no reason: the call never reached one
         if error.code == "DEADLINE_EXCEEDED" or not error.reason:
-            return CliError(
-                f"cannot reach the ITIRP server at {server}: is it running? ({error.message})", EXIT_UNREACHABLE
-            )
+            return _unreachable(error, server, transport)
         return CliError(
             f"the ITIRP server at {server} could not carry this out, nothing was done: {error.message}",
             EXIT_UNREACHABLE,
@@ -129,9 +161,10 @@ def explain(error: ItirpError, server: str) -> CliError:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = Context(server=args.server, json=args.json, args=args)
+    ctx = Context(server=args.server, json=args.json, args=args, transport=Transport(args.ca, args.cert, args.key))
     run: Handler = args.run
     try:
+        ctx.transport.check()
         return run(ctx)
     except CliError as exc:
         if exc.code == EXIT_USAGE:
@@ -139,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"itirp-cli: {exc.message}")
         return exc.code
     except ItirpError as exc:
-        error = explain(exc, ctx.server)
+        error = explain(exc, ctx.server, ctx.transport)
         say(f"itirp-cli: {error.message}")
         return error.code
     except KeyboardInterrupt:  # the live streams end with 0 on Ctrl-C by themselves (run_until_interrupted)

@@ -84,7 +84,7 @@ async def _tail_start(client: AsyncClient, last: int, types: Sequence[str]) -> i
 
 def cmd_audit_trail(ctx: Context) -> int:
     ident = ctx.args.id
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         try:
             events, kind = client.order_trail(ident), "order"
         except NotFound:
@@ -103,7 +103,7 @@ def cmd_audit_trail(ctx: Context) -> int:
 
 
 def cmd_audit_verify(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         reply = client.verify_audit_log()
     if ctx.json:
         emit_json(as_dict(reply))

@@ -31,7 +31,7 @@ def cmd_login(ctx: Context) -> int:
     else:
         password = getpass.getpass(f"password for {username} at {ctx.server}: ")
     try:
-        client = Client.connect(ctx.server, username, password)
+        client = Client.connect(ctx.server, username, password, **ctx.transport.options)
     except NotAuthenticated as exc:
         raise CliError(f"login refused by {ctx.server}: {exc.message}", EXIT_REFUSED) from None
     with client:
@@ -64,7 +64,7 @@ def _prompt(text: str) -> str:
 
 def cmd_logout(ctx: Context) -> int:
     try:
-        with session(ctx.server) as client:
+        with session(ctx.server, ctx.transport) as client:
             reply = client.logout()
     except NotAuthenticated as exc:
         forget(ctx.server)
@@ -79,7 +79,7 @@ def cmd_logout(ctx: Context) -> int:
 
 
 def cmd_whoami(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         me = client.whoami()
     if ctx.json:
         emit_json(as_dict(me))

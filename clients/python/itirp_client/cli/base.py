@@ -7,8 +7,9 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "CliError",
     "Context",
     "Handler",
+    "Transport",
     "choice",
     "count",
     "decimal",
@@ -57,6 +59,8 @@ exit codes:
 
 The server is --server, else $ITIRP_SERVER, else 127.0.0.1:50051. Tokens live in $ITIRP_CLI_CONFIG,
 else $XDG_CONFIG_HOME/itirp/tokens.json, else ~/.config/itirp/tokens.json (mode 0600).
+TLS: --ca (the server's CA certificate, $ITIRP_CA), and for mutual TLS --cert and --key (this
+client's certificate and key, $ITIRP_CERT, $ITIRP_KEY); without them the connection is plaintext.
 """
 
 
@@ -69,13 +73,37 @@ class CliError(Exception):
         self.code = code
 
 
+@dataclass(frozen=True)
+class Transport:
+    """How to reach the server: plaintext, or TLS with the server's CA (`--ca`) and, for mutual
+    TLS, this client's certificate and key (`--cert`, `--key`); PEM file paths."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The client library's connect arguments (`ca=`, `cert=`, `key=`); none for plaintext."""
+        return {name: value for name, value in (("ca", self.ca), ("cert", self.cert), ("key", self.key)) if value}
+
+    def check(self) -> None:
+        """A usage error (exit 2) for a certificate without its key, or a file that cannot be read."""
+        if bool(self.cert) != bool(self.key):
+            raise CliError("--cert and --key go together (a client certificate and its private key)", EXIT_USAGE)
+        for flag, value in (("--ca", self.ca), ("--cert", self.cert), ("--key", self.key)):
+            if value and not Path(value).expanduser().is_file():
+                raise CliError(f"{flag} {value}: no such file", EXIT_USAGE)
+
+
 @dataclass
 class Context:
-    """What every command gets: the server, the output mode, and its parsed arguments."""
+    """What every command gets: the server, how to reach it, the output mode, and its parsed arguments."""
 
     server: str
     json: bool
     args: argparse.Namespace
+    transport: Transport = field(default_factory=Transport)
 
 
 Handler = Callable[[Context], int]

@@ -38,7 +38,7 @@ def _quantities(i: Any) -> str:
 
 
 def cmd_list(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         instruments = client.list_instruments(ctx.args.status)
     if ctx.json:
         emit_json([as_dict(i) for i in instruments])
@@ -61,7 +61,7 @@ def cmd_list(ctx: Context) -> int:
 
 
 def cmd_show(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         reply = client.get_instrument(ctx.args.symbol)
     if ctx.json:
         emit_json(as_dict(reply))
@@ -86,7 +86,7 @@ def cmd_show(ctx: Context) -> int:
 
 
 def _set_status(ctx: Context, status: str) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         reply = client.set_instrument_status(ctx.args.symbol, status, ctx.args.reason)
     if ctx.json:
         emit_json(as_dict(reply))

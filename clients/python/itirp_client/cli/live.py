@@ -24,7 +24,7 @@ async def follow(
 ) -> int:
     """Print a live stream (the `field` items of it), one line each, until Ctrl-C or `count` items."""
     seen = 0
-    async with async_session(ctx.server) as client:
+    async with async_session(ctx.server, ctx.transport) as client:
         stream = await open_stream(client)
         async with contextlib.aclosing(stream):
             async for item in stream:

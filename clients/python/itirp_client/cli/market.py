@@ -39,7 +39,7 @@ def cmd_book(ctx: Context) -> int:
     a = ctx.args
     symbol = a.symbol.upper()
     if not a.watch:
-        with session(ctx.server) as client:
+        with session(ctx.server, ctx.transport) as client:
             snap = client.order_book(symbol, a.depth)
         if ctx.json:
             emit_json(as_dict(snap))
@@ -54,7 +54,7 @@ async def _watch_book(ctx: Context, symbol: str, depth: int, count: int | None) 
     line with --json; a blank line between ladders when stdout is not a terminal)."""
     redraw = sys.stdout.isatty() and not ctx.json
     seen = 0
-    async with async_session(ctx.server) as client:
+    async with async_session(ctx.server, ctx.transport) as client:
         stream = client.order_book_stream(symbol, depth)
         async with contextlib.aclosing(stream):
             async for book in stream:

@@ -122,7 +122,7 @@ def cmd_submit(ctx: Context) -> int:
         raise CliError("a market order takes no price", EXIT_USAGE)
     if a.type != "MARKET" and a.price is None:
         raise CliError("a limit order needs a price (or --type market)", EXIT_USAGE)
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         reply = client.submit_order(
             a.symbol.upper(),
             a.side,
@@ -159,7 +159,7 @@ def cmd_submit(ctx: Context) -> int:
 
 
 def cmd_cancel(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         order = client.cancel_order(ctx.args.order_id, reason=ctx.args.reason)
     if ctx.json:
         emit_json(as_dict(order))
@@ -175,7 +175,7 @@ def cmd_amend(ctx: Context) -> int:
     a = ctx.args
     if a.quantity is None and a.price is None:
         raise CliError("nothing to change: give --quantity, --price or both", EXIT_USAGE)
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         reply = client.amend_order(a.order_id, quantity=a.quantity or 0, price=a.price or "")
     if ctx.json:
         emit_json(as_dict(reply))
@@ -199,7 +199,7 @@ def cmd_amend(ctx: Context) -> int:
 
 
 def cmd_order(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         order = client.get_order(ctx.args.order_id)
     if ctx.json:
         emit_json(as_dict(order))
@@ -211,7 +211,7 @@ def cmd_order(ctx: Context) -> int:
 def cmd_orders(ctx: Context) -> int:
     a = ctx.args
     orders = []
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         pages = client.iter_orders(
             statuses=a.status or (),
             symbol=(a.symbol or "").upper(),

@@ -35,7 +35,7 @@ def mark_line(mark: Any) -> str:
 
 
 def cmd_quote(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         mark = client.get_quote(ctx.args.symbol.upper())
     if ctx.json:
         emit_json(as_dict(mark))

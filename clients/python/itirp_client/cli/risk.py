@@ -35,7 +35,7 @@ def register(add: AddCommand) -> None:
 
 
 def cmd_positions(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         reply = client.positions((ctx.args.symbol or "").upper())
     if ctx.json:
         emit_json(as_dict(reply))
@@ -77,7 +77,7 @@ def cmd_positions(ctx: Context) -> int:
 
 
 def cmd_risk(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         m = client.risk_metrics()
     if ctx.json:
         emit_json(as_dict(m))
@@ -104,7 +104,7 @@ def _limits_rows(limits: Any) -> list[tuple[str, str]]:
 
 
 def cmd_limits_show(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         limits = client.risk_limits()
     if ctx.json:
         emit_json(as_dict(limits))
@@ -126,7 +126,7 @@ def cmd_limits_set(ctx: Context) -> int:
             "--max-net-exposure, --max-gross-exposure",
             EXIT_USAGE,
         )
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         reply = client.update_risk_limits(reason=ctx.args.reason, **changes)
     if ctx.json:
         emit_json(as_dict(reply))
@@ -146,7 +146,7 @@ def cmd_limits_set(ctx: Context) -> int:
 
 def cmd_kill_switch(ctx: Context) -> int:
     enabled = ctx.args.state == "on"
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         reply = client.set_kill_switch(enabled, ctx.args.reason)
     if ctx.json:
         emit_json(as_dict(reply))

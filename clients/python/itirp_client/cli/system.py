@@ -17,7 +17,7 @@ def register(add: AddCommand) -> None:
 
 
 def cmd_metrics(ctx: Context) -> int:
-    with session(ctx.server) as client:
+    with session(ctx.server, ctx.transport) as client:
         m = client.system_metrics()
     if ctx.json:
         emit_json(as_dict(m))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from itirp_client.aio import AsyncClient
-from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, CliError
+from itirp_client.cli.base import EXIT_ERROR, EXIT_REFUSED, CliError, Transport
 from itirp_client.sync import Client
 
 __all__ = [
@@ -99,10 +99,16 @@ def token_expiry(token: str) -> int:
 
 
 @contextlib.contextmanager
-def session(server: str) -> Iterator[Client]:
-    """A client on the saved token; a token the client refreshed meanwhile is saved at the end."""
-    token = saved_token(server)
-    client = Client.from_token(server, token)
+def session(server: str, transport: Transport | None = None) -> Iterator[Client]:
+    """A client on the saved token (over TLS when `transport` says so; with a client certificate
+    and no saved token, the user the certificate names); a token the client refreshed meanwhile
+    is saved at the end."""
+    transport = transport or Transport()
+    token = _token_unless_certificate(server, transport)
+    if token:
+        client = Client.from_token(server, token, **transport.options)
+    else:
+        client = Client.by_certificate(server, **transport.options)
     try:
         yield client
     finally:
@@ -113,10 +119,14 @@ def session(server: str) -> Iterator[Client]:
 
 
 @contextlib.asynccontextmanager
-async def async_session(server: str) -> AsyncIterator[AsyncClient]:
+async def async_session(server: str, transport: Transport | None = None) -> AsyncIterator[AsyncClient]:
     """The same for the live streams, which run on asyncio so that Ctrl-C cancels the call cleanly."""
-    token = saved_token(server)
-    client = await AsyncClient.from_token(server, token)
+    transport = transport or Transport()
+    token = _token_unless_certificate(server, transport)
+    if token:
+        client = await AsyncClient.from_token(server, token, **transport.options)
+    else:
+        client = await AsyncClient.by_certificate(server, **transport.options)
     try:
         yield client
     finally:
@@ -124,6 +134,14 @@ async def async_session(server: str) -> AsyncIterator[AsyncClient]:
         with contextlib.suppress(Exception):
             await client.close()
         _save_if_refreshed(server, token, new_token, client.username)
+
+
+def _token_unless_certificate(server: str, transport: Transport) -> str:
+    """The saved token; "" when there is none but a client certificate may name the user."""
+    if transport.cert:
+        entry = load_tokens(tokens_path()).get(server) or {}
+        return str(entry.get("token") or "") if isinstance(entry, dict) else ""
+    return saved_token(server)
 
 
 def _save_if_refreshed(server: str, old: str, new: str, username: str) -> None:
