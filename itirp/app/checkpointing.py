@@ -141,8 +141,8 @@ class Checkpointer:
             self._task = None
         try:
             await self.checkpoint()
-        except StoreError as exc:
-            log.warning("no checkpoint at stop: the event log failed", extra={"problem": str(exc)})
+        except (StoreError, OSError) as exc:  # the log failed, or the checkpoint file cannot be written
+            log.warning("no checkpoint at stop", extra={"problem": str(exc)})
 
     async def _run(self) -> None:
         while True:
