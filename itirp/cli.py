@@ -192,7 +192,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     except TamperedLogError as exc:
         log.error("cannot start: %s", exc, extra={"first_bad_sequence": exc.first_bad_sequence})
         return 3
-    except ConfigError as exc:  # found at start: a TLS file that cannot be read or used
+    except ConfigError as exc:  # found at start: a TLS file or the checkpoint key that cannot be read or used
         log.error("cannot start: %s", exc)
         return 2
     except (OSError, StoreError) as exc:
