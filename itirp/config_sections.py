@@ -193,7 +193,7 @@ class VenueConfig:
     )
     depth: int = field(
         default=1000,
-        metadata=about("simulated venue: quantity the market offers an order at each look (arrival, each match)"),
+        metadata=about("simulated venue: quantity each quote offers on each side, shared by the orders"),
     )
     match_seconds: float = field(
         default=0.1, metadata=about("simulated venue: how often resting orders are checked against the quotes, s")

@@ -40,6 +40,9 @@ class Reason(enum.StrEnum):
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
     RESUME_POINT_BEYOND_HEAD = "RESUME_POINT_BEYOND_HEAD"
     UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
+    VALUE_TOO_LONG = "VALUE_TOO_LONG"
+    PAGE_TOKEN_INVALID = "PAGE_TOKEN_INVALID"
+    REQUEST_UNDECODABLE = "REQUEST_UNDECODABLE"
     # UNAUTHENTICATED
     CREDENTIALS_MISSING = "CREDENTIALS_MISSING"
     TOKEN_INVALID = "TOKEN_INVALID"
@@ -121,6 +124,16 @@ class InvalidArgument(ItirpError):
         super().__init__(f"{field}: {problem}", reason=reason, metadata=metadata)
         self.field = field
         self.violations = (FieldViolation(field, problem),)
+
+    @classmethod
+    def whole_request(cls, message: str, *, reason: Reason) -> InvalidArgument:
+        """The request as a whole is wrong (its bytes do not decode): no field to name."""
+        error = cls("request", message, reason=reason)
+        error.message = message
+        error.args = (message,)
+        error.field = ""
+        error.violations = ()
+        return error
 
     @classmethod
     def of(cls, violations: Sequence[FieldViolation]) -> InvalidArgument:

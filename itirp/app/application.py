@@ -45,6 +45,7 @@ from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
 from itirp.observability.metrics import ServerMetrics
+from itirp.page_tokens import page_token_key
 from itirp.store import SqliteEventStore, StoreError, TamperedLogError, VerifyResult
 
 __all__ = ["Application", "TradingParts", "build_trading", "open_application", "open_event_store"]
@@ -79,6 +80,8 @@ class Application:
     metrics: ServerMetrics | None
     checkpoints: CheckpointFiles
     _closing: _Closing = field(repr=False)
+    #: The key of page tokens (`itirp.page_tokens`), derived from the token secret with its own label.
+    page_token_key: bytes = field(default=b"", repr=False)
 
     async def verify_log(self) -> VerifyResult:
         """The hash chain and the signed checkpoints (VerifyAuditLog)."""
@@ -177,7 +180,8 @@ async def open_application(
             "state rebuilt from the event log", extra={"events": replayed, "orders": parts.core.queries.total_orders}
         )
 
-        auth = _auth_service(config, journal, store, auth_state, clock)
+        secret = _token_secret(config)
+        auth = _auth_service(config, journal, store, auth_state, clock, secret)
         stack.push_async_callback(auth.stop)
         await auth.start()
         reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
@@ -208,6 +212,7 @@ async def open_application(
         metrics,
         checkpoints,
         closing,
+        page_token_key=page_token_key(secret),
     )
 
 
@@ -280,11 +285,15 @@ def build_trading(
 # ------------------------------------------------------------------------------------------------
 
 
+def _token_secret(config: Config) -> bytes:
+    auth = config.auth
+    return auth.jwt_secret.value.encode() if auth.jwt_secret else load_or_create_secret(config.data_dir)
+
+
 def _auth_service(
-    config: Config, journal: Journal, store: SqliteEventStore, state: AuthState, clock: Clock
+    config: Config, journal: Journal, store: SqliteEventStore, state: AuthState, clock: Clock, secret: bytes
 ) -> AuthService:
     auth = config.auth
-    secret = auth.jwt_secret.value.encode() if auth.jwt_secret else load_or_create_secret(config.data_dir)
     return AuthService(
         UserStore(config.data_dir / "users.db"),
         TokenCodec(secret, ttl_seconds=auth.token_ttl_seconds),

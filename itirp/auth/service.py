@@ -33,6 +33,7 @@ from itirp.auth.users import User, UserStore
 from itirp.core.journal import Journal, new_uuid
 from itirp.errors import FailedPrecondition, Reason, ResourceExhausted, Unauthenticated
 from itirp.events import timestamp_from_seconds
+from itirp.limits import check_length
 from itirp.observability.context import correlation_id_var, request_id_var
 from itirp.store.records import NewEvent, StoredEvent
 from itirp.v1 import events_pb2
@@ -192,6 +193,7 @@ class AuthService:
         return user is not None and not user.disabled and (self._demo_users or not user.demo)
 
     async def login(self, username: str, password: str) -> IssuedToken:
+        check_length("username", username)  # before the attempt is recorded: a failed login keeps the name
         left = self.state.throttle.locked_for(username, self._clock())
         if left > 0:
             wait = int(left) + 1  # whole seconds, never less than what is left

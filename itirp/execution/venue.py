@@ -79,6 +79,8 @@ class _SimOrder:
 
     order: VenueOrder | None
     state: VenueOrderState = VenueOrderState.WORKING
+    passive: bool = False
+    """It rested without crossing: the market comes to it, at its limit."""
     fills: list[Fill] = field(default_factory=list)
     reason: str = ""
 
@@ -94,11 +96,13 @@ class _SimOrder:
 
 class SimulatedVenue:
     """A lit market simulated from the market data feed's quotes (`prices`, the latest quote of a
-    symbol). A limit buy at or above the ask (a sell at or below the bid) takes liquidity at the
-    quote, up to `depth`; the rest of it (and an order that does not cross) rests and fills at its
-    limit when the market reaches it, up to `depth` at each look, every `match_seconds`. Each order
-    sees the whole depth: orders do not share the simulated liquidity. IOC cancels what does not
-    fill on arrival; FOK fills whole on arrival or not at all. Without a quote for the symbol (no
+    symbol). Each quote offers `depth` on each side, shared by the orders that trade with it: a
+    new quote offers it again. A limit buy at or above the ask (a sell at or below the bid) takes
+    liquidity at the quote; the rest of it (and an order that does not cross) rests, and is
+    looked at again every `match_seconds`: the rest of a crossing order takes what a new quote
+    offers, at the quote; an order that rested below the market (passive) fills at its limit when
+    the market comes to it. IOC
+    cancels what does not fill on arrival; FOK fills whole on arrival or not at all. Without a quote for the symbol (no
     feed) an order fills whole at its limit on arrival.
 
     Each call takes `latency_seconds` and fails with probability `failure_rate` (seeded): half of
@@ -136,6 +140,8 @@ class SimulatedVenue:
         self._rng = random.Random(seed)
         self._orders: dict[str, _SimOrder] = {}
         self._resting: dict[str, _SimOrder] = {}
+        #: Per symbol and side: the quote last traded with and what it still offers.
+        self._liquidity: dict[tuple[str, str], tuple[Mark, int]] = {}
         self._closed: deque[str] = deque()  # closed order ids, oldest first
         self._max_closed = max_closed
         self._listeners: list[ReportListener] = []
@@ -202,7 +208,7 @@ class SimulatedVenue:
         """One pass over the resting orders at the current quotes; the reports of those that filled."""
         reports: list[ExecutionReport] = []
         for order_id, entry in list(self._resting.items()):
-            if self._match(entry, aggressor=False):
+            if self._match(entry, arriving=False):
                 if entry.open_quantity == 0:
                     self._close(order_id, entry, VenueOrderState.FILLED)
                 report = entry.report(order_id)
@@ -223,10 +229,10 @@ class SimulatedVenue:
         if order.symbol in self.reject_symbols:
             self._close(order.order_id, entry, VenueOrderState.REJECTED, f"{order.symbol}: symbol not tradable")
             return entry
-        if order.time_in_force == "FOK" and self._available(order, aggressor=True)[0] < order.quantity:
+        if order.time_in_force == "FOK" and self._available(order, arriving=True, passive=False)[0] < order.quantity:
             self._close(order.order_id, entry, VenueOrderState.CANCELLED, "FOK: not enough at the limit to fill whole")
             return entry
-        self._match(entry, aggressor=True)
+        self._match(entry, arriving=True)
         if entry.open_quantity == 0:
             self._close(order.order_id, entry, VenueOrderState.FILLED)
         elif order.time_in_force in ("IOC", "FOK"):
@@ -235,30 +241,40 @@ class SimulatedVenue:
             self._resting[order.order_id] = entry
         return entry
 
-    def _available(self, order: VenueOrder, *, aggressor: bool) -> tuple[int, Decimal]:
-        """(quantity the market offers this order now, at which price)."""
+    def _available(self, order: VenueOrder, *, arriving: bool, passive: bool) -> tuple[int, Decimal, Mark | None]:
+        """(quantity the market offers this order now, at which price, the quote it comes from)."""
         quote = self.prices(order.symbol) if self.prices is not None else None
         if quote is None:  # no market data: a new order crosses at its limit, a resting one waits
-            return (order.quantity if aggressor else 0), order.price
-        if order.side == "BUY":
-            ask = quote.ask if quote.ask is not None else quote.price
-            if ask > order.price:
-                return 0, order.price
-            return self.depth, ask if aggressor else order.price
-        bid = quote.bid if quote.bid is not None else quote.price
-        if bid < order.price:
-            return 0, order.price
-        return self.depth, bid if aggressor else order.price
+            return (order.quantity if arriving else 0), order.price, None
+        if not self._crosses(order, quote):
+            return 0, order.price, quote
+        last, left = self._liquidity.get((order.symbol, order.side), (None, 0))
+        available = left if last is quote else self.depth  # a new quote (a new tick) offers depth again
+        if passive:  # the market came to a resting order: it trades at its limit
+            return available, order.price, quote
+        touch = quote.ask if order.side == "BUY" else quote.bid
+        return available, (touch if touch is not None else quote.price), quote
 
-    def _match(self, entry: _SimOrder, *, aggressor: bool) -> bool:
+    def _match(self, entry: _SimOrder, *, arriving: bool) -> bool:
         """Fill what the market offers; whether anything filled."""
-        assert entry.order is not None
-        available, price = self._available(entry.order, aggressor=aggressor)
+        order = entry.order
+        assert order is not None
+        available, price, quote = self._available(order, arriving=arriving, passive=entry.passive)
         quantity = min(available, entry.open_quantity)
         if quantity <= 0:
+            if quote is not None and not self._crosses(order, quote):
+                entry.passive = True  # it rests below the market, which must come to it
             return False
-        entry.fills.append(Fill(quantity, price, f"sim-{random_hex(8)}", aggressor))
+        if quote is not None:
+            self._liquidity[(order.symbol, order.side)] = (quote, available - quantity)
+        entry.fills.append(Fill(quantity, price, f"sim-{random_hex(8)}", not entry.passive))
         return True
+
+    @staticmethod
+    def _crosses(order: VenueOrder, quote: Mark) -> bool:
+        if order.side == "BUY":
+            return (quote.ask if quote.ask is not None else quote.price) <= order.price
+        return (quote.bid if quote.bid is not None else quote.price) >= order.price
 
     def _close(self, order_id: str, entry: _SimOrder, state: VenueOrderState, reason: str = "") -> None:
         entry.state = state

@@ -46,6 +46,7 @@ from itirp.core.matching import INTERNAL_VENUE
 from itirp.core.protos import SIDE_PROTO
 from itirp.execution.venue import Venue
 from itirp.observability.metrics import MetricsEndpoint, ServerMetrics
+from itirp.page_tokens import PageTokens
 from itirp.server.interceptors import CallInterceptor
 from itirp.server.servicers.audit import AuditServicer
 from itirp.server.servicers.auth import AuthServicer
@@ -255,6 +256,7 @@ def _grpc_server(
     """The gRPC server around `app`: interceptor, servicers, health, reflection; not yet bound."""
     config, auth, fanout, trading, metrics = app.config, app.auth, app.fanout, app.trading, app.metrics
     heartbeat = config.streams.heartbeat_seconds
+    order_pages, event_pages = (PageTokens(app.page_token_key, listing) for listing in ("ListOrders", "ListEvents"))
     server = grpc.aio.server(
         interceptors=[
             *extra_interceptors,
@@ -280,7 +282,7 @@ def _grpc_server(
         server,
     )
     order_pb2_grpc.add_OrderServiceServicer_to_server(
-        OrderServicer(trading, fanout, auth, clock=clock, heartbeat_seconds=heartbeat), server
+        OrderServicer(trading, fanout, auth, clock=clock, heartbeat_seconds=heartbeat, page_tokens=order_pages), server
     )
     risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock), server)
     core = app.core
@@ -303,7 +305,10 @@ def _grpc_server(
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
-        AuditServicer(app.store, fanout, auth, clock=clock, heartbeat_seconds=heartbeat, verify=app.verify_log),
+        AuditServicer(
+            app.store, fanout, auth, clock=clock, heartbeat_seconds=heartbeat, page_tokens=event_pages,
+            verify=app.verify_log,
+        ),
         server,
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

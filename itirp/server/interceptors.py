@@ -5,11 +5,14 @@ For each call it
 1. looks the method up in the role table (deny by default),
 2. authenticates the `authorization: Bearer <jwt>` metadata unless the method is open (or, with
    mutual TLS and `tls.client_cert_users`, a call without one by its client certificate's CN),
-3. runs the handler with the principal, request id and correlation id in context variables,
-4. turns an application error raised by the handler into its rich status (`itirp.server.status`:
+3. refuses, before the handler runs, a request whose bytes do not decode or whose inputs are out
+   of bounds, and over-long ids in metadata (`itirp.server.requests`, `itirp.limits`): the
+   handler's deserializer is wrapped so that bad bytes reach this check instead of grpc's UNKNOWN,
+4. runs the handler with the principal, request id and correlation id in context variables,
+5. turns an application error raised by the handler into its rich status (`itirp.server.status`:
    code, message, and `google.rpc` details in the `grpc-status-details-bin` trailer, next to
    `x-request-id`), and anything else into INTERNAL with the request id, logged once here,
-5. writes one access-log line, and hands the call's duration to the metrics when they are on.
+6. writes one access-log line, and hands the call's duration to the metrics when they are on.
 
 Health checks and reflection pass straight through: open, unlogged, unwrapped.
 """
@@ -27,11 +30,12 @@ from grpc_status import rpc_status
 
 from itirp.auth.roles import OPEN, OPEN_PREFIXES, Role, required_role
 from itirp.auth.service import AuthService, Principal
-from itirp.errors import ItirpError, PermissionDenied, Reason, Unauthenticated
+from itirp.errors import InvalidArgument, ItirpError, PermissionDenied, Reason, Unauthenticated
 from itirp.ids import random_hex
 from itirp.observability.context import correlation_id_var, principal_var, request_id_var
 from itirp.observability.logging import emit
 from itirp.server.client_certs import certificate_identity
+from itirp.server.requests import check_metadata, check_request, tolerant
 from itirp.server.status import MAPPED, rich_status
 
 __all__ = ["CallInterceptor", "ObserveCall"]
@@ -51,7 +55,7 @@ def _short(method: str) -> str:
 class _Call:
     """What the interceptor learned about one call before the handler runs."""
 
-    __slots__ = ("by_certificate", "correlation_id", "error", "method", "principal", "request_id")
+    __slots__ = ("bad_metadata", "by_certificate", "correlation_id", "error", "method", "principal", "request_id")
 
     def __init__(
         self, method: str, principal: Principal | None, error: ItirpError | None, request_id: str, correlation_id: str
@@ -63,6 +67,8 @@ class _Call:
         self.correlation_id = correlation_id
         #: the role the call needs, when it came without a token and a client certificate may name its user
         self.by_certificate: Role | None = None
+        #: a metadata value beyond its bound (`itirp.limits`), refused once the caller is known
+        self.bad_metadata: InvalidArgument | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +150,13 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             else:
                 assert isinstance(rule, Role)
                 error = _role_error(method, rule, principal)
+        bad_metadata: InvalidArgument | None = None
+        try:
+            check_metadata(handler_call_details.invocation_metadata or ())
+        except InvalidArgument as exc:  # an id too long to log or record: refused, and not used
+            bad_metadata, request_id, correlation_id = exc, None, None
         call = _Call(method, principal, error, (request_id or random_hex(8))[:64], (correlation_id or "")[:128])
+        call.bad_metadata = bad_metadata
         if self._client_cert_users and authorization is None and isinstance(rule, Role):
             call.by_certificate = rule  # the peer's certificate is known to the handler's context only
         return self._wrap(handler, call)
@@ -170,12 +182,12 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
         if handler.response_streaming:
             return grpc.unary_stream_rpc_method_handler(
                 self._streaming(handler.unary_stream, call),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return grpc.unary_unary_rpc_method_handler(
             self._unary(handler.unary_unary, call),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
@@ -189,6 +201,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             try:
                 if call.error is not None:
                     raise call.error
+                check_request(request, call.bad_metadata)
                 return await behavior(request, context)
             except MAPPED as exc:
                 status = _rich_abort_status(exc, call.request_id)
@@ -218,6 +231,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             try:
                 if call.error is not None:
                     raise call.error
+                check_request(request, call.bad_metadata)
                 async for response in behavior(request, context):
                     yield response
             except MAPPED as exc:

@@ -69,6 +69,18 @@ REASONS: Mapping[Reason, ReasonDoc] = {
     Reason.UNKNOWN_SYMBOL: ReasonDoc(
         _C.INVALID_ARGUMENT, "the order's symbol is not a listed instrument (a typo?)", ("symbol",)
     ),
+    Reason.VALUE_TOO_LONG: ReasonDoc(
+        _C.INVALID_ARGUMENT,
+        "a request string (or metadata value, or list) is longer than its documented maximum; nothing was recorded",
+        ("field", "max_length"),
+    ),
+    Reason.PAGE_TOKEN_INVALID: ReasonDoc(
+        _C.INVALID_ARGUMENT,
+        "`page_token` is not a token this server issued for this listing; start again without one",
+    ),
+    Reason.REQUEST_UNDECODABLE: ReasonDoc(
+        _C.INVALID_ARGUMENT, "the request's bytes are not a valid protobuf message of the RPC's request type"
+    ),
     Reason.CREDENTIALS_MISSING: ReasonDoc(_C.UNAUTHENTICATED, "no `authorization: Bearer <token>` metadata"),
     Reason.TOKEN_INVALID: ReasonDoc(
         _C.UNAUTHENTICATED,

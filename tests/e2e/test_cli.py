@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import socket
 import stat
 import subprocess
@@ -487,3 +488,57 @@ def test_a_cancel_straight_after_submit_on_the_default_venue_is_honoured(start_s
                 break
             time.sleep(0.05)
         assert status == "ORDER_STATUS_CANCELLED"
+
+
+def test_watch_says_when_it_lost_the_server_and_when_it_is_back(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Issue 12: `itirp-cli watch` showed nothing for 43 s after the server stopped, then exited.
+    port = closed_port()
+    data = tmp_path / "data"
+    server = start_server(data, "--listen", f"127.0.0.1:{port}")
+    trader = desk(server, tmp_path, "trader1")
+    first = trader.json("submit", "AAPL", "BUY", "10", "150.00")["order_id"]
+    watch = trader.popen("watch")
+    assert "watching order updates" in wait_until_live(watch)
+    lines: queue.Queue[tuple[str, str]] = queue.Queue()
+    readers = [
+        threading.Thread(target=lambda n=name, p=pipe: [lines.put((n, line)) for line in p], daemon=True)  # type: ignore[misc, union-attr]
+        for name, pipe in (("err", watch.stderr), ("out", watch.stdout))
+    ]
+    for reader in readers:
+        reader.start()
+    seen: list[tuple[str, str]] = []
+
+    def next_line(kind: str, timeout: float) -> str:
+        while True:
+            item = lines.get(timeout=timeout)
+            seen.append(item)
+            if item[0] == kind:
+                return item[1]
+
+    try:
+        # Act 1: the server dies
+        server.kill()
+
+        # Assert 1: the terminal says so within a couple of seconds, and keeps trying
+        said = next_line("err", timeout=10)
+        assert said.startswith("reconnecting…"), said
+
+        # Act 2: the server is back on the same address; a new order moves
+        restarted = start_server(data, "--listen", f"127.0.0.1:{port}")
+        while not said.startswith("resumed from sequence"):
+            said = next_line("err", timeout=30)
+        second = desk(restarted, tmp_path, "trader1").json("submit", "AAPL", "BUY", "10", "150.00")["order_id"]
+        while not (second in said and "EXECUTED" in said):
+            said = next_line("out", timeout=30)
+    finally:
+        watch.send_signal(signal.SIGINT)
+        watch.wait(timeout=10)
+        for reader in readers:
+            reader.join(timeout=10)
+        watch.stdout.close()  # type: ignore[union-attr]
+        watch.stderr.close()  # type: ignore[union-attr]
+
+    # Assert 2: the new order shown; nothing shown twice across the reconnect
+    updates = [line.split()[1:] for kind, line in seen if kind == "out"]
+    assert len(updates) == len({tuple(u) for u in updates})
+    assert all(u[0] in (first, second) for u in updates)

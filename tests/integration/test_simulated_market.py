@@ -181,19 +181,20 @@ async def test_a_marketable_order_fills_at_the_market_and_the_rest_rests(
 ) -> None:
     # Act: 1,500 at up to 151 against an ask of 150.01 with 1,000 offered
     _, desk, _ = running
-    order = await desk.submit("AAPL", BUY, 1_500, "151.00")
+    order = await desk.submit("AAPL", BUY, 1_500, "151.00")  # crosses 150.01, which offers 1,000
     partial = await until(desk, order.order_id, lambda o: o.status == S.ORDER_STATUS_PARTIALLY_FILLED)
 
     # Assert: the market's price, not the order's; the rest works at the venue
     assert (partial.filled_quantity, partial.average_fill_price) == (1_000, "150.01")
     assert [f.aggressor for f in partial.fills] == [True]
 
-    # Act 2: the next quote offers the rest
+    # Act 2: that quote has given its depth; the next one offers the rest
+    board.set("AAPL", "150.00", "150.02")
     done = await desk.settled(order.order_id)
 
-    # Assert 2: filled at its limit as a resting order
+    # Assert 2: the rest took the new quote, at the quote (never at its own, worse limit)
     assert done.status == S.ORDER_STATUS_EXECUTED
-    assert [(f.quantity, f.price, f.aggressor) for f in done.fills] == [(1_000, "150.01", True), (500, "151.00", False)]
+    assert [(f.quantity, f.price, f.aggressor) for f in done.fills] == [(1_000, "150.01", True), (500, "150.02", True)]
 
 
 async def test_an_order_never_trades_at_its_own_price_when_the_market_is_elsewhere(

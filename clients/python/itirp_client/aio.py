@@ -44,7 +44,15 @@ from itirp_client.errors import (
     RiskRejected,
     from_rpc_error,
 )
-from itirp_client.streams import Resumable, RetryPolicy, Sleep, StreamCall, follow_book, follow_sequenced
+from itirp_client.streams import (
+    Resumable,
+    RetryPolicy,
+    Sleep,
+    StreamCall,
+    StreamObserver,
+    follow_book,
+    follow_sequenced,
+)
 from itirp_client.transport import Pem, channel, channel_credentials
 
 __all__ = ["AsyncClient", "RetryPolicy"]
@@ -78,6 +86,8 @@ class AsyncClient(ReferenceDataCalls):
         tls: bool | None = None,
     ) -> None:
         self.address = address
+        #: Told when a stream of this client loses the server and when it is back.
+        self.stream_observer: StreamObserver | None = None
         self.retry = retry
         self._sleep = sleep
         self.refresh_margin = refresh_margin
@@ -559,4 +569,12 @@ class AsyncClient(ReferenceDataCalls):
         return True
 
     def _resumable(self, open_call: Callable[[int], StreamCall], position: int, name: str) -> Resumable:
-        return Resumable(open_call, position, retry=self.retry, sleep=self._sleep, relogin=self._relogin, name=name)
+        return Resumable(
+            open_call,
+            position,
+            retry=self.retry,
+            sleep=self._sleep,
+            relogin=self._relogin,
+            name=name,
+            observer=self.stream_observer,
+        )

@@ -25,7 +25,7 @@ import grpc
 from itirp_client.book import LiveBook, OrderBook
 from itirp_client.errors import ItirpError, NotAuthenticated, Reason, from_rpc_error
 
-__all__ = ["Resumable", "RetryPolicy", "StreamCall", "follow_book", "follow_sequenced"]
+__all__ = ["Resumable", "RetryPolicy", "StreamCall", "StreamObserver", "follow_book", "follow_sequenced"]
 
 log = logging.getLogger("itirp_client")
 
@@ -38,16 +38,26 @@ RELOGIN_REASONS = frozenset({Reason.TOKEN_EXPIRED, Reason.TOKEN_INVALID})
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Retries of UNAVAILABLE: exponential backoff with jitter."""
+    """Retries of UNAVAILABLE: exponential backoff with jitter. A stream gives up after
+    `attempts * 4` failed calls in a row, or never with `forever` (a terminal's live view)."""
 
     attempts: int = 6
     base_delay: float = 0.1
     max_delay: float = 3.0
+    forever: bool = False
 
     def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Between half and all of `base_delay * 2**(attempt-1)`, capped at `max_delay`."""
         ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return ceiling / 2 + rng() * ceiling / 2
+
+
+class StreamObserver(Protocol):
+    """Told when a stream loses its server and when it is back (e.g. to tell a human)."""
+
+    def lost(self, name: str, error: ItirpError, retry_in: float) -> None: ...
+
+    def resumed(self, name: str, position: int) -> None: ...
 
 
 class StreamCall(Protocol):
@@ -85,6 +95,7 @@ class Resumable:
         sleep: Sleep = asyncio.sleep,
         relogin: Callable[[], Awaitable[bool]] | None = None,
         name: str = "the stream",
+        observer: StreamObserver | None = None,
     ) -> None:
         self.position = position
         self.resubscriptions = 0
@@ -93,13 +104,15 @@ class Resumable:
         self._sleep = sleep
         self._relogin = relogin
         self._name = name
+        self._observer = observer
+        self._lost = False  # the last call failed; the next message says it is back
         self._failures = 0  # failed calls in a row (reset by a message)
         self._resyncs = 0  # resubscriptions asked for in a row (reset by progress())
         self._resync = False
 
     @property
-    def _limit(self) -> int:
-        return self._retry.attempts * 4
+    def _limit(self) -> float:
+        return float("inf") if self._retry.forever else self._retry.attempts * 4
 
     def resubscribe(self) -> None:
         """End the current call after this message and open a new one."""
@@ -116,6 +129,10 @@ class Resumable:
             try:
                 while (item := await call.read()) is not grpc.aio.EOF:
                     self._failures = 0
+                    if self._lost:
+                        self._lost = False
+                        if self._observer is not None:
+                            self._observer.resumed(self._name, self.position)
                     yield item
                     if self._resync:
                         break
@@ -153,6 +170,9 @@ class Resumable:
         if delay is None:
             delay = self._retry.delay(min(self._failures, self._retry.attempts))
         log.info("%s: %s (%s); reconnecting in %.2f s", self._name, error.code, error.reason or "-", delay)
+        if self._observer is not None:
+            self._observer.lost(self._name, error, delay)
+        self._lost = True
         await self._sleep(delay)
 
 

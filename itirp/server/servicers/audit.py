@@ -11,9 +11,11 @@ from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.auth.service import AuthService
 from itirp.errors import InvalidArgument, NotFound, Reason
 from itirp.events import UnknownEventType, event_type_name
+from itirp.limits import prefix
 from itirp.observability.context import current_principal
+from itirp.page_tokens import PageTokens
 from itirp.server.servicers.convert import event_to_proto, timestamp_to_us
-from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
+from itirp.server.servicers.streams import marker, page_size, revocation_check
 from itirp.store import EventQuery, EventStore, VerifyResult, by_correlation, by_order
 from itirp.v1 import audit_pb2, audit_pb2_grpc
 
@@ -48,9 +50,11 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         *,
         clock: Callable[[], float],
         heartbeat_seconds: float,
+        page_tokens: PageTokens,
         verify: Callable[[], Awaitable[VerifyResult]] | None = None,
     ) -> None:
         self._store = store
+        self._page_tokens = page_tokens
         self._verify = verify or store.verify  # the server's: the chain and the signed checkpoints
         self._clock = clock
         self._fanout = fanout
@@ -62,7 +66,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     ) -> audit_pb2.ListEventsResponse:
         size = page_size(request.page_size)
         if request.page_token:
-            key, value = decode_cursor(request.page_token, ("after", "before"))
+            key, value = self._page_tokens.decode(request.page_token, ("after", "before"))
             paging = {f"{key}_sequence": value}
         elif request.from_sequence:
             paging = {"after_sequence": request.from_sequence - 1}
@@ -79,7 +83,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         if len(events) > size:
             events = events[:size]
             key = "after" if query.ascending else "before"
-            next_token = encode_cursor(key, events[-1].sequence)
+            next_token = self._page_tokens.encode(key, events[-1].sequence)
         return audit_pb2.ListEventsResponse(events=[event_to_proto(e) for e in events], next_page_token=next_token)
 
     async def GetCorrelationTrail(
@@ -89,7 +93,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             raise InvalidArgument("correlation_id", "required")
         events = await by_correlation(self._store, request.correlation_id)
         if not events:
-            raise NotFound(f"no events with correlation id {request.correlation_id!r}")
+            raise NotFound(f"no events with correlation id {prefix(request.correlation_id)!r}")
         return audit_pb2.GetCorrelationTrailResponse(events=[event_to_proto(e) for e in events])
 
     async def GetOrderTrail(
@@ -99,7 +103,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             raise InvalidArgument("order_id", "required")
         events = await by_order(self._store, request.order_id)
         if not events:
-            raise NotFound(f"no events for order {request.order_id!r}", reason=Reason.ORDER_NOT_FOUND)
+            raise NotFound(f"no events for order {prefix(request.order_id)!r}", reason=Reason.ORDER_NOT_FOUND)
         return audit_pb2.GetOrderTrailResponse(events=[event_to_proto(e) for e in events])
 
     async def SubscribeEvents(

@@ -16,9 +16,10 @@ from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_FROM_PROTO, STP_PROTO, TIF_
 from itirp.domain.orders import OrderType, SelfTradePrevention, TimeInForce
 from itirp.errors import InvalidArgument
 from itirp.observability.context import current_principal
+from itirp.page_tokens import PageTokens
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds, viewer_of
 from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update
-from itirp.server.servicers.streams import decode_cursor, encode_cursor, marker, page_size, revocation_check
+from itirp.server.servicers.streams import marker, page_size, revocation_check
 from itirp.store import StoredEvent
 from itirp.v1 import order_pb2, order_pb2_grpc
 
@@ -70,8 +71,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         *,
         clock: Callable[[], float],
         heartbeat_seconds: float,
+        page_tokens: PageTokens,
     ) -> None:
         self._trading = trading
+        self._page_tokens = page_tokens
         self._fanout = fanout
         self._auth = auth
         self._clock = clock
@@ -105,6 +108,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         self, request: order_pb2.ListOrdersRequest, context: grpc.aio.ServicerContext
     ) -> order_pb2.ListOrdersResponse:
         limit = page_size(request.page_size)
+        before = self._page_tokens.decode(request.page_token, ("before",))[1] if request.page_token else None
         try:
             statuses = frozenset(STATUS_FROM_PROTO[s] for s in request.statuses)
         except KeyError:
@@ -115,10 +119,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             statuses=statuses,
             symbol=request.symbol,
             user_id=request.user_id,
-            before=decode_cursor(request.page_token, ("before",))[1] if request.page_token else None,
+            before=before,
             limit=limit,
         )
-        token = encode_cursor("before", cursor) if cursor is not None else ""
+        token = self._page_tokens.encode("before", cursor) if cursor is not None else ""
         return order_pb2.ListOrdersResponse(orders=[order_to_proto(o) for o in page], next_page_token=token)
 
     async def CancelOrder(

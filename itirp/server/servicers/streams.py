@@ -1,10 +1,8 @@
-"""What the two streaming RPCs share: page cursors, the stream markers, the revocation check."""
+"""What the listings and streaming RPCs share: page sizes, the stream markers, the revocation check
+(page tokens: `itirp.page_tokens`)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +12,7 @@ from itirp.errors import InvalidArgument, Reason, Unauthenticated
 from itirp.server.servicers.convert import timestamp_from_seconds
 from itirp.v1 import common_pb2
 
-__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "decode_cursor", "encode_cursor", "marker", "page_size", "revocation_check"]
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "marker", "page_size", "revocation_check"]
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -24,23 +22,6 @@ def page_size(requested: int) -> int:
     if requested < 0:
         raise InvalidArgument("page_size", "must not be negative")
     return min(requested or DEFAULT_PAGE, MAX_PAGE)
-
-
-def encode_cursor(key: str, value: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({key: value}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(token: str, keys: tuple[str, ...]) -> tuple[str, int]:
-    """(key, value) of a page token this server issued, or INVALID_ARGUMENT."""
-    try:
-        cursor = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if isinstance(cursor, dict) and len(cursor) == 1:
-            ((key, value),) = cursor.items()
-            if key in keys and isinstance(value, int) and value >= 0:
-                return key, value
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        pass
-    raise InvalidArgument("page_token", "not a token this server issued; start again without one")
 
 
 def revocation_check(auth: AuthService, token_id: str) -> Callable[[], None]:

@@ -143,12 +143,13 @@ async def test_each_fill_gets_its_own_execution_id() -> None:
 
 
 async def test_execution_ids_are_unique_across_the_partial_fills_of_one_order() -> None:
-    # Arrange: 100 against a depth of 10, crossing on arrival and then on every pass
-    venue, _ = quoted_venue(depth=10)
+    # Arrange: 100 against a depth of 10, crossing on arrival and then every new quote
+    venue, board = quoted_venue(depth=10)
     await venue.submit(order(quantity=100, price="100.10"))
 
     # Act
     for _ in range(9):
+        board.quote("AAPL", "99.90", "100.10")  # the next tick, at the same prices
         venue.match_resting()
 
     # Assert
@@ -337,10 +338,12 @@ async def test_the_listener_receives_the_cumulative_report_on_each_pass_until_fi
     venue, board = quoted_venue(depth=40)
     reports = collect(venue)
     await venue.submit(order(side="BUY", quantity=100, price="99.50"))
-    board.quote("AAPL", "99.00", "99.20")
 
-    # Act
-    passes = [venue.match_resting() for _ in range(3)]
+    # Act: three ticks through the bid
+    passes = []
+    for _ in range(3):
+        board.quote("AAPL", "99.00", "99.20")
+        passes.append(venue.match_resting())
 
     # Assert
     assert [len(p) for p in passes] == [1, 1, 1]
@@ -374,35 +377,55 @@ async def test_a_fully_filled_resting_order_is_filled_and_no_longer_matched() ->
     assert status.filled_quantity == 100
 
 
-async def test_the_rest_of_a_partly_crossed_order_fills_later_as_the_passive_side() -> None:
+async def test_the_rest_of_a_partly_crossed_order_takes_each_new_quote_at_the_quote() -> None:
     # Arrange: 100 @ 100.50 against a 100.10 ask, depth 30: 30 cross at the ask, 70 rest
-    venue, _ = quoted_venue(depth=30)
+    venue, board = quoted_venue(depth=30)
     arrived = await venue.submit(order(side="BUY", quantity=100, price="100.50"))
 
-    # Act: the quote still crosses the limit on the next passes
-    passes = [venue.match_resting() for _ in range(3)]
+    # Act: the same quote has nothing more to give; each new one (still crossing) gives its depth
+    same_quote = venue.match_resting()
+    passes = []
+    for _ in range(3):
+        board.quote("AAPL", "99.90", "100.10")
+        passes.append(venue.match_resting())
 
-    # Assert: the resting part fills at its limit, `depth` a pass
+    # Assert: the rest takes liquidity at the quote (it never trades at its own, worse limit)
     assert quantities(arrived) == [30]
+    assert same_quote == []
     final = passes[-1][0]
     assert final.state is FILLED
     assert [(f.quantity, f.price, f.aggressor) for f in final.fills] == [
         (30, Decimal("100.10"), True),
-        (30, Decimal("100.50"), False),
-        (30, Decimal("100.50"), False),
-        (10, Decimal("100.50"), False),
+        (30, Decimal("100.10"), True),
+        (30, Decimal("100.10"), True),
+        (10, Decimal("100.10"), True),
     ]
+
+
+async def test_orders_share_the_liquidity_of_one_quote() -> None:
+    # Arrange: two buyers cross the same 100.10 ask, which offers 50
+    venue, board = quoted_venue(depth=50)
+
+    # Act
+    first = await venue.submit(order("first", quantity=40, price="100.10"))
+    second = await venue.submit(order("second", quantity=40, price="100.10"))
+    board.quote("AAPL", "99.90", "100.10")  # the next tick offers 50 again
+    later = venue.match_resting()
+
+    # Assert
+    assert (first.filled_quantity, second.filled_quantity) == (40, 10)
+    assert [(r.order_id, r.filled_quantity) for r in later] == [("second", 40)]
 
 
 async def test_a_report_already_given_is_a_snapshot_that_later_fills_do_not_change() -> None:
     # Arrange
     venue, board = quoted_venue(depth=10)
     first = await venue.submit(order(side="BUY", quantity=30, price="99.50"))
-    board.quote("AAPL", "99.00", "99.20")
 
     # Act
-    venue.match_resting()
-    venue.match_resting()
+    for _ in range(2):
+        board.quote("AAPL", "99.00", "99.20")
+        venue.match_resting()
 
     # Assert
     assert first == ExecutionReport("ord-1", WORKING)
@@ -1038,11 +1061,11 @@ async def test_run_matches_resting_orders_every_match_seconds() -> None:
         if len(slept) == 3:
             raise asyncio.CancelledError
         slept.append(seconds)
+        board.quote("AAPL", "99.00", "99.20")  # a new tick before each pass
 
     venue, board = quoted_venue(depth=40, match_seconds=0.05, sleep=sleep)
     reports = collect(venue)
     await venue.submit(order(quantity=100, price="99.50"))
-    board.quote("AAPL", "99.00", "99.20")
 
     # Act
     with pytest.raises(asyncio.CancelledError):
@@ -1080,11 +1103,11 @@ async def test_run_as_a_task_stops_when_cancelled() -> None:
     async def sleep(seconds: float) -> None:
         waiting.put_nowait(seconds)
         await ticks.get()
+        board.quote("AAPL", "99.00", "99.20")  # a new tick before each pass
 
     venue, board = quoted_venue(depth=10, sleep=sleep)
     reports = collect(venue)
     await venue.submit(order(quantity=100, price="99.50"))
-    board.quote("AAPL", "99.00", "99.20")
     task = asyncio.create_task(venue.run())
 
     # Act: two passes, then cancel while it sleeps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
@@ -10,8 +11,20 @@ from itirp_client.aio import AsyncClient
 from itirp_client.cli.base import EXIT_OK, Context, say
 from itirp_client.cli.render import json_line
 from itirp_client.cli.tokens import async_session
+from itirp_client.errors import ItirpError
 
 __all__ = ["follow"]
+
+
+class _Reporter:
+    """Says on stderr when the live view has lost the server, and when it is back."""
+
+    def lost(self, name: str, error: ItirpError, retry_in: float) -> None:
+        why = error.reason or error.code
+        say(f"reconnecting… ({name}: {why}); trying again in {retry_in:.1f} s")
+
+    def resumed(self, name: str, position: int) -> None:
+        say(f"resumed from sequence {position}")
 
 
 async def follow(
@@ -25,6 +38,8 @@ async def follow(
     """Print a live stream (the `field` items of it), one line each, until Ctrl-C or `count` items."""
     seen = 0
     async with async_session(ctx.server, ctx.transport) as client:
+        client.retry = dataclasses.replace(client.retry, forever=True, max_delay=5.0)  # a live view keeps trying
+        client.stream_observer = _Reporter()
         stream = await open_stream(client)
         async with contextlib.aclosing(stream):
             async for item in stream:
