@@ -1,5 +1,5 @@
 """`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable`,
-`audit export|verify|public-key`, `instruments import|list`."""
+`audit export|verify|public-key`, `instruments import|list`, `backup`, `restore`."""
 
 from __future__ import annotations
 
@@ -88,9 +88,10 @@ def _parser() -> argparse.ArgumentParser:
         "--key-file", default=None,
         help="the private key file (env ITIRP_STORE_CHECKPOINT_KEY_FILE; default DATA_DIR/checkpoint.key)",
     )  # fmt: skip
-    from itirp import instruments_cli
+    from itirp import backup_cli, instruments_cli
 
     instruments_cli.add_parser(sub)
+    backup_cli.add_parsers(sub)
     return parser
 
 
@@ -239,4 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from itirp import instruments_cli
 
         return instruments_cli.main(args)
+    if args.command in ("backup", "restore"):
+        from itirp import backup_cli
+
+        return backup_cli.main(args)
     raise AssertionError(args.command)

@@ -114,7 +114,8 @@ class Config:
     read_only: bool = field(
         default=False,
         metadata=about(
-            "start even on an event log that does not verify, appending nothing (for investigation)", flag="--read-only"
+            "open any event log, even one that does not verify, writing nothing in the data folder (for investigation)",
+            flag="--read-only",
         ),
     )
     drain_delay_seconds: float = field(

@@ -1,12 +1,14 @@
 """The application: everything the server serves, built in one place and closed in reverse.
 
 `open_application(config)` opens the event store and verifies its hash chain (a tampered log
-stops the start unless the config says read-only), builds the journal, the fan-out, the trading
-core and service with their executor, the market data hub and auth, rebuilds their state by
-replaying the log, and starts them. Each step registers its clean-up on one `AsyncExitStack` as
-soon as it has something to clean up, so a failure part-way closes exactly what was opened, in
-reverse. `Application.aclose(grace)` runs the same clean-ups at shutdown: executions drained
-(within `grace`), auth stopped, fan-out and market data detached, the store closed last.
+stops the start unless the config says read-only: then the replay skips, and reports, the events
+it cannot fold, and nothing at all is written in the data folder), builds the journal, the
+fan-out, the trading core and service with their executor, the market data hub and auth,
+rebuilds their state by replaying the log, and starts them. Each step registers its clean-up on
+one `AsyncExitStack` as soon as it has something to clean up, so a failure part-way closes
+exactly what was opened, in reverse. `Application.aclose(grace)` runs the same clean-ups at
+shutdown: executions drained (within `grace`), auth stopped, fan-out and market data detached,
+the store closed last.
 
 No grpc here: `itirp.server.bootstrap` wraps an `Application` in the gRPC edge.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -29,7 +32,7 @@ from itirp.app.feed_recorder import MarkRecorder, RunningFeed, open_feed
 from itirp.app.marketdata import MarketDataHub
 from itirp.app.order_history import MOMENTS_KEPT
 from itirp.app.reference import ReferenceService
-from itirp.app.replay import replay
+from itirp.app.replay import Unfolded, replay
 from itirp.app.sink import StoreSink
 from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService, load_or_create_secret
@@ -82,6 +85,8 @@ class Application:
     _closing: _Closing = field(repr=False)
     #: The key of page tokens (`itirp.page_tokens`), derived from the token secret with its own label.
     page_token_key: bytes = field(default=b"", repr=False)
+    #: Events the replay could not fold (a read-only server on a damaged log), in order.
+    unfolded: tuple[Unfolded, ...] = ()
 
     async def verify_log(self) -> VerifyResult:
         """The hash chain and the signed checkpoints (VerifyAuditLog)."""
@@ -112,6 +117,11 @@ async def open_event_store(
     path = config.data_dir / "events.db"
     files = checkpoints or open_checkpoint_files(config)
     if config.read_only:
+        if not await asyncio.to_thread(path.is_file):
+            raise StoreError(
+                f"no event log in {config.data_dir} ({path.name} is missing): --read-only investigates an existing "
+                "log and creates nothing; check --data-dir, or start without --read-only to begin a new log"
+            )
         store = await SqliteEventStore.open_read_only(path)
     else:
         store = SqliteEventStore(path, on_failure=on_failure)
@@ -147,7 +157,8 @@ async def open_application(
     """Open, verify, replay and start (see the module docstring). `venue` replaces the simulated
     venue the config describes (tests hold or fail executions with it); `on_store_failure` hears
     of a failed append, possibly from another thread (the server turns health NOT_SERVING)."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    if not config.read_only:  # read-only: nothing created, not even the folder
+        config.data_dir.mkdir(parents=True, exist_ok=True)
     closing = _Closing()
     released: list[StoreSink] = []  # durability waiters, released on a store failure
     async with AsyncExitStack() as stack:
@@ -174,11 +185,13 @@ async def open_application(
         auth_state = AuthState(
             max_failed_logins=config.auth.max_failed_logins, lockout_seconds=config.auth.lockout_seconds
         )
-        replayed = await replay(store, [auth_state.apply, parts.core.apply])
+        unfolded: list[Unfolded] | None = [] if config.read_only else None
+        replayed = await replay(store, [auth_state.apply, parts.core.apply], unfolded=unfolded)
         parts.core.state.keep_moments(MOMENTS_KEPT)  # live events only: what order streams show
         log.info(
             "state rebuilt from the event log", extra={"events": replayed, "orders": parts.core.queries.total_orders}
         )
+        _report_unfolded(unfolded or [])
 
         secret = _token_secret(config)
         auth = _auth_service(config, journal, store, auth_state, clock, secret)
@@ -213,6 +226,7 @@ async def open_application(
         checkpoints,
         closing,
         page_token_key=page_token_key(secret),
+        unfolded=tuple(unfolded or ()),
     )
 
 
@@ -287,15 +301,50 @@ def build_trading(
 
 def _token_secret(config: Config) -> bytes:
     auth = config.auth
-    return auth.jwt_secret.value.encode() if auth.jwt_secret else load_or_create_secret(config.data_dir)
+    if auth.jwt_secret:
+        return auth.jwt_secret.value.encode()
+    return _read_only_secret(config.data_dir) if config.read_only else load_or_create_secret(config.data_dir)
+
+
+def _report_unfolded(unfolded: list[Unfolded], shown: int = 20) -> None:
+    """Log the events a read-only replay skipped: the first `shown` one by one, then the count."""
+    for skipped in unfolded[:shown]:
+        log.error(
+            "event %d could not be folded into the state (skipped)",
+            skipped.sequence,
+            extra={"sequence": skipped.sequence, "event_type": skipped.event_type, "error": skipped.error},
+        )
+    if unfolded:
+        log.error(
+            "%d event(s) could not be folded into the state; serving what could be (read-only)",
+            len(unfolded),
+            extra={"events": len(unfolded), "first_sequence": unfolded[0].sequence},
+        )
+
+
+def _read_only_secret(data_dir: Path) -> bytes:
+    """A read-only server signs with the folder's secret when there is one (tokens of the desk's
+    server work), else with one of its own that lasts until it stops: it writes nothing."""
+    path = data_dir / "jwt_secret"
+    try:
+        secret = path.read_bytes().strip()
+    except FileNotFoundError:
+        log.warning("no token signing secret in the data folder: tokens last until this read-only server stops")
+        return secrets.token_urlsafe(48).encode()
+    if len(secret) < 32:
+        raise ConfigError(f"{path} holds a secret shorter than 32 bytes")
+    return secret
 
 
 def _auth_service(
     config: Config, journal: Journal, store: SqliteEventStore, state: AuthState, clock: Clock, secret: bytes
 ) -> AuthService:
     auth = config.auth
+    users_db = config.data_dir / "users.db"
     return AuthService(
-        UserStore(config.data_dir / "users.db"),
+        UserStore.copy_in_memory(users_db, lock=config.data_dir / "events.db.lock")
+        if config.read_only
+        else UserStore(users_db),
         TokenCodec(secret, ttl_seconds=auth.token_ttl_seconds),
         journal,
         state,

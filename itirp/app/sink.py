@@ -27,6 +27,10 @@ class StoreSink:
         self._failure: BaseException | None = None
         store.add_listener(self._on_commit)
 
+    def refusal(self) -> Exception | None:
+        """The store's error if it would refuse an append now (it failed, or is read-only)."""
+        return self._store.refusal()
+
     def stage(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
         """Sequences assigned now; raises the store's `StoreError` when it refuses the append (it
         failed, or is read-only): the command then records nothing and the caller hears why."""

@@ -70,10 +70,16 @@ class TradingService:
         return int(self._clock() * 1_000_000)
 
     def _writable(self) -> None:
+        """A command is refused before it looks at anything when nothing can be recorded: the
+        server is read-only (FAILED_PRECONDITION), or the event log failed (its `StoreError`:
+        UNAVAILABLE, whatever the request; the process must be restarted)."""
         if self._read_only:
             raise FailedPrecondition(
                 "the server is read-only (started for investigation): nothing can be recorded", reason=Reason.READ_ONLY
             )
+        refusal = self.sink.refusal()
+        if refusal is not None:
+            raise refusal
 
     async def _durable(self, committed: Committed | None) -> None:
         if committed is not None and committed.events:

@@ -22,6 +22,7 @@ from typing import Any
 
 from itirp.auth.passwords import hash_password
 from itirp.auth.roles import Role
+from itirp.store.sqlite_files import ReadOnlyFile
 
 __all__ = ["DEMO_USERS", "User", "UserExists", "UserNotFound", "UserStore"]
 
@@ -77,14 +78,36 @@ _COLUMNS = "user_id, username, role, password_hash, disabled, demo, created_at"
 class UserStore:
     """One SQLite connection, guarded by a lock so that any single thread may use it."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, connection: sqlite3.Connection | None = None) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        if connection is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+        self._db = connection
         self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def copy_in_memory(cls, path: Path, *, lock: Path | None = None) -> UserStore:
+        """The users of `path` copied into memory, `path` untouched (a read-only server: whatever
+        it seeds or changes lasts until it stops). No file: an empty directory. `lock`: the flock
+        of a server running on the folder (then `path` is read in place, consistently)."""
+        memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        try:
+            source = ReadOnlyFile.open(path, lock=lock)
+        except FileNotFoundError:
+            return cls(path, connection=memory)
+        try:
+            db = source.connect()
+            try:
+                db.backup(memory)
+            finally:
+                db.close()
+        finally:
+            source.close()
+        return cls(path, connection=memory)
 
     def close(self) -> None:
         with self._lock:

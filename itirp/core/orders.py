@@ -201,6 +201,7 @@ class OrderCommands:
 
     def _enter_book(self, order_id: str, user_id: str, order: NewOrder | Order, envelope: Envelope) -> list[Item]:
         """Match an approved order in its book now; the events that record it (`itirp.core.matching`)."""
+        self._recorder.admit()  # the book moves now: only when the events that record it will be taken
         result = self._matching.submit(order_id, user_id, order)
         self._matching.hold(order_id, result)
         accepted = (events_pb2.OrderAccepted(venue=INTERNAL_VENUE), envelope)
@@ -288,6 +289,7 @@ class OrderCommands:
         open_now, open_new = order.quantity - order.filled_quantity, total - order.filled_quantity
         if open_new > open_now or new_price != order.price:
             self._check_amendment(order, open_now, open_new, new_price)
+        self._recorder.admit()  # the book moves now: only when the events that record it will be taken
         result = book.amend(order_id, quantity=open_new, price=new_price)
         self._matching.hold(order_id, result)
         envelope = order_envelope(order, actor.correlation_id or order.correlation_id, actor.causation_id)

@@ -26,6 +26,10 @@ class EventSink(Protocol):
 
     def stage(self, events: Sequence[NewEvent]) -> list[StoredEvent]: ...
 
+    def refusal(self) -> Exception | None:
+        """The error `stage` would raise now (a failed or read-only store), or None."""
+        ...
+
 
 class Committed:
     """The outcome of a command: its stored events, sequences assigned, not yet known durable.
@@ -46,6 +50,14 @@ class Recorder:
         self.journal = journal
         self._sink = sink
         self._apply = apply
+
+    def admit(self) -> None:
+        """Raise now what the sink would raise at `stage`. A command whose work changes state before
+        its events are staged (the internal venue's book: a match, an amendment) calls this first,
+        so that a refused append finds nothing changed."""
+        refusal = self._sink.refusal()
+        if refusal is not None:
+            raise refusal
 
     def emit(self, items: Sequence[Item], now_us: int) -> Committed:
         """Record `items` as one append and fold each stored event (with its payload) into the state."""

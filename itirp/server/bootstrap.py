@@ -306,7 +306,13 @@ def _grpc_server(
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(
-            app.store, fanout, auth, clock=clock, heartbeat_seconds=heartbeat, page_tokens=event_pages,
+            app.store,
+            fanout,
+            auth,
+            clock=clock,
+            heartbeat_seconds=heartbeat,
+            page_tokens=event_pages,
+            unfolded=app.unfolded,
             verify=app.verify_log,
         ),
         server,

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from itirp.store.errors import StoreError
 from itirp.store.records import NewEvent, StoredEvent, VerifyResult
 
 __all__ = [
@@ -102,6 +103,10 @@ class EventStore(Protocol):
     @property
     def failed(self) -> bool:
         """True once a commit failed; every later append fails with StoreError."""
+        ...
+
+    def refusal(self) -> StoreError | None:
+        """The `StoreError` an append would fail with now (failed, read-only, not open), or None."""
         ...
 
     def append(self, events: Sequence[NewEvent]) -> Awaitable[list[StoredEvent]]:

@@ -164,6 +164,17 @@ class GroupCommitStore:
         fut.set_exception(StoreError(why))
         return fut
 
+    def refusal(self) -> StoreError | None:
+        """The error an append would be refused with now (failed, read-only or not open), or None.
+        A command that changes state before it appends (the internal venue's book) asks first."""
+        if self._failure is not None:
+            return StoreError(f"event store failed, appends refused: {self._failure}")
+        if self._state is not _State.OPEN:
+            return StoreError(f"event store is {self._state.value}")
+        if self._read_only:
+            return StoreError("event store is read-only")
+        return None
+
     def append(self, events: Sequence[NewEvent]) -> PendingAppend:
         """Assign sequences and hashes now; the future resolves once they are durable.
 
@@ -172,12 +183,9 @@ class GroupCommitStore:
         not open returns an already failed future (StoreError). Cancelling the future does not
         withdraw the events. Must be called on the loop thread the store was opened on.
         """
-        if self._state is not _State.OPEN or self._failure is not None:
-            if self._failure is not None:
-                return self._refuse(f"event store failed, appends refused: {self._failure}")
-            return self._refuse(f"event store is {self._state.value}")
-        if self._read_only:
-            return self._refuse("event store is read-only")
+        refusal = self.refusal()
+        if refusal is not None:
+            return self._refuse(str(refusal))
         loop = self._loop
         assert loop is not None
         stored = seal(events, last_sequence=self._tail_seq, last_hash=self._tail_hash)

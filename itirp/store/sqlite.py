@@ -9,7 +9,8 @@ Why this shape:
   kill -9 at any moment leaves exactly the committed transactions: an acknowledged event is
   never lost and a batch is never half there.
 - `open` loads the head from the last row but does not walk the chain; the server decides
-  whether to verify at start-up (`verify`), and can open a suspect file read-only to look.
+  whether to verify at start-up (`verify`), and can open a suspect file read-only to look; a
+  read-only store writes nothing beside the file (`itirp.store.sqlite_files`).
 - A sidecar `<path>.lock` (flock) keeps a second writer process off the file: two writers
   would fork the chain.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import os
 import queue
 import sqlite3
@@ -38,6 +40,7 @@ from itirp.store.records import (
     make_stored_event,
     verify_chain,
 )
+from itirp.store.sqlite_files import ReadOnlyFile
 
 __all__ = ["SCHEMA_VERSION", "SqliteEventStore", "iter_events_sync"]
 
@@ -324,6 +327,7 @@ class SqliteEventStore(GroupCommitStore):
         self._writer: _Worker | None = None
         self._readers: _Worker | None = None
         self._lock_fd: int | None = None
+        self._source: ReadOnlyFile | None = None  # where a read-only store reads
 
     @classmethod
     async def open_read_only(cls, path: str | os.PathLike[str]) -> SqliteEventStore:
@@ -344,15 +348,19 @@ class SqliteEventStore(GroupCommitStore):
         if self.failed:
             raise StoreError("a failed event store cannot be reopened; create a new one")
         try:
+            connect: Callable[[], sqlite3.Connection] = functools.partial(_connect_read_only, self._path)
             if self.read_only:
-                if not await asyncio.to_thread(self._path.exists):
-                    raise StoreError(f"event store {self._path} does not exist")
+                try:
+                    self._source = await asyncio.to_thread(
+                        ReadOnlyFile.open, self._path, lock=Path(f"{self._path}.lock")
+                    )
+                except FileNotFoundError:
+                    raise StoreError(f"event store {self._path} does not exist") from None
+                connect = self._source.connect
             else:
                 self._writer = _Worker("itirp-store-writer", self._connect_writer, 1)
                 head = await self._writer.call(_init_writer)
-            self._readers = _Worker(
-                "itirp-store-reader", lambda: _connect_read_only(self._path), self._n_readers
-            )
+            self._readers = _Worker("itirp-store-reader", connect, self._n_readers)
             if self.read_only:
                 head = await self._readers.call(_load_head)
         except BaseException as exc:
@@ -391,6 +399,9 @@ class SqliteEventStore(GroupCommitStore):
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
+        if self._source is not None:
+            await asyncio.to_thread(self._source.close)
+            self._source = None
 
     # ------------------------------------------------------------------ commit
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
+from itirp.app.replay import Unfolded, with_unfolded
 from itirp.auth.service import AuthService
 from itirp.errors import InvalidArgument, NotFound, Reason
 from itirp.events import UnknownEventType, event_type_name
@@ -51,10 +52,12 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         clock: Callable[[], float],
         heartbeat_seconds: float,
         page_tokens: PageTokens,
+        unfolded: Sequence[Unfolded] = (),
         verify: Callable[[], Awaitable[VerifyResult]] | None = None,
     ) -> None:
         self._store = store
         self._page_tokens = page_tokens
+        self._unfolded = unfolded  # events a read-only replay could not fold: verification fails there
         self._verify = verify or store.verify  # the server's: the chain and the signed checkpoints
         self._clock = clock
         self._fanout = fanout
@@ -126,7 +129,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     async def VerifyAuditLog(
         self, request: audit_pb2.VerifyAuditLogRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.VerifyAuditLogResponse:
-        result = await self._verify()
+        result = with_unfolded(await self._verify(), self._unfolded)
         return audit_pb2.VerifyAuditLogResponse(
             ok=result.ok,
             events_checked=result.events_checked,

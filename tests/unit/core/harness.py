@@ -60,6 +60,9 @@ class MemorySink:
         self.events.extend(stored)
         return stored
 
+    def refusal(self) -> Exception | None:
+        return None
+
 
 def actor(
     user_id: str = "u-trader1", username: str = "trader1", *, role: Role = Role.TRADER, correlation_id: str = "corr"
