@@ -166,12 +166,7 @@ async def open_application(
         store = await open_event_store(config, _failure_handler(released, on_store_failure), checkpoints)
         stack.push_async_callback(store.close)
         journal = Journal(clock_us=_micros(clock))
-        if not config.read_only:  # stopped just before the store closes: the last checkpoint is of the final head
-            checkpointer = Checkpointer(
-                store, journal, checkpoints, interval=config.store.checkpoint_seconds, clock_us=_micros(clock)
-            )
-            await checkpointer.start()
-            stack.push_async_callback(checkpointer.stop)
+        await _start_checkpointer(config, store, journal, checkpoints, stack, clock)
         fanout = EventFanout(store, max_queue=config.streams.subscriber_queue)
         parts = build_trading(config, journal, store, clock=clock, venue=venue)
         released.append(parts.trading.sink)
@@ -355,6 +350,26 @@ def _auth_service(
         user_refresh_seconds=auth.user_refresh_seconds,
         read_only=config.read_only,
     )
+
+
+async def _start_checkpointer(
+    config: Config,
+    store: SqliteEventStore,
+    journal: Journal,
+    checkpoints: CheckpointFiles,
+    stack: AsyncExitStack,
+    clock: Clock,
+) -> None:
+    """Signed checkpoints at an interval (none on a read-only server, which signs nothing); its
+    stop is registered right after the store's close, so it runs just before it: the last
+    checkpoint is of the final head."""
+    if config.read_only:
+        return
+    checkpointer = Checkpointer(
+        store, journal, checkpoints, interval=config.store.checkpoint_seconds, clock_us=_micros(clock)
+    )
+    await checkpointer.start()
+    stack.push_async_callback(checkpointer.stop)
 
 
 async def _list_instruments(config: Config, reference: ReferenceService) -> None:
