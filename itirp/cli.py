@@ -1,5 +1,5 @@
 """`itirp` — the server's command line: `serve`, `config`, `users add|list|passwd|disable|enable|set-role|unlock`,
-`audit export|verify`, `instruments import|list`, `backup`, `restore`."""
+`audit export|verify|public-key`, `instruments import|list`, `backup`, `restore`."""
 
 from __future__ import annotations
 
@@ -44,7 +44,6 @@ def _add_setting_flags(serve: argparse.ArgumentParser) -> None:
             continue
         kind = s.type if s.type in (int, float, Path) else str
         serve.add_argument(s.flag, dest=s.flat_names[0], type=kind, default=None, metavar=s.metavar, help=help_text)
-
 
 
 def _add_change_flags(p: argparse.ArgumentParser) -> None:
@@ -100,8 +99,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--to", dest="to_sequence", type=int, default=None, help="last sequence (default: head)")
     export.add_argument("--correlation-id", default=None, help="only the events of this correlation id")
     export.add_argument("-o", "--output", default=None, help="file to write (default stdout)")
-    verify = audit_sub.add_parser("verify", help="recompute every hash of an exported file")
+    verify = audit_sub.add_parser(
+        "verify", help="recompute every hash of an exported file; check its range and its signed checkpoints"
+    )
     verify.add_argument("file")
+    verify.add_argument("--public-key", default=None, help="PEM file of the checkpoint key: check every signature")
+    public_key = audit_sub.add_parser("public-key", help="print the checkpoint key's public half (PEM) for auditors")
+    _add_data_dir(public_key)
+    public_key.add_argument(
+        "--key-file", default=None,
+        help="the private key file (env ITIRP_STORE_CHECKPOINT_KEY_FILE; default DATA_DIR/checkpoint.key)",
+    )  # fmt: skip
     from itirp import backup_cli, instruments_cli
 
     instruments_cli.add_parser(sub)
@@ -242,7 +250,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     except TamperedLogError as exc:
         log.error("cannot start: %s", exc, extra={"first_bad_sequence": exc.first_bad_sequence})
         return 3
-    except ConfigError as exc:  # found at start: a TLS file that cannot be read or used
+    except ConfigError as exc:  # found at start: a TLS file or the checkpoint key that cannot be read or used
         log.error("cannot start: %s", exc)
         return 2
     except (OSError, StoreError) as exc:
@@ -278,10 +286,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "audit":
         from itirp import audit_cli
 
+        if args.audit_command == "verify":
+            return audit_cli.main_verify(args)
+        args.data_dir = args.data_dir or Path(os.environ.get("ITIRP_DATA_DIR") or "data")
         if args.audit_command == "export":
-            args.data_dir = args.data_dir or Path(os.environ.get("ITIRP_DATA_DIR") or "data")
             return audit_cli.main_export(args)
-        return audit_cli.main_verify(args)
+        args.key_file = args.key_file or os.environ.get("ITIRP_STORE_CHECKPOINT_KEY_FILE") or None
+        return audit_cli.main_public_key(args)
     if args.command == "instruments":
         from itirp import instruments_cli
 

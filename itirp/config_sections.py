@@ -288,9 +288,28 @@ class StoreConfig:
     kind: StoreKind = field(
         default="sqlite", metadata=about("event store backend: `DATA_DIR/events.db`", label="event store")
     )
+    checkpoint_seconds: float = field(
+        default=60.0,
+        metadata=about(
+            "seconds between signed checkpoints of the log's head (also signed at every clean stop), appended to "
+            "`DATA_DIR/checkpoints.jsonl` and recorded as AUDIT_CHECKPOINT_SIGNED events"
+        ),
+    )
+    checkpoint_key_file: str = field(
+        default="",
+        metadata=about(
+            "the Ed25519 key that signs checkpoints (PEM, mode 0600, created on first start; see "
+            "docs/operations.md)",
+            shown="`DATA_DIR/checkpoint.key`",
+        ),
+    )
 
     def __post_init__(self) -> None:
         _check_choices(self, "store")
+        if not 0 < self.checkpoint_seconds <= 86400:
+            raise ConfigError(
+                "checkpoint interval must be more than 0 and at most 86400 seconds (ITIRP_STORE_CHECKPOINT_SECONDS)"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

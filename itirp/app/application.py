@@ -25,6 +25,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from itirp.app.checkpointing import Checkpointer, CheckpointFiles, open_checkpoint_files, verify_log
 from itirp.app.fanout import EventFanout
 from itirp.app.feed import QuoteBoard
 from itirp.app.feed_recorder import MarkRecorder, RunningFeed, open_feed
@@ -48,7 +49,7 @@ from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
 from itirp.observability.metrics import ServerMetrics
 from itirp.page_tokens import page_token_key
-from itirp.store import SqliteEventStore, StoreError, TamperedLogError
+from itirp.store import SqliteEventStore, StoreError, TamperedLogError, VerifyResult
 
 __all__ = ["Application", "TradingParts", "build_trading", "open_application", "open_event_store"]
 
@@ -80,11 +81,16 @@ class Application:
     auth: AuthService
     reference: ReferenceService
     metrics: ServerMetrics | None
+    checkpoints: CheckpointFiles
     _closing: _Closing = field(repr=False)
     #: The key of page tokens (`itirp.page_tokens`), derived from the token secret with its own label.
     page_token_key: bytes = field(default=b"", repr=False)
     #: Events the replay could not fold (a read-only server on a damaged log), in order.
     unfolded: tuple[Unfolded, ...] = ()
+
+    async def verify_log(self) -> VerifyResult:
+        """The hash chain and the signed checkpoints (VerifyAuditLog)."""
+        return await verify_log(self.store, self.checkpoints)
 
     def end_streams(self, reason: str) -> None:
         """Streams never end by themselves: end every order, audit and market data stream with
@@ -99,10 +105,17 @@ class Application:
         await self._closing.stack.aclose()
 
 
-async def open_event_store(config: Config, on_failure: Callable[[StoreError], None] | None = None) -> SqliteEventStore:
-    """Open `events.db` and verify its chain. A broken chain raises `TamperedLogError` naming the
-    first bad sequence, unless the config says read-only (then the store refuses appends)."""
+async def open_event_store(
+    config: Config,
+    on_failure: Callable[[StoreError], None] | None = None,
+    checkpoints: CheckpointFiles | None = None,
+) -> SqliteEventStore:
+    """Open `events.db` and verify its chain and its signed checkpoints (`checkpoints`, else those
+    of the config). A broken chain, a log that ends before its latest checkpoint or differs from
+    one raises `TamperedLogError` naming the first bad sequence, unless the config says read-only
+    (then the store refuses appends)."""
     path = config.data_dir / "events.db"
+    files = checkpoints or open_checkpoint_files(config)
     if config.read_only:
         if not await asyncio.to_thread(path.is_file):
             raise StoreError(
@@ -114,7 +127,7 @@ async def open_event_store(config: Config, on_failure: Callable[[StoreError], No
         store = SqliteEventStore(path, on_failure=on_failure)
         await store.open()
     try:
-        result = await store.verify()
+        result = await verify_log(store, files)
     except BaseException:
         await store.close()
         raise
@@ -149,9 +162,11 @@ async def open_application(
     closing = _Closing()
     released: list[StoreSink] = []  # durability waiters, released on a store failure
     async with AsyncExitStack() as stack:
-        store = await open_event_store(config, _failure_handler(released, on_store_failure))
+        checkpoints = open_checkpoint_files(config)
+        store = await open_event_store(config, _failure_handler(released, on_store_failure), checkpoints)
         stack.push_async_callback(store.close)
         journal = Journal(clock_us=_micros(clock))
+        await _start_checkpointer(config, store, journal, checkpoints, stack, clock)
         fanout = EventFanout(store, max_queue=config.streams.subscriber_queue)
         parts = build_trading(config, journal, store, clock=clock, venue=venue)
         released.append(parts.trading.sink)
@@ -203,6 +218,7 @@ async def open_application(
         auth,
         reference,
         metrics,
+        checkpoints,
         closing,
         page_token_key=page_token_key(secret),
         unfolded=tuple(unfolded or ()),
@@ -334,6 +350,26 @@ def _auth_service(
         user_refresh_seconds=auth.user_refresh_seconds,
         read_only=config.read_only,
     )
+
+
+async def _start_checkpointer(
+    config: Config,
+    store: SqliteEventStore,
+    journal: Journal,
+    checkpoints: CheckpointFiles,
+    stack: AsyncExitStack,
+    clock: Clock,
+) -> None:
+    """Signed checkpoints at an interval (none on a read-only server, which signs nothing); its
+    stop is registered right after the store's close, so it runs just before it: the last
+    checkpoint is of the final head."""
+    if config.read_only:
+        return
+    checkpointer = Checkpointer(
+        store, journal, checkpoints, interval=config.store.checkpoint_seconds, clock_us=_micros(clock)
+    )
+    await checkpointer.start()
+    stack.push_async_callback(checkpointer.stop)
 
 
 async def _list_instruments(config: Config, reference: ReferenceService) -> None:

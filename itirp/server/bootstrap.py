@@ -311,6 +311,7 @@ def _grpc_server(
             heartbeat_seconds=heartbeat,
             page_tokens=event_pages,
             unfolded=app.unfolded,
+            verify=app.verify_log,
         ),
         server,
     )

@@ -8,6 +8,10 @@ start from `GENESIS_HASH`.
 One JSON object per line with exactly these keys: sequence, event_id, event_type,
 correlation_id, causation_id, order_id, user_id, symbol, timestamp_us, schema_version,
 payload (standard base64 of the payload bytes), prev_hash, hash.
+
+These are the event lines; the file `itirp audit export` writes wraps them in a header that states
+the export's claim (its range, bound to the chain at both ends) and the signed checkpoints in
+range, and `itirp.audit.export` checks that claim.
 """
 
 from __future__ import annotations

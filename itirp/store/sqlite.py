@@ -260,6 +260,15 @@ def _verify(conn: sqlite3.Connection, head: int) -> VerifyResult:
     return verify_chain(map(_event_of, rows), expected_first_sequence=1)
 
 
+def _hashes_at(conn: sqlite3.Connection, sequences: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for i in range(0, len(sequences), 500):
+        chunk = sequences[i : i + 500]
+        sql = f"SELECT sequence, hash FROM events WHERE sequence IN ({', '.join('?' * len(chunk))})"
+        out.update((int(seq), str(h)) for seq, h in conn.execute(sql, chunk))
+    return out
+
+
 def _build_query(flt: EventQuery, limit: int, head: int) -> tuple[str, list[Any]]:
     where = ["sequence <= ?"]
     args: list[Any] = [head]
@@ -426,6 +435,14 @@ class SqliteEventStore(GroupCommitStore):
             raise ValueError("limit must be >= 1")
         sql, args = _build_query(filter, limit, self._head_seq)
         result: list[StoredEvent] = await self._call_reader(_query, sql, args)
+        return result
+
+    async def hashes_at(self, sequences: list[int]) -> dict[int, str]:
+        """The stored hash at each of `sequences` that is committed (a missing row is left out):
+        what signed checkpoints are checked against, after `verify` has walked the chain."""
+        head = self._head_seq
+        wanted = sorted({s for s in sequences if 0 < s <= head})
+        result: dict[int, str] = await self._call_reader(_hashes_at, wanted)
         return result
 
     async def verify(self) -> VerifyResult:

@@ -97,7 +97,8 @@ class AuditServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def VerifyAuditLog(self, request, context):
-        """Walks the hash chain.
+        """Walks the hash chain and checks it against the server's signed checkpoints: a log that ends
+        before its latest checkpoint, or differs from one, is not ok (first_bad_sequence names where).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -45,6 +45,7 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_MARK_RECORDED: _ClassVar[EventType]
     EVENT_TYPE_ORDER_CANCEL_REQUESTED: _ClassVar[EventType]
     EVENT_TYPE_ORDER_STATUS_UNKNOWN: _ClassVar[EventType]
+    EVENT_TYPE_AUDIT_CHECKPOINT_SIGNED: _ClassVar[EventType]
     EVENT_TYPE_USER_ENABLED: _ClassVar[EventType]
     EVENT_TYPE_USER_ROLE_CHANGED: _ClassVar[EventType]
     EVENT_TYPE_PASSWORD_CHANGED: _ClassVar[EventType]
@@ -80,13 +81,14 @@ EVENT_TYPE_INSTRUMENT_STATUS_CHANGED: EventType
 EVENT_TYPE_MARK_RECORDED: EventType
 EVENT_TYPE_ORDER_CANCEL_REQUESTED: EventType
 EVENT_TYPE_ORDER_STATUS_UNKNOWN: EventType
+EVENT_TYPE_AUDIT_CHECKPOINT_SIGNED: EventType
 EVENT_TYPE_USER_ENABLED: EventType
 EVENT_TYPE_USER_ROLE_CHANGED: EventType
 EVENT_TYPE_PASSWORD_CHANGED: EventType
 EVENT_TYPE_USER_UNLOCKED: EventType
 
 class Event(_message.Message):
-    __slots__ = ("sequence", "event_id", "event_type", "correlation_id", "causation_id", "order_id", "user_id", "timestamp", "symbol", "schema_version", "prev_hash", "hash", "order_created", "risk_check_started", "risk_check_passed", "risk_check_failed", "execution_started", "execution_completed", "execution_failed", "execution_retried", "order_cancelled", "circuit_breaker_opened", "circuit_breaker_half_opened", "circuit_breaker_closed", "risk_limits_updated", "kill_switch_activated", "kill_switch_deactivated", "daily_volume_reset", "user_logged_in", "login_failed", "token_revoked", "user_created", "user_disabled", "order_accepted", "order_filled", "order_amended", "order_expired", "instrument_upserted", "instrument_status_changed", "mark_recorded", "order_cancel_requested", "order_status_unknown", "user_enabled", "user_role_changed", "password_changed", "user_unlocked")
+    __slots__ = ("sequence", "event_id", "event_type", "correlation_id", "causation_id", "order_id", "user_id", "timestamp", "symbol", "schema_version", "prev_hash", "hash", "order_created", "risk_check_started", "risk_check_passed", "risk_check_failed", "execution_started", "execution_completed", "execution_failed", "execution_retried", "order_cancelled", "circuit_breaker_opened", "circuit_breaker_half_opened", "circuit_breaker_closed", "risk_limits_updated", "kill_switch_activated", "kill_switch_deactivated", "daily_volume_reset", "user_logged_in", "login_failed", "token_revoked", "user_created", "user_disabled", "order_accepted", "order_filled", "order_amended", "order_expired", "instrument_upserted", "instrument_status_changed", "mark_recorded", "order_cancel_requested", "order_status_unknown", "audit_checkpoint_signed", "user_enabled", "user_role_changed", "password_changed", "user_unlocked")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -129,6 +131,7 @@ class Event(_message.Message):
     MARK_RECORDED_FIELD_NUMBER: _ClassVar[int]
     ORDER_CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     ORDER_STATUS_UNKNOWN_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_CHECKPOINT_SIGNED_FIELD_NUMBER: _ClassVar[int]
     USER_ENABLED_FIELD_NUMBER: _ClassVar[int]
     USER_ROLE_CHANGED_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_CHANGED_FIELD_NUMBER: _ClassVar[int]
@@ -175,11 +178,12 @@ class Event(_message.Message):
     mark_recorded: MarkRecorded
     order_cancel_requested: OrderCancelRequested
     order_status_unknown: OrderStatusUnknown
+    audit_checkpoint_signed: AuditCheckpointSigned
     user_enabled: UserEnabled
     user_role_changed: UserRoleChanged
     password_changed: PasswordChanged
     user_unlocked: UserUnlocked
-    def __init__(self, sequence: _Optional[int] = ..., event_id: _Optional[str] = ..., event_type: _Optional[_Union[EventType, str]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., symbol: _Optional[str] = ..., schema_version: _Optional[int] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ..., order_created: _Optional[_Union[OrderCreated, _Mapping]] = ..., risk_check_started: _Optional[_Union[RiskCheckStarted, _Mapping]] = ..., risk_check_passed: _Optional[_Union[RiskCheckPassed, _Mapping]] = ..., risk_check_failed: _Optional[_Union[RiskCheckFailed, _Mapping]] = ..., execution_started: _Optional[_Union[ExecutionStarted, _Mapping]] = ..., execution_completed: _Optional[_Union[ExecutionCompleted, _Mapping]] = ..., execution_failed: _Optional[_Union[ExecutionFailed, _Mapping]] = ..., execution_retried: _Optional[_Union[ExecutionRetried, _Mapping]] = ..., order_cancelled: _Optional[_Union[OrderCancelled, _Mapping]] = ..., circuit_breaker_opened: _Optional[_Union[CircuitBreakerOpened, _Mapping]] = ..., circuit_breaker_half_opened: _Optional[_Union[CircuitBreakerHalfOpened, _Mapping]] = ..., circuit_breaker_closed: _Optional[_Union[CircuitBreakerClosed, _Mapping]] = ..., risk_limits_updated: _Optional[_Union[RiskLimitsUpdated, _Mapping]] = ..., kill_switch_activated: _Optional[_Union[KillSwitchActivated, _Mapping]] = ..., kill_switch_deactivated: _Optional[_Union[KillSwitchDeactivated, _Mapping]] = ..., daily_volume_reset: _Optional[_Union[DailyVolumeReset, _Mapping]] = ..., user_logged_in: _Optional[_Union[UserLoggedIn, _Mapping]] = ..., login_failed: _Optional[_Union[LoginFailed, _Mapping]] = ..., token_revoked: _Optional[_Union[TokenRevoked, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., user_disabled: _Optional[_Union[UserDisabled, _Mapping]] = ..., order_accepted: _Optional[_Union[OrderAccepted, _Mapping]] = ..., order_filled: _Optional[_Union[OrderFilled, _Mapping]] = ..., order_amended: _Optional[_Union[OrderAmended, _Mapping]] = ..., order_expired: _Optional[_Union[OrderExpired, _Mapping]] = ..., instrument_upserted: _Optional[_Union[InstrumentUpserted, _Mapping]] = ..., instrument_status_changed: _Optional[_Union[InstrumentStatusChanged, _Mapping]] = ..., mark_recorded: _Optional[_Union[MarkRecorded, _Mapping]] = ..., order_cancel_requested: _Optional[_Union[OrderCancelRequested, _Mapping]] = ..., order_status_unknown: _Optional[_Union[OrderStatusUnknown, _Mapping]] = ..., user_enabled: _Optional[_Union[UserEnabled, _Mapping]] = ..., user_role_changed: _Optional[_Union[UserRoleChanged, _Mapping]] = ..., password_changed: _Optional[_Union[PasswordChanged, _Mapping]] = ..., user_unlocked: _Optional[_Union[UserUnlocked, _Mapping]] = ...) -> None: ...
+    def __init__(self, sequence: _Optional[int] = ..., event_id: _Optional[str] = ..., event_type: _Optional[_Union[EventType, str]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., symbol: _Optional[str] = ..., schema_version: _Optional[int] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ..., order_created: _Optional[_Union[OrderCreated, _Mapping]] = ..., risk_check_started: _Optional[_Union[RiskCheckStarted, _Mapping]] = ..., risk_check_passed: _Optional[_Union[RiskCheckPassed, _Mapping]] = ..., risk_check_failed: _Optional[_Union[RiskCheckFailed, _Mapping]] = ..., execution_started: _Optional[_Union[ExecutionStarted, _Mapping]] = ..., execution_completed: _Optional[_Union[ExecutionCompleted, _Mapping]] = ..., execution_failed: _Optional[_Union[ExecutionFailed, _Mapping]] = ..., execution_retried: _Optional[_Union[ExecutionRetried, _Mapping]] = ..., order_cancelled: _Optional[_Union[OrderCancelled, _Mapping]] = ..., circuit_breaker_opened: _Optional[_Union[CircuitBreakerOpened, _Mapping]] = ..., circuit_breaker_half_opened: _Optional[_Union[CircuitBreakerHalfOpened, _Mapping]] = ..., circuit_breaker_closed: _Optional[_Union[CircuitBreakerClosed, _Mapping]] = ..., risk_limits_updated: _Optional[_Union[RiskLimitsUpdated, _Mapping]] = ..., kill_switch_activated: _Optional[_Union[KillSwitchActivated, _Mapping]] = ..., kill_switch_deactivated: _Optional[_Union[KillSwitchDeactivated, _Mapping]] = ..., daily_volume_reset: _Optional[_Union[DailyVolumeReset, _Mapping]] = ..., user_logged_in: _Optional[_Union[UserLoggedIn, _Mapping]] = ..., login_failed: _Optional[_Union[LoginFailed, _Mapping]] = ..., token_revoked: _Optional[_Union[TokenRevoked, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., user_disabled: _Optional[_Union[UserDisabled, _Mapping]] = ..., order_accepted: _Optional[_Union[OrderAccepted, _Mapping]] = ..., order_filled: _Optional[_Union[OrderFilled, _Mapping]] = ..., order_amended: _Optional[_Union[OrderAmended, _Mapping]] = ..., order_expired: _Optional[_Union[OrderExpired, _Mapping]] = ..., instrument_upserted: _Optional[_Union[InstrumentUpserted, _Mapping]] = ..., instrument_status_changed: _Optional[_Union[InstrumentStatusChanged, _Mapping]] = ..., mark_recorded: _Optional[_Union[MarkRecorded, _Mapping]] = ..., order_cancel_requested: _Optional[_Union[OrderCancelRequested, _Mapping]] = ..., order_status_unknown: _Optional[_Union[OrderStatusUnknown, _Mapping]] = ..., audit_checkpoint_signed: _Optional[_Union[AuditCheckpointSigned, _Mapping]] = ..., user_enabled: _Optional[_Union[UserEnabled, _Mapping]] = ..., user_role_changed: _Optional[_Union[UserRoleChanged, _Mapping]] = ..., password_changed: _Optional[_Union[PasswordChanged, _Mapping]] = ..., user_unlocked: _Optional[_Union[UserUnlocked, _Mapping]] = ...) -> None: ...
 
 class OrderCreated(_message.Message):
     __slots__ = ("client_order_id", "username", "symbol", "side", "quantity", "price", "strategy", "order_type", "time_in_force", "self_trade_prevention")
@@ -540,3 +544,17 @@ class OrderStatusUnknown(_message.Message):
     attempts: int
     attempt_failed: bool
     def __init__(self, reason: _Optional[str] = ..., attempts: _Optional[int] = ..., attempt_failed: _Optional[bool] = ...) -> None: ...
+
+class AuditCheckpointSigned(_message.Message):
+    __slots__ = ("sequence", "head_hash", "signed_at", "key_id", "signature")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    head_hash: str
+    signed_at: _timestamp_pb2.Timestamp
+    key_id: str
+    signature: bytes
+    def __init__(self, sequence: _Optional[int] = ..., head_hash: _Optional[str] = ..., signed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...

@@ -59,7 +59,7 @@ def test_kill_9_during_a_burst_keeps_every_acknowledged_event(start_server, tmp_
     logged_in = set()
     for line in (tmp_path / "log.jsonl").read_text().splitlines():
         event = json.loads(line)
-        if event["event_type"] == "USER_LOGGED_IN":
+        if event.get("event_type") == "USER_LOGGED_IN":  # the header and checkpoints have none
             logged_in.add(events_pb2.UserLoggedIn.FromString(base64.b64decode(event["payload"])).token_id)
     assert set(acknowledged) <= logged_in
     assert restarted.stop() == 0
@@ -86,10 +86,10 @@ def test_an_edited_row_is_caught_by_the_offline_verifier_and_at_start(start_serv
     assert "first bad sequence 3" in offline.stdout
 
     # a doctored file is caught too, even when the database is honest
-    lines = (tmp_path / "before.jsonl").read_text().splitlines()
-    doctored = json.loads(lines[1])
+    lines = (tmp_path / "before.jsonl").read_text().splitlines()  # the header, then sequence 1, 2, ...
+    doctored = json.loads(lines[2])
     doctored["symbol"] = "XYZ"
-    lines[1] = json.dumps(doctored)
+    lines[2] = json.dumps(doctored)
     (tmp_path / "doctored.jsonl").write_text("\n".join(lines) + "\n")
     assert "first bad sequence 2" in run(itirp, "audit", "verify", tmp_path / "doctored.jsonl").stdout
 

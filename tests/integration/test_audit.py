@@ -192,8 +192,8 @@ async def test_an_edited_row_is_detected_by_verify_and_at_start(tmp_path) -> Non
         db.close()
 
         result = await audit_stub(channel).VerifyAuditLog(audit_pb2.VerifyAuditLogRequest(), metadata=md)
-    head = running.store.head_sequence
     await running.shutdown(grace=0)
+    head = running.store.head_sequence  # after the clean stop's checkpoint event
 
     assert not result.ok
     assert result.first_bad_sequence == 12
@@ -405,8 +405,8 @@ async def test_lockout_and_revocations_are_rebuilt_from_events_after_restart(tmp
         for _ in range(5):
             with pytest.raises(grpc.aio.AioRpcError):
                 await login(channel, "trader1", "wrong")
-    head = first.store.head_sequence
     await first.shutdown(grace=0)
+    head = first.store.head_sequence  # after the clean stop's checkpoint event
 
     second = await serve(config)
     try:

@@ -610,9 +610,9 @@ async def test_identical_state_after_a_restart(trading_config, venue: ScriptedVe
     await desk.settled((await desk.submit("FAIL", BUY, 1, "1")).order_id)
     await desk.kill_switch(True, "end of day")
     before = await _state(desk)
-    head = server.store.head_sequence
     await channel.close()
     await server.shutdown(grace=1)
+    head = server.store.head_sequence  # after the clean stop's checkpoint event
 
     server = await serve(trading_config, venue=venue)
     desk, channel = await open_desk(server)

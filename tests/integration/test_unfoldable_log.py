@@ -54,6 +54,9 @@ async def test_a_re_hashed_log_that_cannot_be_folded(tmp_path: Path) -> None:
     config = make_config(tmp_path / "data")
     await desk_with_orders(config)
     edited = rewrite_and_rehash(config.data_dir / "events.db")
+    # and the signed checkpoints removed, which would otherwise refuse it first, at the checkpointed
+    # sequence after the edit (tests/e2e/test_audit_trail.py): here the fold alone must catch it
+    (config.data_dir / "checkpoints.jsonl").unlink()
 
     # Act / Assert: a normal start refuses it, naming the event
     with pytest.raises(TamperedLogError) as refused:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -15,7 +15,7 @@ from itirp.limits import prefix
 from itirp.page_tokens import PageTokens
 from itirp.server.servicers.convert import event_to_proto, timestamp_to_us
 from itirp.server.servicers.streams import marker, page_size
-from itirp.store import EventQuery, EventStore, by_correlation, by_order
+from itirp.store import EventQuery, EventStore, VerifyResult, by_correlation, by_order
 from itirp.v1 import audit_pb2, audit_pb2_grpc
 
 __all__ = ["AuditServicer"]
@@ -50,10 +50,12 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         heartbeat_seconds: float,
         page_tokens: PageTokens,
         unfolded: Sequence[Unfolded] = (),
+        verify: Callable[[], Awaitable[VerifyResult]] | None = None,
     ) -> None:
         self._store = store
         self._page_tokens = page_tokens
         self._unfolded = unfolded  # events a read-only replay could not fold: verification fails there
+        self._verify = verify or store.verify  # the server's: the chain and the signed checkpoints
         self._clock = clock
         self._fanout = fanout
         self._heartbeat = heartbeat_seconds
@@ -121,7 +123,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     async def VerifyAuditLog(
         self, request: audit_pb2.VerifyAuditLogRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.VerifyAuditLogResponse:
-        result = with_unfolded(await self._store.verify(), self._unfolded)
+        result = with_unfolded(await self._verify(), self._unfolded)
         return audit_pb2.VerifyAuditLogResponse(
             ok=result.ok,
             events_checked=result.events_checked,

@@ -122,3 +122,13 @@ async def test_commits_run_on_the_writer_thread_not_the_event_loop(
     assert len(threads) == store.commits >= 2
     assert len(set(threads)) == 1
     assert threading.get_ident() not in threads
+
+
+async def test_hashes_at_gives_the_stored_hash_of_committed_sequences_only(sqlite_harness, make_event):
+    store = await sqlite_harness.new_store()
+    stored = await store.append([make_event() for _ in range(1200)])
+
+    found = await store.hashes_at([0, 1, 600, 1200, 1201, 600])
+
+    assert found == {1: stored[0].hash, 600: stored[599].hash, 1200: stored[1199].hash}
+    assert len(await store.hashes_at(list(range(1, 1201)))) == 1200  # more than one IN (...) chunk

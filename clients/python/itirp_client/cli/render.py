@@ -293,6 +293,8 @@ def event_summary(event: Any) -> str:
         return f"{p.username} ({common_pb2.Role.Name(p.role).removeprefix('ROLE_')})"
     if kind in _USER_CHANGES:
         return _user_change(kind, p)
+    if kind == "audit_checkpoint_signed":
+        return f"signed sequence {p.sequence}, hash {p.head_hash[:16]}..., key {p.key_id}"
     return " ".join(f"{k}={_compact(v)}" for k, v in as_dict(p).items())
 
 
