@@ -22,7 +22,7 @@ from collections.abc import Callable
 from itirp.auth.roles import Role
 from itirp.errors import ItirpError, PermissionDenied, Reason, Unauthenticated
 
-__all__ = ["AccessWatch", "WatchedStream"]
+__all__ = ["STALLED_SEND_SECONDS", "AccessWatch", "WatchedStream"]
 
 #: How long a stream whose access is gone may wait for its client to take a message grpc is
 #: sending before the call is cancelled outright (a client that stopped reading).
