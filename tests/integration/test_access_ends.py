@@ -261,8 +261,9 @@ def _ipv6_loopback() -> bool:
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="needs ::1 as a second client address")
 async def test_guessing_from_one_address_does_not_lock_the_user_out_from_another(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # Arrange: a server on every address of the host: 127.0.0.1 and ::1 are two client addresses
-    running = await serve(make_config(tmp_path / "data", listen="[::]:0", insecure=True))  # test-only: plaintext
+    # Arrange: a server on both loopback addresses (`localhost` binds 127.0.0.1 and ::1, nothing
+    # else): two client addresses on one machine
+    running = await serve(make_config(tmp_path / "data", listen="localhost:0"))
     try:
         guesser, desk = f"127.0.0.1:{running.port}", f"[::1]:{running.port}"
         limit = running.config.auth.max_failed_logins
