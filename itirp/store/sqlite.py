@@ -122,14 +122,18 @@ def iter_events_sync(path: str | os.PathLike[str], after: int = 0) -> Iterator[S
     """Every stored event with sequence > `after`, ascending, read-only and synchronous.
 
     For offline tools (export, forensic verification) that do not run an event loop. One read
-    transaction for the whole walk, so the result is a consistent snapshot.
+    transaction for the whole walk, so the result is a consistent snapshot. Nothing is written
+    beside the file (`ReadOnlyFile`: no `-wal` or `-shm` left behind in the data folder).
     """
-    conn = _connect_read_only(Path(path))
+    path = Path(path)
+    source = ReadOnlyFile.open(path, lock=path.with_name(f"{path.name}.lock"))
+    conn = source.connect()
     try:
         for row in conn.execute(f"{_SELECT} WHERE sequence > ? ORDER BY sequence", (after,)):
             yield _event_of(row)
     finally:
         conn.close()
+        source.close()
 
 
 # ---------------------------------------------------------------------------- threads

@@ -211,3 +211,17 @@ def test_a_log_rewritten_with_every_later_hash_recomputed_is_caught_at_the_check
     verified = run(ITIRP, "audit", "verify", export)
     assert verified.returncode == 3, verified.stdout
     assert f"TAMPERED: first bad sequence {checkpointed}" in verified.stdout
+
+
+def test_an_export_of_a_stopped_servers_log_writes_nothing_in_its_data_folder(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Before: the export opened events.db plainly read-only, which leaves -wal and -shm behind.
+    data = tmp_path / "data"
+    server = start_server(data)
+    _logins(server.address, 3)
+    server.stop()
+    before = sorted(p.name for p in data.iterdir())
+
+    exported = run(ITIRP, "audit", "export", "--data-dir", data, "-o", tmp_path / "export.jsonl")
+
+    assert exported.returncode == 0, exported.stderr
+    assert sorted(p.name for p in data.iterdir()) == before
