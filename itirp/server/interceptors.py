@@ -147,8 +147,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
     ) -> grpc.RpcMethodHandler:
         method: str = handler_call_details.method
         handler = await continuation(handler_call_details)
-        if handler is None or method.startswith(OPEN_PREFIXES):
+        if handler is None:
             return handler
+        if method.startswith(OPEN_PREFIXES):
+            return _open(handler)
 
         authorization = request_id = correlation_id = None
         for key, value in handler_call_details.invocation_metadata or ():
@@ -341,3 +343,42 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             correlation_id_var.reset(tokens[2])
         except ValueError:  # a stream finalised from another task's context; that context dies with it
             pass
+
+
+def _open(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """An open method (health, reflection): unauthenticated and unlogged, but bytes that do not
+    decode are INVALID_ARGUMENT there too, not grpc's UNKNOWN. Reflection's bidirectional stream
+    is passed through as it is."""
+    if handler.request_streaming:
+        return handler
+
+    async def refused(request: Any, context: grpc.aio.ServicerContext) -> None:
+        try:
+            check_request(request)
+        except InvalidArgument as exc:
+            await context.abort_with_status(_rich_abort_status(exc, random_hex(8)))
+
+    if handler.response_streaming:
+        stream = handler.unary_stream
+
+        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            await refused(request, context)
+            async for response in stream(request, context):
+                yield response
+
+        return grpc.unary_stream_rpc_method_handler(
+            streaming,
+            request_deserializer=tolerant(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
+        )
+    unary = handler.unary_unary
+
+    async def answer(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await refused(request, context)
+        return await unary(request, context)
+
+    return grpc.unary_unary_rpc_method_handler(
+        answer,
+        request_deserializer=tolerant(handler.request_deserializer),
+        response_serializer=handler.response_serializer,
+    )

@@ -336,3 +336,25 @@ async def test_an_over_long_id_in_metadata_is_refused(
 
     assert bad_fields(status) == [key]
     assert server.store.head_sequence == head
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x18\xff", b"\x0a\x05ab", b"\x0b", b"\x00\x01", b"\x0a\x02\xff\xfe"],
+    ids=["truncated-varint", "length-past-the-end", "start-group", "field-0", "invalid-utf8"],
+)
+@pytest.mark.parametrize("streaming", [False, True], ids=["Check", "Watch"])
+async def test_health_requests_that_do_not_decode_are_invalid_argument(
+    channel: grpc.aio.Channel, data: bytes, streaming: bool
+) -> None:
+    # Before: grpc's own UNKNOWN "Unexpected DecodeError" (the open methods were passed through)
+    from grpc_health.v1 import health_pb2
+
+    path = "/grpc.health.v1.Health/" + ("Watch" if streaming else "Check")
+    kind = channel.unary_stream if streaming else channel.unary_unary
+    call = kind(path, request_serializer=None, response_deserializer=health_pb2.HealthCheckResponse.FromString)
+
+    error, status = await invalid(call(data, timeout=10))
+
+    assert error.details().startswith("the request could not be decoded")
+    assert reason_of(status) == "REQUEST_UNDECODABLE"
