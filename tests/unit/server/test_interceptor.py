@@ -264,14 +264,23 @@ async def test_the_callers_request_id_comes_back_on_success(fx: Fixture) -> None
     assert context.trailer("x-request-id") == "desk-42"
 
 
-async def test_health_and_reflection_pass_straight_through(fx: Fixture) -> None:
-    handler = fx.handler()
+async def test_health_is_open_and_reflection_passes_straight_through(fx: Fixture) -> None:
+    # Health: no credentials needed, the check runs (only bytes that do not decode are refused)
+    async def check(request: Any, context: Any) -> str:
+        return "SERVING"
+
+    result, context = await fx.call("/grpc.health.v1.Health/Check", (), handler=fx.handler(check))
+    assert result == "SERVING"
+    assert (context.aborted, context.aborted_with) == (None, None)
+
+    # Reflection (a bidirectional stream): the server's own handler, untouched
+    reflection = grpc.stream_stream_rpc_method_handler(lambda requests, context: iter(()))
 
     async def continuation(details: Any) -> grpc.RpcMethodHandler:
-        return handler
+        return reflection
 
-    for method in ("/grpc.health.v1.Health/Check", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"):
-        assert await fx.interceptor.intercept_service(continuation, CallDetails(method)) is handler
+    method = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+    assert await fx.interceptor.intercept_service(continuation, CallDetails(method)) is reflection
 
 
 async def test_an_application_error_in_the_handler_carries_its_details_and_the_request_id(fx: Fixture) -> None:
