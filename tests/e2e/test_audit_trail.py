@@ -4,8 +4,10 @@ behind the server's back, through the real `itirp` command and real server proce
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import grpc
@@ -225,3 +227,39 @@ def test_an_export_of_a_stopped_servers_log_writes_nothing_in_its_data_folder(st
 
     assert exported.returncode == 0, exported.stderr
     assert sorted(p.name for p in data.iterdir()) == before
+
+
+def _wal_after_kill_9(start_server, data: Path) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Logins under checkpoints every 200 ms, a kill -9, a WAL left behind; (the WAL's size, the
+    latest signed checkpoint's sequence)."""
+    server = start_server(data, env=CHECKPOINTS_EVERY_200_MS)
+    _logins(server.address, 120)
+    time.sleep(0.5)  # at least two checkpoints signed under the load
+    _logins(server.address, 120)
+    server.kill()
+    wal = data / "events.db-wal"
+    assert wal.exists() and wal.stat().st_size > 32 * 1024, "the crash left no WAL to damage"
+    return wal.stat().st_size, max(_checkpoint_sequences(data))
+
+
+def test_a_damaged_wal_after_a_kill_9_is_refused_when_it_loses_checkpointed_events(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Before (no checkpoints): a truncated or bit-flipped WAL lost acknowledged events silently and
+    # the server started normally. Now what a signed checkpoint covers cannot go missing unnoticed.
+    for damage in ("truncate", "flip"):
+        data = tmp_path / damage
+        size, checkpointed = _wal_after_kill_9(start_server, data)
+        wal = data / "events.db-wal"
+        if damage == "truncate":  # the disk kept the WAL's header and first frames only
+            os.truncate(wal, 32 + 3 * (4096 + 24))
+        else:  # one byte flipped in the WAL's first frame: it and every frame after it are dropped
+            with wal.open("r+b") as f:
+                f.seek(32 + 24 + 100)
+                byte = f.read(1)
+                f.seek(-1, os.SEEK_CUR)
+                f.write(bytes([byte[0] ^ 0xFF]))
+
+        refused = _serve_refused(data)
+
+        assert refused.returncode == 3, (damage, refused.stderr[-2000:])
+        assert "before its signed checkpoint" in refused.stderr, refused.stderr[-2000:]
+        assert checkpointed > 0 and size > 0
