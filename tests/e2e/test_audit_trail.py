@@ -238,7 +238,8 @@ def _wal_after_kill_9(start_server, data: Path) -> tuple[int, int]:  # type: ign
     _logins(server.address, 120)
     server.kill()
     wal = data / "events.db-wal"
-    assert wal.exists() and wal.stat().st_size > 32 * 1024, "the crash left no WAL to damage"
+    assert wal.exists(), "the crash left no WAL to damage"
+    assert wal.stat().st_size > 32 * 1024, "the crash left no WAL to damage"
     return wal.stat().st_size, max(_checkpoint_sequences(data))
 
 
@@ -262,4 +263,5 @@ def test_a_damaged_wal_after_a_kill_9_is_refused_when_it_loses_checkpointed_even
 
         assert refused.returncode == 3, (damage, refused.stderr[-2000:])
         assert "before its signed checkpoint" in refused.stderr, refused.stderr[-2000:]
-        assert checkpointed > 0 and size > 0
+        assert checkpointed > 0
+        assert size > 0
