@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -360,14 +361,24 @@ def _open(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
 
     if handler.response_streaming:
         stream = handler.unary_stream
+        behaviour: Callable[..., Any]
+        if inspect.isasyncgenfunction(stream):
 
-        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            await refused(request, context)
-            async for response in stream(request, context):
-                yield response
+            async def generated(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                await refused(request, context)
+                async for response in stream(request, context):
+                    yield response
 
+            behaviour = generated
+        else:  # a coroutine that writes with context.write (grpc's own health Watch)
+
+            async def writes(request: Any, context: grpc.aio.ServicerContext) -> None:
+                await refused(request, context)
+                await stream(request, context)
+
+            behaviour = writes
         return grpc.unary_stream_rpc_method_handler(
-            streaming,
+            behaviour,
             request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
