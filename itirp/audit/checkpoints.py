@@ -31,6 +31,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from itirp.store.export import require_fields
+
 __all__ = [
     "CHECKPOINT_MAGIC",
     "Checkpoint",
@@ -123,16 +125,10 @@ def checkpoint_from_json(obj: object) -> Checkpoint:
     """The inverse of `checkpoint_to_json`; ValueError when a key is missing or mistyped."""
     if not isinstance(obj, dict):
         raise ValueError("a checkpoint must be a JSON object")
+    require_fields(obj, ("sequence", "time_us"), int, "checkpoint")
+    require_fields(obj, ("head_hash", "key_id", "signature"), str, "checkpoint")
     try:
-        for key in ("sequence", "time_us"):
-            if not isinstance(obj[key], int) or isinstance(obj[key], bool):
-                raise ValueError(f"checkpoint {key} must be an integer")
-        for key in ("head_hash", "key_id", "signature"):
-            if not isinstance(obj[key], str):
-                raise ValueError(f"checkpoint {key} must be a string")
         signature = base64.b64decode(obj["signature"], validate=True)
-    except KeyError as exc:
-        raise ValueError(f"checkpoint: missing key {exc}") from None
     except binascii.Error as exc:
         raise ValueError(f"checkpoint signature is not base64 ({exc})") from None
     return Checkpoint(

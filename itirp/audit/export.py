@@ -28,7 +28,7 @@ from typing import Any, Literal
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from itirp.audit.checkpoints import Checkpoint, CheckpointReport, check_checkpoints, checkpoint_from_json
-from itirp.store.export import event_from_json
+from itirp.store.export import event_from_json, is_json_int
 from itirp.store.records import GENESIS_HASH, StoredEvent, VerifyResult, verify_chain
 
 __all__ = [
@@ -88,14 +88,14 @@ def header_from_json(obj: dict[str, Any]) -> ExportHeader:
     if obj.get("itirp_export") != EXPORT_FORMAT:
         raise ValueError(f"export format {obj.get('itirp_export')!r} is not {EXPORT_FORMAT}")
     ints = ("from_sequence", "to_sequence", "events")
-    if any(not isinstance(obj.get(k), int) or isinstance(obj.get(k), bool) for k in ints):
+    if not all(is_json_int(obj.get(k)) for k in ints):
         raise ValueError(f"the header's {', '.join(ints)} must be integers")
     if obj.get("kind") not in ("range", "correlation") or not isinstance(obj.get("to_head"), bool):
         raise ValueError("the header's kind must be range or correlation, to_head a boolean")
     if any(not isinstance(obj.get(k), str) for k in ("prev_hash", "last_hash", "correlation_id")):
         raise ValueError("the header's prev_hash, last_hash and correlation_id must be strings")
     sequences = obj.get("sequences")
-    if not isinstance(sequences, list) or any(not isinstance(s, int) or isinstance(s, bool) for s in sequences):
+    if not isinstance(sequences, list) or not all(is_json_int(s) for s in sequences):
         raise ValueError("the header's sequences must be a list of integers")
     return ExportHeader(
         kind=obj["kind"],

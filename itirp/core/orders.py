@@ -221,7 +221,7 @@ class OrderCommands:
         order = self._queries.visible(actor.viewer, command.order_id)
         if order.status is OrderStatus.PENDING_CANCEL:
             return order, None
-        external = order.venue not in ("", INTERNAL_VENUE)
+        external = _at_external_venue(order)
         payload: Message
         if external and order.can(Trigger.ORDER_CANCEL_REQUESTED):
             payload = events_pb2.OrderCancelRequested(
@@ -261,7 +261,7 @@ class OrderCommands:
         if book is None or order_id not in book or not order.can(Trigger.ORDER_AMENDED):
             where = (
                 f"is at the {order.venue} venue, which takes no amendments: cancel it and send a new order"
-                if order.venue not in ("", INTERNAL_VENUE) and not order.status.terminal
+                if _at_external_venue(order) and not order.status.terminal
                 else f"is {order.status.value}: only an order resting in the internal venue's book"
                 " (WORKING or PARTIALLY_FILLED) can be amended"
             )
@@ -325,6 +325,11 @@ class OrderCommands:
                 reason=Reason.KILL_SWITCH_ACTIVE if kill else Reason.AMENDMENT_REFUSED_BY_RISK,
                 metadata={"order_id": order.order_id, "violations": ",".join(v.violation.value for v in violations)},
             )
+
+
+def _at_external_venue(order: Order) -> bool:
+    """Whether the order went to an external venue (not the internal book, not yet anywhere)."""
+    return order.venue not in ("", INTERNAL_VENUE)
 
 
 def _created(order: NewOrder, username: str) -> events_pb2.OrderCreated:

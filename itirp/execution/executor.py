@@ -20,6 +20,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
 
+from itirp.core.execution import AT_VENUE
 from itirp.core.recorder import Committed
 from itirp.core.sequencer import Sequencer
 from itirp.domain.orders import OrderStatus
@@ -30,7 +31,8 @@ __all__ = ["Executor"]
 
 log = logging.getLogger("itirp.execution")
 
-_ASK = frozenset({OrderStatus.EXECUTING, OrderStatus.UNKNOWN, OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED})
+#: Orders at the venue whose state a driver asks it for (a pending cancel is sent instead).
+_ASK = AT_VENUE - {OrderStatus.PENDING_CANCEL}
 
 
 class Executor:

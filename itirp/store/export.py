@@ -20,12 +20,12 @@ import base64
 import binascii
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
 from itirp.store.records import GENESIS_HASH, StoredEvent, VerifyResult, verify_chain
 
-__all__ = ["dump_events", "event_from_json", "event_to_json", "verify_export"]
+__all__ = ["dump_events", "event_from_json", "event_to_json", "is_json_int", "require_fields", "verify_export"]
 
 _TEXT = (
     "event_id",
@@ -58,18 +58,29 @@ def event_to_json(ev: StoredEvent) -> dict[str, Any]:
     }
 
 
+def is_json_int(value: object) -> bool:
+    """A JSON integer (Python's bool is an int, and is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def require_fields(obj: Mapping[str, Any], keys: Iterable[str], kind: type[int] | type[str], what: str = "") -> None:
+    """ValueError naming the first of `keys` that `obj` lacks ("missing key 'k'") or holds with
+    another type than `kind` ("k must be an integer"); `what` names the object in the message."""
+    for key in keys:
+        if key not in obj:
+            raise ValueError(f"{what}: missing key {key!r}" if what else f"missing key {key!r}")
+        value = obj[key]
+        if not (is_json_int(value) if kind is int else isinstance(value, str)):
+            expected = "an integer" if kind is int else "a string"
+            raise ValueError(f"{what} {key} must be {expected}" if what else f"{key} must be {expected}")
+
+
 def event_from_json(obj: dict[str, Any]) -> StoredEvent:
     """The inverse of `event_to_json`; ValueError when a key is missing or mistyped."""
+    require_fields(obj, (*_TEXT, "prev_hash", "hash", "payload"), str)
+    require_fields(obj, _INT, int)
     try:
-        for key in (*_TEXT, "prev_hash", "hash", "payload"):
-            if not isinstance(obj[key], str):
-                raise ValueError(f"{key} must be a string")
-        for key in _INT:
-            if not isinstance(obj[key], int) or isinstance(obj[key], bool):
-                raise ValueError(f"{key} must be an integer")
         payload = base64.b64decode(obj["payload"], validate=True)
-    except KeyError as exc:
-        raise ValueError(f"missing key {exc}") from None
     except binascii.Error as exc:
         raise ValueError(f"payload is not base64 ({exc})") from None
     return StoredEvent(
