@@ -70,6 +70,30 @@ class ViolationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VIOLATION_TYPE_NET_EXPOSURE_LIMIT: _ClassVar[ViolationType]
     VIOLATION_TYPE_GROSS_EXPOSURE_LIMIT: _ClassVar[ViolationType]
     VIOLATION_TYPE_PRICE_BAND: _ClassVar[ViolationType]
+    VIOLATION_TYPE_ORDER_VALUE_LIMIT: _ClassVar[ViolationType]
+    VIOLATION_TYPE_ORDER_QUANTITY_LIMIT: _ClassVar[ViolationType]
+    VIOLATION_TYPE_CREDIT_LIMIT: _ClassVar[ViolationType]
+    VIOLATION_TYPE_DAILY_LOSS_LIMIT: _ClassVar[ViolationType]
+    VIOLATION_TYPE_RESTRICTED_INSTRUMENT: _ClassVar[ViolationType]
+    VIOLATION_TYPE_TRADING_HALTED: _ClassVar[ViolationType]
+    VIOLATION_TYPE_REDUCE_ONLY: _ClassVar[ViolationType]
+    VIOLATION_TYPE_DUPLICATE_ORDER: _ClassVar[ViolationType]
+
+class ScopeLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCOPE_LEVEL_UNSPECIFIED: _ClassVar[ScopeLevel]
+    SCOPE_LEVEL_FIRM: _ClassVar[ScopeLevel]
+    SCOPE_LEVEL_DESK: _ClassVar[ScopeLevel]
+    SCOPE_LEVEL_ACCOUNT: _ClassVar[ScopeLevel]
+    SCOPE_LEVEL_TRADER: _ClassVar[ScopeLevel]
+    SCOPE_LEVEL_INSTRUMENT: _ClassVar[ScopeLevel]
+
+class TradingState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRADING_STATE_UNSPECIFIED: _ClassVar[TradingState]
+    TRADING_STATE_ACTIVE: _ClassVar[TradingState]
+    TRADING_STATE_REDUCING: _ClassVar[TradingState]
+    TRADING_STATE_HALTED: _ClassVar[TradingState]
 
 class InstrumentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -118,24 +142,54 @@ VIOLATION_TYPE_DAILY_VOLUME_LIMIT: ViolationType
 VIOLATION_TYPE_NET_EXPOSURE_LIMIT: ViolationType
 VIOLATION_TYPE_GROSS_EXPOSURE_LIMIT: ViolationType
 VIOLATION_TYPE_PRICE_BAND: ViolationType
+VIOLATION_TYPE_ORDER_VALUE_LIMIT: ViolationType
+VIOLATION_TYPE_ORDER_QUANTITY_LIMIT: ViolationType
+VIOLATION_TYPE_CREDIT_LIMIT: ViolationType
+VIOLATION_TYPE_DAILY_LOSS_LIMIT: ViolationType
+VIOLATION_TYPE_RESTRICTED_INSTRUMENT: ViolationType
+VIOLATION_TYPE_TRADING_HALTED: ViolationType
+VIOLATION_TYPE_REDUCE_ONLY: ViolationType
+VIOLATION_TYPE_DUPLICATE_ORDER: ViolationType
+SCOPE_LEVEL_UNSPECIFIED: ScopeLevel
+SCOPE_LEVEL_FIRM: ScopeLevel
+SCOPE_LEVEL_DESK: ScopeLevel
+SCOPE_LEVEL_ACCOUNT: ScopeLevel
+SCOPE_LEVEL_TRADER: ScopeLevel
+SCOPE_LEVEL_INSTRUMENT: ScopeLevel
+TRADING_STATE_UNSPECIFIED: TradingState
+TRADING_STATE_ACTIVE: TradingState
+TRADING_STATE_REDUCING: TradingState
+TRADING_STATE_HALTED: TradingState
 INSTRUMENT_STATUS_UNSPECIFIED: InstrumentStatus
 INSTRUMENT_STATUS_ACTIVE: InstrumentStatus
 INSTRUMENT_STATUS_HALTED: InstrumentStatus
 INSTRUMENT_STATUS_CLOSED: InstrumentStatus
 
 class RiskViolation(_message.Message):
-    __slots__ = ("type", "limit", "projected", "message", "reference_price")
+    __slots__ = ("type", "limit", "projected", "message", "reference_price", "scope", "limit_name")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     PROJECTED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_PRICE_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_NAME_FIELD_NUMBER: _ClassVar[int]
     type: ViolationType
     limit: str
     projected: str
     message: str
     reference_price: str
-    def __init__(self, type: _Optional[_Union[ViolationType, str]] = ..., limit: _Optional[str] = ..., projected: _Optional[str] = ..., message: _Optional[str] = ..., reference_price: _Optional[str] = ...) -> None: ...
+    scope: str
+    limit_name: str
+    def __init__(self, type: _Optional[_Union[ViolationType, str]] = ..., limit: _Optional[str] = ..., projected: _Optional[str] = ..., message: _Optional[str] = ..., reference_price: _Optional[str] = ..., scope: _Optional[str] = ..., limit_name: _Optional[str] = ...) -> None: ...
+
+class RiskScope(_message.Message):
+    __slots__ = ("level", "id")
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    level: ScopeLevel
+    id: str
+    def __init__(self, level: _Optional[_Union[ScopeLevel, str]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class Instrument(_message.Message):
     __slots__ = ("symbol", "name", "currency", "tick_size", "lot_size", "min_quantity", "max_quantity", "status", "price_band_percent", "reference_price", "updated_at", "updated_by")

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from itirp.v1 import account_pb2 as _account_pb2
 from itirp.v1 import common_pb2 as _common_pb2
 from itirp.v1 import risk_pb2 as _risk_pb2
 from google.protobuf.internal import containers as _containers
@@ -50,6 +51,15 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_USER_ROLE_CHANGED: _ClassVar[EventType]
     EVENT_TYPE_PASSWORD_CHANGED: _ClassVar[EventType]
     EVENT_TYPE_USER_UNLOCKED: _ClassVar[EventType]
+    EVENT_TYPE_DESK_UPSERTED: _ClassVar[EventType]
+    EVENT_TYPE_ACCOUNT_UPSERTED: _ClassVar[EventType]
+    EVENT_TYPE_TRADER_ENTITLED: _ClassVar[EventType]
+    EVENT_TYPE_TRADING_STATE_CHANGED: _ClassVar[EventType]
+    EVENT_TYPE_RESTRICTION_CHANGED: _ClassVar[EventType]
+    EVENT_TYPE_ORDER_RELEASED: _ClassVar[EventType]
+    EVENT_TYPE_SESSION_OPENED: _ClassVar[EventType]
+    EVENT_TYPE_SESSION_CLOSED: _ClassVar[EventType]
+    EVENT_TYPE_MASS_CANCEL_REQUESTED: _ClassVar[EventType]
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_ORDER_CREATED: EventType
 EVENT_TYPE_RISK_CHECK_STARTED: EventType
@@ -86,9 +96,18 @@ EVENT_TYPE_USER_ENABLED: EventType
 EVENT_TYPE_USER_ROLE_CHANGED: EventType
 EVENT_TYPE_PASSWORD_CHANGED: EventType
 EVENT_TYPE_USER_UNLOCKED: EventType
+EVENT_TYPE_DESK_UPSERTED: EventType
+EVENT_TYPE_ACCOUNT_UPSERTED: EventType
+EVENT_TYPE_TRADER_ENTITLED: EventType
+EVENT_TYPE_TRADING_STATE_CHANGED: EventType
+EVENT_TYPE_RESTRICTION_CHANGED: EventType
+EVENT_TYPE_ORDER_RELEASED: EventType
+EVENT_TYPE_SESSION_OPENED: EventType
+EVENT_TYPE_SESSION_CLOSED: EventType
+EVENT_TYPE_MASS_CANCEL_REQUESTED: EventType
 
 class Event(_message.Message):
-    __slots__ = ("sequence", "event_id", "event_type", "correlation_id", "causation_id", "order_id", "user_id", "timestamp", "symbol", "schema_version", "prev_hash", "hash", "order_created", "risk_check_started", "risk_check_passed", "risk_check_failed", "execution_started", "execution_completed", "execution_failed", "execution_retried", "order_cancelled", "circuit_breaker_opened", "circuit_breaker_half_opened", "circuit_breaker_closed", "risk_limits_updated", "kill_switch_activated", "kill_switch_deactivated", "daily_volume_reset", "user_logged_in", "login_failed", "token_revoked", "user_created", "user_disabled", "order_accepted", "order_filled", "order_amended", "order_expired", "instrument_upserted", "instrument_status_changed", "mark_recorded", "order_cancel_requested", "order_status_unknown", "audit_checkpoint_signed", "user_enabled", "user_role_changed", "password_changed", "user_unlocked")
+    __slots__ = ("sequence", "event_id", "event_type", "correlation_id", "causation_id", "order_id", "user_id", "timestamp", "symbol", "schema_version", "prev_hash", "hash", "order_created", "risk_check_started", "risk_check_passed", "risk_check_failed", "execution_started", "execution_completed", "execution_failed", "execution_retried", "order_cancelled", "circuit_breaker_opened", "circuit_breaker_half_opened", "circuit_breaker_closed", "risk_limits_updated", "kill_switch_activated", "kill_switch_deactivated", "daily_volume_reset", "user_logged_in", "login_failed", "token_revoked", "user_created", "user_disabled", "order_accepted", "order_filled", "order_amended", "order_expired", "instrument_upserted", "instrument_status_changed", "mark_recorded", "order_cancel_requested", "order_status_unknown", "audit_checkpoint_signed", "user_enabled", "user_role_changed", "password_changed", "user_unlocked", "desk_upserted", "account_upserted", "trader_entitled", "trading_state_changed", "restriction_changed", "order_released", "session_opened", "session_closed", "mass_cancel_requested")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -136,6 +155,15 @@ class Event(_message.Message):
     USER_ROLE_CHANGED_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_CHANGED_FIELD_NUMBER: _ClassVar[int]
     USER_UNLOCKED_FIELD_NUMBER: _ClassVar[int]
+    DESK_UPSERTED_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_UPSERTED_FIELD_NUMBER: _ClassVar[int]
+    TRADER_ENTITLED_FIELD_NUMBER: _ClassVar[int]
+    TRADING_STATE_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    RESTRICTION_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    ORDER_RELEASED_FIELD_NUMBER: _ClassVar[int]
+    SESSION_OPENED_FIELD_NUMBER: _ClassVar[int]
+    SESSION_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    MASS_CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     event_id: str
     event_type: EventType
@@ -183,10 +211,19 @@ class Event(_message.Message):
     user_role_changed: UserRoleChanged
     password_changed: PasswordChanged
     user_unlocked: UserUnlocked
-    def __init__(self, sequence: _Optional[int] = ..., event_id: _Optional[str] = ..., event_type: _Optional[_Union[EventType, str]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., symbol: _Optional[str] = ..., schema_version: _Optional[int] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ..., order_created: _Optional[_Union[OrderCreated, _Mapping]] = ..., risk_check_started: _Optional[_Union[RiskCheckStarted, _Mapping]] = ..., risk_check_passed: _Optional[_Union[RiskCheckPassed, _Mapping]] = ..., risk_check_failed: _Optional[_Union[RiskCheckFailed, _Mapping]] = ..., execution_started: _Optional[_Union[ExecutionStarted, _Mapping]] = ..., execution_completed: _Optional[_Union[ExecutionCompleted, _Mapping]] = ..., execution_failed: _Optional[_Union[ExecutionFailed, _Mapping]] = ..., execution_retried: _Optional[_Union[ExecutionRetried, _Mapping]] = ..., order_cancelled: _Optional[_Union[OrderCancelled, _Mapping]] = ..., circuit_breaker_opened: _Optional[_Union[CircuitBreakerOpened, _Mapping]] = ..., circuit_breaker_half_opened: _Optional[_Union[CircuitBreakerHalfOpened, _Mapping]] = ..., circuit_breaker_closed: _Optional[_Union[CircuitBreakerClosed, _Mapping]] = ..., risk_limits_updated: _Optional[_Union[RiskLimitsUpdated, _Mapping]] = ..., kill_switch_activated: _Optional[_Union[KillSwitchActivated, _Mapping]] = ..., kill_switch_deactivated: _Optional[_Union[KillSwitchDeactivated, _Mapping]] = ..., daily_volume_reset: _Optional[_Union[DailyVolumeReset, _Mapping]] = ..., user_logged_in: _Optional[_Union[UserLoggedIn, _Mapping]] = ..., login_failed: _Optional[_Union[LoginFailed, _Mapping]] = ..., token_revoked: _Optional[_Union[TokenRevoked, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., user_disabled: _Optional[_Union[UserDisabled, _Mapping]] = ..., order_accepted: _Optional[_Union[OrderAccepted, _Mapping]] = ..., order_filled: _Optional[_Union[OrderFilled, _Mapping]] = ..., order_amended: _Optional[_Union[OrderAmended, _Mapping]] = ..., order_expired: _Optional[_Union[OrderExpired, _Mapping]] = ..., instrument_upserted: _Optional[_Union[InstrumentUpserted, _Mapping]] = ..., instrument_status_changed: _Optional[_Union[InstrumentStatusChanged, _Mapping]] = ..., mark_recorded: _Optional[_Union[MarkRecorded, _Mapping]] = ..., order_cancel_requested: _Optional[_Union[OrderCancelRequested, _Mapping]] = ..., order_status_unknown: _Optional[_Union[OrderStatusUnknown, _Mapping]] = ..., audit_checkpoint_signed: _Optional[_Union[AuditCheckpointSigned, _Mapping]] = ..., user_enabled: _Optional[_Union[UserEnabled, _Mapping]] = ..., user_role_changed: _Optional[_Union[UserRoleChanged, _Mapping]] = ..., password_changed: _Optional[_Union[PasswordChanged, _Mapping]] = ..., user_unlocked: _Optional[_Union[UserUnlocked, _Mapping]] = ...) -> None: ...
+    desk_upserted: DeskUpserted
+    account_upserted: AccountUpserted
+    trader_entitled: TraderEntitled
+    trading_state_changed: TradingStateChanged
+    restriction_changed: RestrictionChanged
+    order_released: OrderReleased
+    session_opened: SessionOpened
+    session_closed: SessionClosed
+    mass_cancel_requested: MassCancelRequested
+    def __init__(self, sequence: _Optional[int] = ..., event_id: _Optional[str] = ..., event_type: _Optional[_Union[EventType, str]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., symbol: _Optional[str] = ..., schema_version: _Optional[int] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ..., order_created: _Optional[_Union[OrderCreated, _Mapping]] = ..., risk_check_started: _Optional[_Union[RiskCheckStarted, _Mapping]] = ..., risk_check_passed: _Optional[_Union[RiskCheckPassed, _Mapping]] = ..., risk_check_failed: _Optional[_Union[RiskCheckFailed, _Mapping]] = ..., execution_started: _Optional[_Union[ExecutionStarted, _Mapping]] = ..., execution_completed: _Optional[_Union[ExecutionCompleted, _Mapping]] = ..., execution_failed: _Optional[_Union[ExecutionFailed, _Mapping]] = ..., execution_retried: _Optional[_Union[ExecutionRetried, _Mapping]] = ..., order_cancelled: _Optional[_Union[OrderCancelled, _Mapping]] = ..., circuit_breaker_opened: _Optional[_Union[CircuitBreakerOpened, _Mapping]] = ..., circuit_breaker_half_opened: _Optional[_Union[CircuitBreakerHalfOpened, _Mapping]] = ..., circuit_breaker_closed: _Optional[_Union[CircuitBreakerClosed, _Mapping]] = ..., risk_limits_updated: _Optional[_Union[RiskLimitsUpdated, _Mapping]] = ..., kill_switch_activated: _Optional[_Union[KillSwitchActivated, _Mapping]] = ..., kill_switch_deactivated: _Optional[_Union[KillSwitchDeactivated, _Mapping]] = ..., daily_volume_reset: _Optional[_Union[DailyVolumeReset, _Mapping]] = ..., user_logged_in: _Optional[_Union[UserLoggedIn, _Mapping]] = ..., login_failed: _Optional[_Union[LoginFailed, _Mapping]] = ..., token_revoked: _Optional[_Union[TokenRevoked, _Mapping]] = ..., user_created: _Optional[_Union[UserCreated, _Mapping]] = ..., user_disabled: _Optional[_Union[UserDisabled, _Mapping]] = ..., order_accepted: _Optional[_Union[OrderAccepted, _Mapping]] = ..., order_filled: _Optional[_Union[OrderFilled, _Mapping]] = ..., order_amended: _Optional[_Union[OrderAmended, _Mapping]] = ..., order_expired: _Optional[_Union[OrderExpired, _Mapping]] = ..., instrument_upserted: _Optional[_Union[InstrumentUpserted, _Mapping]] = ..., instrument_status_changed: _Optional[_Union[InstrumentStatusChanged, _Mapping]] = ..., mark_recorded: _Optional[_Union[MarkRecorded, _Mapping]] = ..., order_cancel_requested: _Optional[_Union[OrderCancelRequested, _Mapping]] = ..., order_status_unknown: _Optional[_Union[OrderStatusUnknown, _Mapping]] = ..., audit_checkpoint_signed: _Optional[_Union[AuditCheckpointSigned, _Mapping]] = ..., user_enabled: _Optional[_Union[UserEnabled, _Mapping]] = ..., user_role_changed: _Optional[_Union[UserRoleChanged, _Mapping]] = ..., password_changed: _Optional[_Union[PasswordChanged, _Mapping]] = ..., user_unlocked: _Optional[_Union[UserUnlocked, _Mapping]] = ..., desk_upserted: _Optional[_Union[DeskUpserted, _Mapping]] = ..., account_upserted: _Optional[_Union[AccountUpserted, _Mapping]] = ..., trader_entitled: _Optional[_Union[TraderEntitled, _Mapping]] = ..., trading_state_changed: _Optional[_Union[TradingStateChanged, _Mapping]] = ..., restriction_changed: _Optional[_Union[RestrictionChanged, _Mapping]] = ..., order_released: _Optional[_Union[OrderReleased, _Mapping]] = ..., session_opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., session_closed: _Optional[_Union[SessionClosed, _Mapping]] = ..., mass_cancel_requested: _Optional[_Union[MassCancelRequested, _Mapping]] = ...) -> None: ...
 
 class OrderCreated(_message.Message):
-    __slots__ = ("client_order_id", "username", "symbol", "side", "quantity", "price", "strategy", "order_type", "time_in_force", "self_trade_prevention")
+    __slots__ = ("client_order_id", "username", "symbol", "side", "quantity", "price", "strategy", "order_type", "time_in_force", "self_trade_prevention", "account", "desk", "intended_duplicate", "session_id")
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +234,10 @@ class OrderCreated(_message.Message):
     ORDER_TYPE_FIELD_NUMBER: _ClassVar[int]
     TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
     SELF_TRADE_PREVENTION_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    DESK_FIELD_NUMBER: _ClassVar[int]
+    INTENDED_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     client_order_id: str
     username: str
     symbol: str
@@ -207,7 +248,11 @@ class OrderCreated(_message.Message):
     order_type: _common_pb2.OrderType
     time_in_force: _common_pb2.TimeInForce
     self_trade_prevention: _common_pb2.SelfTradePrevention
-    def __init__(self, client_order_id: _Optional[str] = ..., username: _Optional[str] = ..., symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ..., order_type: _Optional[_Union[_common_pb2.OrderType, str]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., self_trade_prevention: _Optional[_Union[_common_pb2.SelfTradePrevention, str]] = ...) -> None: ...
+    account: str
+    desk: str
+    intended_duplicate: bool
+    session_id: str
+    def __init__(self, client_order_id: _Optional[str] = ..., username: _Optional[str] = ..., symbol: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[int] = ..., price: _Optional[str] = ..., strategy: _Optional[str] = ..., order_type: _Optional[_Union[_common_pb2.OrderType, str]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., self_trade_prevention: _Optional[_Union[_common_pb2.SelfTradePrevention, str]] = ..., account: _Optional[str] = ..., desk: _Optional[str] = ..., intended_duplicate: _Optional[bool] = ..., session_id: _Optional[str] = ...) -> None: ...
 
 class RiskCheckStarted(_message.Message):
     __slots__ = ()
@@ -352,20 +397,26 @@ class RiskLimitsUpdated(_message.Message):
     def __init__(self, old_limits: _Optional[_Union[_risk_pb2.RiskLimits, _Mapping]] = ..., new_limits: _Optional[_Union[_risk_pb2.RiskLimits, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class KillSwitchActivated(_message.Message):
-    __slots__ = ("reason", "username")
+    __slots__ = ("reason", "username", "scope", "cancel_working")
     REASON_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_WORKING_FIELD_NUMBER: _ClassVar[int]
     reason: str
     username: str
-    def __init__(self, reason: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
+    scope: _common_pb2.RiskScope
+    cancel_working: bool
+    def __init__(self, reason: _Optional[str] = ..., username: _Optional[str] = ..., scope: _Optional[_Union[_common_pb2.RiskScope, _Mapping]] = ..., cancel_working: _Optional[bool] = ...) -> None: ...
 
 class KillSwitchDeactivated(_message.Message):
-    __slots__ = ("reason", "username")
+    __slots__ = ("reason", "username", "scope")
     REASON_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
     reason: str
     username: str
-    def __init__(self, reason: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
+    scope: _common_pb2.RiskScope
+    def __init__(self, reason: _Optional[str] = ..., username: _Optional[str] = ..., scope: _Optional[_Union[_common_pb2.RiskScope, _Mapping]] = ...) -> None: ...
 
 class DailyVolumeReset(_message.Message):
     __slots__ = ("previous_trading_day", "previous_volume", "trading_day")
@@ -558,3 +609,121 @@ class AuditCheckpointSigned(_message.Message):
     key_id: str
     signature: bytes
     def __init__(self, sequence: _Optional[int] = ..., head_hash: _Optional[str] = ..., signed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class DeskUpserted(_message.Message):
+    __slots__ = ("desk", "created", "reason")
+    DESK_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    desk: _account_pb2.Desk
+    created: bool
+    reason: str
+    def __init__(self, desk: _Optional[_Union[_account_pb2.Desk, _Mapping]] = ..., created: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AccountUpserted(_message.Message):
+    __slots__ = ("account", "created", "reason")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    created: bool
+    reason: str
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., created: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TraderEntitled(_message.Message):
+    __slots__ = ("entitlement", "reason", "username")
+    ENTITLEMENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    entitlement: _account_pb2.Entitlement
+    reason: str
+    username: str
+    def __init__(self, entitlement: _Optional[_Union[_account_pb2.Entitlement, _Mapping]] = ..., reason: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
+
+class TradingStateChanged(_message.Message):
+    __slots__ = ("scope", "old_state", "new_state", "reason", "username", "control")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    OLD_STATE_FIELD_NUMBER: _ClassVar[int]
+    NEW_STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.RiskScope
+    old_state: _common_pb2.TradingState
+    new_state: _common_pb2.TradingState
+    reason: str
+    username: str
+    control: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.RiskScope, _Mapping]] = ..., old_state: _Optional[_Union[_common_pb2.TradingState, str]] = ..., new_state: _Optional[_Union[_common_pb2.TradingState, str]] = ..., reason: _Optional[str] = ..., username: _Optional[str] = ..., control: _Optional[str] = ...) -> None: ...
+
+class RestrictionChanged(_message.Message):
+    __slots__ = ("scope", "symbol", "old_restriction", "new_restriction", "reason", "username")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    OLD_RESTRICTION_FIELD_NUMBER: _ClassVar[int]
+    NEW_RESTRICTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.RiskScope
+    symbol: str
+    old_restriction: _risk_pb2.Restriction
+    new_restriction: _risk_pb2.Restriction
+    reason: str
+    username: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.RiskScope, _Mapping]] = ..., symbol: _Optional[str] = ..., old_restriction: _Optional[_Union[_risk_pb2.Restriction, str]] = ..., new_restriction: _Optional[_Union[_risk_pb2.Restriction, str]] = ..., reason: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
+
+class OrderReleased(_message.Message):
+    __slots__ = ("reason", "username", "overridden")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    username: str
+    overridden: _containers.RepeatedScalarFieldContainer[_common_pb2.ViolationType]
+    def __init__(self, reason: _Optional[str] = ..., username: _Optional[str] = ..., overridden: _Optional[_Iterable[_Union[_common_pb2.ViolationType, str]]] = ...) -> None: ...
+
+class SessionOpened(_message.Message):
+    __slots__ = ("session_id", "name", "cancel_on_disconnect", "heartbeat_seconds", "username", "client_address")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_ON_DISCONNECT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    name: str
+    cancel_on_disconnect: bool
+    heartbeat_seconds: int
+    username: str
+    client_address: str
+    def __init__(self, session_id: _Optional[str] = ..., name: _Optional[str] = ..., cancel_on_disconnect: _Optional[bool] = ..., heartbeat_seconds: _Optional[int] = ..., username: _Optional[str] = ..., client_address: _Optional[str] = ...) -> None: ...
+
+class SessionClosed(_message.Message):
+    __slots__ = ("session_id", "clean", "reason", "orders_cancelled")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CLEAN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    clean: bool
+    reason: str
+    orders_cancelled: int
+    def __init__(self, session_id: _Optional[str] = ..., clean: _Optional[bool] = ..., reason: _Optional[str] = ..., orders_cancelled: _Optional[int] = ...) -> None: ...
+
+class MassCancelRequested(_message.Message):
+    __slots__ = ("scope", "symbol", "reason", "username", "trigger", "orders", "session_id")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.RiskScope
+    symbol: str
+    reason: str
+    username: str
+    trigger: str
+    orders: int
+    session_id: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.RiskScope, _Mapping]] = ..., symbol: _Optional[str] = ..., reason: _Optional[str] = ..., username: _Optional[str] = ..., trigger: _Optional[str] = ..., orders: _Optional[int] = ..., session_id: _Optional[str] = ...) -> None: ...

@@ -66,6 +66,21 @@ class OrderServiceStub:
                 request_serializer=itirp_dot_v1_dot_order__pb2.StreamOrderUpdatesRequest.SerializeToString,
                 response_deserializer=itirp_dot_v1_dot_order__pb2.StreamOrderUpdatesResponse.FromString,
                 _registered_method=True)
+        self.CancelAllOrders = channel.unary_unary(
+                '/itirp.v1.OrderService/CancelAllOrders',
+                request_serializer=itirp_dot_v1_dot_order__pb2.CancelAllOrdersRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_order__pb2.CancelAllOrdersResponse.FromString,
+                _registered_method=True)
+        self.SetCancelAllAfter = channel.unary_unary(
+                '/itirp.v1.OrderService/SetCancelAllAfter',
+                request_serializer=itirp_dot_v1_dot_order__pb2.SetCancelAllAfterRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_order__pb2.SetCancelAllAfterResponse.FromString,
+                _registered_method=True)
+        self.OrderEntry = channel.stream_stream(
+                '/itirp.v1.OrderService/OrderEntry',
+                request_serializer=itirp_dot_v1_dot_order__pb2.OrderEntryRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_order__pb2.OrderEntryResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -119,6 +134,35 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelAllOrders(self, request, context):
+        """Cancels every working order in a scope: a TRADER their own (optionally one account's or one
+        instrument's), RISK_MANAGER and above any scope. Orders at an external venue become
+        PENDING_CANCEL until it answers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCancelAllAfter(self, request, context):
+        """A dead-man's switch for unary clients: unless called again within `seconds`, every working
+        order of the caller is cancelled. 0 disarms it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OrderEntry(self, request_iterator, context):
+        """An order-entry session: new, cancel and amend requests in, one answer per request, in
+        order (an ack with the order as approved or rejected and durable, or an error for that
+        request alone: the session stays open). The first message must be `open`. With
+        cancel_on_disconnect, every order entered on the session and still working is cancelled
+        when the stream ends without a `close`. Its open and close are events; the session is the
+        unit of the message throttle.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -151,6 +195,21 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.StreamOrderUpdates,
                     request_deserializer=itirp_dot_v1_dot_order__pb2.StreamOrderUpdatesRequest.FromString,
                     response_serializer=itirp_dot_v1_dot_order__pb2.StreamOrderUpdatesResponse.SerializeToString,
+            ),
+            'CancelAllOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelAllOrders,
+                    request_deserializer=itirp_dot_v1_dot_order__pb2.CancelAllOrdersRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_order__pb2.CancelAllOrdersResponse.SerializeToString,
+            ),
+            'SetCancelAllAfter': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCancelAllAfter,
+                    request_deserializer=itirp_dot_v1_dot_order__pb2.SetCancelAllAfterRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_order__pb2.SetCancelAllAfterResponse.SerializeToString,
+            ),
+            'OrderEntry': grpc.stream_stream_rpc_method_handler(
+                    servicer.OrderEntry,
+                    request_deserializer=itirp_dot_v1_dot_order__pb2.OrderEntryRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_order__pb2.OrderEntryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -317,6 +376,87 @@ class OrderService:
             '/itirp.v1.OrderService/StreamOrderUpdates',
             itirp_dot_v1_dot_order__pb2.StreamOrderUpdatesRequest.SerializeToString,
             itirp_dot_v1_dot_order__pb2.StreamOrderUpdatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelAllOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/itirp.v1.OrderService/CancelAllOrders',
+            itirp_dot_v1_dot_order__pb2.CancelAllOrdersRequest.SerializeToString,
+            itirp_dot_v1_dot_order__pb2.CancelAllOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCancelAllAfter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/itirp.v1.OrderService/SetCancelAllAfter',
+            itirp_dot_v1_dot_order__pb2.SetCancelAllAfterRequest.SerializeToString,
+            itirp_dot_v1_dot_order__pb2.SetCancelAllAfterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OrderEntry(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/itirp.v1.OrderService/OrderEntry',
+            itirp_dot_v1_dot_order__pb2.OrderEntryRequest.SerializeToString,
+            itirp_dot_v1_dot_order__pb2.OrderEntryResponse.FromString,
             options,
             channel_credentials,
             insecure,

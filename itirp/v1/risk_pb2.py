@@ -24,41 +24,64 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from itirp.v1 import common_pb2 as itirp_dot_v1_dot_common__pb2
+from itirp.v1 import order_pb2 as itirp_dot_v1_dot_order__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13itirp/v1/risk.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15itirp/v1/common.proto\"\xd8\x01\n\nRiskLimits\x12\x19\n\x11max_position_size\x18\x01 \x01(\t\x12\x18\n\x10max_daily_volume\x18\x02 \x01(\t\x12\x18\n\x10max_net_exposure\x18\x03 \x01(\t\x12\x1a\n\x12max_gross_exposure\x18\x04 \x01(\t\x12\x1b\n\x13kill_switch_enabled\x18\x05 \x01(\x08\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x07 \x01(\t\"\x9d\x02\n\x0bRiskMetrics\x12\x14\n\x0cnet_exposure\x18\x01 \x01(\t\x12\x16\n\x0egross_exposure\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x61ily_volume\x18\x03 \x01(\t\x12\x17\n\x0ftotal_positions\x18\x04 \x01(\x05\x12\x18\n\x10largest_position\x18\x05 \x01(\t\x12\x1a\n\x12kill_switch_active\x18\x06 \x01(\x08\x12\x18\n\x10working_exposure\x18\x07 \x01(\t\x12\x13\n\x0btrading_day\x18\x08 \x01(\t\x12-\n\ttimestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x05marks\x18\n \x03(\x0b\x32\x0e.itirp.v1.Mark\"\xe9\x01\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x15\n\raverage_price\x18\x03 \x01(\t\x12\x12\n\nlast_price\x18\x04 \x01(\t\x12\x14\n\x0cmarket_value\x18\x05 \x01(\t\x12\x14\n\x0crealized_pnl\x18\x06 \x01(\t\x12\x16\n\x0eunrealized_pnl\x18\x07 \x01(\t\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x04mark\x18\t \x01(\x0b\x32\x0e.itirp.v1.Mark\"\x17\n\x15GetRiskMetricsRequest\"@\n\x16GetRiskMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.itirp.v1.RiskMetrics\"\x16\n\x14GetRiskLimitsRequest\"=\n\x15GetRiskLimitsResponse\x12$\n\x06limits\x18\x01 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\"\x94\x01\n\x17UpdateRiskLimitsRequest\x12\x19\n\x11max_position_size\x18\x01 \x01(\t\x12\x18\n\x10max_daily_volume\x18\x02 \x01(\t\x12\x18\n\x10max_net_exposure\x18\x03 \x01(\t\x12\x1a\n\x12max_gross_exposure\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"o\n\x18UpdateRiskLimitsResponse\x12$\n\x06limits\x18\x01 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\x12-\n\x0fprevious_limits\x18\x02 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\"7\n\x14SetKillSwitchRequest\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x93\x01\n\x15SetKillSwitchResponse\x12\x1a\n\x12kill_switch_active\x18\x01 \x01(\x08\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06set_by\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x14ListPositionsRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"x\n\x15ListPositionsResponse\x12%\n\tpositions\x18\x01 \x03(\x0b\x32\x12.itirp.v1.Position\x12\x1a\n\x12total_realized_pnl\x18\x02 \x01(\t\x12\x1c\n\x14total_unrealized_pnl\x18\x03 \x01(\t2\xb3\x03\n\x0bRiskService\x12S\n\x0eGetRiskMetrics\x12\x1f.itirp.v1.GetRiskMetricsRequest\x1a .itirp.v1.GetRiskMetricsResponse\x12P\n\rGetRiskLimits\x12\x1e.itirp.v1.GetRiskLimitsRequest\x1a\x1f.itirp.v1.GetRiskLimitsResponse\x12Y\n\x10UpdateRiskLimits\x12!.itirp.v1.UpdateRiskLimitsRequest\x1a\".itirp.v1.UpdateRiskLimitsResponse\x12P\n\rSetKillSwitch\x12\x1e.itirp.v1.SetKillSwitchRequest\x1a\x1f.itirp.v1.SetKillSwitchResponse\x12P\n\rListPositions\x12\x1e.itirp.v1.ListPositionsRequest\x1a\x1f.itirp.v1.ListPositionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13itirp/v1/risk.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15itirp/v1/common.proto\x1a\x14itirp/v1/order.proto\"\xf1\x02\n\nRiskLimits\x12\x19\n\x11max_position_size\x18\x01 \x01(\t\x12\x18\n\x10max_daily_volume\x18\x02 \x01(\t\x12\x18\n\x10max_net_exposure\x18\x03 \x01(\t\x12\x1a\n\x12max_gross_exposure\x18\x04 \x01(\t\x12\x1b\n\x13kill_switch_enabled\x18\x05 \x01(\x08\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x07 \x01(\t\x12\x17\n\x0fmax_order_value\x18\x08 \x01(\t\x12\x1a\n\x12max_order_quantity\x18\t \x01(\t\x12\x14\n\x0c\x63redit_limit\x18\n \x01(\t\x12\x18\n\x10\x64\x61ily_loss_limit\x18\x0b \x01(\t\x12\"\n\x05scope\x18\x0c \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12\x0e\n\x06symbol\x18\r \x01(\t\"\x98\x03\n\x0bRiskMetrics\x12\x14\n\x0cnet_exposure\x18\x01 \x01(\t\x12\x16\n\x0egross_exposure\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x61ily_volume\x18\x03 \x01(\t\x12\x17\n\x0ftotal_positions\x18\x04 \x01(\x05\x12\x18\n\x10largest_position\x18\x05 \x01(\t\x12\x1a\n\x12kill_switch_active\x18\x06 \x01(\x08\x12\x18\n\x10working_exposure\x18\x07 \x01(\t\x12\x13\n\x0btrading_day\x18\x08 \x01(\t\x12-\n\ttimestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x05marks\x18\n \x03(\x0b\x32\x0e.itirp.v1.Mark\x12\"\n\x05scope\x18\x0b \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12\x13\n\x0b\x63redit_used\x18\x0c \x01(\t\x12\x11\n\tdaily_pnl\x18\r \x01(\t\x12-\n\rtrading_state\x18\x0e \x01(\x0e\x32\x16.itirp.v1.TradingState\"\xe9\x01\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x15\n\raverage_price\x18\x03 \x01(\t\x12\x12\n\nlast_price\x18\x04 \x01(\t\x12\x14\n\x0cmarket_value\x18\x05 \x01(\t\x12\x14\n\x0crealized_pnl\x18\x06 \x01(\t\x12\x16\n\x0eunrealized_pnl\x18\x07 \x01(\t\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x04mark\x18\t \x01(\x0b\x32\x0e.itirp.v1.Mark\";\n\x15GetRiskMetricsRequest\x12\"\n\x05scope\x18\x01 \x01(\x0b\x32\x13.itirp.v1.RiskScope\"@\n\x16GetRiskMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.itirp.v1.RiskMetrics\"J\n\x14GetRiskLimitsRequest\x12\"\n\x05scope\x18\x01 \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12\x0e\n\x06symbol\x18\x02 \x01(\t\"=\n\x15GetRiskLimitsResponse\x12$\n\x06limits\x18\x01 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\"\xbc\x02\n\x17UpdateRiskLimitsRequest\x12\x19\n\x11max_position_size\x18\x01 \x01(\t\x12\x18\n\x10max_daily_volume\x18\x02 \x01(\t\x12\x18\n\x10max_net_exposure\x18\x03 \x01(\t\x12\x1a\n\x12max_gross_exposure\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x17\n\x0fmax_order_value\x18\x06 \x01(\t\x12\x1a\n\x12max_order_quantity\x18\x07 \x01(\t\x12\x14\n\x0c\x63redit_limit\x18\x08 \x01(\t\x12\x18\n\x10\x64\x61ily_loss_limit\x18\t \x01(\t\x12\"\n\x05scope\x18\n \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12\x0e\n\x06symbol\x18\x0b \x01(\t\x12\r\n\x05\x63lear\x18\x0c \x03(\t\"o\n\x18UpdateRiskLimitsResponse\x12$\n\x06limits\x18\x01 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\x12-\n\x0fprevious_limits\x18\x02 \x01(\x0b\x32\x14.itirp.v1.RiskLimits\"s\n\x14SetKillSwitchRequest\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\"\n\x05scope\x18\x03 \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12\x16\n\x0e\x63\x61ncel_working\x18\x04 \x01(\x08\"\xd4\x01\n\x15SetKillSwitchResponse\x12\x1a\n\x12kill_switch_active\x18\x01 \x01(\x08\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06set_by\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x05scope\x18\x06 \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12\x1b\n\x13\x63\x61ncelled_order_ids\x18\x07 \x03(\t\"J\n\x14ListPositionsRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\"\n\x05scope\x18\x02 \x01(\x0b\x32\x13.itirp.v1.RiskScope\"\x9c\x01\n\x15ListPositionsResponse\x12%\n\tpositions\x18\x01 \x03(\x0b\x32\x12.itirp.v1.Position\x12\x1a\n\x12total_realized_pnl\x18\x02 \x01(\t\x12\x1c\n\x14total_unrealized_pnl\x18\x03 \x01(\t\x12\"\n\x05scope\x18\x04 \x01(\x0b\x32\x13.itirp.v1.RiskScope\"s\n\x16SetTradingStateRequest\x12\"\n\x05scope\x18\x01 \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.itirp.v1.TradingState\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xa5\x01\n\x17SetTradingStateResponse\x12\"\n\x05scope\x18\x01 \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.itirp.v1.TradingState\x12.\n\x0eprevious_state\x18\x03 \x01(\x0e\x32\x16.itirp.v1.TradingState\x12\x0f\n\x07\x63hanged\x18\x04 \x01(\x08\"\x87\x01\n\x15SetRestrictionRequest\x12\"\n\x05scope\x18\x01 \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12*\n\x0brestriction\x18\x03 \x01(\x0e\x32\x15.itirp.v1.Restriction\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xbe\x01\n\x16SetRestrictionResponse\x12\"\n\x05scope\x18\x01 \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12*\n\x0brestriction\x18\x03 \x01(\x0e\x32\x15.itirp.v1.Restriction\x12\x33\n\x14previous_restriction\x18\x04 \x01(\x0e\x32\x15.itirp.v1.Restriction\x12\x0f\n\x07\x63hanged\x18\x05 \x01(\x08\"\xc2\x01\n\x14RestrictedInstrument\x12\"\n\x05scope\x18\x01 \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12*\n\x0brestriction\x18\x03 \x01(\x0e\x32\x15.itirp.v1.Restriction\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06set_by\x18\x05 \x01(\t\x12*\n\x06set_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc9\x01\n\x0cScopeControl\x12\"\n\x05scope\x18\x01 \x01(\x0b\x32\x13.itirp.v1.RiskScope\x12-\n\rtrading_state\x18\x02 \x01(\x0e\x32\x16.itirp.v1.TradingState\x12\x1a\n\x12kill_switch_active\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06set_by\x18\x05 \x01(\t\x12*\n\x06set_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x15\n\x13ListControlsRequest\"\x9c\x01\n\x14ListControlsResponse\x12(\n\x08\x63ontrols\x18\x01 \x03(\x0b\x32\x16.itirp.v1.ScopeControl\x12\x34\n\x0crestrictions\x18\x02 \x03(\x0b\x32\x1e.itirp.v1.RestrictedInstrument\x12$\n\x06limits\x18\x03 \x03(\x0b\x32\x14.itirp.v1.RiskLimits\"7\n\x13ReleaseOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"6\n\x14ReleaseOrderResponse\x12\x1e\n\x05order\x18\x01 \x01(\x0b\x32\x0f.itirp.v1.Order*w\n\x0bRestriction\x12\x1b\n\x17RESTRICTION_UNSPECIFIED\x10\x00\x12\x14\n\x10RESTRICTION_NONE\x10\x01\x12\x1a\n\x16RESTRICTION_NO_TRADING\x10\x02\x12\x19\n\x15RESTRICTION_SELL_ONLY\x10\x03\x32\xfe\x05\n\x0bRiskService\x12S\n\x0eGetRiskMetrics\x12\x1f.itirp.v1.GetRiskMetricsRequest\x1a .itirp.v1.GetRiskMetricsResponse\x12P\n\rGetRiskLimits\x12\x1e.itirp.v1.GetRiskLimitsRequest\x1a\x1f.itirp.v1.GetRiskLimitsResponse\x12Y\n\x10UpdateRiskLimits\x12!.itirp.v1.UpdateRiskLimitsRequest\x1a\".itirp.v1.UpdateRiskLimitsResponse\x12P\n\rSetKillSwitch\x12\x1e.itirp.v1.SetKillSwitchRequest\x1a\x1f.itirp.v1.SetKillSwitchResponse\x12P\n\rListPositions\x12\x1e.itirp.v1.ListPositionsRequest\x1a\x1f.itirp.v1.ListPositionsResponse\x12V\n\x0fSetTradingState\x12 .itirp.v1.SetTradingStateRequest\x1a!.itirp.v1.SetTradingStateResponse\x12S\n\x0eSetRestriction\x12\x1f.itirp.v1.SetRestrictionRequest\x1a .itirp.v1.SetRestrictionResponse\x12M\n\x0cListControls\x12\x1d.itirp.v1.ListControlsRequest\x1a\x1e.itirp.v1.ListControlsResponse\x12M\n\x0cReleaseOrder\x12\x1d.itirp.v1.ReleaseOrderRequest\x1a\x1e.itirp.v1.ReleaseOrderResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'itirp.v1.risk_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RISKLIMITS']._serialized_start=90
-  _globals['_RISKLIMITS']._serialized_end=306
-  _globals['_RISKMETRICS']._serialized_start=309
-  _globals['_RISKMETRICS']._serialized_end=594
-  _globals['_POSITION']._serialized_start=597
-  _globals['_POSITION']._serialized_end=830
-  _globals['_GETRISKMETRICSREQUEST']._serialized_start=832
-  _globals['_GETRISKMETRICSREQUEST']._serialized_end=855
-  _globals['_GETRISKMETRICSRESPONSE']._serialized_start=857
-  _globals['_GETRISKMETRICSRESPONSE']._serialized_end=921
-  _globals['_GETRISKLIMITSREQUEST']._serialized_start=923
-  _globals['_GETRISKLIMITSREQUEST']._serialized_end=945
-  _globals['_GETRISKLIMITSRESPONSE']._serialized_start=947
-  _globals['_GETRISKLIMITSRESPONSE']._serialized_end=1008
-  _globals['_UPDATERISKLIMITSREQUEST']._serialized_start=1011
-  _globals['_UPDATERISKLIMITSREQUEST']._serialized_end=1159
-  _globals['_UPDATERISKLIMITSRESPONSE']._serialized_start=1161
-  _globals['_UPDATERISKLIMITSRESPONSE']._serialized_end=1272
-  _globals['_SETKILLSWITCHREQUEST']._serialized_start=1274
-  _globals['_SETKILLSWITCHREQUEST']._serialized_end=1329
-  _globals['_SETKILLSWITCHRESPONSE']._serialized_start=1332
-  _globals['_SETKILLSWITCHRESPONSE']._serialized_end=1479
-  _globals['_LISTPOSITIONSREQUEST']._serialized_start=1481
-  _globals['_LISTPOSITIONSREQUEST']._serialized_end=1519
-  _globals['_LISTPOSITIONSRESPONSE']._serialized_start=1521
-  _globals['_LISTPOSITIONSRESPONSE']._serialized_end=1641
-  _globals['_RISKSERVICE']._serialized_start=1644
-  _globals['_RISKSERVICE']._serialized_end=2079
+  _globals['_RESTRICTION']._serialized_start=3707
+  _globals['_RESTRICTION']._serialized_end=3826
+  _globals['_RISKLIMITS']._serialized_start=112
+  _globals['_RISKLIMITS']._serialized_end=481
+  _globals['_RISKMETRICS']._serialized_start=484
+  _globals['_RISKMETRICS']._serialized_end=892
+  _globals['_POSITION']._serialized_start=895
+  _globals['_POSITION']._serialized_end=1128
+  _globals['_GETRISKMETRICSREQUEST']._serialized_start=1130
+  _globals['_GETRISKMETRICSREQUEST']._serialized_end=1189
+  _globals['_GETRISKMETRICSRESPONSE']._serialized_start=1191
+  _globals['_GETRISKMETRICSRESPONSE']._serialized_end=1255
+  _globals['_GETRISKLIMITSREQUEST']._serialized_start=1257
+  _globals['_GETRISKLIMITSREQUEST']._serialized_end=1331
+  _globals['_GETRISKLIMITSRESPONSE']._serialized_start=1333
+  _globals['_GETRISKLIMITSRESPONSE']._serialized_end=1394
+  _globals['_UPDATERISKLIMITSREQUEST']._serialized_start=1397
+  _globals['_UPDATERISKLIMITSREQUEST']._serialized_end=1713
+  _globals['_UPDATERISKLIMITSRESPONSE']._serialized_start=1715
+  _globals['_UPDATERISKLIMITSRESPONSE']._serialized_end=1826
+  _globals['_SETKILLSWITCHREQUEST']._serialized_start=1828
+  _globals['_SETKILLSWITCHREQUEST']._serialized_end=1943
+  _globals['_SETKILLSWITCHRESPONSE']._serialized_start=1946
+  _globals['_SETKILLSWITCHRESPONSE']._serialized_end=2158
+  _globals['_LISTPOSITIONSREQUEST']._serialized_start=2160
+  _globals['_LISTPOSITIONSREQUEST']._serialized_end=2234
+  _globals['_LISTPOSITIONSRESPONSE']._serialized_start=2237
+  _globals['_LISTPOSITIONSRESPONSE']._serialized_end=2393
+  _globals['_SETTRADINGSTATEREQUEST']._serialized_start=2395
+  _globals['_SETTRADINGSTATEREQUEST']._serialized_end=2510
+  _globals['_SETTRADINGSTATERESPONSE']._serialized_start=2513
+  _globals['_SETTRADINGSTATERESPONSE']._serialized_end=2678
+  _globals['_SETRESTRICTIONREQUEST']._serialized_start=2681
+  _globals['_SETRESTRICTIONREQUEST']._serialized_end=2816
+  _globals['_SETRESTRICTIONRESPONSE']._serialized_start=2819
+  _globals['_SETRESTRICTIONRESPONSE']._serialized_end=3009
+  _globals['_RESTRICTEDINSTRUMENT']._serialized_start=3012
+  _globals['_RESTRICTEDINSTRUMENT']._serialized_end=3206
+  _globals['_SCOPECONTROL']._serialized_start=3209
+  _globals['_SCOPECONTROL']._serialized_end=3410
+  _globals['_LISTCONTROLSREQUEST']._serialized_start=3412
+  _globals['_LISTCONTROLSREQUEST']._serialized_end=3433
+  _globals['_LISTCONTROLSRESPONSE']._serialized_start=3436
+  _globals['_LISTCONTROLSRESPONSE']._serialized_end=3592
+  _globals['_RELEASEORDERREQUEST']._serialized_start=3594
+  _globals['_RELEASEORDERREQUEST']._serialized_end=3649
+  _globals['_RELEASEORDERRESPONSE']._serialized_start=3651
+  _globals['_RELEASEORDERRESPONSE']._serialized_end=3705
+  _globals['_RISKSERVICE']._serialized_start=3829
+  _globals['_RISKSERVICE']._serialized_end=4595
 # @@protoc_insertion_point(module_scope)

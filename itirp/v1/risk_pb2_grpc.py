@@ -26,8 +26,11 @@ if _version_not_supported:
 
 
 class RiskServiceStub:
-    """Pre-trade risk: limits, kill switch, exposure and positions. Every authenticated role
-    may read; RISK_MANAGER and above may update limits and set the kill switch.
+    """Pre-trade risk: limits, controls, exposure and positions, at every level of the hierarchy
+    (firm, desk, account, trader; see AccountService). A TRADER reads the levels they trade in
+    (their own trader level and the accounts they are entitled to); RISK_MANAGER and above read
+    every level, set limits and controls, and release orders. Every change is an event with who
+    and why.
     """
 
     def __init__(self, channel):
@@ -61,11 +64,34 @@ class RiskServiceStub:
                 request_serializer=itirp_dot_v1_dot_risk__pb2.ListPositionsRequest.SerializeToString,
                 response_deserializer=itirp_dot_v1_dot_risk__pb2.ListPositionsResponse.FromString,
                 _registered_method=True)
+        self.SetTradingState = channel.unary_unary(
+                '/itirp.v1.RiskService/SetTradingState',
+                request_serializer=itirp_dot_v1_dot_risk__pb2.SetTradingStateRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_risk__pb2.SetTradingStateResponse.FromString,
+                _registered_method=True)
+        self.SetRestriction = channel.unary_unary(
+                '/itirp.v1.RiskService/SetRestriction',
+                request_serializer=itirp_dot_v1_dot_risk__pb2.SetRestrictionRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_risk__pb2.SetRestrictionResponse.FromString,
+                _registered_method=True)
+        self.ListControls = channel.unary_unary(
+                '/itirp.v1.RiskService/ListControls',
+                request_serializer=itirp_dot_v1_dot_risk__pb2.ListControlsRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_risk__pb2.ListControlsResponse.FromString,
+                _registered_method=True)
+        self.ReleaseOrder = channel.unary_unary(
+                '/itirp.v1.RiskService/ReleaseOrder',
+                request_serializer=itirp_dot_v1_dot_risk__pb2.ReleaseOrderRequest.SerializeToString,
+                response_deserializer=itirp_dot_v1_dot_risk__pb2.ReleaseOrderResponse.FromString,
+                _registered_method=True)
 
 
 class RiskServiceServicer:
-    """Pre-trade risk: limits, kill switch, exposure and positions. Every authenticated role
-    may read; RISK_MANAGER and above may update limits and set the kill switch.
+    """Pre-trade risk: limits, controls, exposure and positions, at every level of the hierarchy
+    (firm, desk, account, trader; see AccountService). A TRADER reads the levels they trade in
+    (their own trader level and the accounts they are entitled to); RISK_MANAGER and above read
+    every level, set limits and controls, and release orders. Every change is an event with who
+    and why.
     """
 
     def GetRiskMetrics(self, request, context):
@@ -101,6 +127,39 @@ class RiskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetTradingState(self, request, context):
+        """RISK_MANAGER and above. ACTIVE, REDUCING (only orders that reduce a position) or HALTED
+        (nothing but cancels) for a firm, desk, account, trader or instrument.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRestriction(self, request, context):
+        """RISK_MANAGER and above. Put an instrument on (or take it off) the firm's or an account's
+        restricted list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListControls(self, request, context):
+        """Every control in force: kill switches, trading states other than ACTIVE, restrictions, and
+        the limits set at each level.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseOrder(self, request, context):
+        """RISK_MANAGER and above. Release one order that pre-trade controls rejected (RTS 6 Art.
+        15(6)): the controls it was rejected by are overridden for it, every other control is run
+        again; a reason is required, and the release is an event of that order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RiskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +188,26 @@ def add_RiskServiceServicer_to_server(servicer, server):
                     request_deserializer=itirp_dot_v1_dot_risk__pb2.ListPositionsRequest.FromString,
                     response_serializer=itirp_dot_v1_dot_risk__pb2.ListPositionsResponse.SerializeToString,
             ),
+            'SetTradingState': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTradingState,
+                    request_deserializer=itirp_dot_v1_dot_risk__pb2.SetTradingStateRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_risk__pb2.SetTradingStateResponse.SerializeToString,
+            ),
+            'SetRestriction': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRestriction,
+                    request_deserializer=itirp_dot_v1_dot_risk__pb2.SetRestrictionRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_risk__pb2.SetRestrictionResponse.SerializeToString,
+            ),
+            'ListControls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListControls,
+                    request_deserializer=itirp_dot_v1_dot_risk__pb2.ListControlsRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_risk__pb2.ListControlsResponse.SerializeToString,
+            ),
+            'ReleaseOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseOrder,
+                    request_deserializer=itirp_dot_v1_dot_risk__pb2.ReleaseOrderRequest.FromString,
+                    response_serializer=itirp_dot_v1_dot_risk__pb2.ReleaseOrderResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'itirp.v1.RiskService', rpc_method_handlers)
@@ -138,8 +217,11 @@ def add_RiskServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class RiskService:
-    """Pre-trade risk: limits, kill switch, exposure and positions. Every authenticated role
-    may read; RISK_MANAGER and above may update limits and set the kill switch.
+    """Pre-trade risk: limits, controls, exposure and positions, at every level of the hierarchy
+    (firm, desk, account, trader; see AccountService). A TRADER reads the levels they trade in
+    (their own trader level and the accounts they are entitled to); RISK_MANAGER and above read
+    every level, set limits and controls, and release orders. Every change is an event with who
+    and why.
     """
 
     @staticmethod
@@ -267,6 +349,114 @@ class RiskService:
             '/itirp.v1.RiskService/ListPositions',
             itirp_dot_v1_dot_risk__pb2.ListPositionsRequest.SerializeToString,
             itirp_dot_v1_dot_risk__pb2.ListPositionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTradingState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/itirp.v1.RiskService/SetTradingState',
+            itirp_dot_v1_dot_risk__pb2.SetTradingStateRequest.SerializeToString,
+            itirp_dot_v1_dot_risk__pb2.SetTradingStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRestriction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/itirp.v1.RiskService/SetRestriction',
+            itirp_dot_v1_dot_risk__pb2.SetRestrictionRequest.SerializeToString,
+            itirp_dot_v1_dot_risk__pb2.SetRestrictionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListControls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/itirp.v1.RiskService/ListControls',
+            itirp_dot_v1_dot_risk__pb2.ListControlsRequest.SerializeToString,
+            itirp_dot_v1_dot_risk__pb2.ListControlsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/itirp.v1.RiskService/ReleaseOrder',
+            itirp_dot_v1_dot_risk__pb2.ReleaseOrderRequest.SerializeToString,
+            itirp_dot_v1_dot_risk__pb2.ReleaseOrderResponse.FromString,
             options,
             channel_credentials,
             insecure,

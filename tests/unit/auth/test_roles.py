@@ -5,12 +5,22 @@ from __future__ import annotations
 import pytest
 
 from itirp.auth.roles import OPEN, RPC_MIN_ROLE, Role, required_role
-from itirp.v1 import audit_pb2, auth_pb2, market_data_pb2, order_pb2, reference_data_pb2, risk_pb2, system_pb2
+from itirp.v1 import (
+    account_pb2,
+    audit_pb2,
+    auth_pb2,
+    market_data_pb2,
+    order_pb2,
+    reference_data_pb2,
+    risk_pb2,
+    system_pb2,
+)
 
 
 def _api_methods() -> set[str]:
     methods = set()
-    for module in (auth_pb2, order_pb2, risk_pb2, audit_pb2, system_pb2, market_data_pb2, reference_data_pb2):
+    modules = (auth_pb2, order_pb2, risk_pb2, audit_pb2, system_pb2, market_data_pb2, reference_data_pb2, account_pb2)
+    for module in modules:
         for service in module.DESCRIPTOR.services_by_name.values():
             methods.update(f"/{service.full_name}/{m.name}" for m in service.methods)
     return methods
