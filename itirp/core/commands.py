@@ -69,6 +69,12 @@ class SubmitOrder:
     order_type: OrderType = OrderType.LIMIT
     time_in_force: TimeInForce = TimeInForce.GTC
     stp: SelfTradePrevention = SelfTradePrevention.CANCEL_RESTING
+    account: str = ""
+    """The account to book to; "" for the trader's default."""
+    intended_duplicate: bool = False
+    """The order repeats one moments before on purpose (the duplicate-order check lets it pass)."""
+    session_id: str = ""
+    """The order-entry session it came on ("" for a unary SubmitOrder)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

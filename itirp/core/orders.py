@@ -22,6 +22,7 @@ from itirp.core.queries import TradingQueries
 from itirp.core.recorder import Committed, Envelope, Item, Recorder
 from itirp.core.state import TradingState
 from itirp.domain import book as bk
+from itirp.domain.accounts import Account, AccountProblem
 from itirp.domain.instruments import Instrument, order_problems
 from itirp.domain.money import format_money, parse_price
 from itirp.domain.orders import NewOrder, Order, OrderStatus, OrderType, OrderValidationError, Side, Trigger
@@ -32,6 +33,8 @@ from itirp.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
+    NotFound,
+    PermissionDenied,
     Reason,
 )
 from itirp.v1 import events_pb2
@@ -89,6 +92,7 @@ class OrderCommands:
             raise InvalidArgument.of([FieldViolation(f, p) for f, p in exc.problems]) from None
         actor = command.actor
         self._refuse_duplicate(actor.user_id, order.client_order_id)
+        account = self._book_to(actor, command.account)
         instrument = self._listed(order)
         internal = self.venue == INTERNAL_VENUE
         if order.order_type is OrderType.MARKET and not internal:
@@ -108,7 +112,10 @@ class OrderCommands:
             "user_id": actor.user_id,
             "symbol": order.symbol,
         }
-        items: list[Item] = [(_created(order, actor.username), envelope), (events_pb2.RiskCheckStarted(), envelope)]
+        created = _created(order, actor.username)
+        created.account, created.desk = account.account_id, account.desk_id
+        created.intended_duplicate, created.session_id = command.intended_duplicate, command.session_id
+        items: list[Item] = [(created, envelope), (events_pb2.RiskCheckStarted(), envelope)]
         violations = self._state.risk.check(
             symbol=order.symbol, side=order.side.value, quantity=order.quantity, price=reserved_price
         )
@@ -126,6 +133,25 @@ class OrderCommands:
                 items += self._enter_book(order_id, actor.user_id, order, envelope)
         committed = self._recorder.emit(items, now_us)
         return self._state.orders[order_id], committed
+
+    def _book_to(self, actor: Actor, requested: str) -> Account:
+        """The account the order is booked to: the one it names, if the trader is entitled to it,
+        else the trader's default (the house account for a trader entitled to none)."""
+        booked = self._state.accounts.book_to(actor.user_id, requested)
+        if booked is AccountProblem.UNKNOWN_ACCOUNT:
+            raise NotFound(
+                f"no account {requested} (see ListEntitlements for yours)",
+                reason=Reason.ACCOUNT_NOT_FOUND,
+                metadata={"account_id": requested},
+            )
+        if booked is AccountProblem.NOT_ENTITLED:
+            raise PermissionDenied(
+                f"{actor.username or actor.user_id} is not entitled to account {requested}",
+                reason=Reason.ACCOUNT_NOT_ENTITLED,
+                metadata={"account_id": requested, "username": actor.username},
+            )
+        assert isinstance(booked, Account)
+        return booked
 
     def _listed(self, order: NewOrder) -> Instrument:
         """The order's instrument, if it may be traded and the order is on its grid and in its bounds."""

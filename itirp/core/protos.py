@@ -7,16 +7,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import cast
 
+from itirp.domain.accounts import FIRM_ID, AccountKind, Level, Scope
 from itirp.domain.instruments import Instrument, InstrumentStatus, Mark
 from itirp.domain.money import format_money
 from itirp.domain.orders import OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce
 from itirp.domain.risk import RiskLimits, Violation, ViolationDetail
+from itirp.errors import InvalidArgument
 from itirp.events import timestamp_from_us, timestamp_to_us
-from itirp.v1 import common_pb2, risk_pb2
+from itirp.v1 import account_pb2, common_pb2, risk_pb2
 
 __all__ = [
     "INSTRUMENT_STATUS_FROM_PROTO",
     "INSTRUMENT_STATUS_PROTO",
+    "KIND_FROM_PROTO",
+    "KIND_PROTO",
+    "LEVEL_FROM_PROTO",
+    "LEVEL_PROTO",
     "ORDER_TYPE_FROM_PROTO",
     "ORDER_TYPE_PROTO",
     "SIDE_FROM_PROTO",
@@ -31,6 +37,8 @@ __all__ = [
     "limits_proto",
     "mark_from_proto",
     "mark_proto",
+    "scope_from_proto",
+    "scope_proto",
     "trading_day_of",
     "violation_proto",
     "violations_message",
@@ -176,3 +184,33 @@ def limits_proto(limits: RiskLimits, updated_us: int, updated_by: str) -> risk_p
 def violations_message(violations: Sequence[common_pb2.RiskViolation]) -> str:
     names = ", ".join(common_pb2.ViolationType.Name(v.type).removeprefix("VIOLATION_TYPE_") for v in violations)
     return f"Risk violations: {names}"
+
+
+#: Account kind and scope level <-> protobuf.
+KIND_PROTO = {
+    AccountKind.BOOK: account_pb2.ACCOUNT_KIND_BOOK,
+    AccountKind.CLIENT: account_pb2.ACCOUNT_KIND_CLIENT,
+}
+KIND_FROM_PROTO: dict[int, AccountKind] = {v: k for k, v in KIND_PROTO.items()}
+LEVEL_PROTO = {
+    level: cast("common_pb2.ScopeLevel", common_pb2.ScopeLevel.Value(f"SCOPE_LEVEL_{level.value}")) for level in Level
+}
+LEVEL_FROM_PROTO: dict[int, Level] = {v: k for k, v in LEVEL_PROTO.items()}
+
+
+def scope_proto(scope: Scope) -> common_pb2.RiskScope:
+    return common_pb2.RiskScope(level=LEVEL_PROTO[scope.level], id=scope.id)
+
+
+def scope_from_proto(message: common_pb2.RiskScope, *, field: str = "scope") -> Scope:
+    """A scope from the wire: unset is the firm; INVALID_ARGUMENT for an unknown level or no id."""
+    if message.level == common_pb2.SCOPE_LEVEL_UNSPECIFIED and not message.id:
+        return Scope(Level.FIRM, FIRM_ID)
+    level = LEVEL_FROM_PROTO.get(message.level)
+    if level is None:
+        raise InvalidArgument(f"{field}.level", "give FIRM, DESK, ACCOUNT, TRADER or INSTRUMENT")
+    if level is Level.FIRM:
+        return Scope(Level.FIRM, FIRM_ID)
+    if not message.id:
+        raise InvalidArgument(f"{field}.id", f"required for a {level.value} scope")
+    return Scope(level, message.id)

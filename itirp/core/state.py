@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 from itirp.core.matching import INTERNAL_VENUE, Matching
 from itirp.core.protos import (
     INSTRUMENT_STATUS_FROM_PROTO,
+    KIND_FROM_PROTO,
     ORDER_TYPE_FROM_PROTO,
     SIDE_FROM_PROTO,
     STP_FROM_PROTO,
@@ -27,12 +28,13 @@ from itirp.core.protos import (
     trading_day_of,
     violations_message,
 )
+from itirp.domain.accounts import HOUSE_ACCOUNT, Account, AccountKind, Accounts, Desk, Entitlement
 from itirp.domain.breaker import BreakerState, CircuitBreaker, Transition
 from itirp.domain.instruments import Instrument, Mark
 from itirp.domain.orders import Fill as OrderFill
 from itirp.domain.orders import Order, OrderMoment, OrderStatus, Trigger
 from itirp.domain.risk import RiskEngine
-from itirp.events import decode_payload
+from itirp.events import decode_payload, timestamp_to_us
 from itirp.store.records import StoredEvent
 from itirp.v1 import events_pb2
 
@@ -44,6 +46,8 @@ class TradingState:
         self.risk = RiskEngine()
         self.breaker = breaker or CircuitBreaker()
         self.matching = Matching()
+        #: Desks, accounts and the traders entitled to them.
+        self.accounts = Accounts()
         self.orders: dict[str, Order] = {}
         self.order_list: list[Order] = []  # creation order
         self.orders_by_user: dict[str, list[Order]] = {}
@@ -126,6 +130,9 @@ class TradingState:
             order_type=ORDER_TYPE_FROM_PROTO[p.order_type],
             time_in_force=TIF_FROM_PROTO[p.time_in_force],
             stp=STP_FROM_PROTO[p.self_trade_prevention],
+            account=p.account or HOUSE_ACCOUNT,
+            desk=p.desk or self.accounts.accounts[HOUSE_ACCOUNT].desk_id,
+            session_id=p.session_id,
             correlation_id=event.correlation_id,
             created_us=event.timestamp_us,
             created_sequence=event.sequence,
@@ -327,6 +334,23 @@ class TradingState:
         self.marks[mark.symbol] = mark
         self.risk.set_mark(mark.symbol, mark.price)
 
+    # ------------------------------------------------------------------ accounts
+
+    def _on_desk(self, event: StoredEvent, p: events_pb2.DeskUpserted) -> None:
+        d = p.desk
+        self.accounts.put_desk(Desk(d.desk_id, d.name, timestamp_to_us(d.updated_at), d.updated_by))
+
+    def _on_account(self, event: StoredEvent, p: events_pb2.AccountUpserted) -> None:
+        a = p.account
+        kind = KIND_FROM_PROTO.get(a.kind, AccountKind.BOOK)
+        self.accounts.put_account(
+            Account(a.account_id, a.desk_id, a.name, kind, timestamp_to_us(a.updated_at), a.updated_by)
+        )
+
+    def _on_entitled(self, event: StoredEvent, p: events_pb2.TraderEntitled) -> None:
+        e = p.entitlement
+        self.accounts.entitle(Entitlement(e.user_id, e.username, tuple(e.accounts), e.default_account))
+
 
 _APPLY: dict[str, Callable[[TradingState, StoredEvent, Any], None]] = {
     "ORDER_CREATED": TradingState._on_created,
@@ -354,4 +378,7 @@ _APPLY: dict[str, Callable[[TradingState, StoredEvent, Any], None]] = {
     "MARK_RECORDED": TradingState._on_mark,
     "ORDER_CANCEL_REQUESTED": TradingState._on_cancel_requested,
     "ORDER_STATUS_UNKNOWN": TradingState._on_status_unknown,
+    "DESK_UPSERTED": TradingState._on_desk,
+    "ACCOUNT_UPSERTED": TradingState._on_account,
+    "TRADER_ENTITLED": TradingState._on_entitled,
 }

@@ -3,6 +3,7 @@
     PENDING -> RISK_CHECK -> APPROVED -> WORKING -> PARTIALLY_FILLED -> EXECUTED   (internal venue: the book)
                       \\-> REJECTED   WORKING, PARTIALLY_FILLED -> CANCELLED | EXPIRED (a DAY order at the day's end)
     PENDING, RISK_CHECK, APPROVED -> CANCELLED;  APPROVED -> FAILED (circuit breaker open)
+    REJECTED -> RISK_CHECK (a risk manager releases it: the controls that rejected it overridden)
 
     APPROVED -> EXECUTING -> WORKING -> PARTIALLY_FILLED -> EXECUTED          (an external venue)
                 EXECUTING -> FAILED (rejected by the venue) | UNKNOWN (no answer: may be working there)
@@ -125,6 +126,7 @@ class Trigger(enum.Enum):
     ORDER_EXPIRED = "ORDER_EXPIRED"
     ORDER_CANCEL_REQUESTED = "ORDER_CANCEL_REQUESTED"
     ORDER_STATUS_UNKNOWN = "ORDER_STATUS_UNKNOWN"
+    ORDER_RELEASED = "ORDER_RELEASED"  # a risk manager overrides the controls that rejected it
 
 
 S, T = OrderStatus, Trigger
@@ -134,6 +136,8 @@ TRANSITIONS: dict[tuple[OrderStatus, Trigger], OrderStatus] = {
     (S.PENDING, T.RISK_CHECK_STARTED): S.RISK_CHECK,
     (S.RISK_CHECK, T.RISK_CHECK_PASSED): S.APPROVED,
     (S.RISK_CHECK, T.RISK_CHECK_FAILED): S.REJECTED,
+    # the one way out of REJECTED: a risk manager's release checks the order again (RTS 6 Art. 15(6))
+    (S.REJECTED, T.ORDER_RELEASED): S.RISK_CHECK,
     (S.APPROVED, T.EXECUTION_STARTED): S.EXECUTING,
     (S.APPROVED, T.EXECUTION_FAILED): S.FAILED,  # failed fast: circuit breaker open
     (S.EXECUTING, T.EXECUTION_RETRIED): S.EXECUTING,
@@ -232,6 +236,14 @@ class Order:
     """Whether the venue has acknowledged it (ORDER_ACCEPTED): it is there, working or filled."""
     fills: list[Fill] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
+    account: str = ""
+    """The account it is booked to (`itirp.domain.accounts`)."""
+    desk: str = ""
+    """The desk of that account."""
+    session_id: str = ""
+    """The order-entry session it came on ("" for a unary SubmitOrder)."""
+    released: bool = False
+    """A risk manager released it after pre-trade controls rejected it."""
 
     def can(self, trigger: Trigger) -> bool:
         return (self.status, trigger) in TRANSITIONS
@@ -277,6 +289,7 @@ class Order:
 #: The fields an event may change (the rest are fixed at creation), then the number of fills.
 _MOMENT_FIELDS = (
     "status",
+    "released",
     "updated_us",
     "last_sequence",
     "message",

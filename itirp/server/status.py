@@ -117,8 +117,15 @@ REASONS: Mapping[Reason, ReasonDoc] = {
         ("method", "required_role", "role"),
     ),
     Reason.METHOD_NOT_OPEN: ReasonDoc(_C.PERMISSION_DENIED, "the RPC is open to no role", ("method",)),
+    Reason.ACCOUNT_NOT_ENTITLED: ReasonDoc(
+        _C.PERMISSION_DENIED,
+        "you are not entitled to that account (see AccountService.ListEntitlements)",
+        ("account_id", "username"),
+    ),
     Reason.ORDER_NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "no such order (or not yours)", ("order_id",)),
     Reason.INSTRUMENT_NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "no instrument of that symbol is listed", ("symbol",)),
+    Reason.ACCOUNT_NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "no account of that id (see ListAccounts)", ("account_id",)),
+    Reason.DESK_NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "no desk of that id (see ListDesks)", ("desk_id",)),
     Reason.NOT_FOUND: ReasonDoc(_C.NOT_FOUND, "nothing matches what was asked for"),
     Reason.DUPLICATE_CLIENT_ORDER_ID: ReasonDoc(
         _C.ALREADY_EXISTS,
@@ -156,6 +163,11 @@ REASONS: Mapping[Reason, ReasonDoc] = {
     Reason.VENUE_NOT_INTERNAL: ReasonDoc(
         _C.FAILED_PRECONDITION, "market data needs the internal venue (`--venue internal`)"
     ),
+    Reason.ORDER_NOT_RELEASABLE: ReasonDoc(
+        _C.FAILED_PRECONDITION,
+        "only an order rejected by pre-trade controls (not by the kill switch) can be released",
+        ("order_id", "order_status"),
+    ),
     Reason.FAILED_PRECONDITION: ReasonDoc(
         _C.FAILED_PRECONDITION, "the system is not in a state that allows the request"
     ),
@@ -170,6 +182,12 @@ REASONS: Mapping[Reason, ReasonDoc] = {
         "the stream fell too far behind and was cut off; subscribe again from `resume_from_sequence`",
         ("resume_from_sequence",),
         f"{RESUBSCRIBE_AFTER_SECONDS:g} s",
+    ),
+    Reason.THROTTLED: ReasonDoc(
+        _C.RESOURCE_EXHAUSTED,
+        "too many messages of one kind per second (per trader or per order-entry session); slow down",
+        ("message", "scope", "rate_per_second"),
+        "until a token is free",
     ),
     Reason.SHUTTING_DOWN: ReasonDoc(
         _C.UNAVAILABLE,

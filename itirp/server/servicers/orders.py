@@ -58,6 +58,8 @@ def submit_command(request: order_pb2.SubmitOrderRequest) -> SubmitOrder:
         order_type=_enum(_ORDER_TYPES, request.order_type, "order_type", OrderType.LIMIT),
         time_in_force=_enum(_TIFS, request.time_in_force, "time_in_force", TimeInForce.GTC),
         stp=_enum(_STPS, request.self_trade_prevention, "self_trade_prevention", SelfTradePrevention.CANCEL_RESTING),
+        account=request.account,
+        intended_duplicate=request.intended_duplicate,
     )
 
 

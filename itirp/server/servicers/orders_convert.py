@@ -104,6 +104,10 @@ def order_to_proto(
         time_in_force=TIF_PROTO[order.time_in_force],
         self_trade_prevention=STP_PROTO[order.stp],
         remaining_quantity=0 if status.terminal else order.quantity - order.filled_quantity,
+        account=order.account,
+        desk=order.desk,
+        session_id=order.session_id,
+        released=order.released,
     )
     if order.fills:
         _fills(proto, order.fills)

@@ -1,0 +1,190 @@
+"""The firm's hierarchy: firm -> desk -> account -> the traders entitled to it, and the scopes
+that limits and controls apply to.
+
+Every order is booked to one account; the account belongs to one desk, the desk to the firm, and
+the order was entered by one trader. Those four nodes are the order's *levels*: its exposure
+counts at each of them, each may carry limits, and a kill switch or trading state on any of them
+(or on the order's instrument) applies to it. A trader entitled to no account books to the house
+account (desk HOUSE), which always exists: a firm that wants no unentitled trading sets the
+house account HALTED.
+
+Pure: no I/O, no clock. The registry is state folded from events (`itirp.core.state`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+__all__ = [
+    "FIRM",
+    "FIRM_ID",
+    "HOUSE_ACCOUNT",
+    "HOUSE_DESK",
+    "Account",
+    "AccountKind",
+    "AccountProblem",
+    "Accounts",
+    "Desk",
+    "Entitlement",
+    "Level",
+    "Scope",
+    "valid_id",
+]
+
+FIRM_ID: Final = "FIRM"
+HOUSE_DESK: Final = "HOUSE"
+HOUSE_ACCOUNT: Final = "HOUSE"
+
+_ID: Final = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
+
+
+def valid_id(text: str) -> bool:
+    """A desk or account id: 1-32 characters, upper-case letters, digits, "-" and "_"."""
+    return _ID.fullmatch(text) is not None
+
+
+class Level(StrEnum):
+    FIRM = "FIRM"
+    DESK = "DESK"
+    ACCOUNT = "ACCOUNT"
+    TRADER = "TRADER"
+    INSTRUMENT = "INSTRUMENT"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One node limits and controls apply to; `str(scope)` is "LEVEL:ID" ("ACCOUNT:EQ-PROP")."""
+
+    level: Level
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.level.value}:{self.id}"
+
+
+FIRM: Final = Scope(Level.FIRM, FIRM_ID)
+
+
+class AccountKind(StrEnum):
+    BOOK = "BOOK"
+    CLIENT = "CLIENT"
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    desk_id: str
+    name: str
+    updated_us: int = 0
+    updated_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: str
+    desk_id: str
+    name: str
+    kind: AccountKind = AccountKind.BOOK
+    updated_us: int = 0
+    updated_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entitlement:
+    """The accounts one trader may book to; `default_account` is where an order naming none goes."""
+
+    user_id: str
+    username: str
+    accounts: tuple[str, ...]
+    default_account: str
+
+
+class AccountProblem(StrEnum):
+    """Why an order cannot be booked to the account it names."""
+
+    UNKNOWN_ACCOUNT = "UNKNOWN_ACCOUNT"
+    NOT_ENTITLED = "NOT_ENTITLED"
+
+
+class Accounts:
+    """Desks, accounts and entitlements; the house desk and account exist from the start."""
+
+    def __init__(self) -> None:
+        self.desks: dict[str, Desk] = {HOUSE_DESK: Desk(HOUSE_DESK, "House")}
+        self.accounts: dict[str, Account] = {
+            HOUSE_ACCOUNT: Account(HOUSE_ACCOUNT, HOUSE_DESK, "House account (traders entitled to no account)")
+        }
+        #: By user id.
+        self.entitlements: dict[str, Entitlement] = {}
+        self._traders: dict[str, list[str]] = {}
+        """Usernames entitled to each account, in entitlement order."""
+
+    # ------------------------------------------------------------------ the fold
+
+    def put_desk(self, desk: Desk) -> None:
+        self.desks[desk.desk_id] = desk
+
+    def put_account(self, account: Account) -> None:
+        self.accounts[account.account_id] = account
+
+    def entitle(self, entitlement: Entitlement) -> None:
+        old = self.entitlements.get(entitlement.user_id)
+        if old is not None:
+            for account_id in old.accounts:
+                names = self._traders.get(account_id, [])
+                if old.username in names:
+                    names.remove(old.username)
+        if entitlement.accounts:
+            self.entitlements[entitlement.user_id] = entitlement
+            for account_id in entitlement.accounts:
+                self._traders.setdefault(account_id, []).append(entitlement.username)
+        else:
+            self.entitlements.pop(entitlement.user_id, None)
+
+    # ------------------------------------------------------------------ reading
+
+    def traders_of(self, account_id: str) -> list[str]:
+        return list(self._traders.get(account_id, ()))
+
+    def entitled(self, user_id: str) -> tuple[str, ...]:
+        """The accounts `user_id` may book to (the house account when entitled to none)."""
+        entitlement = self.entitlements.get(user_id)
+        return entitlement.accounts if entitlement is not None else (HOUSE_ACCOUNT,)
+
+    def book_to(self, user_id: str, requested: str) -> Account | AccountProblem:
+        """The account an order of `user_id` naming `requested` ("" for the default) is booked to."""
+        entitlement = self.entitlements.get(user_id)
+        if not requested:
+            return self.accounts[entitlement.default_account if entitlement is not None else HOUSE_ACCOUNT]
+        account = self.accounts.get(requested)
+        if account is None:
+            return AccountProblem.UNKNOWN_ACCOUNT
+        if requested not in self.entitled(user_id):
+            return AccountProblem.NOT_ENTITLED
+        return account
+
+    def levels(self, account_id: str, username: str) -> tuple[Scope, Scope, Scope, Scope]:
+        """An order's four levels: firm, desk, account, trader (an account unknown to the
+        registry, from a log written before accounts, is the house account)."""
+        account = self.accounts.get(account_id or HOUSE_ACCOUNT) or self.accounts[HOUSE_ACCOUNT]
+        return (
+            FIRM,
+            Scope(Level.DESK, account.desk_id),
+            Scope(Level.ACCOUNT, account.account_id),
+            Scope(Level.TRADER, username),
+        )
+
+    def exists(self, scope: Scope, *, symbols: frozenset[str] | None = None) -> bool:
+        """Whether `scope` names something that exists (any username is a trader scope; an
+        instrument scope needs `symbols` to check against, else any symbol is taken)."""
+        if scope.level is Level.FIRM:
+            return scope.id == FIRM_ID
+        if scope.level is Level.DESK:
+            return scope.id in self.desks
+        if scope.level is Level.ACCOUNT:
+            return scope.id in self.accounts
+        if scope.level is Level.INSTRUMENT:
+            return symbols is None or scope.id in symbols
+        return bool(scope.id)
