@@ -10,6 +10,7 @@ the caller's (`now_us`) and ids come from the journal.
 
 from __future__ import annotations
 
+from itirp.core.accounts import AccountCommands
 from itirp.core.controls import RiskCommands
 from itirp.core.execution import ExecutionSteps
 from itirp.core.journal import Journal
@@ -26,7 +27,7 @@ __all__ = ["Sequencer"]
 
 
 class Sequencer:
-    """The core, by job: `state` (the fold); `orders`, `controls` and `reference` (the commands);
+    """The core, by job: `state` (the fold); `orders`, `controls`, `accounts` and `reference` (the commands);
     `execution`
     (the steps at an external venue), `queries` (read-only answers), `matching` (the books)."""
 
@@ -46,6 +47,7 @@ class Sequencer:
             self.state, recorder, self.queries, venue=venue, max_order_quantity=max_order_quantity
         )
         self.controls = RiskCommands(self.state, recorder)
+        self.accounts = AccountCommands(self.state, recorder)
         self.reference = ReferenceCommands(self.state, recorder, self.queries)
         self.execution = ExecutionSteps(self.state, recorder)
 
