@@ -15,6 +15,8 @@ from itirp.core.protos import (
     STATUS_PROTO,
     STP_PROTO,
     TIF_PROTO,
+    TRADING_MODE_PROTO,
+    scope_proto,
     trading_day_of,
     violation_proto,
 )
@@ -22,7 +24,8 @@ from itirp.core.queries import TradingQueries
 from itirp.core.recorder import Committed, Envelope, Item, Recorder
 from itirp.core.state import TradingState
 from itirp.domain import book as bk
-from itirp.domain.accounts import Account, AccountProblem
+from itirp.domain.accounts import Account, AccountProblem, levels_of
+from itirp.domain.controls import PreTradeOrder, Settings, TradingMode, Verdict, pre_trade
 from itirp.domain.instruments import Instrument, order_problems
 from itirp.domain.money import format_money, parse_price
 from itirp.domain.orders import NewOrder, Order, OrderStatus, OrderType, OrderValidationError, Side, Trigger
@@ -47,7 +50,14 @@ VENUES = (SIMULATED_VENUE, INTERNAL_VENUE)
 
 class OrderCommands:
     def __init__(
-        self, state: TradingState, recorder: Recorder, queries: TradingQueries, *, venue: str, max_order_quantity: int
+        self,
+        state: TradingState,
+        recorder: Recorder,
+        queries: TradingQueries,
+        *,
+        venue: str,
+        max_order_quantity: int,
+        settings: Settings = Settings(),  # noqa: B008 (frozen: one shared default is safe)
     ) -> None:
         if venue not in VENUES:
             raise ValueError(f"venue must be one of {', '.join(VENUES)} (got {venue!r})")
@@ -57,6 +67,8 @@ class OrderCommands:
         self._matching: Matching = state.matching
         self.venue = venue
         self.max_order_quantity = max_order_quantity
+        #: The controls' parameters (duplicate window, execution throttle).
+        self.settings = settings
 
     # ------------------------------------------------------------------ the day
 
@@ -94,8 +106,7 @@ class OrderCommands:
         self._refuse_duplicate(actor.user_id, order.client_order_id)
         account = self._book_to(actor, command.account)
         instrument = self._listed(order)
-        internal = self.venue == INTERNAL_VENUE
-        if order.order_type is OrderType.MARKET and not internal:
+        if order.order_type is OrderType.MARKET and self.venue != INTERNAL_VENUE:
             raise FailedPrecondition(
                 "MARKET orders need the internal venue's book to price them; this server runs the simulated venue",
                 reason=Reason.MARKET_ORDER_NEEDS_BOOK,
@@ -116,23 +127,60 @@ class OrderCommands:
         created.account, created.desk = account.account_id, account.desk_id
         created.intended_duplicate, created.session_id = command.intended_duplicate, command.session_id
         items: list[Item] = [(created, envelope), (events_pb2.RiskCheckStarted(), envelope)]
-        violations = self._state.risk.check(
-            symbol=order.symbol, side=order.side.value, quantity=order.quantity, price=reserved_price
+        levels = levels_of(account.desk_id, account.account_id, actor.username)
+        checked = PreTradeOrder(
+            order.symbol, order.side.value, order.quantity, reserved_price, levels, now_us, command.intended_duplicate
         )
-        band = self._band(instrument, order.price)
-        if band is not None:
-            violations.insert(0, band)
-        if violations:
-            items.append((events_pb2.RiskCheckFailed(violations=[violation_proto(v) for v in violations]), envelope))
-        else:
-            passed = events_pb2.RiskCheckPassed(
-                reserved_notional=format_money(order.quantity * reserved_price), reserved_price=str(reserved_price)
-            )
-            items.append((passed, envelope))
-            if internal:
-                items += self._enter_book(order_id, actor.user_id, order, envelope)
+        verdict = pre_trade(
+            self._state.risk,
+            self._state.controls,
+            checked,
+            band=self._band(instrument, order.price),
+            settings=self.settings,
+        )
+        items[:0] = self._automatic_states(verdict, actor)
+        items += self._decided(verdict.violations, order_id, actor.user_id, order, reserved_price, envelope)
         committed = self._recorder.emit(items, now_us)
         return self._state.orders[order_id], committed
+
+    def _decided(
+        self,
+        violations: list[ViolationDetail],
+        order_id: str,
+        user_id: str,
+        order: NewOrder | Order,
+        reserved_price: Decimal,
+        envelope: Envelope,
+    ) -> list[Item]:
+        """RISK_CHECK_FAILED with the violations, or RISK_CHECK_PASSED (and, on the internal venue,
+        the match)."""
+        if violations:
+            return [(events_pb2.RiskCheckFailed(violations=[violation_proto(v) for v in violations]), envelope)]
+        passed = events_pb2.RiskCheckPassed(
+            reserved_notional=format_money(order.quantity * reserved_price), reserved_price=str(reserved_price)
+        )
+        items: list[Item] = [(passed, envelope)]
+        if self.venue == INTERNAL_VENUE:
+            items += self._enter_book(order_id, user_id, order, envelope)
+        return items
+
+    @staticmethod
+    def _automatic_states(verdict: Verdict, actor: Actor) -> list[Item]:
+        """The trading states a control changes as this order is checked (a daily loss limit
+        reached: REDUCING; the execution throttle tripped: HALTED), recorded before the order."""
+        items: list[Item] = []
+        changes = [(s, c, TradingMode.REDUCING) for s, c in verdict.reducing]
+        changes += [(s, c, TradingMode.HALTED) for s, c in verdict.halting]
+        for scope, control, mode in changes:
+            payload = events_pb2.TradingStateChanged(
+                scope=scope_proto(scope),
+                old_state=TRADING_MODE_PROTO[TradingMode.ACTIVE],
+                new_state=TRADING_MODE_PROTO[mode],
+                reason=f"{control} reached",
+                control=control,
+            )
+            items.append((payload, {"correlation_id": actor.correlation_id, "causation_id": actor.causation_id}))
+        return items
 
     def _book_to(self, actor: Actor, requested: str) -> Account:
         """The account the order is booked to: the one it names, if the trader is entitled to it,
@@ -250,9 +298,7 @@ class OrderCommands:
         external = _at_external_venue(order)
         payload: Message
         if external and order.can(Trigger.ORDER_CANCEL_REQUESTED):
-            payload = events_pb2.OrderCancelRequested(
-                reason=command.reason, previous_status=STATUS_PROTO[order.status]
-            )
+            payload = events_pb2.OrderCancelRequested(reason=command.reason, previous_status=STATUS_PROTO[order.status])
         elif order.can(Trigger.ORDER_CANCELLED) and not external:
             payload = events_pb2.OrderCancelled(reason=command.reason, quantity=order.remaining_quantity)
         else:
@@ -314,7 +360,7 @@ class OrderCommands:
                 raise InvalidArgument.of([FieldViolation(f, p) for f, p in problems])
         open_now, open_new = order.quantity - order.filled_quantity, total - order.filled_quantity
         if open_new > open_now or new_price != order.price:
-            self._check_amendment(order, open_now, open_new, new_price)
+            self._check_amendment(order, open_now, open_new, new_price, now_us)
         self._recorder.admit()  # the book moves now: only when the events that record it will be taken
         result = book.amend(order_id, quantity=open_new, price=new_price)
         self._matching.hold(order_id, result)
@@ -330,20 +376,28 @@ class OrderCommands:
         items = [(amended, envelope), *self._match_events(result, open_new, envelope)]
         return order, result.priority_kept, self._recorder.emit(items, now_us)
 
-    def _check_amendment(self, order: Order, open_now: int, open_new: int, price: Decimal) -> None:
-        """Pre-trade risk of the amended order in place of the current one: take the current
-        reservation out, check, put it back (all synchronous: nobody sees the gap)."""
-        risk, side = self._state.risk, order.side.value
+    def _check_amendment(self, order: Order, open_now: int, open_new: int, price: Decimal, now_us: int) -> None:
+        """Pre-trade controls and limits of the amended order in place of the current one: take the
+        current reservation out, check, put it back (all synchronous: nobody sees the gap). The
+        duplicate-order check does not apply (it is the same order)."""
+        risk, side, levels = self._state.risk, order.side.value, self._state.levels(order)
         assert order.reserved_price is not None
-        risk.release(order.order_id)
-        try:
-            violations = risk.check(symbol=order.symbol, side=side, quantity=open_new, price=price)
-        finally:
-            risk.reserve(order.order_id, symbol=order.symbol, side=side, quantity=open_now, price=order.reserved_price)
         instrument = self._state.instruments.get(order.symbol)
         band = self._band(instrument, price) if instrument is not None else None
-        if band is not None:
-            violations.insert(0, band)
+        amended = PreTradeOrder(order.symbol, side, open_new, price, levels, now_us, intended_duplicate=True)
+        risk.release(order.order_id)
+        try:
+            verdict = pre_trade(risk, self._state.controls, amended, band=band, settings=self.settings)
+        finally:
+            risk.reserve(
+                order.order_id,
+                symbol=order.symbol,
+                side=side,
+                quantity=open_now,
+                price=order.reserved_price,
+                levels=levels,
+            )
+        violations = verdict.violations
         if violations:
             kill = any(v.violation is Violation.KILL_SWITCH_ACTIVE for v in violations)
             raise FailedPrecondition(

@@ -8,10 +8,19 @@ from decimal import Decimal
 from typing import cast
 
 from itirp.domain.accounts import FIRM_ID, AccountKind, Level, Scope
+from itirp.domain.controls import Restriction, TradingMode
 from itirp.domain.instruments import Instrument, InstrumentStatus, Mark
 from itirp.domain.money import format_money
 from itirp.domain.orders import OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce
-from itirp.domain.risk import RiskLimits, Violation, ViolationDetail
+from itirp.domain.risk import (
+    INSTRUMENT_LIMITS,
+    LIMIT_AMOUNTS,
+    UNLIMITED,
+    InstrumentLimits,
+    RiskLimits,
+    Violation,
+    ViolationDetail,
+)
 from itirp.errors import InvalidArgument
 from itirp.events import timestamp_from_us, timestamp_to_us
 from itirp.v1 import account_pb2, common_pb2, risk_pb2
@@ -25,6 +34,8 @@ __all__ = [
     "LEVEL_PROTO",
     "ORDER_TYPE_FROM_PROTO",
     "ORDER_TYPE_PROTO",
+    "RESTRICTION_FROM_PROTO",
+    "RESTRICTION_PROTO",
     "SIDE_FROM_PROTO",
     "SIDE_PROTO",
     "STATUS_PROTO",
@@ -32,8 +43,12 @@ __all__ = [
     "STP_PROTO",
     "TIF_FROM_PROTO",
     "TIF_PROTO",
+    "TRADING_MODE_FROM_PROTO",
+    "TRADING_MODE_PROTO",
     "instrument_from_proto",
     "instrument_proto",
+    "limit_amount",
+    "limit_text",
     "limits_proto",
     "mark_from_proto",
     "mark_proto",
@@ -164,18 +179,38 @@ def violation_proto(v: ViolationDetail) -> common_pb2.RiskViolation:
         projected=format_money(v.projected) if v.projected is not None else "",
         message=v.message,
         reference_price=format_money(v.reference_price) if v.reference_price is not None else "",
+        scope=v.scope,
+        limit_name=v.limit_name,
     )
 
 
-def limits_proto(limits: RiskLimits, updated_us: int, updated_by: str) -> risk_pb2.RiskLimits:
-    msg = risk_pb2.RiskLimits(
-        max_position_size=format_money(limits.max_position_size),
-        max_daily_volume=format_money(limits.max_daily_volume),
-        max_net_exposure=format_money(limits.max_net_exposure),
-        max_gross_exposure=format_money(limits.max_gross_exposure),
-        kill_switch_enabled=limits.kill_switch_enabled,
-        updated_by=updated_by,
-    )
+def limit_text(amount: Decimal) -> str:
+    """A limit on the wire: a decimal string, "" when not set."""
+    return format_money(amount) if amount.is_finite() else ""
+
+
+def limit_amount(text: str) -> Decimal:
+    """A limit from an event: "" is not set (`UNLIMITED`)."""
+    return Decimal(text) if text else UNLIMITED
+
+
+def limits_proto(
+    limits: RiskLimits | InstrumentLimits,
+    updated_us: int,
+    updated_by: str,
+    *,
+    scope: Scope | None = None,
+    symbol: str = "",
+) -> risk_pb2.RiskLimits:
+    """The limits of a level (or an instrument's overrides at it): unset ones are empty."""
+    names = LIMIT_AMOUNTS if isinstance(limits, RiskLimits) else INSTRUMENT_LIMITS
+    msg = risk_pb2.RiskLimits(updated_by=updated_by, symbol=symbol)
+    for name in names:
+        setattr(msg, name, limit_text(getattr(limits, name)))
+    if isinstance(limits, RiskLimits):
+        msg.kill_switch_enabled = limits.kill_switch_enabled
+    if scope is not None and scope.level is not Level.FIRM:
+        msg.scope.CopyFrom(scope_proto(scope))
     if updated_us:
         msg.updated_at.CopyFrom(timestamp_from_us(updated_us))
     return msg
@@ -214,3 +249,20 @@ def scope_from_proto(message: common_pb2.RiskScope, *, field: str = "scope") -> 
     if not message.id:
         raise InvalidArgument(f"{field}.id", f"required for a {level.value} scope")
     return Scope(level, message.id)
+
+
+#: Trading state and restriction <-> protobuf (unset reads as ACTIVE / NONE).
+TRADING_MODE_PROTO = {
+    m: cast("common_pb2.TradingState", common_pb2.TradingState.Value(f"TRADING_STATE_{m.value}")) for m in TradingMode
+}
+TRADING_MODE_FROM_PROTO: dict[int, TradingMode] = {
+    **{v: k for k, v in TRADING_MODE_PROTO.items()},
+    common_pb2.TRADING_STATE_UNSPECIFIED: TradingMode.ACTIVE,
+}
+RESTRICTION_PROTO = {
+    r: cast("risk_pb2.Restriction", risk_pb2.Restriction.Value(f"RESTRICTION_{r.value}")) for r in Restriction
+}
+RESTRICTION_FROM_PROTO: dict[int, Restriction] = {
+    **{v: k for k, v in RESTRICTION_PROTO.items()},
+    risk_pb2.RESTRICTION_UNSPECIFIED: Restriction.NONE,
+}

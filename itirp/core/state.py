@@ -20,20 +20,36 @@ from itirp.core.protos import (
     INSTRUMENT_STATUS_FROM_PROTO,
     KIND_FROM_PROTO,
     ORDER_TYPE_FROM_PROTO,
+    RESTRICTION_FROM_PROTO,
     SIDE_FROM_PROTO,
     STP_FROM_PROTO,
     TIF_FROM_PROTO,
+    TRADING_MODE_FROM_PROTO,
     instrument_from_proto,
+    limit_amount,
     mark_from_proto,
+    scope_from_proto,
     trading_day_of,
     violations_message,
 )
-from itirp.domain.accounts import HOUSE_ACCOUNT, Account, AccountKind, Accounts, Desk, Entitlement
+from itirp.domain.accounts import (
+    FIRM,
+    HOUSE_ACCOUNT,
+    Account,
+    AccountKind,
+    Accounts,
+    Desk,
+    Entitlement,
+    Scope,
+    levels_of,
+)
 from itirp.domain.breaker import BreakerState, CircuitBreaker, Transition
+from itirp.domain.controls import ControlNote, Controls
 from itirp.domain.instruments import Instrument, Mark
 from itirp.domain.orders import Fill as OrderFill
 from itirp.domain.orders import Order, OrderMoment, OrderStatus, Trigger
-from itirp.domain.risk import RiskEngine
+from itirp.domain.risk import INSTRUMENT_LIMITS, LIMIT_AMOUNTS, InstrumentLimits, RiskLimits
+from itirp.domain.risk_levels import RiskLevels
 from itirp.events import decode_payload, timestamp_to_us
 from itirp.store.records import StoredEvent
 from itirp.v1 import events_pb2
@@ -43,7 +59,10 @@ __all__ = ["TradingState"]
 
 class TradingState:
     def __init__(self, breaker: CircuitBreaker | None = None) -> None:
-        self.risk = RiskEngine()
+        #: Exposure and limits at every level (firm, desk, account, trader).
+        self.risk = RiskLevels()
+        #: Kill switches, trading states, restricted lists, the duplicate and execution counts.
+        self.controls = Controls()
         self.breaker = breaker or CircuitBreaker()
         self.matching = Matching()
         #: Desks, accounts and the traders entitled to them.
@@ -58,6 +77,8 @@ class TradingState:
         self.limits_updated_by = ""
         self.kill_switch_reason = ""
         self.kill_switch_by = ""
+        #: Who last set the limits of each (level, instrument) and why.
+        self.limits_notes: dict[tuple[Scope, str], ControlNote] = {}
         self.realized_pnl = Decimal(0)
         #: The instrument master, by symbol.
         self.instruments: dict[str, Instrument] = {}
@@ -162,7 +183,15 @@ class TradingState:
         assert price is not None, "an approved order has a price to reserve at"
         order.reserved_price = price
         self.risk.reserve(
-            order.order_id, symbol=order.symbol, side=order.side.value, quantity=order.quantity, price=price
+            order.order_id,
+            symbol=order.symbol,
+            side=order.side.value,
+            quantity=order.quantity,
+            price=price,
+            levels=self.levels(order),
+        )
+        self.controls.order_approved(
+            order.account, order.symbol, order.side.value, order.quantity, price, event.timestamp_us
         )
 
     def _on_risk_failed(self, event: StoredEvent, p: events_pb2.RiskCheckFailed) -> None:
@@ -207,6 +236,7 @@ class TradingState:
         order.add_fill(OrderFill(p.execution_id, p.filled_quantity, price, True, event.timestamp_us, event.sequence))
         order.message = "executed"
         self.realized_pnl += self.risk.fill(order.order_id, quantity=p.filled_quantity, price=price)
+        self.controls.execution(order.account, event.timestamp_us)
         self.breaker.apply_success()
 
     def _on_execution_failed(self, event: StoredEvent, p: events_pb2.ExecutionFailed) -> None:
@@ -267,6 +297,7 @@ class TradingState:
         if order.status is OrderStatus.PENDING_CANCEL:
             order.message += "; cancel pending at the venue"
         self.realized_pnl += self.risk.fill(order.order_id, quantity=p.quantity, price=price)
+        self.controls.execution(order.account, event.timestamp_us)
 
     def _on_amended(self, event: StoredEvent, p: events_pb2.OrderAmended) -> None:
         order = self.orders[event.order_id]
@@ -281,32 +312,60 @@ class TradingState:
         order.message = "amended" + ("" if p.priority_kept else " (back of the queue)")
         self.risk.release(order.order_id)
         self.risk.reserve(
-            order.order_id, symbol=order.symbol, side=order.side.value, quantity=p.open_quantity, price=reserved
+            order.order_id,
+            symbol=order.symbol,
+            side=order.side.value,
+            quantity=p.open_quantity,
+            price=reserved,
+            levels=self.levels(order),
         )
         self.matching.changed(event, order.symbol, result)
 
     # ------------------------------------------------------------------ risk control
 
+    def levels(self, order: Order) -> tuple[Scope, Scope, Scope, Scope]:
+        """The order's levels: firm, desk, account, trader."""
+        return levels_of(order.desk, order.account, order.username)
+
     def _on_limits(self, event: StoredEvent, p: events_pb2.RiskLimitsUpdated) -> None:
         n = p.new_limits
-        self.risk.set_limits(
-            dataclasses.replace(
-                self.risk.limits,
-                max_position_size=Decimal(n.max_position_size),
-                max_daily_volume=Decimal(n.max_daily_volume),
-                max_net_exposure=Decimal(n.max_net_exposure),
-                max_gross_exposure=Decimal(n.max_gross_exposure),
-            )
-        )
-        self.limits_updated_us = event.timestamp_us
-        self.limits_updated_by = p.new_limits.updated_by
+        scope = scope_from_proto(n.scope)
+        if n.symbol:
+            overrides = InstrumentLimits(**{name: limit_amount(getattr(n, name)) for name in INSTRUMENT_LIMITS})
+            self.risk.set_instrument_limits(scope, n.symbol, overrides)
+        else:
+            engine = self.risk.engine(scope)
+            amounts = {name: limit_amount(getattr(n, name)) for name in LIMIT_AMOUNTS}
+            engine.set_limits(RiskLimits(**amounts, kill_switch_enabled=engine.limits.kill_switch_enabled))
+        self.limits_notes[(scope, n.symbol)] = ControlNote(p.reason, n.updated_by, event.timestamp_us)
+        if scope == FIRM and not n.symbol:
+            self.limits_updated_us = event.timestamp_us
+            self.limits_updated_by = p.new_limits.updated_by
 
     def _on_kill_switch(self, event: StoredEvent, p: events_pb2.KillSwitchActivated) -> None:
-        # KILL_SWITCH_DEACTIVATED has the same fields (reason, username)
+        # KILL_SWITCH_DEACTIVATED has the same fields (reason, username, scope)
         enabled = isinstance(p, events_pb2.KillSwitchActivated)
-        self.risk.set_limits(dataclasses.replace(self.risk.limits, kill_switch_enabled=enabled))
-        self.kill_switch_reason = p.reason
-        self.kill_switch_by = p.username
+        scope = scope_from_proto(p.scope)
+        self.controls.set_kill_switch(scope, enabled, ControlNote(p.reason, p.username, event.timestamp_us))
+        if scope == FIRM:
+            self.risk.set_limits(dataclasses.replace(self.risk.limits, kill_switch_enabled=enabled))
+            self.kill_switch_reason = p.reason
+            self.kill_switch_by = p.username
+
+    def _on_trading_state(self, event: StoredEvent, p: events_pb2.TradingStateChanged) -> None:
+        note = ControlNote(p.reason, p.username, event.timestamp_us, p.control)
+        self.controls.set_mode(scope_from_proto(p.scope), TRADING_MODE_FROM_PROTO[p.new_state], note)
+
+    def _on_restriction(self, event: StoredEvent, p: events_pb2.RestrictionChanged) -> None:
+        note = ControlNote(p.reason, p.username, event.timestamp_us)
+        self.controls.restrict(scope_from_proto(p.scope), p.symbol, RESTRICTION_FROM_PROTO[p.new_restriction], note)
+
+    def _on_released(self, event: StoredEvent, p: events_pb2.OrderReleased) -> None:
+        order = self.orders[event.order_id]
+        self._set_status(order, Trigger.ORDER_RELEASED, event)
+        order.released = True
+        order.violations = ()
+        order.message = f"released by {p.username}: {p.reason}"
 
     def _on_day_reset(self, event: StoredEvent, p: events_pb2.DailyVolumeReset) -> None:
         self.risk.reset_daily_volume()
@@ -381,4 +440,7 @@ _APPLY: dict[str, Callable[[TradingState, StoredEvent, Any], None]] = {
     "DESK_UPSERTED": TradingState._on_desk,
     "ACCOUNT_UPSERTED": TradingState._on_account,
     "TRADER_ENTITLED": TradingState._on_entitled,
+    "TRADING_STATE_CHANGED": TradingState._on_trading_state,
+    "RESTRICTION_CHANGED": TradingState._on_restriction,
+    "ORDER_RELEASED": TradingState._on_released,
 }

@@ -31,6 +31,7 @@ __all__ = [
     "Entitlement",
     "Level",
     "Scope",
+    "levels_of",
     "valid_id",
 ]
 
@@ -56,16 +57,22 @@ class Level(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """One node limits and controls apply to; `str(scope)` is "LEVEL:ID" ("ACCOUNT:EQ-PROP")."""
+    """One node limits and controls apply to; `str(scope)` is "LEVEL:ID" ("ACCOUNT:EQ-PROP"), or
+    "FIRM" for the firm."""
 
     level: Level
     id: str
 
     def __str__(self) -> str:
-        return f"{self.level.value}:{self.id}"
+        return "FIRM" if self.level is Level.FIRM else f"{self.level.value}:{self.id}"
 
 
 FIRM: Final = Scope(Level.FIRM, FIRM_ID)
+
+
+def levels_of(desk_id: str, account_id: str, username: str) -> tuple[Scope, Scope, Scope, Scope]:
+    """An order's four levels: firm, desk, account, trader."""
+    return (FIRM, Scope(Level.DESK, desk_id), Scope(Level.ACCOUNT, account_id), Scope(Level.TRADER, username))
 
 
 class AccountKind(StrEnum):
@@ -165,16 +172,6 @@ class Accounts:
             return AccountProblem.NOT_ENTITLED
         return account
 
-    def levels(self, account_id: str, username: str) -> tuple[Scope, Scope, Scope, Scope]:
-        """An order's four levels: firm, desk, account, trader (an account unknown to the
-        registry, from a log written before accounts, is the house account)."""
-        account = self.accounts.get(account_id or HOUSE_ACCOUNT) or self.accounts[HOUSE_ACCOUNT]
-        return (
-            FIRM,
-            Scope(Level.DESK, account.desk_id),
-            Scope(Level.ACCOUNT, account.account_id),
-            Scope(Level.TRADER, username),
-        )
 
     def exists(self, scope: Scope, *, symbols: frozenset[str] | None = None) -> bool:
         """Whether `scope` names something that exists (any username is a trader scope; an

@@ -43,10 +43,21 @@ from decimal import Decimal
 from typing import Final
 
 from itirp.domain.positions import Position, validate_order
-from itirp.domain.risk_violations import KILL_SWITCH, Violation, ViolationDetail, breach, price_band_violation
+from itirp.domain.risk_violations import (
+    KILL_SWITCH,
+    Figures,
+    Violation,
+    ViolationDetail,
+    limit_violations,
+    price_band_violation,
+)
 
 __all__ = [
+    "INSTRUMENT_LIMITS",
     "LIMIT_AMOUNTS",
+    "NO_LIMITS",
+    "UNLIMITED",
+    "InstrumentLimits",
     "RiskEngine",
     "RiskLimits",
     "RiskMetrics",
@@ -56,11 +67,22 @@ __all__ = [
 ]
 
 _ZERO: Final = Decimal(0)
+#: A limit that is not set: every figure is below it.
+UNLIMITED: Final = Decimal("Infinity")
+
+
+def _check_amounts(limits: object, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(limits, name)
+        if not isinstance(value, Decimal) or value.is_nan() or value < 0:
+            # A float limit would compare inexactly; a negative one can never be met.
+            raise ValueError(f"{name} must be a non-negative Decimal or UNLIMITED (got {value!r})")
 
 
 @dataclass(frozen=True, slots=True)
 class RiskLimits:
-    """Firm-wide limits, in currency. Immutable: change them by `RiskEngine.set_limits`."""
+    """The limits of one level (firm, desk, account or trader), in currency; `UNLIMITED` where a
+    limit is not set. Immutable: change them by `RiskEngine.set_limits`."""
 
     max_position_size: Decimal = Decimal("1000000")
     """Largest absolute value one symbol may reach, working orders counted in the worst direction."""
@@ -72,20 +94,43 @@ class RiskLimits:
     """Largest sum of absolute symbol values (long plus short), each in its worse extreme."""
     kill_switch_enabled: bool = False
     """When on, every new order is refused, whatever the numbers say."""
+    max_order_value: Decimal = UNLIMITED
+    """Largest value of one order, quantity x price (fat finger)."""
+    max_order_quantity: Decimal = UNLIMITED
+    """Largest quantity of one order (fat finger); a whole number."""
+    credit_limit: Decimal = UNLIMITED
+    """Largest amount the level may owe: per symbol, the value of the long it could hold plus the
+    short it could owe (max(L, 0) + max(-S, 0)) * price, summed."""
+    daily_loss_limit: Decimal = UNLIMITED
+    """Largest loss of the day (realized today + unrealized at the mark), a positive amount; the
+    level turns REDUCING when it is reached (`RiskEngine.loss_reached`)."""
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.name == "kill_switch_enabled":
-                if not isinstance(value, bool):
-                    raise TypeError(f"kill_switch_enabled must be a bool (got {value!r})")
-            elif not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-                # A float limit would compare inexactly; a negative one can never be met.
-                raise ValueError(f"{field.name} must be a non-negative Decimal (got {value!r})")
+        if not isinstance(self.kill_switch_enabled, bool):
+            raise TypeError(f"kill_switch_enabled must be a bool (got {self.kill_switch_enabled!r})")
+        _check_amounts(self, LIMIT_AMOUNTS)
 
 
 #: The amount limits (everything in RiskLimits but the kill switch), in declaration order.
 LIMIT_AMOUNTS: Final = tuple(f.name for f in fields(RiskLimits) if f.name != "kill_switch_enabled")
+#: A level with no limit set.
+NO_LIMITS: Final = RiskLimits(**{name: UNLIMITED for name in LIMIT_AMOUNTS})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentLimits:
+    """One instrument's overrides at a level: where set, they replace the level's own limit."""
+
+    max_position_size: Decimal = UNLIMITED
+    max_order_value: Decimal = UNLIMITED
+    max_order_quantity: Decimal = UNLIMITED
+
+    def __post_init__(self) -> None:
+        _check_amounts(self, INSTRUMENT_LIMITS)
+
+
+#: The limits an instrument can override.
+INSTRUMENT_LIMITS: Final = ("max_position_size", "max_order_value", "max_order_quantity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +157,17 @@ class RiskMetrics:
     largest_position: Decimal
     """Largest absolute position (without working orders) at its symbol's price; 0 when none."""
     kill_switch_active: bool
+    credit_used: Decimal = _ZERO
+    """What the level could owe (see `RiskLimits.credit_limit`)."""
+    daily_pnl: Decimal = _ZERO
+    """Realized today plus unrealized at the valuation prices (negative: a loss)."""
 
 
 class _SymbolExposure:
     """Everything the engine knows about one symbol, and its contributions to the totals."""
 
     __slots__ = (
+        "credit_value",
         "gross_value",
         "long_value",
         "mark",
@@ -151,6 +201,8 @@ class _SymbolExposure:
         """S * p_s, as counted in the engine's totals."""
         self.gross_value = _ZERO
         """max(L, -S) * p_s, as counted in the engine's totals."""
+        self.credit_value = _ZERO
+        """(max(L, 0) + max(-S, 0)) * p_s, as counted in the engine's totals."""
 
     def valuation_price(self) -> Decimal | None:
         """The mark; unmarked, the highest of the working orders' prices and the last execution."""
@@ -203,6 +255,11 @@ class RiskEngine:
 
     def __init__(self, limits: RiskLimits = RiskLimits()) -> None:  # frozen, so one shared default is safe
         self.limits = limits
+        #: Per-instrument overrides of max_position_size, max_order_value and max_order_quantity.
+        self.instrument_limits: dict[str, InstrumentLimits] = {}
+        self._own_caps = InstrumentLimits()
+        self._caps: dict[str, InstrumentLimits] = {}
+        self._recap()
         self.positions: dict[str, Position] = {}
         self._exposures: dict[str, _SymbolExposure] = {}
         self._orders: dict[str, _Order] = {}
@@ -212,14 +269,18 @@ class RiskEngine:
         """sum S * p_s: the net if every working sell fills."""
         self._gross = _ZERO
         """sum max(L, -S) * p_s."""
+        self._credit = _ZERO
+        """sum (max(L, 0) + max(-S, 0)) * p_s."""
         self._working_notional = _ZERO
         self._executed_volume = _ZERO
+        self._realized_today = _ZERO
 
     def set_limits(self, limits: RiskLimits) -> None:
         """Replace the limits; they apply from the next check (working orders stay accepted)."""
         if not isinstance(limits, RiskLimits):
             raise TypeError(f"expected RiskLimits, got {type(limits).__name__}")
         self.limits = limits
+        self._recap()
 
     def set_mark(self, symbol: str, price: Decimal) -> None:
         """The symbol's reference price from the market data feed: value it at `price` from now on."""
@@ -246,7 +307,7 @@ class RiskEngine:
         if exposure is None:
             current = None
             long = short = 0
-            base_long, base_short, base_gross = self._long, self._short, self._gross
+            base_long, base_short, base_gross, base_credit = self._long, self._short, self._gross, self._credit
         else:
             current = exposure.price
             held = exposure.position.quantity
@@ -255,6 +316,7 @@ class RiskEngine:
             base_long = self._long - exposure.long_value
             base_short = self._short - exposure.short_value
             base_gross = self._gross - exposure.gross_value
+            base_credit = self._credit - exposure.credit_value
         if sign > 0:
             long += quantity
         else:
@@ -282,16 +344,47 @@ class RiskEngine:
                     net, magnitude = low, -low
                     net_price = current
         gross = base_gross + size
+        value = quantity * price
         volume = self._executed_volume + self._working_notional + quantity * p
+        credit = base_credit + ((long if long > 0 else 0) - (short if short < 0 else 0)) * p
+        caps = self._caps.get(symbol) or self._own_caps
         if (
-            size > limits.max_position_size
+            size > caps.max_position_size
             or volume > limits.max_daily_volume
             or magnitude > limits.max_net_exposure
             or gross > limits.max_gross_exposure
+            or value > caps.max_order_value
+            or quantity > caps.max_order_quantity
+            or credit > limits.credit_limit
         ):
             mark = exposure.mark if exposure is not None else None
-            return _violations(limits, symbol, mark, -short > long, size, volume, net, gross, p, net_price)
+            figures = Figures(size, -short > long, volume, net, net_price, gross, value, quantity, credit)
+            return limit_violations(limits, caps, symbol, mark, p, price, figures)
         return []
+
+    def set_instrument_limits(self, symbol: str, overrides: InstrumentLimits | None) -> None:
+        """Set (None: remove) one instrument's overrides at this level."""
+        if overrides is None:
+            self.instrument_limits.pop(symbol, None)
+        else:
+            self.instrument_limits[symbol] = overrides
+        self._recap()
+
+    def _recap(self) -> None:
+        """The per-order and position caps by symbol: an instrument's overrides where set, else
+        the level's own (computed when limits change, not per check)."""
+        limits = self.limits
+        own = InstrumentLimits(limits.max_position_size, limits.max_order_value, limits.max_order_quantity)
+        self._own_caps = own
+        self._caps = {
+            symbol: InstrumentLimits(
+                *(
+                    getattr(overrides, name) if getattr(overrides, name).is_finite() else getattr(own, name)
+                    for name in INSTRUMENT_LIMITS
+                )
+            )
+            for symbol, overrides in self.instrument_limits.items()
+        }
 
     def reserve(self, order_id: str, *, symbol: str, side: str, quantity: int, price: Decimal) -> None:
         """Count an accepted order as working at `price`: from now on every check sees it."""
@@ -322,6 +415,10 @@ class RiskEngine:
             self.reserve(order_id, symbol=symbol, side=side, quantity=quantity, price=price)
         return violations
 
+    def working(self, order_id: str) -> bool:
+        """Whether the order is reserved here (approved, something left to fill)."""
+        return order_id in self._orders
+
     def release(self, order_id: str) -> None:
         """The order was rejected downstream or cancelled: stop counting what is left of it."""
         order = self._orders.get(order_id)
@@ -346,14 +443,13 @@ class RiskEngine:
             raise KeyError(order_id)
         validate_order(order.side, quantity, price)
         if quantity > order.remaining:
-            raise ValueError(
-                f"fill of {quantity} exceeds the {order.remaining} left on order {order_id!r}"
-            )
+            raise ValueError(f"fill of {quantity} exceeds the {order.remaining} left on order {order_id!r}")
         exposure = order.exposure
         realized = exposure.position.apply_fill(order.side, quantity, price)
         self._unreserve(order_id, order, quantity)
         self.positions.setdefault(exposure.position.symbol, exposure.position)
         self._executed_volume += quantity * price
+        self._realized_today += realized
         self._revalue(exposure)
         return realized
 
@@ -364,14 +460,35 @@ class RiskEngine:
         """
         previous = self._executed_volume
         self._executed_volume = _ZERO
+        self._realized_today = _ZERO
         return previous
+
+    def daily_pnl(self) -> Decimal:
+        """Realized today plus unrealized at the valuation prices (walks the open positions)."""
+        return self._realized_today + sum(
+            (p.unrealized_pnl for p in self.positions.values() if p.quantity), start=_ZERO
+        )
+
+    def loss_reached(self) -> bool:
+        """Whether the day's loss has reached daily_loss_limit (never without a limit)."""
+        limit = self.limits.daily_loss_limit
+        return limit.is_finite() and -self.daily_pnl() >= limit
+
+    def reduces(self, symbol: str, side: str, quantity: int) -> bool:
+        """Whether the order only reduces the position here: it is on the other side of it and,
+        with every working order on its side, no larger than the position."""
+        exposure = self._exposures.get(symbol)
+        if exposure is None:
+            return False
+        held = exposure.position.quantity
+        if side == "SELL":
+            return held > 0 and exposure.working_sells + quantity <= held
+        return held < 0 and exposure.working_buys + quantity <= -held
 
     def metrics(self) -> RiskMetrics:
         """The current firm-wide figures (walks the positions: not for the per-order path)."""
         exposures = self._exposures
-        sizes = [
-            abs(p.quantity) * (exposures[s].price or _ZERO) for s, p in self.positions.items() if p.quantity != 0
-        ]
+        sizes = [abs(p.quantity) * (exposures[s].price or _ZERO) for s, p in self.positions.items() if p.quantity != 0]
         net = self._long if self._long >= -self._short else self._short  # see `check`: _long >= _short
         return RiskMetrics(
             net_exposure=net,
@@ -382,6 +499,8 @@ class RiskEngine:
             total_positions=len(sizes),
             largest_position=max(sizes, default=_ZERO),
             kill_switch_active=self.limits.kill_switch_enabled,
+            credit_used=self._credit,
+            daily_pnl=self.daily_pnl(),
         )
 
     def positions_view(self) -> list[Position]:
@@ -415,7 +534,7 @@ class RiskEngine:
         price = exposure.valuation_price()
         if price is None:
             # No mark, no execution, nothing working: no quantity to value either.
-            long_value = short_value = gross_value = _ZERO
+            long_value = short_value = gross_value = credit_value = _ZERO
         else:
             held = exposure.position.quantity
             long = held + exposure.working_buys
@@ -423,82 +542,13 @@ class RiskEngine:
             long_value = long * price
             short_value = short * price
             gross_value = (long if long > -short else -short) * price
+            credit_value = ((long if long > 0 else 0) - (short if short < 0 else 0)) * price
         self._long += long_value - exposure.long_value
         self._short += short_value - exposure.short_value
         self._gross += gross_value - exposure.gross_value
+        self._credit += credit_value - exposure.credit_value
         exposure.price = price
         exposure.long_value = long_value
         exposure.short_value = short_value
         exposure.gross_value = gross_value
-
-
-def _violations(
-    limits: RiskLimits,
-    symbol: str,
-    mark: Decimal | None,
-    short_side: bool,
-    size: Decimal,
-    volume: Decimal,
-    net: Decimal,
-    gross: Decimal,
-    price: Decimal,
-    net_price: Decimal,
-) -> list[ViolationDetail]:
-    """The breached limits among the four figures, in the fixed order, each explained."""
-    valued = f"{symbol} valued"
-    found: list[ViolationDetail] = []
-    if size > limits.max_position_size:
-        short = " short" if short_side else ""
-        found.append(
-            breach(
-                Violation.POSITION_LIMIT,
-                f"projected {symbol}{short} position",
-                size,
-                "max_position_size",
-                limits.max_position_size,
-                "valued",
-                price,
-                mark,
-            )
-        )
-    if volume > limits.max_daily_volume:
-        found.append(
-            breach(
-                Violation.DAILY_VOLUME_LIMIT,
-                "projected daily volume",
-                volume,
-                "max_daily_volume",
-                limits.max_daily_volume,
-                "this order valued",
-                price,
-                mark,
-            )
-        )
-    if abs(net) > limits.max_net_exposure:
-        short = " short" if net < 0 else ""
-        found.append(
-            breach(
-                Violation.NET_EXPOSURE_LIMIT,
-                f"projected net{short} exposure",
-                abs(net),
-                "max_net_exposure",
-                limits.max_net_exposure,
-                valued,
-                net_price,
-                mark,
-            )
-        )
-    if gross > limits.max_gross_exposure:
-        found.append(
-            breach(
-                Violation.GROSS_EXPOSURE_LIMIT,
-                "projected gross exposure",
-                gross,
-                "max_gross_exposure",
-                limits.max_gross_exposure,
-                valued,
-                price,
-                mark,
-            )
-        )
-    return found
+        exposure.credit_value = credit_value

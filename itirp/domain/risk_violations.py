@@ -11,11 +11,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
-from typing import Final
+from typing import Final, Protocol
 
 from itirp.domain.money import format_money
 
-__all__ = ["KILL_SWITCH", "Violation", "ViolationDetail", "breach", "price_band_violation"]
+__all__ = [
+    "KILL_SWITCH",
+    "Figures",
+    "Violation",
+    "ViolationDetail",
+    "breach",
+    "limit_violations",
+    "price_band_violation",
+]
 
 _HUNDRED: Final = Decimal(100)
 _UNMARKED: Final = " (no mark yet: the highest price known for it)"
@@ -30,6 +38,14 @@ class Violation(StrEnum):
     NET_EXPOSURE_LIMIT = "NET_EXPOSURE_LIMIT"
     GROSS_EXPOSURE_LIMIT = "GROSS_EXPOSURE_LIMIT"
     PRICE_BAND = "PRICE_BAND"
+    ORDER_VALUE_LIMIT = "ORDER_VALUE_LIMIT"
+    ORDER_QUANTITY_LIMIT = "ORDER_QUANTITY_LIMIT"
+    CREDIT_LIMIT = "CREDIT_LIMIT"
+    DAILY_LOSS_LIMIT = "DAILY_LOSS_LIMIT"
+    RESTRICTED_INSTRUMENT = "RESTRICTED_INSTRUMENT"
+    TRADING_HALTED = "TRADING_HALTED"
+    REDUCE_ONLY = "REDUCE_ONLY"
+    DUPLICATE_ORDER = "DUPLICATE_ORDER"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +63,19 @@ class ViolationDetail:
     """The price the figure was valued at: for a position, net or gross figure the ordered
     symbol's price, for the daily volume this order's; for the price band the reference it is
     measured from. None for the kill switch."""
+    scope: str = ""
+    """The level whose limit or control refused the order, "ACCOUNT:EQ-PROP" (set by
+    `itirp.domain.risk_levels`; "" for a check of one engine on its own)."""
+    limit_name: str = ""
+    """The limit's name ("max_position_size"), or the control's ("price_collar", "kill_switch")."""
 
 
 KILL_SWITCH: Final = ViolationDetail(
-    Violation.KILL_SWITCH_ACTIVE, None, None, "kill switch is active: no new orders are accepted"
+    Violation.KILL_SWITCH_ACTIVE,
+    None,
+    None,
+    "kill switch is active: no new orders are accepted",
+    limit_name="kill_switch",
 )
 
 
@@ -63,6 +88,8 @@ def breach(
     valued: str,
     price: Decimal,
     mark: Decimal | None,
+    *,
+    own: bool = False,
 ) -> ViolationDetail:
     """A limit breached: "<what> <figure> above <name> <limit>, <valued> at the reference price <price>",
     or, when the price is this order's own (more conservative than the mark), "<valued> at
@@ -70,14 +97,16 @@ def breach(
 
     With no mark yet a note says the price is the highest one known.
     """
-    if mark is None:
+    if own:
+        at = f"{_grouped(price)}, this order's price"
+    elif mark is None:
         at = f"at the reference price {_grouped(price)}{_UNMARKED}"
     elif price == mark:
         at = f"at the reference price {_grouped(price)}"
     else:
         at = f"at {_grouped(price)}, this order's price (the reference price is {_grouped(mark)})"
     message = f"{what} {_grouped(projected)} above {name} {_grouped_limit(limit)}, {valued} {at}"
-    return ViolationDetail(violation, limit, projected, message, price)
+    return ViolationDetail(violation, limit, projected, message, price, limit_name=name)
 
 
 def price_band_violation(
@@ -107,7 +136,7 @@ def price_band_violation(
         f" {_grouped(reference)}: the price band's {'upper' if side == 'above' else 'lower'} edge is"
         f" {_grouped(edge)}"
     )
-    return ViolationDetail(Violation.PRICE_BAND, edge, price, message, reference)
+    return ViolationDetail(Violation.PRICE_BAND, edge, price, message, reference, limit_name="price_band_percent")
 
 
 def _grouped(value: Decimal) -> str:
@@ -132,3 +161,80 @@ def _grouped(value: Decimal) -> str:
 def _grouped_limit(limit: Decimal) -> str:
     """Limits change rarely and recur in every rejection: format each once."""
     return _grouped(limit)
+
+
+V: Final = Violation
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The projected figures of one check (`RiskEngine.check`), compared with the limits."""
+
+    size: Decimal
+    short_side: bool
+    volume: Decimal
+    net: Decimal
+    net_price: Decimal
+    gross: Decimal
+    value: Decimal
+    """The order's own value: quantity x its price."""
+    quantity: int
+    credit: Decimal
+
+
+class _Caps(Protocol):
+    @property
+    def max_position_size(self) -> Decimal: ...
+    @property
+    def max_order_value(self) -> Decimal: ...
+    @property
+    def max_order_quantity(self) -> Decimal: ...
+
+
+class _Limits(Protocol):
+    @property
+    def max_daily_volume(self) -> Decimal: ...
+    @property
+    def max_net_exposure(self) -> Decimal: ...
+    @property
+    def max_gross_exposure(self) -> Decimal: ...
+    @property
+    def credit_limit(self) -> Decimal: ...
+
+
+def limit_violations(
+    limits: _Limits, caps: _Caps, symbol: str, mark: Decimal | None, p: Decimal, price: Decimal, f: Figures
+) -> list[ViolationDetail]:
+    """The breached limits, in a fixed order, each explained. `caps` are the position and order
+    caps that apply to `symbol` (its overrides, else the level's); `p` the price the figures are
+    valued at, `price` the order's own."""
+    found: list[ViolationDetail] = []
+    if f.value > caps.max_order_value:
+        found.append(
+            breach(V.ORDER_VALUE_LIMIT, "order value", f.value, "max_order_value", caps.max_order_value, "at", price,
+                   None, own=True)
+        )  # fmt: skip
+    if f.quantity > caps.max_order_quantity:
+        message = f"order quantity {f.quantity:,} above max_order_quantity {caps.max_order_quantity:,f}"
+        limit = caps.max_order_quantity
+        found.append(ViolationDetail(V.ORDER_QUANTITY_LIMIT, limit, Decimal(f.quantity), message,
+                                     limit_name="max_order_quantity"))  # fmt: skip
+    short = " short" if f.short_side else ""
+    net_short = " short" if f.net < 0 else ""
+    valued = f"{symbol} valued"
+    checks = (
+        (f.size, caps.max_position_size, V.POSITION_LIMIT, f"projected {symbol}{short} position",
+         "max_position_size", "valued", p),
+        (f.volume, limits.max_daily_volume, V.DAILY_VOLUME_LIMIT, "projected daily volume", "max_daily_volume",
+         "this order valued", p),
+        (abs(f.net), limits.max_net_exposure, V.NET_EXPOSURE_LIMIT, f"projected net{net_short} exposure",
+         "max_net_exposure", valued, f.net_price),
+        (f.gross, limits.max_gross_exposure, V.GROSS_EXPOSURE_LIMIT, "projected gross exposure", "max_gross_exposure",
+         valued, p),
+        (f.credit, limits.credit_limit, V.CREDIT_LIMIT, "projected credit used", "credit_limit", valued, p),
+    )  # fmt: skip
+    for figure, limit, violation, what, name, how, at in checks:
+        if figure > limit:
+            found.append(breach(violation, what, figure, name, limit, how, at, mark))
+    return found
+

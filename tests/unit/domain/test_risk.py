@@ -37,6 +37,7 @@ def test_the_rest_design_case_a_huge_tsla_buy_breaches_all_four_limits_at_once()
             "projected TSLA position 20,000,000.00 above max_position_size 1,000,000.00,"
             " valued at the reference price 200.00" + UNMARKED,
             D("200"),
+            limit_name="max_position_size",
         ),
         ViolationDetail(
             Violation.DAILY_VOLUME_LIMIT,
@@ -45,6 +46,7 @@ def test_the_rest_design_case_a_huge_tsla_buy_breaches_all_four_limits_at_once()
             "projected daily volume 20,000,000.00 above max_daily_volume 10,000,000.00,"
             " this order valued at the reference price 200.00" + UNMARKED,
             D("200"),
+            limit_name="max_daily_volume",
         ),
         ViolationDetail(
             Violation.NET_EXPOSURE_LIMIT,
@@ -53,6 +55,7 @@ def test_the_rest_design_case_a_huge_tsla_buy_breaches_all_four_limits_at_once()
             "projected net exposure 20,000,000.00 above max_net_exposure 5,000,000.00,"
             " TSLA valued at the reference price 200.00" + UNMARKED,
             D("200"),
+            limit_name="max_net_exposure",
         ),
         ViolationDetail(
             Violation.GROSS_EXPOSURE_LIMIT,
@@ -61,6 +64,7 @@ def test_the_rest_design_case_a_huge_tsla_buy_breaches_all_four_limits_at_once()
             "projected gross exposure 20,000,000.00 above max_gross_exposure 15,000,000.00,"
             " TSLA valued at the reference price 200.00" + UNMARKED,
             D("200"),
+            limit_name="max_gross_exposure",
         ),
     ]
 
@@ -620,6 +624,10 @@ def test_metrics_after_a_few_fills() -> None:
         total_positions=2,
         largest_position=D("15050.00"),
         kill_switch_active=False,
+        # what it could owe: the MSFT short, the TSLA long, the NVDA buy if it fills
+        credit_used=D("15050.00") + D("1995.00") + D("300.00"),
+        # the AAPL round trip; MSFT and TSLA are valued at their own fill prices (no marks)
+        daily_pnl=D("500.00"),
     )
 
 

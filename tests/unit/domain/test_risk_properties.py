@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from itirp.domain.positions import Position
 from itirp.domain.risk import RiskEngine, RiskLimits, RiskMetrics, Violation
 
 # Hypothesis caches into ./.hypothesis even with database=None, and does so while pytest is still
@@ -64,6 +65,10 @@ class Reference:
     last: dict[str, Decimal] = field(default_factory=dict)
     marks: dict[str, Decimal] = field(default_factory=dict)
     executed: Decimal = ZERO
+    #: Per symbol, the average-cost position (its own unit tests cover its arithmetic): the
+    #: day's P&L is recomputed from these.
+    held: dict[str, Position] = field(default_factory=dict)
+    realized_today: Decimal = ZERO
 
     def price(self, symbol: str) -> Decimal | None:
         """The mark; unmarked, the highest of its working orders' prices and its last execution."""
@@ -124,6 +129,8 @@ class Reference:
         high = sum((long * p for long, _, p in values.values()), ZERO)
         low = sum((short * p for _, short, p in values.values()), ZERO)
         sizes = [abs(q) * (self.price(s) or ZERO) for s, q in self.quantities.items() if q != 0]
+        credit = sum((max(long, 0) + max(-short, 0)) * p for long, short, p in values.values())
+        unrealized = sum((p.unrealized_pnl for p in self.held.values()), ZERO)
         return RiskMetrics(
             net_exposure=high if abs(high) >= abs(low) else low,
             gross_exposure=gross(values),
@@ -133,6 +140,8 @@ class Reference:
             total_positions=len(sizes),
             largest_position=max(sizes, default=ZERO),
             kill_switch_active=False,
+            credit_used=credit + ZERO,
+            daily_pnl=self.realized_today + unrealized,
         )
 
     def worst(self, symbol: str) -> tuple[Decimal, Decimal, Decimal]:
@@ -185,13 +194,18 @@ def apply(engine: RiskEngine, model: Reference, operation: tuple, counter: list[
         model.quantities[symbol] = model.quantities.get(symbol, 0) + sign * quantity
         model.last[symbol] = price
         model.executed += quantity * price
+        position = model.held.setdefault(symbol, Position(symbol, mark=model.marks.get(symbol)))
+        model.realized_today += position.apply_fill("BUY" if sign > 0 else "SELL", quantity, price)
     elif kind == "mark":
         _, symbol, price = operation
         engine.set_mark(symbol, price)
         model.marks[symbol] = price
+        if symbol in model.held:
+            model.held[symbol].mark = price
     else:
         engine.reset_daily_volume()
         model.executed = ZERO
+        model.realized_today = ZERO
 
 
 def touched_symbol(model: Reference, operation: tuple) -> str | None:
