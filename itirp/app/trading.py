@@ -12,16 +12,28 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from itirp.app.sink import StoreSink
-from itirp.core.commands import AmendOrder, CancelOrder, RecordMark, SetKillSwitch, SubmitOrder, UpdateRiskLimits
+from itirp.core.commands import (
+    AmendOrder,
+    CancelOrder,
+    RecordMark,
+    ReleaseOrder,
+    SetKillSwitch,
+    SetRestriction,
+    SetTradingState,
+    SubmitOrder,
+    UpdateRiskLimits,
+)
 from itirp.core.matching import INTERNAL_VENUE
 from itirp.core.queries import TradingQueries
 from itirp.core.recorder import Committed
 from itirp.core.sequencer import Sequencer
+from itirp.domain.controls import Restriction, TradingMode
 from itirp.domain.instruments import Mark
 from itirp.domain.orders import Order, OrderStatus
-from itirp.domain.risk import RiskLimits
+from itirp.domain.risk import InstrumentLimits, RiskLimits
 from itirp.errors import FailedPrecondition, ItirpError, Reason
 from itirp.execution.executor import Executor
 from itirp.observability.latency import LatencyHistogram
@@ -31,6 +43,9 @@ from itirp.store import StoredEvent
 __all__ = ["TradingService"]
 
 log = logging.getLogger("itirp.orders")
+
+T = TypeVar("T")
+Limits = RiskLimits | InstrumentLimits
 
 
 class TradingService:
@@ -194,17 +209,43 @@ class TradingService:
         await self._durable(committed)
         return order, priority_kept
 
-    async def update_limits(self, command: UpdateRiskLimits) -> tuple[RiskLimits, RiskLimits]:
+    async def run(self, step: Callable[[int], tuple[T, Committed | None]]) -> T:
+        """One core command (`step(now_us)` -> (result, events)) the way every command runs: refused
+        at once when nothing can be recorded, a refusal answered once the state it names is
+        durable, the result once its events are."""
         self._writable()
         async with self.refusals_durable():
-            old, new, committed = self._core.controls.update_limits(command, self._now_us())
+            result, committed = step(self._now_us())
         await self._durable(committed)
-        return old, new
+        return result
+
+    async def update_limits(self, command: UpdateRiskLimits) -> tuple[Limits, Limits]:
+        def step(now_us: int) -> tuple[tuple[Limits, Limits], Committed]:
+            old, new, committed = self._core.controls.update_limits(command, now_us)
+            return (old, new), committed
+
+        return await self.run(step)
 
     async def set_kill_switch(self, command: SetKillSwitch) -> bool:
         """Returns whether the switch changed."""
-        self._writable()
-        async with self.refusals_durable():
-            committed = self._core.controls.set_kill_switch(command, self._now_us())
-        await self._durable(committed)
-        return committed is not None
+
+        def step(now_us: int) -> tuple[bool, Committed | None]:
+            committed = self._core.controls.set_kill_switch(command, now_us)
+            return committed is not None, committed
+
+        return await self.run(step)
+
+    async def set_trading_state(self, command: SetTradingState) -> TradingMode:
+        """Returns the state before."""
+        return await self.run(lambda now_us: self._core.controls.set_trading_state(command, now_us))
+
+    async def set_restriction(self, command: SetRestriction) -> Restriction:
+        """Returns the restriction before."""
+        return await self.run(lambda now_us: self._core.controls.set_restriction(command, now_us))
+
+    async def release(self, command: ReleaseOrder) -> Order:
+        """Release a rejected order; sent to the venue when approved (as a new order would be)."""
+        order = await self.run(lambda now_us: self._core.orders.release(command, now_us))
+        if order.status is OrderStatus.APPROVED:
+            self.executor.execute(order.order_id)
+        return order

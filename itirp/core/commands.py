@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from itirp.domain.accounts import FIRM, Scope
+from itirp.domain.controls import Restriction, TradingMode
 from itirp.domain.instruments import Instrument, InstrumentStatus, Mark
 from itirp.domain.orders import OrderType, SelfTradePrevention, Side, TimeInForce
 from itirp.domain.viewer import Viewer
@@ -16,8 +18,11 @@ __all__ = [
     "AmendOrder",
     "CancelOrder",
     "RecordMark",
+    "ReleaseOrder",
     "SetInstrumentStatus",
     "SetKillSwitch",
+    "SetRestriction",
+    "SetTradingState",
     "SubmitOrder",
     "UpdateRiskLimits",
     "UpsertInstrument",
@@ -96,17 +101,48 @@ class AmendOrder:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UpdateRiskLimits:
-    """New limit amounts as decimal strings, by limit name (`LIMIT_AMOUNTS`); empty ones are kept."""
+    """New limit amounts as decimal strings, by limit name (`LIMIT_AMOUNTS`); empty ones are kept,
+    those named in `clear` removed. At `scope` (the firm by default), for `symbol`'s overrides
+    when given."""
 
     actor: Actor
     amounts: Mapping[str, str] = field(default_factory=dict)
     reason: str = ""
+    scope: Scope = FIRM
+    symbol: str = ""
+    clear: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetKillSwitch:
     actor: Actor
     enabled: bool
+    reason: str
+    scope: Scope = FIRM
+    cancel_working: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetTradingState:
+    actor: Actor
+    scope: Scope
+    mode: TradingMode
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetRestriction:
+    actor: Actor
+    scope: Scope
+    symbol: str
+    restriction: Restriction
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseOrder:
+    actor: Actor
+    order_id: str
     reason: str
 
 

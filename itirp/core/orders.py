@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from google.protobuf.message import Message
 
-from itirp.core.commands import Actor, AmendOrder, CancelOrder, SubmitOrder
+from itirp.core.commands import Actor, AmendOrder, CancelOrder, ReleaseOrder, SubmitOrder, required_reason
 from itirp.core.matching import INTERNAL_VENUE, Matching, order_envelope
 from itirp.core.protos import (
     ORDER_TYPE_PROTO,
@@ -18,6 +18,7 @@ from itirp.core.protos import (
     TRADING_MODE_PROTO,
     scope_proto,
     trading_day_of,
+    violation_of,
     violation_proto,
 )
 from itirp.core.queries import TradingQueries
@@ -25,7 +26,7 @@ from itirp.core.recorder import Committed, Envelope, Item, Recorder
 from itirp.core.state import TradingState
 from itirp.domain import book as bk
 from itirp.domain.accounts import Account, AccountProblem, levels_of
-from itirp.domain.controls import PreTradeOrder, Settings, TradingMode, Verdict, pre_trade
+from itirp.domain.controls import NOT_RELEASABLE, PreTradeOrder, Settings, TradingMode, Verdict, pre_trade
 from itirp.domain.instruments import Instrument, order_problems
 from itirp.domain.money import format_money, parse_price
 from itirp.domain.orders import NewOrder, Order, OrderStatus, OrderType, OrderValidationError, Side, Trigger
@@ -113,7 +114,7 @@ class OrderCommands:
             )
         # a new day first: yesterday's DAY orders must not price (or meet) today's first order
         self.roll_day(now_us, correlation_id=actor.correlation_id, causation_id=actor.causation_id)
-        reserved_price = order.price if order.order_type is OrderType.LIMIT else self._sweep_price(order, actor)
+        reserved_price = order.price if order.order_type is OrderType.LIMIT else self._sweep_price(order, actor.user_id)
         assert reserved_price is not None
         order_id = self._recorder.journal.new_id()
         envelope: Envelope = {
@@ -247,10 +248,10 @@ class OrderCommands:
                 },
             )
 
-    def _sweep_price(self, order: NewOrder, actor: Actor) -> Decimal:
+    def _sweep_price(self, order: NewOrder | Order, user_id: str) -> Decimal:
         """The worst price a MARKET order could reach in its book (what pre-trade risk counts it at)."""
         book = self._matching.books.get(order.symbol)
-        price = book.sweep_price(order.side.value, order.quantity, actor.user_id, order.stp.value) if book else None
+        price = book.sweep_price(order.side.value, order.quantity, user_id, order.stp.value) if book else None
         if price is None:
             other = "SELL" if order.side is Side.BUY else "BUY"
             opposite = book is not None and (book.best_ask() if order.side is Side.BUY else book.best_bid())
@@ -283,6 +284,58 @@ class OrderCommands:
 
     def _match_events(self, result: bk.SubmitResult, open_quantity: int, envelope: Envelope) -> list[Item]:
         return Matching.events_of(result, open_quantity, envelope, self._state.orders, self._recorder.journal.new_id)
+
+    # ------------------------------------------------------------------ release
+
+    def release(self, command: ReleaseOrder, now_us: int) -> tuple[Order, Committed]:
+        """A risk manager releases an order pre-trade controls rejected (RTS 6 Art. 15(6)): the
+        controls it was rejected by are overridden for it, every other control and limit is
+        checked again now; ORDER_RELEASED, then RISK_CHECK_PASSED (and the match, on the internal
+        venue) or RISK_CHECK_FAILED."""
+        reason = required_reason(command.reason)
+        actor = command.actor
+        order = self._queries.visible(actor.viewer, command.order_id)
+        overridden = frozenset(violation_of(v.type) for v in order.violations)
+        if (
+            not order.can(Trigger.ORDER_RELEASED)
+            or not overridden
+            or overridden & NOT_RELEASABLE
+            or (order.created_us
+            and trading_day_of(order.created_us) != trading_day_of(now_us))
+        ):
+            raise FailedPrecondition(
+                f"order {order.order_id} is {order.status.value}"
+                + (f" ({order.message})" if order.status is OrderStatus.REJECTED else "")
+                + ": only an order rejected today by pre-trade controls other than a kill switch or a halt can be"
+                " released",
+                reason=Reason.ORDER_NOT_RELEASABLE,
+                metadata={"order_id": order.order_id, "order_status": order.status.value},
+            )
+        self.roll_day(now_us, correlation_id=actor.correlation_id, causation_id=actor.causation_id)
+        instrument = self._state.instruments.get(order.symbol)
+        if instrument is not None and not instrument.tradable:
+            raise FailedPrecondition(
+                f"{order.symbol} is {instrument.status.value}: no orders are accepted",
+                reason=Reason.INSTRUMENT_NOT_ACTIVE,
+                metadata={"symbol": order.symbol, "status": instrument.status.value},
+            )
+        price = order.price if order.order_type is OrderType.LIMIT else self._sweep_price(order, order.user_id)
+        assert price is not None
+        band = self._band(instrument, order.price) if instrument is not None else None
+        checked = PreTradeOrder(
+            order.symbol, order.side.value, order.quantity, price, self._state.levels(order), now_us, True
+        )
+        verdict = pre_trade(
+            self._state.risk, self._state.controls, checked, band=band, settings=self.settings, overridden=overridden
+        )
+        envelope = order_envelope(order, actor.correlation_id or order.correlation_id, actor.causation_id)
+        envelope["user_id"] = actor.user_id
+        released = events_pb2.OrderReleased(
+            reason=reason, username=actor.username, overridden=[v.type for v in order.violations]
+        )
+        items = [*self._automatic_states(verdict, actor), (released, envelope)]
+        items += self._decided(verdict.violations, order.order_id, order.user_id, order, price, envelope)
+        return order, self._recorder.emit(items, now_us)
 
     # ------------------------------------------------------------------ cancel, amend
 

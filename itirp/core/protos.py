@@ -55,6 +55,7 @@ __all__ = [
     "scope_from_proto",
     "scope_proto",
     "trading_day_of",
+    "violation_of",
     "violation_proto",
     "violations_message",
 ]
@@ -170,6 +171,14 @@ def mark_from_proto(msg: common_pb2.Mark, *, sequence: int = 0) -> Mark:
 def trading_day_of(timestamp_us: int) -> str:
     """The trading day (UTC date, ISO) of a moment."""
     return datetime.fromtimestamp(timestamp_us / 1_000_000, UTC).date().isoformat()
+
+
+_VIOLATION_FROM_PROTO: dict[int, Violation] = {number: v for v, number in _VIOLATION_PROTO.items()}
+
+
+def violation_of(number: int) -> Violation:
+    """The violation of a recorded `ViolationType` number."""
+    return _VIOLATION_FROM_PROTO[number]
 
 
 def violation_proto(v: ViolationDetail) -> common_pb2.RiskViolation:

@@ -3,18 +3,21 @@ rule of who sees which order is `Viewer.may_see`, applied here and nowhere else.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from itirp.core.state import TradingState
+from itirp.core.state import TradingState, check_exists
+from itirp.domain.accounts import FIRM, Level, Scope
 from itirp.domain.breaker import BreakerState
+from itirp.domain.controls import ControlNote, Controls, TradingMode
 from itirp.domain.instruments import Instrument, InstrumentStatus, Mark
 from itirp.domain.orders import Order, OrderStatus, Side
 from itirp.domain.positions import Position
-from itirp.domain.risk import RiskLimits, RiskMetrics
+from itirp.domain.risk import NO_LIMITS, InstrumentLimits, RiskEngine, RiskLimits, RiskMetrics
 from itirp.domain.viewer import Viewer
-from itirp.errors import NotFound, Reason
+from itirp.errors import NotFound, PermissionDenied, Reason
 
 __all__ = ["BreakerView", "KillSwitchView", "LimitsView", "TradingQueries"]
 
@@ -148,6 +151,77 @@ class TradingQueries:
 
     def positions(self, symbol: str = "") -> list[Position]:
         return [p for p in self._state.risk.positions_view() if not symbol or p.symbol == symbol]
+
+    # ------------------------------------------------------------------ risk by level
+
+    def readable(self, viewer: Viewer, username: str, scope: Scope | None) -> Scope:
+        """The level whose figures `viewer` asks for: RISK_MANAGER and above any (the firm when
+        none is named); a trader their own trader level (the default) or an account they are
+        entitled to. PERMISSION_DENIED otherwise; NOT_FOUND for a desk or account that does not exist."""
+        if scope is None:
+            return FIRM if viewer.sees_all else Scope(Level.TRADER, username)
+        check_exists(self._state, scope)
+        if viewer.sees_all or scope == Scope(Level.TRADER, username):
+            return scope
+        if scope.level is Level.ACCOUNT and scope.id in self._state.accounts.entitled(viewer.user_id):
+            return scope
+        if scope.level is Level.ACCOUNT:
+            raise PermissionDenied(
+                f"{username} is not entitled to account {scope.id}",
+                reason=Reason.ACCOUNT_NOT_ENTITLED,
+                metadata={"account_id": scope.id, "username": username},
+            )
+        raise PermissionDenied(
+            f"a TRADER reads only their own trader level and their accounts, not {scope}",
+            reason=Reason.ROLE_REQUIRED,
+            metadata={"scope": str(scope), "required_role": "ROLE_RISK_MANAGER", "role": "ROLE_TRADER"},
+        )
+
+    def scope_metrics(self, scope: Scope) -> RiskMetrics:
+        """The level's figures (all zero for a level nothing has been booked to yet); its kill
+        switch shows on when the firm's or its own is."""
+        engine = self._state.risk.known(scope)
+        metrics = (engine or RiskEngine(NO_LIMITS)).metrics()
+        on = self.kill_switch().active or scope in self._state.controls.kill_switches
+        return dataclasses.replace(metrics, kill_switch_active=on)
+
+    def scope_positions(self, scope: Scope, symbol: str = "") -> list[Position]:
+        engine = self._state.risk.known(scope)
+        if engine is None:
+            return []
+        return [p for p in engine.positions_view() if not symbol or p.symbol == symbol]
+
+    def scope_limits(self, scope: Scope, symbol: str = "") -> tuple[RiskLimits | InstrumentLimits, ControlNote | None]:
+        """The limits set at a level (or an instrument's overrides at it), and who set them last."""
+        check_exists(self._state, scope)
+        engine = self._state.risk.known(scope)
+        note = self._state.limits_notes.get((scope, symbol))
+        if symbol:
+            return (engine.instrument_limits.get(symbol) if engine else None) or InstrumentLimits(), note
+        return (engine.limits if engine else NO_LIMITS), note
+
+    def trading_mode(self, scope: Scope) -> TradingMode:
+        return self._state.controls.mode(scope)
+
+    @property
+    def controls(self) -> Controls:
+        """The controls in force (read them; change them only by commands)."""
+        return self._state.controls
+
+    def limits_set(self) -> list[tuple[Scope, str, RiskLimits | InstrumentLimits, ControlNote | None]]:
+        """Every level's limits and instrument overrides that were ever set, the firm's first."""
+        state = self._state
+        found: list[tuple[Scope, str, RiskLimits | InstrumentLimits, ControlNote | None]] = [
+            (FIRM, "", state.risk.limits, state.limits_notes.get((FIRM, "")))
+        ]
+        for scope, symbol in sorted(state.limits_notes, key=lambda k: (str(k[0]), k[1])):
+            if scope == FIRM and not symbol:
+                continue
+            engine = state.risk.engines[scope]
+            limits = engine.instrument_limits.get(symbol) if symbol else engine.limits
+            if limits is not None:
+                found.append((scope, symbol, limits, state.limits_notes[(scope, symbol)]))
+        return found
 
     # ------------------------------------------------------------------ reference data
 

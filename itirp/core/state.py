@@ -40,6 +40,7 @@ from itirp.domain.accounts import (
     Accounts,
     Desk,
     Entitlement,
+    Level,
     Scope,
     levels_of,
 )
@@ -50,11 +51,12 @@ from itirp.domain.orders import Fill as OrderFill
 from itirp.domain.orders import Order, OrderMoment, OrderStatus, Trigger
 from itirp.domain.risk import INSTRUMENT_LIMITS, LIMIT_AMOUNTS, InstrumentLimits, RiskLimits
 from itirp.domain.risk_levels import RiskLevels
+from itirp.errors import NotFound, Reason
 from itirp.events import decode_payload, timestamp_to_us
 from itirp.store.records import StoredEvent
 from itirp.v1 import events_pb2
 
-__all__ = ["TradingState"]
+__all__ = ["TradingState", "check_exists"]
 
 
 class TradingState:
@@ -409,6 +411,24 @@ class TradingState:
     def _on_entitled(self, event: StoredEvent, p: events_pb2.TraderEntitled) -> None:
         e = p.entitlement
         self.accounts.entitle(Entitlement(e.user_id, e.username, tuple(e.accounts), e.default_account))
+
+
+def check_exists(state: TradingState, scope: Scope) -> None:
+    """NOT_FOUND for a desk, account or instrument that does not exist."""
+    if scope.level is Level.DESK and scope.id not in state.accounts.desks:
+        raise NotFound(
+            f"no desk {scope.id} (see ListDesks)", reason=Reason.DESK_NOT_FOUND, metadata={"desk_id": scope.id}
+        )
+    if scope.level is Level.ACCOUNT and scope.id not in state.accounts.accounts:
+        raise NotFound(
+            f"no account {scope.id} (see ListAccounts)",
+            reason=Reason.ACCOUNT_NOT_FOUND,
+            metadata={"account_id": scope.id},
+        )
+    if scope.level is Level.INSTRUMENT and scope.id not in state.instruments:
+        raise NotFound(
+            f"no instrument {scope.id!r} is listed", reason=Reason.INSTRUMENT_NOT_FOUND, metadata={"symbol": scope.id}
+        )
 
 
 _APPLY: dict[str, Callable[[TradingState, StoredEvent, Any], None]] = {
