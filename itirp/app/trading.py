@@ -226,14 +226,14 @@ class TradingService:
 
         return await self.run(step)
 
-    async def set_kill_switch(self, command: SetKillSwitch) -> bool:
-        """Returns whether the switch changed."""
+    async def set_kill_switch(self, command: SetKillSwitch) -> tuple[bool, list[str]]:
+        """(whether the switch changed, the orders a mass cancel cancelled or asked the venue to)."""
 
         def step(now_us: int) -> tuple[bool, Committed | None]:
             committed = self._core.controls.set_kill_switch(command, now_us)
             return committed is not None, committed
 
-        return await self.run(step)
+        return await self.run(step), []
 
     async def set_trading_state(self, command: SetTradingState) -> TradingMode:
         """Returns the state before."""

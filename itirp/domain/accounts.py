@@ -66,6 +66,19 @@ class Scope:
     def __str__(self) -> str:
         return "FIRM" if self.level is Level.FIRM else f"{self.level.value}:{self.id}"
 
+    def covers(self, desk: str, account: str, username: str, symbol: str) -> bool:
+        """Whether an order of `username` in `symbol`, booked to `account` of `desk`, is in scope."""
+        level = self.level
+        if level is Level.FIRM:
+            return True
+        if level is Level.DESK:
+            return desk == self.id
+        if level is Level.ACCOUNT:
+            return account == self.id
+        if level is Level.TRADER:
+            return username == self.id
+        return symbol == self.id
+
 
 FIRM: Final = Scope(Level.FIRM, FIRM_ID)
 

@@ -92,12 +92,18 @@ async def test_positions_and_daily_volume_follow_the_fills_of_both_orders(book_d
     await book_desk.submit("AAPL", SELL, 100, "150.00", user="risk1")
     await book_desk.submit("AAPL", BUY, 40, "150.00")
 
-    metrics = (await book_desk.risk.GetRiskMetrics(risk_pb2.GetRiskMetricsRequest(), metadata=book_desk.md())).metrics
+    # the firm's figures (a risk manager's view; a trader reads their own level)
+    firm = book_desk.md("risk1")
+    metrics = (await book_desk.risk.GetRiskMetrics(risk_pb2.GetRiskMetricsRequest(), metadata=firm)).metrics
 
     # both sides of the 40 @ 150 cross count: 2 x 6,000 executed; 60 left working at 150
     assert metrics.daily_volume == "21000.00"
     assert metrics.working_exposure == "9000.00"
-    assert (await book_desk.positions()).positions == []  # a cross inside the desk nets to flat
+    positions = await book_desk.risk.ListPositions(risk_pb2.ListPositionsRequest(), metadata=firm)
+    assert positions.positions == []  # a cross inside the desk nets to flat
+    # each trader's own level holds their side of it
+    (mine,) = (await book_desk.positions()).positions
+    assert (mine.symbol, mine.quantity) == ("AAPL", 40)
 
 
 # ---------------------------------------------------------------- order types and time in force

@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_PROTO, STATUS_PROTO, STP_PROTO, TIF_PROTO, limits_proto
+from itirp.core.protos import (
+    ORDER_TYPE_PROTO,
+    SIDE_PROTO,
+    STATUS_PROTO,
+    STP_PROTO,
+    TIF_PROTO,
+    TRADING_MODE_PROTO,
+    limits_proto,
+    scope_proto,
+)
 from itirp.core.queries import LimitsView
+from itirp.domain.accounts import FIRM, Scope
+from itirp.domain.controls import TradingMode
 from itirp.domain.money import format_money
 from itirp.domain.orders import TRANSITIONS, Fill, Order, OrderStatus
 from itirp.domain.risk import RiskMetrics
@@ -136,8 +147,10 @@ def limits_to_proto(view: LimitsView) -> risk_pb2.RiskLimits:
     return limits_proto(view.limits, view.updated_us, view.updated_by)
 
 
-def metrics_to_proto(m: RiskMetrics, trading_day: str, now_us: int) -> risk_pb2.RiskMetrics:
-    return risk_pb2.RiskMetrics(
+def metrics_to_proto(
+    m: RiskMetrics, trading_day: str, now_us: int, scope: Scope = FIRM, mode: TradingMode = TradingMode.ACTIVE
+) -> risk_pb2.RiskMetrics:
+    proto = risk_pb2.RiskMetrics(
         net_exposure=format_money(m.net_exposure),
         gross_exposure=format_money(m.gross_exposure),
         daily_volume=format_money(m.daily_volume),
@@ -147,6 +160,10 @@ def metrics_to_proto(m: RiskMetrics, trading_day: str, now_us: int) -> risk_pb2.
         working_exposure=format_money(m.working_exposure),
         trading_day=trading_day,
         timestamp=timestamp_from_us(now_us),
+        credit_used=format_money(m.credit_used),
+        daily_pnl=format_money(m.daily_pnl),
+        trading_state=TRADING_MODE_PROTO[mode],
     )
-
-
+    if scope != FIRM:
+        proto.scope.CopyFrom(scope_proto(scope))
+    return proto
