@@ -147,9 +147,7 @@ class AuthConfig:
     )
     user_refresh_seconds: float = field(
         default=2.0,
-        metadata=about(
-            "how often the users table is re-read for the changes `itirp users ...` makes there, s"
-        ),
+        metadata=about("how often the users table is re-read for the changes `itirp users ...` makes there, s"),
     )
 
     def __post_init__(self) -> None:
@@ -170,10 +168,31 @@ class OrdersConfig:
     max_quantity: int = field(
         default=1_000_000, metadata=about("an order's quantity must be below it", aliases=("ITIRP_MAX_ORDER_QUANTITY",))
     )
+    duplicate_window_ms: int = field(
+        default=500,
+        metadata=about(
+            "duplicate-order check: the same account, instrument, side, quantity and price within this many ms is"
+            " rejected unless the order says intended_duplicate (0: off; at most 60000)"
+        ),
+    )
+    execution_throttle_fills: int = field(
+        default=0,
+        metadata=about(
+            "repeated-execution throttle: more fills of one account than this within execution_throttle_seconds"
+            " halt the account until a risk manager makes it ACTIVE again (0: off)"
+        ),
+    )
+    execution_throttle_seconds: float = field(
+        default=1.0, metadata=about("the repeated-execution throttle's window, s (at most 60)")
+    )
 
     def __post_init__(self) -> None:
         if self.max_quantity < 2:
             raise ConfigError("max order quantity must be at least 2")
+        if not 0 <= self.duplicate_window_ms <= 60_000:
+            raise ConfigError("the duplicate-order window must be 0 to 60000 ms")
+        if self.execution_throttle_fills < 0 or not 0 < self.execution_throttle_seconds <= 60:
+            raise ConfigError("the execution throttle takes a fill count >= 0 and a window of (0, 60] s")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -298,8 +317,7 @@ class StoreConfig:
     checkpoint_key_file: str = field(
         default="",
         metadata=about(
-            "the Ed25519 key that signs checkpoints (PEM, mode 0600, created on first start; see "
-            "docs/operations.md)",
+            "the Ed25519 key that signs checkpoints (PEM, mode 0600, created on first start; see docs/operations.md)",
             shown="`DATA_DIR/checkpoint.key`",
         ),
     )
@@ -411,8 +429,7 @@ class ReferenceConfig:
     instruments_file: str = field(
         default="",
         metadata=about(
-            "a CSV of instruments listed (or changed) at start, as `itirp instruments import` reads it; "
-            "empty: none",
+            "a CSV of instruments listed (or changed) at start, as `itirp instruments import` reads it; empty: none",
             shown="none",
         ),
     )

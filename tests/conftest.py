@@ -41,6 +41,9 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
         "reference_demo_instruments": False,
         "reference_instruments_file": str(TEST_INSTRUMENTS),
         "feed_kind": "off",
+        # the tests send the same order again and again on purpose: no duplicate-order check on
+        # the test desk (tests of the check turn it on)
+        "orders_duplicate_window_ms": 0,
     }
     return Config.from_flat(**{**base, **overrides})
 

@@ -43,6 +43,7 @@ from itirp.config import Config, ConfigError
 from itirp.core.journal import Journal
 from itirp.core.sequencer import Sequencer
 from itirp.domain.breaker import CircuitBreaker
+from itirp.domain.controls import Settings
 from itirp.domain.instrument_lists import DEMO_INSTRUMENTS, InstrumentListError, parse_instruments_csv
 from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
@@ -256,6 +257,11 @@ def build_trading(
         breaker=CircuitBreaker(threshold=execution.breaker_threshold, open_seconds=execution.breaker_open_seconds),
         venue=config.venue.kind,
         max_order_quantity=config.orders.max_quantity,
+        settings=Settings(
+            duplicate_window_us=config.orders.duplicate_window_ms * 1000,
+            execution_throttle_fills=config.orders.execution_throttle_fills,
+            execution_throttle_window_us=int(config.orders.execution_throttle_seconds * 1_000_000),
+        ),
     )
     market_data = MarketDataHub(lambda: store.head_sequence)
     core.matching.on_book_change = market_data.record

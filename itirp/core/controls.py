@@ -44,6 +44,7 @@ class RiskCommands:
         if unknown:
             raise ValueError(f"UpdateRiskLimits takes only the amounts {sorted(LIMIT_AMOUNTS)}, not {sorted(unknown)}")
         changes = self._changes(command, names, scope)
+        reason = required_reason(command.reason)
         engine = self._state.risk.engine(scope) if scope != FIRM else self._state.risk.firm
         old: RiskLimits | InstrumentLimits = (
             engine.instrument_limits.get(symbol, InstrumentLimits()) if symbol else engine.limits
@@ -65,7 +66,7 @@ class RiskCommands:
                 symbol=symbol,
             ),
             new_limits=limits_proto(new, now_us, actor.username or actor.user_id, scope=scope, symbol=symbol),
-            reason=command.reason,
+            reason=reason,
         )
         return old, new, self._recorder.emit([(payload, actor.envelope(symbol))], now_us)
 

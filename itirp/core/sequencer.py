@@ -21,6 +21,7 @@ from itirp.core.recorder import EventSink, Recorder
 from itirp.core.reference import ReferenceCommands
 from itirp.core.state import TradingState
 from itirp.domain.breaker import CircuitBreaker
+from itirp.domain.controls import Settings
 from itirp.store.records import StoredEvent
 
 __all__ = ["Sequencer"]
@@ -39,12 +40,13 @@ class Sequencer:
         breaker: CircuitBreaker | None = None,
         venue: str = SIMULATED_VENUE,
         max_order_quantity: int = 1_000_000,
+        settings: Settings = Settings(),  # noqa: B008 (frozen: one shared default is safe)
     ) -> None:
         self.state = TradingState(breaker)
         recorder = Recorder(journal, sink, self.state.apply)
         self.queries = TradingQueries(self.state)
         self.orders = OrderCommands(
-            self.state, recorder, self.queries, venue=venue, max_order_quantity=max_order_quantity
+            self.state, recorder, self.queries, venue=venue, max_order_quantity=max_order_quantity, settings=settings
         )
         self.controls = RiskCommands(self.state, recorder)
         self.accounts = AccountCommands(self.state, recorder)

@@ -84,8 +84,10 @@ class Desk:
         )
         return [e.event_type for e in reply.events]
 
-    async def set_limits(self, **limits: str) -> risk_pb2.UpdateRiskLimitsResponse:
-        return await self.risk.UpdateRiskLimits(risk_pb2.UpdateRiskLimitsRequest(**limits), metadata=self.md("risk1"))
+    async def set_limits(self, reason: str = "desk drill", **limits: str) -> risk_pb2.UpdateRiskLimitsResponse:
+        return await self.risk.UpdateRiskLimits(
+            risk_pb2.UpdateRiskLimitsRequest(reason=reason, **limits), metadata=self.md("risk1")
+        )
 
     async def kill_switch(self, enabled: bool, reason: str = "desk drill") -> risk_pb2.SetKillSwitchResponse:
         return await self.risk.SetKillSwitch(

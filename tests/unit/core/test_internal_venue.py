@@ -608,7 +608,8 @@ def test_an_amendment_refused_by_risk_records_nothing_and_keeps_the_reservation(
     head, before, metrics = h.core.queries.last_applied, book(h), h.core.queries.metrics()
 
     # Act / Assert: 200 x 150 = 30,000 would breach it
-    with pytest.raises(FailedPrecondition, match="amendment refused by pre-trade risk: FIRM/max_daily_volume: projected daily volume"):
+    refused = "amendment refused by pre-trade risk: FIRM/max_daily_volume: projected daily volume"
+    with pytest.raises(FailedPrecondition, match=refused):
         amend(h, a, quantity=200)
 
     assert h.core.queries.last_applied == head
