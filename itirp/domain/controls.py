@@ -254,9 +254,10 @@ def _reduce_only(
 ) -> None:
     """REDUCING (set, or a daily loss limit reached now): only orders that reduce the position."""
     for scope in scopes:
-        engine = risk.known(order.account if scope.level is Level.INSTRUMENT else scope)
+        instrument = scope.level is Level.INSTRUMENT  # REDUCING an instrument: the account's position
+        engine = risk.known(order.account if instrument else scope)
         mode = controls.mode(scope)
-        loss = mode is TradingMode.ACTIVE and engine is not None and engine.loss_reached()
+        loss = not instrument and mode is TradingMode.ACTIVE and engine is not None and engine.loss_reached()
         if mode is not TradingMode.REDUCING and not loss:
             continue
         if loss:

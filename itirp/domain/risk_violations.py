@@ -215,7 +215,7 @@ def limit_violations(
                    None, own=True)
         )  # fmt: skip
     if f.quantity > caps.max_order_quantity:
-        message = f"order quantity {f.quantity:,} above max_order_quantity {caps.max_order_quantity:,f}"
+        message = f"order quantity {f.quantity:,} above max_order_quantity {int(caps.max_order_quantity):,}"
         limit = caps.max_order_quantity
         found.append(ViolationDetail(V.ORDER_QUANTITY_LIMIT, limit, Decimal(f.quantity), message,
                                      limit_name="max_order_quantity"))  # fmt: skip

@@ -27,13 +27,13 @@ from itirp.v1 import (
     order_pb2,
     order_pb2_grpc,
     reference_data_pb2_grpc,
-    risk_pb2,
     risk_pb2_grpc,
     system_pb2,
     system_pb2_grpc,
 )
 from itirp_client import _enums
 from itirp_client.aio_reference import ReferenceDataCalls
+from itirp_client.aio_risk import RiskCalls
 from itirp_client.book import OrderBook
 from itirp_client.errors import (
     DuplicateOrder,
@@ -64,7 +64,7 @@ _RETRYABLE = (grpc.StatusCode.UNAVAILABLE,)
 _DEFAULT_RETRY = RetryPolicy()
 
 
-class AsyncClient(ReferenceDataCalls):
+class AsyncClient(ReferenceDataCalls, RiskCalls):
     """One connection to an ITIRP server. Use `await AsyncClient.connect(...)` or
     `AsyncClient.from_token(...)`; close it with `await client.close()` (or `async with`).
 
@@ -419,30 +419,6 @@ class AsyncClient(ReferenceDataCalls):
         return follow_sequenced(stream, sequence, markers)
 
     # ------------------------------------------------------------------ risk
-
-    async def risk_metrics(self) -> risk_pb2.RiskMetrics:
-        reply: risk_pb2.GetRiskMetricsResponse = await self._call(
-            self._risk.GetRiskMetrics, risk_pb2.GetRiskMetricsRequest()
-        )
-        return reply.metrics
-
-    async def risk_limits(self) -> risk_pb2.RiskLimits:
-        reply: risk_pb2.GetRiskLimitsResponse = await self._call(
-            self._risk.GetRiskLimits, risk_pb2.GetRiskLimitsRequest()
-        )
-        return reply.limits
-
-    async def update_risk_limits(
-        self, *, reason: str = "", **limits: str | Decimal
-    ) -> risk_pb2.UpdateRiskLimitsResponse:
-        request = risk_pb2.UpdateRiskLimitsRequest(reason=reason, **{k: str(v) for k, v in limits.items()})
-        return await self._call(self._risk.UpdateRiskLimits, request)
-
-    async def set_kill_switch(self, enabled: bool, reason: str) -> risk_pb2.SetKillSwitchResponse:
-        return await self._call(self._risk.SetKillSwitch, risk_pb2.SetKillSwitchRequest(enabled=enabled, reason=reason))
-
-    async def positions(self, symbol: str = "") -> risk_pb2.ListPositionsResponse:
-        return await self._call(self._risk.ListPositions, risk_pb2.ListPositionsRequest(symbol=symbol))
 
     # ------------------------------------------------------------------ audit
 

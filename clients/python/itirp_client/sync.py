@@ -219,20 +219,40 @@ class Client:
             self._client.order_updates(order_id=order_id, from_sequence=from_sequence, markers=markers)
         )
 
-    def risk_metrics(self) -> risk_pb2.RiskMetrics:
-        return self._run(self._client.risk_metrics())
+    def risk_metrics(self, scope: str = "") -> risk_pb2.RiskMetrics:
+        return self._run(self._client.risk_metrics(scope))
 
-    def risk_limits(self) -> risk_pb2.RiskLimits:
-        return self._run(self._client.risk_limits())
+    def risk_limits(self, scope: str = "", symbol: str = "") -> risk_pb2.RiskLimits:
+        return self._run(self._client.risk_limits(scope, symbol))
 
-    def update_risk_limits(self, *, reason: str = "", **limits: str | Decimal) -> risk_pb2.UpdateRiskLimitsResponse:
-        return self._run(self._client.update_risk_limits(reason=reason, **limits))
+    def update_risk_limits(
+        self, *, reason: str = "", scope: str = "", symbol: str = "", clear: Iterable[str] = (), **limits: str | Decimal
+    ) -> risk_pb2.UpdateRiskLimitsResponse:
+        return self._run(
+            self._client.update_risk_limits(reason=reason, scope=scope, symbol=symbol, clear=clear, **limits)
+        )
 
-    def set_kill_switch(self, enabled: bool, reason: str) -> risk_pb2.SetKillSwitchResponse:
-        return self._run(self._client.set_kill_switch(enabled, reason))
+    def set_kill_switch(
+        self, enabled: bool, reason: str, *, scope: str = "", cancel_working: bool = False
+    ) -> risk_pb2.SetKillSwitchResponse:
+        return self._run(self._client.set_kill_switch(enabled, reason, scope=scope, cancel_working=cancel_working))
 
-    def positions(self, symbol: str = "") -> risk_pb2.ListPositionsResponse:
-        return self._run(self._client.positions(symbol))
+    def positions(self, symbol: str = "", scope: str = "") -> risk_pb2.ListPositionsResponse:
+        return self._run(self._client.positions(symbol, scope))
+
+    def set_trading_state(self, scope: str, state: str, reason: str) -> risk_pb2.SetTradingStateResponse:
+        return self._run(self._client.set_trading_state(scope, state, reason))
+
+    def set_restriction(
+        self, symbol: str, restriction: str, reason: str, *, scope: str = ""
+    ) -> risk_pb2.SetRestrictionResponse:
+        return self._run(self._client.set_restriction(symbol, restriction, reason, scope=scope))
+
+    def list_controls(self) -> risk_pb2.ListControlsResponse:
+        return self._run(self._client.list_controls())
+
+    def release_order(self, order_id: str, reason: str) -> order_pb2.Order:
+        return self._run(self._client.release_order(order_id, reason))
 
     def list_events(
         self,
