@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = [
     "FIRM",
@@ -55,10 +55,9 @@ class Level(StrEnum):
     INSTRUMENT = "INSTRUMENT"
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+class Scope(NamedTuple):
     """One node limits and controls apply to; `str(scope)` is "LEVEL:ID" ("ACCOUNT:EQ-PROP"), or
-    "FIRM" for the firm."""
+    "FIRM" for the firm. A tuple: scopes key the dicts every order looks in, and a tuple hashes in C."""
 
     level: Level
     id: str

@@ -227,14 +227,18 @@ def _stopped(
     risk: RiskLevels, controls: Controls, order: PreTradeOrder, scopes: tuple[Scope, ...], settings: Settings
 ) -> Verdict | None:
     """A kill switch or a halt: the one violation reported."""
-    for scope in scopes:
-        if scope in controls.kill_switches or (scope == FIRM and risk.limits.kill_switch_enabled):
-            return Verdict([_named(KILL_SWITCH, scope, "kill_switch")])
-    for scope in scopes:
-        if controls.mode(scope) is TradingMode.HALTED:
-            note = controls.states[scope][1]
-            why = f" ({note.reason})" if note.reason else ""
-            return Verdict([_halted(scope, f"trading is HALTED{why}: nothing but cancels is accepted")])
+    kills, states = controls.kill_switches, controls.states
+    if kills or risk.limits.kill_switch_enabled:
+        for scope in scopes:
+            if scope in kills or (scope == FIRM and risk.limits.kill_switch_enabled):
+                return Verdict([_named(KILL_SWITCH, scope, "kill_switch")])
+    if states:
+        for scope in scopes:
+            entry = states.get(scope)
+            if entry is not None and entry[0] is TradingMode.HALTED:
+                note = entry[1]
+                why = f" ({note.reason})" if note.reason else ""
+                return Verdict([_halted(scope, f"trading is HALTED{why}: nothing but cancels is accepted")])
     limit = settings.execution_throttle_fills
     if limit:
         account = order.account
@@ -253,10 +257,12 @@ def _reduce_only(
     risk: RiskLevels, controls: Controls, order: PreTradeOrder, scopes: tuple[Scope, ...], verdict: Verdict
 ) -> None:
     """REDUCING (set, or a daily loss limit reached now): only orders that reduce the position."""
+    states, engines = controls.states, risk.engines
     for scope in scopes:
+        entry = states.get(scope)
+        mode = TradingMode.ACTIVE if entry is None else entry[0]
         instrument = scope.level is Level.INSTRUMENT  # REDUCING an instrument: the account's position
-        engine = risk.known(order.account if instrument else scope)
-        mode = controls.mode(scope)
+        engine = engines.get(order.account if instrument else scope)
         loss = not instrument and mode is TradingMode.ACTIVE and engine is not None and engine.loss_reached()
         if mode is not TradingMode.REDUCING and not loss:
             continue

@@ -176,6 +176,7 @@ class _SymbolExposure:
         "prices",
         "short_value",
         "top_price",
+        "unrealized",
         "working_buys",
         "working_orders",
         "working_sells",
@@ -203,6 +204,8 @@ class _SymbolExposure:
         """max(L, -S) * p_s, as counted in the engine's totals."""
         self.credit_value = _ZERO
         """(max(L, 0) + max(-S, 0)) * p_s, as counted in the engine's totals."""
+        self.unrealized = _ZERO
+        """The position's unrealized P&L, as counted in the engine's total."""
 
     def valuation_price(self) -> Decimal | None:
         """The mark; unmarked, the highest of the working orders' prices and the last execution."""
@@ -274,6 +277,8 @@ class RiskEngine:
         self._working_notional = _ZERO
         self._executed_volume = _ZERO
         self._realized_today = _ZERO
+        self._unrealized = _ZERO
+        """sum of the positions' unrealized P&L (at the mark, else the last execution price)."""
 
     def set_limits(self, limits: RiskLimits) -> None:
         """Replace the limits; they apply from the next check (working orders stay accepted)."""
@@ -299,7 +304,11 @@ class RiskEngine:
         With the kill switch on, only that is reported. Reading only: reserve separately
         (with no await in between) or use `check_and_reserve`.
         """
-        sign = validate_order(side, quantity, price)
+        return self.check_valid(symbol, validate_order(side, quantity, price), quantity, price)
+
+    def check_valid(self, symbol: str, sign: int, quantity: int, price: Decimal) -> list[ViolationDetail]:
+        """`check` of an order already validated (`validate_order` gave `sign`): the levels check
+        one order at four engines and validate it once."""
         limits = self.limits
         if limits.kill_switch_enabled:
             return [KILL_SWITCH]
@@ -464,15 +473,18 @@ class RiskEngine:
         return previous
 
     def daily_pnl(self) -> Decimal:
-        """Realized today plus unrealized at the valuation prices (walks the open positions)."""
+        """Realized today plus unrealized at the valuation prices (walks the open positions: for
+        reports; the per-order check uses the running total)."""
         return self._realized_today + sum(
             (p.unrealized_pnl for p in self.positions.values() if p.quantity), start=_ZERO
         )
 
     def loss_reached(self) -> bool:
-        """Whether the day's loss has reached daily_loss_limit (never without a limit)."""
+        """Whether the day's loss has reached daily_loss_limit (never without a limit). O(1): the
+        running total of unrealized P&L (equal to `daily_pnl`'s walk up to the rounding of
+        average prices in the 28th significant digit)."""
         limit = self.limits.daily_loss_limit
-        return limit.is_finite() and -self.daily_pnl() >= limit
+        return limit.is_finite() and -(self._realized_today + self._unrealized) >= limit
 
     def reduces(self, symbol: str, side: str, quantity: int) -> bool:
         """Whether the order only reduces the position here: it is on the other side of it and,
@@ -547,6 +559,9 @@ class RiskEngine:
         self._short += short_value - exposure.short_value
         self._gross += gross_value - exposure.gross_value
         self._credit += credit_value - exposure.credit_value
+        unrealized = exposure.position.unrealized_pnl
+        self._unrealized += unrealized - exposure.unrealized
+        exposure.unrealized = unrealized
         exposure.price = price
         exposure.long_value = long_value
         exposure.short_value = short_value

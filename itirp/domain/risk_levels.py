@@ -19,7 +19,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from itirp.domain.accounts import FIRM, Scope
-from itirp.domain.positions import Position
+from itirp.domain.positions import Position, validate_order
 from itirp.domain.risk import NO_LIMITS, InstrumentLimits, RiskEngine, RiskLimits, RiskMetrics, ViolationDetail
 
 __all__ = ["RiskLevels"]
@@ -84,13 +84,14 @@ class RiskLevels:
     ) -> list[ViolationDetail]:
         """Every limit the order would breach at any of its levels, level by level (firm first);
         each named by its scope and limit. Reading only."""
+        sign = validate_order(side, quantity, price)
         found: list[ViolationDetail] = []
         engines = self.engines
         for scope in levels:
             engine = engines.get(scope)
             if engine is None:
                 continue  # a level never used has no limits and no figures to breach
-            violations = engine.check(symbol=symbol, side=side, quantity=quantity, price=price)
+            violations = engine.check_valid(symbol, sign, quantity, price)
             if violations:
                 found.extend(_named(v, scope) for v in violations)
         return found
