@@ -182,10 +182,11 @@ def violation_of(number: int) -> Violation:
 
 
 def violation_proto(v: ViolationDetail) -> common_pb2.RiskViolation:
+    figure = _whole if v.violation is Violation.ORDER_QUANTITY_LIMIT else format_money
     return common_pb2.RiskViolation(
         type=_VIOLATION_PROTO[v.violation],
-        limit=format_money(v.limit) if v.limit is not None else "",
-        projected=format_money(v.projected) if v.projected is not None else "",
+        limit=figure(v.limit) if v.limit is not None else "",
+        projected=figure(v.projected) if v.projected is not None else "",
         message=v.message,
         reference_price=format_money(v.reference_price) if v.reference_price is not None else "",
         scope=v.scope,
@@ -193,9 +194,15 @@ def violation_proto(v: ViolationDetail) -> common_pb2.RiskViolation:
     )
 
 
-def limit_text(amount: Decimal) -> str:
-    """A limit on the wire: a decimal string, "" when not set."""
-    return format_money(amount) if amount.is_finite() else ""
+def _whole(amount: Decimal) -> str:
+    return str(int(amount))
+
+
+def limit_text(amount: Decimal, name: str = "") -> str:
+    """A limit on the wire: a decimal string ("500" for a quantity), "" when not set."""
+    if not amount.is_finite():
+        return ""
+    return _whole(amount) if name == "max_order_quantity" else format_money(amount)
 
 
 def limit_amount(text: str) -> Decimal:
@@ -215,7 +222,7 @@ def limits_proto(
     names = LIMIT_AMOUNTS if isinstance(limits, RiskLimits) else INSTRUMENT_LIMITS
     msg = risk_pb2.RiskLimits(updated_by=updated_by, symbol=symbol)
     for name in names:
-        setattr(msg, name, limit_text(getattr(limits, name)))
+        setattr(msg, name, limit_text(getattr(limits, name), name))
     if isinstance(limits, RiskLimits):
         msg.kill_switch_enabled = limits.kill_switch_enabled
     if scope is not None and scope.level is not Level.FIRM:

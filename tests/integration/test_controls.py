@@ -181,10 +181,11 @@ async def test_a_limit_at_each_level_refuses_by_name_and_a_smaller_order_passes(
         "max_daily_volume",
         S.VIOLATION_TYPE_DAILY_VOLUME_LIMIT,
     )
-    assert (trader.scope, trader.type, trader.projected) == (
+    assert (trader.scope, trader.type, trader.limit, trader.projected) == (
         "TRADER:trader2",
         S.VIOLATION_TYPE_ORDER_QUANTITY_LIMIT,
-        "501.00",
+        "500",
+        "501",
     )
     assert trader.message == "TRADER:trader2/max_order_quantity: order quantity 501 above max_order_quantity 500"
     # the same orders, small enough, pass; another account of the same desk is not limited by EQ-A's
