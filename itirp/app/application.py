@@ -25,6 +25,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from itirp.app.accounts import AccountService
 from itirp.app.checkpointing import Checkpointer, CheckpointFiles, open_checkpoint_files, verify_log
 from itirp.app.fanout import EventFanout
 from itirp.app.feed import QuoteBoard
@@ -80,6 +81,7 @@ class Application:
     market_data: MarketDataHub
     auth: AuthService
     reference: ReferenceService
+    accounts: AccountService
     metrics: ServerMetrics | None
     checkpoints: CheckpointFiles
     _closing: _Closing = field(repr=False)
@@ -194,6 +196,9 @@ async def open_application(
         await auth.start()
         reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
         await _list_instruments(config, reference)
+        accounts = AccountService(parts.core, parts.trading, auth.find_user, read_only=config.read_only)
+        if config.auth.demo_users:
+            await accounts.seed_demo()
 
         store.add_listener(TradingService.log_order_events)
         metrics: ServerMetrics | None = None
@@ -217,6 +222,7 @@ async def open_application(
         parts.market_data,
         auth,
         reference,
+        accounts,
         metrics,
         checkpoints,
         closing,

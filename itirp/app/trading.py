@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from itirp.app.sink import StoreSink
 from itirp.core.commands import AmendOrder, CancelOrder, RecordMark, SetKillSwitch, SubmitOrder, UpdateRiskLimits
@@ -31,6 +32,8 @@ from itirp.store import StoredEvent
 __all__ = ["TradingService"]
 
 log = logging.getLogger("itirp.orders")
+
+_R = TypeVar("_R")
 
 
 class TradingService:
@@ -100,6 +103,16 @@ class TradingService:
         except ItirpError:
             await self.settled_state()
             raise
+
+    async def command(self, run: Callable[[int], tuple[_R, Committed | None]]) -> _R:
+        """Run one core command, `run(now_us) -> (result, its events)`, as this service runs its own:
+        refused before anything when nothing can be recorded, a refusal answered once the state it
+        was decided on is durable, the result once its events are (other app services use it)."""
+        self._writable()
+        async with self.refusals_durable():
+            result, committed = run(self._now_us())
+        await self._durable(committed)
+        return result
 
     # ------------------------------------------------------------------ lifecycle
 
