@@ -343,3 +343,34 @@ async def test_the_hierarchy_and_entitlements_survive_a_restart_seeded_once(conf
     assert before[0] == ["EQUITIES", "HOUSE", "MACRO", "RATES"]
     assert before[3] == "RATES-PROP"
     assert seeded == 0
+
+
+async def test_the_client_library_lists_changes_and_books_to_accounts(server: Any) -> None:
+    from itirp_client import AsyncClient
+    from itirp_client.errors import NotFound, PermissionDenied
+
+    async with (
+        await AsyncClient.connect(server.address, "admin", "admin123") as admin,
+        await AsyncClient.connect(server.address, "trader2", "trader234") as trader,
+    ):
+        desk = await admin.upsert_desk("RATES", name="Rates", reason="opens")
+        account = await admin.upsert_account("RATES-CLIENT-1", desk_id="RATES", kind="client", reason="a client")
+        entitled = await admin.entitle_trader("trader2", ["RATES-CLIENT-1"], reason="moved")
+        desks = await trader.list_desks()
+        accounts = await trader.list_accounts()
+        got = await trader.get_account("RATES-CLIENT-1")
+        mine = await trader.list_entitlements()
+        order = (await trader.submit_order("AAPL", "BUY", 10, "100", raise_on_reject=False)).order
+        with pytest.raises(NotFound):
+            await trader.get_account("EQ-PROP")
+        with pytest.raises(PermissionDenied):
+            await trader.submit_order("AAPL", "BUY", 10, "100", account="EQ-PROP")
+
+    assert desk.created
+    assert account.account.kind == CLIENT
+    assert entitled.entitlement.default_account == "RATES-CLIENT-1"
+    assert [d.desk_id for d in desks] == ["RATES"]
+    assert [a.account_id for a in accounts] == ["RATES-CLIENT-1"]
+    assert list(got.traders) == ["trader2"]
+    assert [e.username for e in mine] == ["trader2"]
+    assert (order.account, order.desk) == ("RATES-CLIENT-1", "RATES")
