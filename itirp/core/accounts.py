@@ -59,21 +59,24 @@ class EntitleTrader:
 
 
 def desk_proto(desk: Desk) -> account_pb2.Desk:
-    return account_pb2.Desk(
-        desk_id=desk.desk_id, name=desk.name, updated_at=timestamp_from_us(desk.updated_us), updated_by=desk.updated_by
-    )
+    msg = account_pb2.Desk(desk_id=desk.desk_id, name=desk.name, updated_by=desk.updated_by)
+    if desk.updated_us:  # the house desk was never changed: no time
+        msg.updated_at.CopyFrom(timestamp_from_us(desk.updated_us))
+    return msg
 
 
 def account_proto(account: Account, traders: list[str] | None = None) -> account_pb2.Account:
-    return account_pb2.Account(
+    msg = account_pb2.Account(
         account_id=account.account_id,
         desk_id=account.desk_id,
         name=account.name,
         kind=KIND_PROTO[account.kind],
         traders=traders or [],
-        updated_at=timestamp_from_us(account.updated_us),
         updated_by=account.updated_by,
     )
+    if account.updated_us:  # the house account was never changed: no time
+        msg.updated_at.CopyFrom(timestamp_from_us(account.updated_us))
+    return msg
 
 
 def entitlement_proto(entitlement: Entitlement) -> account_pb2.Entitlement:
