@@ -48,7 +48,7 @@ class DemoEntitlement:
     default_account: str
 
 
-#: The demo traders' entitlements (a demo user missing from users.db is skipped).
+#: The demo traders' entitlements (a demo user missing from users.db, or disabled, is skipped).
 DEMO_ENTITLEMENTS: tuple[DemoEntitlement, ...] = (
     DemoEntitlement("trader1", ("EQ-PROP", "EQ-CLIENT-1", "MACRO-PROP"), "EQ-PROP"),
     DemoEntitlement("trader2", ("MACRO-PROP", "MACRO-CLIENT-1"), "MACRO-PROP"),
@@ -190,7 +190,7 @@ class AccountService:
             recorded += 1
         for demo in DEMO_ENTITLEMENTS:
             user = await self._find_user(demo.username)
-            if user is None:
+            if user is None or user.disabled:
                 continue
             await self.entitle(actor, demo.username, demo.accounts, demo.default_account, DEMO_REASON)
             recorded += 1
