@@ -4,7 +4,8 @@
 stops the start unless the config says read-only: then the replay skips, and reports, the events
 it cannot fold, and nothing at all is written in the data folder), builds the journal, the
 fan-out, the trading core and service with their executor, the market data hub and auth,
-rebuilds their state by replaying the log, and starts them. Each step registers its clean-up on
+rebuilds their state by replaying the log, lists the instruments (and, with demo users on, seeds
+the demo desk's accounts once: `itirp.app.accounts`), and starts them. Each step registers its clean-up on
 one `AsyncExitStack` as soon as it has something to clean up, so a failure part-way closes
 exactly what was opened, in reverse. `Application.aclose(grace)` runs the same clean-ups at
 shutdown: executions drained (within `grace`), auth stopped, fan-out and market data detached,
