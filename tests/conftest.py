@@ -15,6 +15,7 @@ from itirp.v1 import auth_pb2, auth_pb2_grpc
 TEST_SECRET = "test-secret-for-hs256-0123456789abcdef"
 DEMO = {
     "trader1": "trader123",
+    "trader2": "trader234",
     "risk1": "risk123",
     "compliance1": "compliance123",
     "admin": "admin123",

@@ -4,7 +4,8 @@
 stops the start unless the config says read-only: then the replay skips, and reports, the events
 it cannot fold, and nothing at all is written in the data folder), builds the journal, the
 fan-out, the trading core and service with their executor, the market data hub and auth,
-rebuilds their state by replaying the log, and starts them. Each step registers its clean-up on
+rebuilds their state by replaying the log, lists the instruments (and, with demo users on, seeds
+the demo desk's accounts once: `itirp.app.accounts`), and starts them. Each step registers its clean-up on
 one `AsyncExitStack` as soon as it has something to clean up, so a failure part-way closes
 exactly what was opened, in reverse. `Application.aclose(grace)` runs the same clean-ups at
 shutdown: executions drained (within `grace`), auth stopped, fan-out and market data detached,
@@ -25,6 +26,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from itirp.app.accounts import AccountService
 from itirp.app.checkpointing import Checkpointer, CheckpointFiles, open_checkpoint_files, verify_log
 from itirp.app.fanout import EventFanout
 from itirp.app.feed import QuoteBoard
@@ -81,6 +83,7 @@ class Application:
     market_data: MarketDataHub
     auth: AuthService
     reference: ReferenceService
+    accounts: AccountService
     metrics: ServerMetrics | None
     checkpoints: CheckpointFiles
     _closing: _Closing = field(repr=False)
@@ -195,6 +198,9 @@ async def open_application(
         await auth.start()
         reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
         await _list_instruments(config, reference)
+        accounts = AccountService(parts.core, parts.trading, auth.find_user, read_only=config.read_only)
+        if config.auth.demo_users:
+            await accounts.seed_demo()
 
         store.add_listener(TradingService.log_order_events)
         metrics: ServerMetrics | None = None
@@ -218,6 +224,7 @@ async def open_application(
         parts.market_data,
         auth,
         reference,
+        accounts,
         metrics,
         checkpoints,
         closing,

@@ -153,7 +153,7 @@ class AuthService:
             if created:
                 log.info("seeded demo users", extra={"users": created})
             log.warning(
-                "demo users are ON (trader1, risk1, compliance1, admin with well-known passwords); "
+                "demo users are ON (trader1, trader2, risk1, compliance1, admin with well-known passwords); "
                 "turn them off with --no-demo-users or ITIRP_DEMO_USERS=0"
             )
         self._dummy_hash = await self._run(lambda: hash_password(secrets.token_hex(8), n=self._scrypt_n))
@@ -349,6 +349,10 @@ class AuthService:
                 metadata={"username": common_name[:64]},
             )
         return Principal(user.username, user.user_id, user.role, "", int(self._token_clock()), expires_at, user.version)
+
+    async def find_user(self, username: str) -> User | None:
+        """The user of that name in users.db (read on the auth thread), or None."""
+        return await self._run(self._users.get, username)
 
     def is_revoked(self, token_id: str) -> bool:
         return token_id in self.state.revoked

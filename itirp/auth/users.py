@@ -30,6 +30,7 @@ __all__ = ["ACTIONS", "DEMO_USERS", "User", "UserChange", "UserExists", "UserNot
 #: The demo desk of the REST design, seeded when demo users are on.
 DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
     ("trader1", "trader123", Role.TRADER),
+    ("trader2", "trader234", Role.TRADER),
     ("risk1", "risk123", Role.RISK_MANAGER),
     ("compliance1", "compliance123", Role.COMPLIANCE),
     ("admin", "admin123", Role.ADMIN),

@@ -10,7 +10,7 @@ from itirp.core.protos import KIND_PROTO
 from itirp.core.recorder import Committed, Recorder
 from itirp.core.state import TradingState
 from itirp.domain.accounts import Account, AccountKind, Desk, Entitlement, valid_id
-from itirp.errors import FailedPrecondition, InvalidArgument, NotFound
+from itirp.errors import FailedPrecondition, InvalidArgument, NotFound, Reason
 from itirp.events import timestamp_from_us
 from itirp.v1 import account_pb2, events_pb2
 
@@ -59,21 +59,24 @@ class EntitleTrader:
 
 
 def desk_proto(desk: Desk) -> account_pb2.Desk:
-    return account_pb2.Desk(
-        desk_id=desk.desk_id, name=desk.name, updated_at=timestamp_from_us(desk.updated_us), updated_by=desk.updated_by
-    )
+    msg = account_pb2.Desk(desk_id=desk.desk_id, name=desk.name, updated_by=desk.updated_by)
+    if desk.updated_us:  # the house desk was never changed: no time
+        msg.updated_at.CopyFrom(timestamp_from_us(desk.updated_us))
+    return msg
 
 
 def account_proto(account: Account, traders: list[str] | None = None) -> account_pb2.Account:
-    return account_pb2.Account(
+    msg = account_pb2.Account(
         account_id=account.account_id,
         desk_id=account.desk_id,
         name=account.name,
         kind=KIND_PROTO[account.kind],
         traders=traders or [],
-        updated_at=timestamp_from_us(account.updated_us),
         updated_by=account.updated_by,
     )
+    if account.updated_us:  # the house account was never changed: no time
+        msg.updated_at.CopyFrom(timestamp_from_us(account.updated_us))
+    return msg
 
 
 def entitlement_proto(entitlement: Entitlement) -> account_pb2.Entitlement:
@@ -115,7 +118,11 @@ class AccountCommands:
         if not desk_id:
             raise InvalidArgument("desk_id", "required for a new account")
         if desk_id not in registry.desks:
-            raise NotFound(f"desk {desk_id} does not exist (see ListDesks)", metadata={"desk_id": desk_id})
+            raise NotFound(
+                f"desk {desk_id} does not exist (see ListDesks)",
+                reason=Reason.DESK_NOT_FOUND,
+                metadata={"desk_id": desk_id},
+            )
         if existing is not None and desk_id != existing.desk_id:
             raise FailedPrecondition(
                 f"account {account_id} belongs to desk {existing.desk_id}; an account's desk does not change",
@@ -136,7 +143,9 @@ class AccountCommands:
         unknown = [a for a in accounts if a not in registry.accounts]
         if unknown:
             raise NotFound(
-                f"no such account: {', '.join(unknown)} (see ListAccounts)", metadata={"account_id": unknown[0]}
+                f"no such account: {', '.join(unknown)} (see ListAccounts)",
+                reason=Reason.ACCOUNT_NOT_FOUND,
+                metadata={"account_id": unknown[0]},
             )
         default = command.default_account or (accounts[0] if accounts else "")
         if default and default not in accounts:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, NamedTuple
 
+from itirp.domain.viewer import Viewer
+
 __all__ = [
     "FIRM",
     "FIRM_ID",
@@ -171,6 +173,21 @@ class Accounts:
         """The accounts `user_id` may book to (the house account when entitled to none)."""
         entitlement = self.entitlements.get(user_id)
         return entitlement.accounts if entitlement is not None else (HOUSE_ACCOUNT,)
+
+    def entitlement_of(self, user_id: str, username: str) -> Entitlement:
+        """What `user_id` is entitled to: their entitlement, else the house account alone."""
+        found = self.entitlements.get(user_id)
+        return found if found is not None else Entitlement(user_id, username, (HOUSE_ACCOUNT,), HOUSE_ACCOUNT)
+
+    def visible_accounts(self, viewer: Viewer) -> list[Account]:
+        """By id: every account to RISK_MANAGER and above, else those the viewer is entitled to."""
+        ids = self.accounts if viewer.sees_all else self.entitled(viewer.user_id)
+        return [self.accounts[i] for i in sorted(ids) if i in self.accounts]
+
+    def visible_desks(self, viewer: Viewer) -> list[Desk]:
+        """By id: every desk to RISK_MANAGER and above, else the desks of the viewer's accounts."""
+        ids = self.desks if viewer.sees_all else {a.desk_id for a in self.visible_accounts(viewer)}
+        return [self.desks[i] for i in sorted(ids) if i in self.desks]
 
     def book_to(self, user_id: str, requested: str) -> Account | AccountProblem:
         """The account an order of `user_id` naming `requested` ("" for the default) is booked to."""

@@ -35,6 +35,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from itirp.app import application  # the module: it imports the fan-out, under this package
+from itirp.app.accounts import AccountService
 from itirp.app.fanout import EventFanout
 from itirp.app.marketdata import MarketDataHub
 from itirp.app.reference import ReferenceService
@@ -48,6 +49,7 @@ from itirp.execution.venue import Venue
 from itirp.observability.metrics import MetricsEndpoint, ServerMetrics
 from itirp.page_tokens import PageTokens
 from itirp.server.interceptors import CallInterceptor
+from itirp.server.servicers.accounts import AccountServicer
 from itirp.server.servicers.audit import AuditServicer
 from itirp.server.servicers.auth import AuthServicer
 from itirp.server.servicers.market_data import MarketDataServicer
@@ -58,6 +60,8 @@ from itirp.server.servicers.system import SystemServicer
 from itirp.server.transport import describe, server_credentials
 from itirp.store import SqliteEventStore, StoreError
 from itirp.v1 import (
+    account_pb2,
+    account_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     auth_pb2,
@@ -87,6 +91,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     system_pb2.DESCRIPTOR.services_by_name["SystemService"].full_name,
     market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name,
     reference_data_pb2.DESCRIPTOR.services_by_name["ReferenceDataService"].full_name,
+    account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
 )
 
 _SERVER_OPTIONS = (
@@ -98,8 +103,6 @@ _SERVER_OPTIONS = (
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
 )
-
-
 
 
 @dataclass(eq=False)
@@ -155,6 +158,10 @@ class RunningServer:
     @property
     def reference(self) -> ReferenceService:
         return self.application.reference
+
+    @property
+    def accounts(self) -> AccountService:
+        return self.application.accounts
 
     @property
     def metrics(self) -> ServerMetrics | None:
@@ -301,6 +308,7 @@ def _grpc_server(
     reference_data_pb2_grpc.add_ReferenceDataServiceServicer_to_server(
         ReferenceDataServicer(trading, app.reference), server
     )
+    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(app.accounts), server)
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(

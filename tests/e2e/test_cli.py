@@ -20,7 +20,13 @@ from tests.e2e.conftest import BIN, run
 
 CLI = BIN / "itirp-cli"
 EXAMPLES = Path(__file__).resolve().parents[2] / "clients" / "examples"
-PASSWORDS = {"trader1": "trader123", "risk1": "risk123", "compliance1": "compliance123"}
+PASSWORDS = {
+    "trader1": "trader123",
+    "trader2": "trader234",
+    "risk1": "risk123",
+    "compliance1": "compliance123",
+    "admin": "admin123",
+}
 
 
 class Desk:

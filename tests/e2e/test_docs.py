@@ -1,6 +1,7 @@
-"""Run every recipe of docs/api.md, docs/matching.md and docs/risk.md against a live server (the
-simulated venue for the first, the internal venue for the second, the demo desk's instruments and
-the simulated feed for the third) and compare with the documented output."""
+"""Run every recipe of docs/api.md, docs/matching.md, docs/risk.md and docs/accounts.md against a
+live server (the simulated venue for the first, the internal venue for the second, the demo
+desk's instruments and the simulated feed for the third, the test desk for the fourth) and
+compare with the documented output."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ SERVER_ENV = {
 
 
 @pytest.mark.parametrize(
-    ("doc", "server_args"), [("api.md", ()), ("matching.md", ("--venue", "internal")), ("risk.md", ())]
+    ("doc", "server_args"),
+    [("api.md", ()), ("matching.md", ("--venue", "internal")), ("risk.md", ()), ("accounts.md", ())],
 )
 def test_every_documented_recipe_prints_what_the_docs_say(start_server, tmp_path, doc, server_args) -> None:  # type: ignore[no-untyped-def]
     server = start_server(None, *server_args, env=SERVER_ENV.get(doc))

@@ -65,7 +65,7 @@ async def test_logins_and_failures_are_events_newest_first(channel: grpc.aio.Cha
 async def test_demo_users_are_recorded_as_created(channel: grpc.aio.Channel, compliance: tuple) -> None:
     request = audit_pb2.ListEventsRequest(filter=audit_pb2.EventFilter(event_types=[E.EVENT_TYPE_USER_CREATED]))
     reply = await audit_stub(channel).ListEvents(request, metadata=compliance)
-    assert {e.user_created.username for e in reply.events} == {"trader1", "risk1", "compliance1", "admin"}
+    assert {e.user_created.username for e in reply.events} == {"trader1", "trader2", "risk1", "compliance1", "admin"}
 
 
 async def test_list_events_pages_through_everything_exactly_once(server: RunningServer, channel, compliance) -> None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ from tests.conftest import DEMO, TEST_SECRET, bearer, login, make_config
 
 ROLES = {
     "trader1": common_pb2.ROLE_TRADER,
+    "trader2": common_pb2.ROLE_TRADER,
     "risk1": common_pb2.ROLE_RISK_MANAGER,
     "compliance1": common_pb2.ROLE_COMPLIANCE,
     "admin": common_pb2.ROLE_ADMIN,

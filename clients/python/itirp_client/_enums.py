@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from itirp.v1 import common_pb2, events_pb2
+from itirp.v1 import account_pb2, common_pb2, events_pb2
 
 __all__ = [
+    "account_kind",
     "event_types",
     "instrument_status",
-    "order_statuses",     "order_type",
+    "order_statuses",
+    "order_type",
     "self_trade_prevention",
     "side",
     "time_in_force",
@@ -61,6 +63,11 @@ def instrument_status(value: str | int | None) -> common_pb2.InstrumentStatus:
     """ACTIVE, HALTED or CLOSED (any case), or the number; None: unset."""
     kind = _enum(value, common_pb2.InstrumentStatus, "INSTRUMENT_STATUS_", "status")
     return cast(common_pb2.InstrumentStatus, kind)
+
+
+def account_kind(value: str | int | None) -> account_pb2.AccountKind:
+    """BOOK or CLIENT (any case), or the number; None: unset."""
+    return cast(account_pb2.AccountKind, _enum(value, account_pb2.AccountKind, "ACCOUNT_KIND_", "kind"))
 
 
 def order_statuses(statuses: Iterable[str | int]) -> list[common_pb2.OrderStatus]:

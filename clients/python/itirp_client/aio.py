@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import grpc
 
 from itirp.v1 import (
+    account_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     auth_pb2,
@@ -32,6 +33,7 @@ from itirp.v1 import (
     system_pb2_grpc,
 )
 from itirp_client import _enums
+from itirp_client.aio_accounts import AccountCalls
 from itirp_client.aio_reference import ReferenceDataCalls
 from itirp_client.aio_risk import RiskCalls
 from itirp_client.book import OrderBook
@@ -64,7 +66,7 @@ _RETRYABLE = (grpc.StatusCode.UNAVAILABLE,)
 _DEFAULT_RETRY = RetryPolicy()
 
 
-class AsyncClient(ReferenceDataCalls, RiskCalls):
+class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls):
     """One connection to an ITIRP server. Use `await AsyncClient.connect(...)` or
     `AsyncClient.from_token(...)`; close it with `await client.close()` (or `async with`).
 
@@ -101,6 +103,7 @@ class AsyncClient(ReferenceDataCalls, RiskCalls):
         self._system = system_pb2_grpc.SystemServiceStub(self._channel)
         self._market = market_data_pb2_grpc.MarketDataServiceStub(self._channel)
         self._reference = reference_data_pb2_grpc.ReferenceDataServiceStub(self._channel)
+        self._accounts = account_pb2_grpc.AccountServiceStub(self._channel)
         self._token = ""
         self._expires_at = 0.0
         self._credentials: tuple[str, str] | None = None
@@ -274,13 +277,15 @@ class AsyncClient(ReferenceDataCalls, RiskCalls):
         client_order_id: str | None = None,
         correlation_id: str | None = None,
         raise_on_reject: bool = True,
+        account: str = "",
     ) -> order_pb2.SubmitOrderResponse:
         """Submit an order; `RiskRejected` when pre-trade risk rejects it (unless told not to).
 
         `order_type` is LIMIT (the default) or MARKET (no price; internal venue only),
         `time_in_force` GTC (default), IOC, FOK or DAY, `self_trade_prevention` CANCEL_RESTING
         (default), CANCEL_INCOMING or CANCEL_BOTH: names in any case ("market", "ioc",
-        "cancel-both") or the enum numbers. Unset ones take the server's default.
+        "cancel-both") or the enum numbers. Unset ones take the server's default. `account`: the
+        account to book to (empty: your default; see `list_entitlements`).
 
         A `client_order_id` is generated when none is given, so that retrying after a lost reply
         can never create a second order: if the retry finds the id taken, the order the first
@@ -298,6 +303,7 @@ class AsyncClient(ReferenceDataCalls, RiskCalls):
             order_type=_enums.order_type(order_type),
             time_in_force=_enums.time_in_force(time_in_force),
             self_trade_prevention=_enums.self_trade_prevention(self_trade_prevention),
+            account=account,
         )
 
         async def first_attempt_got_through(error: ItirpError, attempt: int) -> order_pb2.SubmitOrderResponse | None:

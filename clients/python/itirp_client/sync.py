@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from itirp.v1 import (
+    account_pb2,
     audit_pb2,
     auth_pb2,
     common_pb2,
@@ -164,6 +165,7 @@ class Client:
         client_order_id: str | None = None,
         correlation_id: str | None = None,
         raise_on_reject: bool = True,
+        account: str = "",
     ) -> order_pb2.SubmitOrderResponse:
         return self._run(
             self._client.submit_order(
@@ -178,6 +180,7 @@ class Client:
                 client_order_id=client_order_id,
                 correlation_id=correlation_id,
                 raise_on_reject=raise_on_reject,
+                account=account,
             )
         )
 
@@ -365,6 +368,39 @@ class Client:
         self, symbol: str, status: str | int, reason: str
     ) -> reference_data_pb2.SetInstrumentStatusResponse:
         return self._run(self._client.set_instrument_status(symbol, status, reason))
+
+    def list_desks(self) -> list[account_pb2.Desk]:
+        return self._run(self._client.list_desks())
+
+    def list_accounts(self, desk_id: str = "") -> list[account_pb2.Account]:
+        return self._run(self._client.list_accounts(desk_id))
+
+    def get_account(self, account_id: str) -> account_pb2.Account:
+        return self._run(self._client.get_account(account_id))
+
+    def list_entitlements(self, username: str = "") -> list[account_pb2.Entitlement]:
+        return self._run(self._client.list_entitlements(username))
+
+    def upsert_desk(self, desk_id: str, *, reason: str, name: str = "") -> account_pb2.UpsertDeskResponse:
+        return self._run(self._client.upsert_desk(desk_id, reason=reason, name=name))
+
+    def upsert_account(
+        self,
+        account_id: str,
+        *,
+        reason: str,
+        desk_id: str = "",
+        name: str = "",
+        kind: str | int | None = None,
+    ) -> account_pb2.UpsertAccountResponse:
+        return self._run(self._client.upsert_account(account_id, reason=reason, desk_id=desk_id, name=name, kind=kind))
+
+    def entitle_trader(
+        self, username: str, accounts: Iterable[str], *, reason: str, default_account: str = ""
+    ) -> account_pb2.EntitleTraderResponse:
+        return self._run(
+            self._client.entitle_trader(username, accounts, reason=reason, default_account=default_account)
+        )
 
     def get_quote(self, symbol: str) -> common_pb2.Mark:
         return self._run(self._client.get_quote(symbol))

@@ -73,6 +73,10 @@ def test_every_command_group_registers_its_commands_in_help_order() -> None:
         "instruments",
         "quote",
         "quotes",
+        "desks",
+        "accounts",
+        "entitlements",
+        "entitle",
         "positions",
         "risk",
         "limits",
@@ -81,7 +85,12 @@ def test_every_command_group_registers_its_commands_in_help_order() -> None:
         "metrics",
     ]
     commands = (
-        ["whoami"], ["limits", "show"], ["audit", "verify"], ["book", "AAPL", "--watch"], ["instruments", "list"],
+        ["whoami"],
+        ["limits", "show"],
+        ["audit", "verify"],
+        ["book", "AAPL", "--watch"],
+        ["instruments", "list"],
+        ["entitle", "trader1", "--account", "EQ-PROP", "--reason", "r"],
     )
     for argv in commands:
         assert callable(parser.parse_args(argv).run), argv

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from itirp_client.cli import audit, auth, instruments, market, orders, quotes, risk, system
+from itirp_client.cli import accounts, audit, auth, instruments, market, orders, quotes, risk, system
 from itirp_client.cli.base import (
     DEFAULT_SERVER,
     EPILOG,
@@ -43,7 +43,7 @@ from itirp_client.errors import (
 __all__ = ["build_parser", "explain", "main"]
 
 #: In the order `itirp-cli --help` lists them.
-GROUPS = (auth, orders, market, instruments, quotes, risk, audit, system)
+GROUPS = (auth, orders, market, instruments, quotes, accounts, risk, audit, system)
 
 
 def _globals(parser: argparse.ArgumentParser, *, top: bool) -> None:

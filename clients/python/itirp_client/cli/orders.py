@@ -84,6 +84,9 @@ def register(add: AddCommand) -> None:
     )
     p.add_argument("--strategy", default="")
     p.add_argument(
+        "--account", default="", type=str.upper, help="the account to book to (default: yours; see `entitlements`)"
+    )
+    p.add_argument(
         "--client-order-id", default=None, help="your id for the order (unique per user; one is generated otherwise)"
     )
 
@@ -134,6 +137,7 @@ def cmd_submit(ctx: Context) -> int:
             strategy=a.strategy,
             client_order_id=a.client_order_id,
             raise_on_reject=False,
+            account=a.account,
         )
     rejected = reply.status == common_pb2.ORDER_STATUS_REJECTED
     if ctx.json:
@@ -141,6 +145,8 @@ def cmd_submit(ctx: Context) -> int:
     else:
         o = reply.order
         pairs: list[tuple[str, Any]] = [("order id", reply.order_id), ("status", status_name(reply.status))]
+        if o.account:
+            pairs.append(("account", f"{o.account} (desk {o.desk})"))
         if o.filled_quantity or o.remaining_quantity:  # it met the internal venue's book
             pairs += [("filled", o.filled_quantity), ("remaining", o.remaining_quantity)]
             if o.average_fill_price:
