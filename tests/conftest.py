@@ -41,6 +41,11 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
         "reference_demo_instruments": False,
         "reference_instruments_file": str(TEST_INSTRUMENTS),
         "feed_kind": "off",
+        # the message throttles (100 per second by default) would refuse the tests that blast
+        # orders; tests of the throttles set their own rates (tests/integration/test_order_entry.py)
+        "throttle_new_per_second": 100_000.0,
+        "throttle_amend_per_second": 100_000.0,
+        "throttle_cancel_per_second": 100_000.0,
     }
     return Config.from_flat(**{**base, **overrides})
 

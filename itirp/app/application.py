@@ -33,7 +33,9 @@ from itirp.app.marketdata import MarketDataHub
 from itirp.app.order_history import MOMENTS_KEPT
 from itirp.app.reference import ReferenceService
 from itirp.app.replay import Unfolded, replay
+from itirp.app.sessions import OrderEntrySessions
 from itirp.app.sink import StoreSink
+from itirp.app.throttles import Throttles
 from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService, load_or_create_secret
 from itirp.auth.state import AuthState
@@ -82,6 +84,8 @@ class Application:
     reference: ReferenceService
     metrics: ServerMetrics | None
     checkpoints: CheckpointFiles
+    #: The open order-entry sessions.
+    sessions: OrderEntrySessions
     _closing: _Closing = field(repr=False)
     #: The key of page tokens (`itirp.page_tokens`), derived from the token secret with its own label.
     page_token_key: bytes = field(default=b"", repr=False)
@@ -94,9 +98,11 @@ class Application:
 
     def end_streams(self, reason: str) -> None:
         """Streams never end by themselves: end every order, audit and market data stream with
-        its resume point, so that clients reconnect and lose nothing."""
+        its resume point, so that clients reconnect and lose nothing; and every order-entry
+        session (closed as cut: cancel-on-disconnect applies)."""
         self.fanout.end_streams(reason)
         self.market_data.end_streams(reason)
+        self.sessions.cut_all()
 
     async def aclose(self, grace: float = 0.0) -> None:
         """Executions in flight get `grace` seconds; then auth, fan-out, market data, the store.
@@ -203,6 +209,8 @@ async def open_application(
             )
             store.add_listener(metrics.on_commit)
         stack.push_async_callback(_stop_trading, parts.trading, closing)
+        sessions = OrderEntrySessions(parts.trading)
+        stack.push_async_callback(sessions.stop)  # before the executor drains: their cancels go out
         await parts.trading.start()
         await _start_feed(config, parts, stack, clock)
         closing.stack = stack.pop_all()
@@ -219,6 +227,7 @@ async def open_application(
         reference,
         metrics,
         checkpoints,
+        sessions,
         closing,
         page_token_key=page_token_key(secret),
         unfolded=tuple(unfolded or ()),
@@ -287,6 +296,7 @@ def build_trading(
         clock=clock,
         read_only=config.read_only,
         reconcile_timeout=2 * execution.attempt_timeout_seconds,
+        throttles=Throttles(config.throttle),
     )
     return TradingParts(core, executor, trading, market_data)
 
