@@ -62,7 +62,7 @@ async def token(channel: grpc.aio.Channel, user: str = "trader1") -> tuple[tuple
     return bearer((await login(channel, user)).access_token)
 
 
-async def events_of(channel: grpc.aio.Channel, *types: int) -> list[events_pb2.Event]:
+async def events_of(channel: grpc.aio.Channel, *types: events_pb2.EventType) -> list[events_pb2.Event]:
     audit = audit_pb2_grpc.AuditServiceStub(channel)
     request = audit_pb2.ListEventsRequest(from_sequence=1, filter=audit_pb2.EventFilter(event_types=list(types)))
     return list((await audit.ListEvents(request, metadata=await token(channel, "compliance1"))).events)
@@ -70,7 +70,8 @@ async def events_of(channel: grpc.aio.Channel, *types: int) -> list[events_pb2.E
 
 async def order_status(channel: grpc.aio.Channel, order_id: str, md: Sequence[tuple[str, str]]) -> int:
     stub = order_pb2_grpc.OrderServiceStub(channel)
-    return (await stub.GetOrder(order_pb2.GetOrderRequest(order_id=order_id), metadata=md)).order.status
+    reply = await stub.GetOrder(order_pb2.GetOrderRequest(order_id=order_id), metadata=md)
+    return int(reply.order.status)
 
 
 async def wait_status(channel: grpc.aio.Channel, order_id: str, md: Sequence[tuple[str, str]], status: int) -> None:
