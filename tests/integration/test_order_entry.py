@@ -266,3 +266,29 @@ async def test_a_throttled_request_in_a_session_is_an_error_and_the_session_goes
         assert second.error.retry_after_ms > 0
         assert second.error.metadata["scope"] in ("TRADER:trader1", f"SESSION:{answers[0].opened.session_id}")
         assert answers[3].WhichOneof("kind") == "closed"
+
+
+async def test_the_python_client_pipelines_a_session_and_cancels_all(server: RunningServer) -> None:
+    import itirp_client
+    from itirp_client import InvalidRequest
+
+    async with await itirp_client.aconnect(server.address, "trader1", "trader123") as desk:
+        session = await desk.order_entry(cancel_on_disconnect=True, name="client-test")
+        async with session:
+            futures = [session.submit("AAPL", "BUY", 10, f"{90 + n}.00") for n in range(5)]
+            bad = session.submit("NOPE", "BUY", 10, "1.00")
+            orders = [await f for f in futures]
+            with pytest.raises(InvalidRequest):
+                await bad
+            amended = await session.amend(orders[0].order_id, quantity=20)
+            cancelled = await session.cancel(orders[1].order_id)
+        assert session.session_id
+        assert [o.price for o in orders] == [f"{90 + n}.00" for n in range(5)]
+        assert amended.quantity == 20
+        assert cancelled.status == CANCELLED
+
+        reply = await desk.cancel_all_orders(scope="TRADER:trader1", reason="done")
+        assert sorted(reply.cancelled_order_ids) == sorted(o.order_id for o in orders if o != orders[1])
+        armed = await desk.set_cancel_all_after(30)
+        assert armed.armed
+        assert not (await desk.set_cancel_all_after(0)).armed
