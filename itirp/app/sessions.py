@@ -55,7 +55,7 @@ class OrderEntrySessions:
         self._open[session_id] = session
         log.info(
             "order-entry session opened",
-            extra={"session_id": session_id, "username": command.actor.username, "name": command.name},
+            extra={"session_id": session_id, "username": command.actor.username, "session_name": command.name},
         )
         return session
 
