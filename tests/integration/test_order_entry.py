@@ -292,3 +292,47 @@ async def test_the_python_client_pipelines_a_session_and_cancels_all(server: Run
         armed = await desk.set_cancel_all_after(30)
         assert armed.armed
         assert not (await desk.set_cancel_all_after(0)).armed
+
+
+async def test_a_logout_ends_the_session_as_cut_and_cancels_its_orders(server: RunningServer) -> None:
+    from itirp.v1 import auth_pb2, auth_pb2_grpc
+
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        md = await token(channel)
+        other = await token(channel)  # another login of the same trader, to watch
+        call = order_pb2_grpc.OrderServiceStub(channel).OrderEntry(metadata=md)
+        await call.write(open_(cancel_on_disconnect=True))
+        await call.write(new("a"))
+        await call.read()
+        order_id = (await call.read()).ack.order.order_id
+
+        await auth_pb2_grpc.AuthServiceStub(channel).Logout(auth_pb2.LogoutRequest(), metadata=md)
+
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            await call.read()
+        assert ended.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        await wait_status(channel, order_id, other, CANCELLED)
+
+
+async def test_a_server_shutdown_ends_the_session_and_cancels_its_orders(tmp_path: Path) -> None:
+    running = await serve(make_config(tmp_path / "data", venue="internal"))
+    try:
+        async with grpc.aio.insecure_channel(running.address) as channel:
+            call = order_pb2_grpc.OrderServiceStub(channel).OrderEntry(metadata=await token(channel))
+            await call.write(open_(cancel_on_disconnect=True))
+            await call.write(new("a"))
+            await call.read()
+            order_id = (await call.read()).ack.order.order_id
+            stopping = asyncio.ensure_future(running.shutdown(grace=2.0))
+            with pytest.raises(grpc.aio.AioRpcError) as ended:
+                await call.read()
+            assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+            await stopping
+    finally:
+        await running.shutdown(grace=0.5)
+    assert running.trading.core.state.orders[order_id].status.value == "CANCELLED"
+    restarted = await serve(make_config(tmp_path / "data", venue="internal"))
+    try:
+        assert restarted.trading.core.state.orders[order_id].status.value == "CANCELLED"
+    finally:
+        await restarted.shutdown(grace=0.5)
