@@ -10,6 +10,9 @@ from __future__ import annotations
 
 __all__ = ["TokenBucket"]
 
+#: A token short by less than this is whole (the refill is floating-point arithmetic).
+_EPSILON = 1e-9
+
 
 class TokenBucket:
     __slots__ = ("_at", "_tokens", "burst", "rate")
@@ -33,14 +36,14 @@ class TokenBucket:
         """The seconds until a token is free (0.0: one is free now); takes nothing."""
         self._refill(now)
         missing = 1.0 - self._tokens
-        return 0.0 if missing <= 0 else missing / self.rate
+        return 0.0 if missing <= _EPSILON else missing / self.rate
 
     def take(self, now: float) -> float:
         """Take a token if one is free (returns 0.0); else take nothing and return the seconds
         until one is."""
         wait = self.wait(now)
         if wait == 0.0:
-            self._tokens -= 1.0
+            self._tokens = max(0.0, self._tokens - 1.0)
         return wait
 
     def full(self, now: float) -> bool:
