@@ -271,9 +271,10 @@ async def test_a_throttled_request_in_a_session_is_an_error_and_the_session_goes
 async def test_the_python_client_pipelines_a_session_and_cancels_all(server: RunningServer) -> None:
     import itirp_client
     from itirp_client import InvalidRequest
+    from itirp_client.order_entry import open_session
 
     async with await itirp_client.aconnect(server.address, "trader1", "trader123") as desk:
-        session = await desk.order_entry(cancel_on_disconnect=True, name="client-test")
+        session = await open_session(desk, cancel_on_disconnect=True, name="client-test")
         async with session:
             futures = [session.submit("AAPL", "BUY", 10, f"{90 + n}.00") for n in range(5)]
             bad = session.submit("NOPE", "BUY", 10, "1.00")

@@ -1,7 +1,7 @@
-"""Mass cancel, the dead-man's switch and order-entry sessions for the asyncio client:
-`AsyncClient` inherits these calls (kept in their own module so that each stays readable).
+"""Mass cancel and the dead-man's switch (`AsyncClient` inherits these calls; the blocking client
+spells them out), and order-entry sessions for the asyncio client (`open_session`).
 
-    async with client.order_entry(cancel_on_disconnect=True, name="desk-7") as session:
+    async with await open_session(client, cancel_on_disconnect=True, name="desk-7") as session:
         first = session.submit("AAPL", "BUY", 100, "150.50")      # a future, answered in order
         second = session.submit("MSFT", "SELL", 10, "300.00")
         order = await first                                       # the order, once durable
@@ -27,7 +27,7 @@ from itirp.v1 import common_pb2, order_pb2, order_pb2_grpc
 from itirp_client import _enums
 from itirp_client.errors import _BY_CODE, FieldViolation, ItirpError, ServerUnavailable, from_rpc_error
 
-__all__ = ["OrderEntryCalls", "OrderEntrySession", "parse_scope"]
+__all__ = ["OrderEntryCalls", "OrderEntrySession", "open_session", "parse_scope"]
 
 T = TypeVar("T")
 
@@ -66,7 +66,7 @@ def entry_error(error: order_pb2.OrderEntryError) -> ItirpError:
 
 
 class OrderEntrySession:
-    """One order-entry session (`AsyncClient.order_entry`). Requests go out at once, without
+    """One order-entry session (`open_session`). Requests go out at once, without
     waiting for answers; each returns a future its answer resolves (matched by tag)."""
 
     def __init__(self, call: Any) -> None:
@@ -225,15 +225,17 @@ class OrderEntryCalls:
         renewed within `seconds` (1-3600); 0 disarms it."""
         return await self._call(self._orders.SetCancelAllAfter, order_pb2.SetCancelAllAfterRequest(seconds=seconds))
 
-    async def order_entry(
-        self: _Client, *, cancel_on_disconnect: bool = True, heartbeat_seconds: int = 0, name: str = ""
-    ) -> OrderEntrySession:
-        """Open an order-entry session (use it as `async with await client.order_entry(...)`, or
-        close it with `await session.close()`)."""
-        session = OrderEntrySession(self._orders.OrderEntry(metadata=self._metadata()))
-        await session._open(
-            order_pb2.OrderEntryOpen(
-                cancel_on_disconnect=cancel_on_disconnect, heartbeat_seconds=heartbeat_seconds, name=name
-            )
+
+async def open_session(
+    client: Any, *, cancel_on_disconnect: bool = True, heartbeat_seconds: int = 0, name: str = ""
+) -> OrderEntrySession:
+    """Open an order-entry session on an `AsyncClient` (use it as `async with await
+    open_session(client, ...)`, or close it with `await session.close()`). Asyncio only: the
+    blocking client has no sessions."""
+    session = OrderEntrySession(client._orders.OrderEntry(metadata=client._metadata()))
+    await session._open(
+        order_pb2.OrderEntryOpen(
+            cancel_on_disconnect=cancel_on_disconnect, heartbeat_seconds=heartbeat_seconds, name=name
         )
-        return session
+    )
+    return session
