@@ -61,7 +61,8 @@ async def main():
         response_serializer=order_pb2.SubmitOrderResponse.SerializeToString)
     handler = grpc.method_handlers_generic_handler("itirp.bench.Baseline", {"Noop": noop_handler})
     config = Config.from_env(listen="127.0.0.1:0", data_dir=Path(sys.argv[1]), venue_latency_seconds=0.001,
-        venue=sys.argv[2], reference_instruments_file=sys.argv[3], reference_demo_instruments=False, feed_kind="off")
+        venue=sys.argv[2], reference_instruments_file=sys.argv[3], reference_demo_instruments=False, feed_kind="off",
+        throttle_new_per_second=0, throttle_amend_per_second=0, throttle_cancel_per_second=0)
     server = await serve(config, extra_handlers=[handler])
     print(server.port, flush=True)
     await server.server.wait_for_termination()
@@ -228,6 +229,9 @@ async def _in_process_orders(venue: str, n: int = 5000, concurrency: int = 64) -
                 reference_instruments_file=str(INSTRUMENTS),
                 reference_demo_instruments=False,
                 feed_kind="off",
+                throttle_new_per_second=0,  # the benchmark measures the server, not the rate limit
+                throttle_amend_per_second=0,
+                throttle_cancel_per_second=0,
             )
         )
         actor = Actor(viewer=Viewer("u1", Role.TRADER), username="trader1", correlation_id="c", causation_id="r")

@@ -2,7 +2,7 @@
 
 `Config` is nested by concern: the top level (listen address, `insecure`, data folder, event loop,
 logging, read-only, shutdown) and one frozen, keyword-only section per concern (`auth`, `orders`,
-`venue`, `execution`, `streams`, `store`, `metrics`, `reference`, `feed`, `tls`). Every field
+`venue`, `execution`, `streams`, `throttle`, `keepalive`, `store`, `metrics`, `reference`, `feed`, `tls`). Every field
 carries `metadata=about(...)`: its meaning, its `itirp serve` flag (if any) and its former
 environment names. From that one declaration come:
 
@@ -41,6 +41,7 @@ __all__ = [
     "ExecutionConfig",
     "FeedConfig",
     "FeedKind",
+    "KeepaliveConfig",
     "LogFormat",
     "LogLevel",
     "MetricsConfig",
@@ -51,6 +52,7 @@ __all__ = [
     "StoreConfig",
     "StoreKind",
     "StreamsConfig",
+    "ThrottleConfig",
     "TlsConfig",
     "VenueConfig",
     "VenueKind",
@@ -67,6 +69,7 @@ from itirp.config_sections import (
     ExecutionConfig,
     FeedConfig,
     FeedKind,
+    KeepaliveConfig,
     LogFormat,
     LogLevel,
     MetricsConfig,
@@ -76,6 +79,7 @@ from itirp.config_sections import (
     StoreConfig,
     StoreKind,
     StreamsConfig,
+    ThrottleConfig,
     TlsConfig,
     VenueConfig,
     VenueKind,
@@ -136,6 +140,8 @@ class Config:
     venue: VenueConfig = field(default_factory=VenueConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     streams: StreamsConfig = field(default_factory=StreamsConfig)
+    throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
+    keepalive: KeepaliveConfig = field(default_factory=KeepaliveConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)

@@ -16,6 +16,7 @@ __all__ = [
     "ExecutionConfig",
     "FeedConfig",
     "FeedKind",
+    "KeepaliveConfig",
     "LogFormat",
     "LogLevel",
     "MetricsConfig",
@@ -25,6 +26,7 @@ __all__ = [
     "StoreConfig",
     "StoreKind",
     "StreamsConfig",
+    "ThrottleConfig",
     "TlsConfig",
     "VenueConfig",
     "VenueKind",
@@ -298,6 +300,53 @@ class StreamsConfig:
             raise ConfigError("heartbeat interval must be positive")
         if self.subscriber_queue < 1:
             raise ConfigError("subscriber queue must hold at least one event")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThrottleConfig:
+    """Message throttles: each rate applies per trader (unary calls and sessions together) and,
+    separately, per order-entry session; a burst of as many messages as the rate is allowed."""
+
+    new_per_second: float = field(
+        default=100.0, metadata=about("new orders per second, per trader and per order-entry session; 0: no limit")
+    )
+    amend_per_second: float = field(
+        default=100.0, metadata=about("amendments per second, per trader and per order-entry session; 0: no limit")
+    )
+    cancel_per_second: float = field(
+        default=100.0,
+        metadata=about("cancels per second, per trader and per order-entry session (not mass cancels); 0: no limit"),
+    )
+
+    def __post_init__(self) -> None:
+        for rate in (self.new_per_second, self.amend_per_second, self.cancel_per_second):
+            if rate < 0 or (0 < rate < 1):
+                raise ConfigError("a throttle rate must be 0 (no limit) or at least 1 per second")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeepaliveConfig:
+    """HTTP/2 keepalive: how soon a vanished client (a dead terminal) is noticed, its streams ended
+    and its order-entry sessions closed (cancel-on-disconnect)."""
+
+    time_seconds: float = field(
+        default=10.0, metadata=about("ping a client connection after this long without activity, s")
+    )
+    timeout_seconds: float = field(
+        default=5.0,
+        metadata=about("close the connection (ending its calls) when a ping is not answered within this, s"),
+    )
+    min_ping_interval_seconds: float = field(
+        default=5.0,
+        metadata=about("the most often a client may ping without data before it is told `too_many_pings`, s"),
+    )
+    permit_without_calls: bool = field(
+        default=True, metadata=about("keep pinging (and accept pings on) a connection with no call open")
+    )
+
+    def __post_init__(self) -> None:
+        if min(self.time_seconds, self.timeout_seconds, self.min_ping_interval_seconds) < 0.001:
+            raise ConfigError("keepalive intervals must be at least 0.001 s")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -69,6 +69,7 @@ STRING_LIMITS: Mapping[str, int] = {
     "updated_by": 64,
     "reason": 256,
     "page_token": 64,
+    "tag": 64,
 }
 
 #: The longest value of each request metadata key the server reads (the token has its own checks).

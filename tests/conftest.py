@@ -45,6 +45,11 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
         # the tests send the same order again and again on purpose: no duplicate-order check on
         # the test desk (tests of the check turn it on)
         "orders_duplicate_window_ms": 0,
+        # the message throttles (100 per second by default) would refuse the tests that blast
+        # orders; tests of the throttles set their own rates (tests/integration/test_order_entry.py)
+        "throttle_new_per_second": 100_000.0,
+        "throttle_amend_per_second": 100_000.0,
+        "throttle_cancel_per_second": 100_000.0,
     }
     return Config.from_flat(**{**base, **overrides})
 

@@ -35,7 +35,9 @@ from itirp.app.marketdata import MarketDataHub
 from itirp.app.order_history import MOMENTS_KEPT
 from itirp.app.reference import ReferenceService
 from itirp.app.replay import Unfolded, replay
+from itirp.app.sessions import OrderEntrySessions
 from itirp.app.sink import StoreSink
+from itirp.app.throttles import Throttles
 from itirp.app.trading import TradingService
 from itirp.auth.service import AuthService, load_or_create_secret
 from itirp.auth.state import AuthState
@@ -86,6 +88,8 @@ class Application:
     accounts: AccountService
     metrics: ServerMetrics | None
     checkpoints: CheckpointFiles
+    #: The open order-entry sessions.
+    sessions: OrderEntrySessions
     _closing: _Closing = field(repr=False)
     #: The key of page tokens (`itirp.page_tokens`), derived from the token secret with its own label.
     page_token_key: bytes = field(default=b"", repr=False)
@@ -98,9 +102,11 @@ class Application:
 
     def end_streams(self, reason: str) -> None:
         """Streams never end by themselves: end every order, audit and market data stream with
-        its resume point, so that clients reconnect and lose nothing."""
+        its resume point, so that clients reconnect and lose nothing; and every order-entry
+        session (closed as cut: cancel-on-disconnect applies)."""
         self.fanout.end_streams(reason)
         self.market_data.end_streams(reason)
+        self.sessions.cut_all()
 
     async def aclose(self, grace: float = 0.0) -> None:
         """Executions in flight get `grace` seconds; then auth, fan-out, market data, the store.
@@ -195,12 +201,7 @@ async def open_application(
         secret = _token_secret(config)
         auth = _auth_service(config, journal, store, auth_state, clock, secret)
         stack.push_async_callback(auth.stop)
-        await auth.start()
-        reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
-        await _list_instruments(config, reference)
-        accounts = AccountService(parts.core, parts.trading, auth.find_user, read_only=config.read_only)
-        if config.auth.demo_users:
-            await accounts.seed_demo()
+        reference, accounts = await _start_services(config, parts, auth, clock)
 
         store.add_listener(TradingService.log_order_events)
         metrics: ServerMetrics | None = None
@@ -210,6 +211,8 @@ async def open_application(
             )
             store.add_listener(metrics.on_commit)
         stack.push_async_callback(_stop_trading, parts.trading, closing)
+        sessions = OrderEntrySessions(parts.trading)
+        stack.push_async_callback(sessions.stop)  # before the executor drains: their cancels go out
         await parts.trading.start()
         await _start_feed(config, parts, stack, clock)
         closing.stack = stack.pop_all()
@@ -227,10 +230,25 @@ async def open_application(
         accounts,
         metrics,
         checkpoints,
+        sessions,
         closing,
         page_token_key=page_token_key(secret),
         unfolded=tuple(unfolded or ()),
     )
+
+
+async def _start_services(
+    config: Config, parts: TradingParts, auth: AuthService, clock: Clock
+) -> tuple[ReferenceService, AccountService]:
+    """Authentication, then the reference data (the instruments listed at start) and the accounts
+    (the demo desk's, with demo users on)."""
+    await auth.start()
+    reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
+    await _list_instruments(config, reference)
+    accounts = AccountService(parts.core, parts.trading, auth.find_user, read_only=config.read_only)
+    if config.auth.demo_users:
+        await accounts.seed_demo()
+    return reference, accounts
 
 
 # ------------------------------------------------------------------------------------------------
@@ -300,6 +318,7 @@ def build_trading(
         clock=clock,
         read_only=config.read_only,
         reconcile_timeout=2 * execution.attempt_timeout_seconds,
+        throttles=Throttles(config.throttle),
     )
     return TradingParts(core, executor, trading, market_data)
 

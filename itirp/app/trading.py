@@ -14,8 +14,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+from itirp.app.deadman import DeadMansSwitch
 from itirp.app.sink import StoreSink
+from itirp.app.throttles import Throttles
 from itirp.core.commands import (
+    Actor,
     AmendOrder,
     CancelOrder,
     RecordMark,
@@ -26,10 +29,13 @@ from itirp.core.commands import (
     SubmitOrder,
     UpdateRiskLimits,
 )
+from itirp.core.mass_cancel import CancelAll, requested_cancel
 from itirp.core.matching import INTERNAL_VENUE
 from itirp.core.queries import TradingQueries
 from itirp.core.recorder import Committed
 from itirp.core.sequencer import Sequencer
+from itirp.core.sessions import CloseSession, OpenSession
+from itirp.domain.accounts import Scope
 from itirp.domain.controls import Restriction, TradingMode
 from itirp.domain.instruments import Mark
 from itirp.domain.orders import Order, OrderStatus
@@ -59,6 +65,7 @@ class TradingService:
         read_only: bool = False,
         prices: Callable[[str], Mark | None] | None = None,
         reconcile_timeout: float = 10.0,
+        throttles: Throttles | None = None,
     ) -> None:
         self._core = core
         #: The market data feed's latest price of a symbol (not yet recorded), if there is a feed.
@@ -71,6 +78,10 @@ class TradingService:
         self._reconcile_timeout = reconcile_timeout
         self.submit_latency = LatencyHistogram()
         self._day_task: asyncio.Task[None] | None = None
+        #: Message rates per trader and per session (None: unlimited).
+        self.throttles = throttles
+        #: SetCancelAllAfter's timers, per user.
+        self.deadman = DeadMansSwitch(self.cancel_all, clock=clock)
 
     @property
     def core(self) -> Sequencer:
@@ -139,6 +150,7 @@ class TradingService:
     async def stop(self, grace: float) -> None:
         if self._day_task is not None:
             self._day_task.cancel()
+        await self.deadman.stop()
         await self.executor.drain(grace)
 
     async def _roll_days(self) -> None:
@@ -173,6 +185,8 @@ class TradingService:
     async def submit(self, command: SubmitOrder) -> Order:
         started = self._clock()
         self._writable()
+        if self.throttles is not None:
+            self.throttles.check("new", command.actor.username, command.session_id)
         now_us = self._now_us()
         if self.prices is not None:
             # the price this decision uses is recorded first, in the same step (nothing in between)
@@ -189,9 +203,12 @@ class TradingService:
         self.submit_latency.record(self._clock() - started)
         return order
 
-    async def cancel(self, command: CancelOrder) -> Order:
-        """Cancelled, or PENDING_CANCEL while the external venue is asked."""
+    async def cancel(self, command: CancelOrder, *, session_id: str = "") -> Order:
+        """Cancelled, or PENDING_CANCEL while the external venue is asked. `session_id`: the
+        order-entry session it came on (its throttle counts it too)."""
         self._writable()
+        if self.throttles is not None:
+            self.throttles.check("cancel", command.actor.username, session_id)
         async with self.refusals_durable():
             order, committed = self._core.orders.cancel(command, self._now_us())
         if committed is None:  # a repeat of a pending cancel: answered once what it shows is durable
@@ -201,13 +218,57 @@ class TradingService:
             self.executor.cancel(order.order_id)
         return order
 
-    async def amend(self, command: AmendOrder) -> tuple[Order, bool]:
+    async def amend(self, command: AmendOrder, *, session_id: str = "") -> tuple[Order, bool]:
         """(the amended order, whether it kept its place in the queue)."""
         self._writable()
+        if self.throttles is not None:
+            self.throttles.check("amend", command.actor.username, session_id)
         async with self.refusals_durable():
             order, priority_kept, committed = self._core.orders.amend(command, self._now_us())
         await self._durable(committed)
         return order, priority_kept
+
+    async def cancel_all(self, command: CancelAll) -> tuple[list[Order], list[Order]]:
+        """Mass cancel (`itirp.core.mass_cancel`): (cancelled at once, PENDING_CANCEL while their
+        external venue is asked), once durable. Not throttled: it only takes risk away."""
+        self._writable()
+        cancelled, pending, committed = self._core.orders.cancel_all(command, self._now_us())
+        await self._durable(committed)
+        self.cancel_at_venue(pending)
+        return cancelled, pending
+
+    async def request_cancel_all(
+        self, actor: Actor, scope: Scope | None, *, symbol: str = "", reason: str = ""
+    ) -> tuple[list[Order], list[Order]]:
+        """CancelAllOrders: the mass cancel `actor` may ask for in `scope` (None: their own
+        orders, or the firm's for a risk manager; see `requested_cancel`)."""
+        self._writable()
+        async with self.refusals_durable():
+            command = requested_cancel(self._core.state, actor, scope, symbol=symbol, reason=reason)
+        return await self.cancel_all(command)
+
+    async def open_session(self, command: OpenSession) -> str:
+        """Record an order-entry session's start; its id."""
+        self._writable()
+        session_id, committed = self._core.sessions.open(command, self._now_us())
+        await self._durable(committed)
+        return session_id
+
+    async def close_session(self, command: CloseSession) -> tuple[list[Order], list[Order]]:
+        """Record a session's end, with the cancel of its working orders when it was cut and asked
+        for that: (cancelled at once, PENDING_CANCEL at their venue)."""
+        self._writable()
+        cancelled, pending, committed = self._core.sessions.close(command, self._now_us())
+        await self._durable(committed)
+        self.cancel_at_venue(pending)
+        if self.throttles is not None:
+            self.throttles.forget_session(command.session_id)
+        return cancelled, pending
+
+    def cancel_at_venue(self, pending: list[Order]) -> None:
+        """Ask the external venue to cancel orders now PENDING_CANCEL."""
+        for order in pending:
+            self.executor.cancel(order.order_id)
 
     async def run(self, step: Callable[[int], tuple[T, Committed | None]]) -> T:
         """One core command (`step(now_us)` -> (result, events)) the way every command runs: refused
@@ -227,13 +288,27 @@ class TradingService:
         return await self.run(step)
 
     async def set_kill_switch(self, command: SetKillSwitch) -> tuple[bool, list[str]]:
-        """(whether the switch changed, the orders a mass cancel cancelled or asked the venue to)."""
+        """(whether the switch changed, the orders a mass cancel cancelled or asked the venue to).
 
-        def step(now_us: int) -> tuple[bool, Committed | None]:
+        Turned on with `cancel_working`: the switch, then the mass cancel of every working order in
+        its scope, in the same step (no order of the scope can be entered in between)."""
+
+        def step(now_us: int) -> tuple[tuple[bool, list[Order], list[Order]], Committed | None]:
             committed = self._core.controls.set_kill_switch(command, now_us)
-            return committed is not None, committed
+            if committed is None or not (command.enabled and command.cancel_working):
+                return (committed is not None, [], []), committed
+            mass = CancelAll(
+                actor=command.actor,
+                scope=command.scope,
+                reason=f"kill switch: {command.reason.strip()}",
+                trigger="kill_switch",
+            )
+            cancelled, pending, cancels = self._core.orders.cancel_all(mass, now_us)
+            return (True, cancelled, pending), cancels or committed
 
-        return await self.run(step), []
+        changed, cancelled, pending = await self.run(step)
+        self.cancel_at_venue(pending)
+        return changed, [o.order_id for o in (*cancelled, *pending)]
 
     async def set_trading_state(self, command: SetTradingState) -> TradingMode:
         """Returns the state before."""

@@ -32,9 +32,12 @@ class Journal:
         user_id: str = "",
         symbol: str = "",
         timestamp_us: int | None = None,
+        event_id: str = "",
     ) -> NewEvent:
+        """`event_id`: one minted beforehand (`new_id`), so that later events can name it as their
+        cause in the same append; else a new one."""
         return NewEvent(
-            event_id=self._new_id(),
+            event_id=event_id or self._new_id(),
             event_type=kind_of(payload).name,
             correlation_id=correlation_id,
             causation_id=causation_id,

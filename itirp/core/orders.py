@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from google.protobuf.message import Message
-
 from itirp.core.commands import Actor, AmendOrder, CancelOrder, ReleaseOrder, SubmitOrder, required_reason
+from itirp.core.mass_cancel import CancelAll, at_external_venue, cancel_all, cancel_payload
 from itirp.core.matching import INTERNAL_VENUE, Matching, order_envelope
 from itirp.core.protos import (
     ORDER_TYPE_PROTO,
     SIDE_PROTO,
-    STATUS_PROTO,
     STP_PROTO,
     TIF_PROTO,
     TRADING_MODE_PROTO,
@@ -346,23 +344,17 @@ class OrderCommands:
         records nothing and answers the order as it is."""
         actor = command.actor
         order = self._queries.visible(actor.viewer, command.order_id)
-        if order.status is OrderStatus.PENDING_CANCEL:
+        payload = cancel_payload(order, command.reason)
+        if payload is None:
             return order, None
-        external = _at_external_venue(order)
-        payload: Message
-        if external and order.can(Trigger.ORDER_CANCEL_REQUESTED):
-            payload = events_pb2.OrderCancelRequested(reason=command.reason, previous_status=STATUS_PROTO[order.status])
-        elif order.can(Trigger.ORDER_CANCELLED) and not external:
-            payload = events_pb2.OrderCancelled(reason=command.reason, quantity=order.remaining_quantity)
-        else:
-            raise FailedPrecondition(
-                f"order {order.order_id} is {order.status.value} and can no longer be cancelled",
-                reason=Reason.ORDER_NOT_CANCELLABLE,
-                metadata={"order_id": order.order_id, "order_status": order.status.value},
-            )
         envelope = order_envelope(order, actor.correlation_id or order.correlation_id, actor.causation_id)
         envelope["user_id"] = actor.user_id
         return order, self._recorder.emit([(payload, envelope)], now_us)
+
+    def cancel_all(self, command: CancelAll, now_us: int) -> tuple[list[Order], list[Order], Committed | None]:
+        """Cancel every open order in `command.scope` (and its filters) in one step: see
+        `itirp.core.mass_cancel.cancel_all`. Returns (cancelled at once, now PENDING_CANCEL, events)."""
+        return cancel_all(self._state, self._recorder, command, now_us)
 
     def amend(self, command: AmendOrder, now_us: int) -> tuple[Order, bool, Committed]:
         """Change a resting order's total size (filled part included; 0 keeps it) and/or limit
@@ -386,7 +378,7 @@ class OrderCommands:
         if book is None or order_id not in book or not order.can(Trigger.ORDER_AMENDED):
             where = (
                 f"is at the {order.venue} venue, which takes no amendments: cancel it and send a new order"
-                if _at_external_venue(order) and not order.status.terminal
+                if at_external_venue(order) and not order.status.terminal
                 else f"is {order.status.value}: only an order resting in the internal venue's book"
                 " (WORKING or PARTIALLY_FILLED) can be amended"
             )
@@ -458,11 +450,6 @@ class OrderCommands:
                 reason=Reason.KILL_SWITCH_ACTIVE if kill else Reason.AMENDMENT_REFUSED_BY_RISK,
                 metadata={"order_id": order.order_id, "violations": ",".join(v.violation.value for v in violations)},
             )
-
-
-def _at_external_venue(order: Order) -> bool:
-    """Whether the order went to an external venue (not the internal book, not yet anywhere)."""
-    return order.venue not in ("", INTERNAL_VENUE)
 
 
 def _created(order: NewOrder, username: str) -> events_pb2.OrderCreated:

@@ -19,6 +19,7 @@ from itirp.core.orders import SIMULATED_VENUE, OrderCommands
 from itirp.core.queries import TradingQueries
 from itirp.core.recorder import EventSink, Recorder
 from itirp.core.reference import ReferenceCommands
+from itirp.core.sessions import SessionCommands
 from itirp.core.state import TradingState
 from itirp.domain.breaker import CircuitBreaker
 from itirp.domain.controls import Settings
@@ -28,9 +29,9 @@ __all__ = ["Sequencer"]
 
 
 class Sequencer:
-    """The core, by job: `state` (the fold); `orders`, `controls`, `accounts` and `reference` (the commands);
-    `execution`
-    (the steps at an external venue), `queries` (read-only answers), `matching` (the books)."""
+    """The core, by job: `state` (the fold); `orders` (with the mass cancel: `orders.cancel_all`),
+    `controls`, `accounts`, `reference` and `sessions` (the commands); `execution` (the steps at an
+    external venue), `queries` (read-only answers), `matching` (the books)."""
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class Sequencer:
         self.accounts = AccountCommands(self.state, recorder)
         self.reference = ReferenceCommands(self.state, recorder, self.queries)
         self.execution = ExecutionSteps(self.state, recorder)
+        self.sessions = SessionCommands(self.state, recorder)
 
     @property
     def venue(self) -> str:

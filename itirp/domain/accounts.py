@@ -200,17 +200,3 @@ class Accounts:
         if requested not in self.entitled(user_id):
             return AccountProblem.NOT_ENTITLED
         return account
-
-
-    def exists(self, scope: Scope, *, symbols: frozenset[str] | None = None) -> bool:
-        """Whether `scope` names something that exists (any username is a trader scope; an
-        instrument scope needs `symbols` to check against, else any symbol is taken)."""
-        if scope.level is Level.FIRM:
-            return scope.id == FIRM_ID
-        if scope.level is Level.DESK:
-            return scope.id in self.desks
-        if scope.level is Level.ACCOUNT:
-            return scope.id in self.accounts
-        if scope.level is Level.INSTRUMENT:
-            return symbols is None or scope.id in symbols
-        return bool(scope.id)

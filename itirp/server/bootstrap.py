@@ -94,15 +94,27 @@ SERVICE_NAMES: tuple[str, ...] = (
     account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
 )
 
-_SERVER_OPTIONS = (
-    # Refuse to share a port with another process: a second server must fail to start.
-    ("grpc.so_reuseport", 0),
-    ("grpc.keepalive_permit_without_calls", 1),
-    # Find vanished clients (and end their streams) within ~40 s.
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
-)
+
+def _server_options(config: Config) -> tuple[tuple[str, int], ...]:
+    """grpc's server options: one server per port, and keepalive (`config.keepalive`) tight enough
+    to notice a vanished client (a dead terminal) within seconds, ending its streams and closing
+    its order-entry sessions (cancel-on-disconnect)."""
+    keepalive = config.keepalive
+
+    def ms(seconds: float) -> int:
+        return max(1, round(seconds * 1000))
+
+    return (
+        # Refuse to share a port with another process: a second server must fail to start.
+        ("grpc.so_reuseport", 0),
+        ("grpc.keepalive_time_ms", ms(keepalive.time_seconds)),
+        ("grpc.keepalive_timeout_ms", ms(keepalive.timeout_seconds)),
+        ("grpc.keepalive_permit_without_calls", int(keepalive.permit_without_calls)),
+        # the clients' pings: at most this often without data, else GOAWAY too_many_pings
+        ("grpc.http2.min_ping_interval_without_data_ms", ms(keepalive.min_ping_interval_seconds)),
+        # keep pinging a connection whose only call is an idle stream (the default stops after 2)
+        ("grpc.http2.max_pings_without_data", 0),
+    )
 
 
 @dataclass(eq=False)
@@ -274,7 +286,7 @@ def _grpc_server(
                 client_cert_users=config.tls.client_cert_users,
             ),
         ],
-        options=_SERVER_OPTIONS,
+        options=_server_options(config),
     )
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
     system_pb2_grpc.add_SystemServiceServicer_to_server(
@@ -289,7 +301,10 @@ def _grpc_server(
         server,
     )
     order_pb2_grpc.add_OrderServiceServicer_to_server(
-        OrderServicer(trading, fanout, clock=clock, heartbeat_seconds=heartbeat, page_tokens=order_pages), server
+        OrderServicer(
+            trading, fanout, clock=clock, heartbeat_seconds=heartbeat, page_tokens=order_pages, sessions=app.sessions
+        ),
+        server,
     )
     risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock), server)
     core = app.core

@@ -14,6 +14,9 @@ For each call it
    `x-request-id`), and anything else into INTERNAL with the request id, logged once here,
 6. writes one access-log line, and hands the call's duration to the metrics when they are on.
 
+A bidirectional stream (OrderEntry) is handled as a server stream whose requests its handler
+checks one by one (`check_request`), answering a bad one without ending the stream.
+
 Health checks and reflection pass straight through: open, unlogged, unwrapped.
 """
 
@@ -205,8 +208,15 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
 
     def _wrap(self, handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
         if handler.request_streaming:
-            # The itirp.v1 API has no client-streaming RPCs; anything else is refused outright.
-            raise RuntimeError(f"unexpected client-streaming method {call.method}")
+            # The itirp.v1 API's one client-streaming RPC is bidirectional (OrderEntry): each
+            # request is checked by its handler, which answers a bad one and carries on.
+            if not handler.response_streaming:
+                raise RuntimeError(f"unexpected client-streaming method {call.method}")
+            return grpc.stream_stream_rpc_method_handler(
+                self._streaming(handler.stream_stream, call, bidirectional=True),
+                request_deserializer=tolerant(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
         if handler.response_streaming:
             return grpc.unary_stream_rpc_method_handler(
                 self._streaming(handler.unary_stream, call),
@@ -248,7 +258,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
         return unary
 
     def _streaming(
-        self, behavior: Callable[..., AsyncIterator[Any]], call: _Call
+        self, behavior: Callable[..., AsyncIterator[Any]], call: _Call, *, bidirectional: bool = False
     ) -> Callable[..., AsyncIterator[Any]]:
         async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             if call.by_certificate is not None:
@@ -260,7 +270,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             try:
                 if call.error is not None:
                     raise call.error
-                check_request(request, call.bad_metadata)
+                # a bidirectional call's `request` is the iterator of its requests: the handler checks each
+                check_request(None if bidirectional else request, call.bad_metadata)
                 if call.principal is not None and call.needs is not None:
                     # the stream ends when its access is taken away (see itirp.auth.access)
                     watched = self._auth.watch_stream(call.principal, call.needs)

@@ -28,6 +28,10 @@ class ServerProcess:
             "ITIRP_REFERENCE_DEMO_INSTRUMENTS": "0",
             "ITIRP_REFERENCE_INSTRUMENTS_FILE": str(TEST_INSTRUMENTS),
             "ITIRP_FEED_KIND": "off",
+            # the message throttles raised, as make_config does (the docs' recipes set their own)
+            "ITIRP_THROTTLE_NEW_PER_SECOND": "100000",
+            "ITIRP_THROTTLE_AMEND_PER_SECOND": "100000",
+            "ITIRP_THROTTLE_CANCEL_PER_SECOND": "100000",
         }
         full_env = {**inherited, "ITIRP_LOG_FORMAT": "json", **test_desk, **(env or {})}
         self._log = open(log_path, "ab")  # noqa: SIM115 -- open while the server runs; stop() closes it

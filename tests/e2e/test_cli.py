@@ -548,3 +548,19 @@ def test_watch_says_when_it_lost_the_server_and_when_it_is_back(start_server, tm
     updates = [line.split()[1:] for kind, line in seen if kind == "out"]
     assert len(updates) == len({tuple(u) for u in updates})
     assert all(u[0] in (first, second) for u in updates)
+
+
+def test_cancel_all_from_the_shell(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(None, "--venue", "internal")
+    trader, risk = desk(server, tmp_path, "trader1"), desk(server, tmp_path, "risk1")
+    mine = [trader.json("submit", "AAPL", "BUY", "10", price)["order_id"] for price in ("150.00", "149.00")]
+    theirs = risk.json("submit", "MSFT", "BUY", "10", "300.00")["order_id"]
+
+    said = trader.ok("cancel-all", "--reason", "going home")
+    assert "2 order(s) cancelled, 0 pending at the venue" in said
+    assert all(order_id in said for order_id in mine)
+    assert trader.json("cancel-all").get("cancelled_order_ids", []) == []  # nothing left
+    refused = trader("cancel-all", "--account", "NOPE")
+    assert refused.returncode == 3
+    assert risk.json("order", theirs)["status"] == "ORDER_STATUS_WORKING"
+    assert theirs in risk.ok("cancel-all", "--scope", "INSTRUMENT:MSFT")

@@ -46,6 +46,7 @@ from itirp_client.errors import (
     RiskRejected,
     from_rpc_error,
 )
+from itirp_client.order_entry import OrderEntryCalls
 from itirp_client.streams import (
     Resumable,
     RetryPolicy,
@@ -66,7 +67,7 @@ _RETRYABLE = (grpc.StatusCode.UNAVAILABLE,)
 _DEFAULT_RETRY = RetryPolicy()
 
 
-class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls):
+class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
     """One connection to an ITIRP server. Use `await AsyncClient.connect(...)` or
     `AsyncClient.from_token(...)`; close it with `await client.close()` (or `async with`).
 

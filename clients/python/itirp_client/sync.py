@@ -215,6 +215,16 @@ class Client:
     def amend_order(self, order_id: str, quantity: int = 0, price: str | Decimal = "") -> order_pb2.AmendOrderResponse:
         return self._run(self._client.amend_order(order_id, quantity, price))
 
+    def cancel_all_orders(
+        self, *, scope: str = "", symbol: str = "", reason: str = ""
+    ) -> order_pb2.CancelAllOrdersResponse:
+        """Cancel your working orders (a risk manager: everyone's in `scope`, e.g. "INSTRUMENT:AAPL")."""
+        return self._run(self._client.cancel_all_orders(scope=scope, symbol=symbol, reason=reason))
+
+    def set_cancel_all_after(self, seconds: int) -> order_pb2.SetCancelAllAfterResponse:
+        """Arm (1-3600 s) or disarm (0) the dead-man's switch on your working orders."""
+        return self._run(self._client.set_cancel_all_after(seconds))
+
     def order_updates(
         self, *, order_id: str = "", from_sequence: int = 0, markers: bool = False
     ) -> Generator[order_pb2.StreamOrderUpdatesResponse, None, None]:

@@ -3,64 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
 
 import grpc
 
 from itirp.app.fanout import CaughtUp, EventFanout, Heartbeat
 from itirp.app.order_history import OrderHistory
+from itirp.app.sessions import OrderEntrySessions
 from itirp.app.trading import TradingService
-from itirp.core.commands import AmendOrder, CancelOrder, SubmitOrder
-from itirp.core.protos import ORDER_TYPE_PROTO, SIDE_FROM_PROTO, STP_PROTO, TIF_PROTO
-from itirp.domain.orders import OrderType, SelfTradePrevention, TimeInForce
+from itirp.core.commands import AmendOrder, CancelOrder
+from itirp.core.protos import scope_from_proto
 from itirp.errors import InvalidArgument
 from itirp.observability.context import current_principal
 from itirp.page_tokens import PageTokens
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds, viewer_of
-from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update
+from itirp.server.servicers.order_entry import OrderEntry
+from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update, submit_command
 from itirp.server.servicers.streams import marker, page_size
 from itirp.store import StoredEvent
 from itirp.v1 import order_pb2, order_pb2_grpc
 
-__all__ = ["OrderServicer"]
-
-T = TypeVar("T")
-
-_ORDER_TYPES: dict[int, OrderType] = {number: t for t, number in ORDER_TYPE_PROTO.items()}
-_TIFS: dict[int, TimeInForce] = {number: t for t, number in TIF_PROTO.items()}
-_STPS: dict[int, SelfTradePrevention] = {number: m for m, number in STP_PROTO.items()}
-
-
-def _enum(table: dict[int, T], number: int, field: str, default: T) -> T:
-    """A request enum field as a domain value: unset is the default, an unknown number refused."""
-    if not number:
-        return default
-    value = table.get(number)
-    if value is None:
-        names = ", ".join(getattr(v, "value", str(v)) for v in table.values())
-        raise InvalidArgument(field, f"unknown value {number} (one of {names})")
-    return value
-
-
-def submit_command(request: order_pb2.SubmitOrderRequest) -> SubmitOrder:
-    """The SubmitOrder command of a request (enumerations checked; the core validates the rest)."""
-    side = SIDE_FROM_PROTO.get(request.side)
-    if side is None:
-        raise InvalidArgument("side", "must be SIDE_BUY or SIDE_SELL")
-    return SubmitOrder(
-        actor=current_actor(new_correlation=True),
-        symbol=request.symbol,
-        side=side,
-        quantity=request.quantity,
-        price=request.price,
-        strategy=request.strategy,
-        client_order_id=request.client_order_id,
-        order_type=_enum(_ORDER_TYPES, request.order_type, "order_type", OrderType.LIMIT),
-        time_in_force=_enum(_TIFS, request.time_in_force, "time_in_force", TimeInForce.GTC),
-        stp=_enum(_STPS, request.self_trade_prevention, "self_trade_prevention", SelfTradePrevention.CANCEL_RESTING),
-        account=request.account,
-        intended_duplicate=request.intended_duplicate,
-    )
+__all__ = ["OrderServicer", "submit_command"]
 
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
@@ -72,8 +34,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         clock: Callable[[], float],
         heartbeat_seconds: float,
         page_tokens: PageTokens,
+        sessions: OrderEntrySessions,
     ) -> None:
         self._trading = trading
+        self._entry = OrderEntry(trading, sessions, clock=clock, head_sequence=lambda: fanout.head_sequence)
         self._page_tokens = page_tokens
         self._fanout = fanout
         self._clock = clock
@@ -145,6 +109,31 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         order, priority_kept = await self._trading.amend(command)
         return order_pb2.AmendOrderResponse(order=order_to_proto(order), priority_kept=priority_kept)
 
+    async def CancelAllOrders(
+        self, request: order_pb2.CancelAllOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> order_pb2.CancelAllOrdersResponse:
+        scope = scope_from_proto(request.scope) if request.HasField("scope") else None
+        cancelled, pending = await self._trading.request_cancel_all(
+            current_actor(new_correlation=True), scope, symbol=request.symbol, reason=request.reason.strip()
+        )
+        return order_pb2.CancelAllOrdersResponse(
+            cancelled_order_ids=[o.order_id for o in cancelled], pending_order_ids=[o.order_id for o in pending]
+        )
+
+    async def SetCancelAllAfter(
+        self, request: order_pb2.SetCancelAllAfterRequest, context: grpc.aio.ServicerContext
+    ) -> order_pb2.SetCancelAllAfterResponse:
+        deadline = self._trading.deadman.set(current_actor(), request.seconds)
+        if deadline is None:
+            return order_pb2.SetCancelAllAfterResponse(armed=False)
+        return order_pb2.SetCancelAllAfterResponse(armed=True, deadline=timestamp_from_seconds(deadline))
+
+    async def OrderEntry(
+        self, request_iterator: AsyncIterator[order_pb2.OrderEntryRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[order_pb2.OrderEntryResponse]:
+        async for response in self._entry.serve(request_iterator, context):
+            yield response
+
     async def StreamOrderUpdates(
         self, request: order_pb2.StreamOrderUpdatesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[order_pb2.StreamOrderUpdatesResponse]:
@@ -174,9 +163,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
                         timestamp=timestamp_from_seconds(self._clock()),
                     )
                 )
-        async for item in self._fanout.subscribe(
-            after=after, matches=matches, heartbeat_seconds=self._heartbeat
-        ):
+        async for item in self._fanout.subscribe(after=after, matches=matches, heartbeat_seconds=self._heartbeat):
             if isinstance(item, CaughtUp | Heartbeat):
                 yield order_pb2.StreamOrderUpdatesResponse(**marker(item, self._clock))
             elif item.sequence > seen.get(item.order_id, 0):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TypeVar
 
+from itirp.core.commands import SubmitOrder
 from itirp.core.protos import (
     ORDER_TYPE_PROTO,
+    SIDE_FROM_PROTO,
     SIDE_PROTO,
     STATUS_PROTO,
     STP_PROTO,
@@ -19,9 +22,10 @@ from itirp.core.queries import LimitsView
 from itirp.domain.accounts import FIRM, Scope
 from itirp.domain.controls import TradingMode
 from itirp.domain.money import format_money
-from itirp.domain.orders import TRANSITIONS, Fill, Order, OrderStatus
+from itirp.domain.orders import TRANSITIONS, Fill, Order, OrderStatus, OrderType, SelfTradePrevention, TimeInForce
 from itirp.domain.risk import RiskMetrics
-from itirp.server.servicers.convert import timestamp_from_us
+from itirp.errors import InvalidArgument
+from itirp.server.servicers.convert import current_actor, timestamp_from_us
 from itirp.store import StoredEvent
 from itirp.v1 import order_pb2, risk_pb2
 
@@ -32,10 +36,50 @@ __all__ = [
     "metrics_to_proto",
     "order_to_proto",
     "order_update",
+    "submit_command",
 ]
 
 STATUS_TO_PROTO = STATUS_PROTO
 STATUS_FROM_PROTO = {number: s for s, number in STATUS_TO_PROTO.items()}
+
+T = TypeVar("T")
+
+_ORDER_TYPES: dict[int, OrderType] = {number: t for t, number in ORDER_TYPE_PROTO.items()}
+_TIFS: dict[int, TimeInForce] = {number: t for t, number in TIF_PROTO.items()}
+_STPS: dict[int, SelfTradePrevention] = {number: m for m, number in STP_PROTO.items()}
+
+
+def _enum(table: dict[int, T], number: int, field: str, default: T) -> T:
+    """A request enum field as a domain value: unset is the default, an unknown number refused."""
+    if not number:
+        return default
+    value = table.get(number)
+    if value is None:
+        names = ", ".join(getattr(v, "value", str(v)) for v in table.values())
+        raise InvalidArgument(field, f"unknown value {number} (one of {names})")
+    return value
+
+
+def submit_command(request: order_pb2.SubmitOrderRequest) -> SubmitOrder:
+    """The SubmitOrder command of a request (enumerations checked; the core validates the rest)."""
+    side = SIDE_FROM_PROTO.get(request.side)
+    if side is None:
+        raise InvalidArgument("side", "must be SIDE_BUY or SIDE_SELL")
+    return SubmitOrder(
+        actor=current_actor(new_correlation=True),
+        symbol=request.symbol,
+        side=side,
+        quantity=request.quantity,
+        price=request.price,
+        strategy=request.strategy,
+        client_order_id=request.client_order_id,
+        order_type=_enum(_ORDER_TYPES, request.order_type, "order_type", OrderType.LIMIT),
+        time_in_force=_enum(_TIFS, request.time_in_force, "time_in_force", TimeInForce.GTC),
+        stp=_enum(_STPS, request.self_trade_prevention, "self_trade_prevention", SelfTradePrevention.CANCEL_RESTING),
+        account=request.account,
+        intended_duplicate=request.intended_duplicate,
+    )
+
 
 #: The status an order is in right after each kind of order event: its first listing in the table
 #: (an event that also occurs while a cancel is pending, such as an acknowledgement, reads as the

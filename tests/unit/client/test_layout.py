@@ -64,6 +64,7 @@ def test_every_command_group_registers_its_commands_in_help_order() -> None:
         "whoami",
         "submit",
         "cancel",
+        "cancel-all",
         "amend",
         "order",
         "orders",

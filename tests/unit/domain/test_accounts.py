@@ -18,6 +18,7 @@ from itirp.domain.accounts import (
     Entitlement,
     Level,
     Scope,
+    levels_of,
     valid_id,
 )
 from itirp.domain.viewer import Viewer
@@ -98,24 +99,14 @@ def test_a_trader_sees_their_accounts_and_their_desks(registry: Accounts) -> Non
     assert [d.desk_id for d in registry.visible_desks(OTHER)] == [HOUSE_DESK]
 
 
-def test_an_orders_levels_are_firm_desk_account_trader(registry: Accounts) -> None:
-    assert registry.levels("MACRO-PROP", "trader1") == (
+def test_an_orders_levels_are_firm_desk_account_trader() -> None:
+    assert levels_of("MACRO", "MACRO-PROP", "trader1") == (
         FIRM,
         Scope(Level.DESK, "MACRO"),
         Scope(Level.ACCOUNT, "MACRO-PROP"),
         Scope(Level.TRADER, "trader1"),
     )
-    # an order from a log written before accounts: the house account
-    assert registry.levels("", "trader1")[1:3] == (Scope(Level.DESK, HOUSE_DESK), Scope(Level.ACCOUNT, HOUSE_ACCOUNT))
     assert str(Scope(Level.ACCOUNT, "EQ-PROP")) == "ACCOUNT:EQ-PROP"
+    assert str(FIRM) == "FIRM"
 
 
-def test_a_scope_exists_when_what_it_names_does(registry: Accounts) -> None:
-    assert registry.exists(FIRM)
-    assert registry.exists(Scope(Level.DESK, "MACRO"))
-    assert not registry.exists(Scope(Level.DESK, "RATES"))
-    assert registry.exists(Scope(Level.ACCOUNT, "EQ-PROP"))
-    assert not registry.exists(Scope(Level.ACCOUNT, "NOPE"))
-    assert registry.exists(Scope(Level.TRADER, "anyone"))
-    assert registry.exists(Scope(Level.INSTRUMENT, "AAPL"), symbols=frozenset({"AAPL"}))
-    assert not registry.exists(Scope(Level.INSTRUMENT, "NOPE"), symbols=frozenset({"AAPL"}))

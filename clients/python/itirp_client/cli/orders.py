@@ -94,6 +94,12 @@ def register(add: AddCommand) -> None:
     p.add_argument("order_id")
     p.add_argument("--reason", default="")
 
+    p = add("cancel-all", "cancel all your working orders (a risk manager: everyone's in a scope)", cmd_cancel_all)
+    p.add_argument("--account", help="only the orders booked to this account (yours, unless a risk manager)")
+    p.add_argument("--scope", help="DESK:ID, ACCOUNT:ID, TRADER:NAME, INSTRUMENT:SYMBOL or FIRM (RISK_MANAGER)")
+    p.add_argument("--symbol", default="", help="only this instrument's orders")
+    p.add_argument("--reason", default="")
+
     p = add("amend", "change a resting order's size and/or price (internal venue)", cmd_amend)
     p.add_argument("order_id")
     p.add_argument("--quantity", type=positive_int, metavar="N", help="the new total size, filled part included")
@@ -174,6 +180,23 @@ def cmd_cancel(ctx: Context) -> int:
             f"order {order.order_id} ({order.symbol} {side_name(order.side)} {order.quantity} @ {limit_price(order)}) "
             f"is {status_name(order.status)}"
         )
+    return EXIT_OK
+
+
+def cmd_cancel_all(ctx: Context) -> int:
+    a = ctx.args
+    scope = a.scope or (f"ACCOUNT:{a.account}" if a.account else "")
+    with session(ctx.server, ctx.transport) as client:
+        reply = client.cancel_all_orders(scope=scope, symbol=a.symbol, reason=a.reason)
+    if ctx.json:
+        emit_json(as_dict(reply))
+    else:
+        cancelled, pending = len(reply.cancelled_order_ids), len(reply.pending_order_ids)
+        print(f"{cancelled} order(s) cancelled, {pending} pending at the venue")
+        for order_id in reply.cancelled_order_ids:
+            print(f"  cancelled {order_id}")
+        for order_id in reply.pending_order_ids:
+            print(f"  pending   {order_id}")
     return EXIT_OK
 
 
