@@ -11,10 +11,6 @@ from pathlib import Path
 import grpc
 import pytest
 
-from itirp.auth.roles import Role
-from itirp.core.accounts import UpsertAccount, UpsertDesk
-from itirp.core.commands import Actor
-from itirp.domain.viewer import Viewer
 from itirp.server import RunningServer, serve
 from itirp.v1 import audit_pb2, audit_pb2_grpc, common_pb2, events_pb2, order_pb2, order_pb2_grpc
 from tests.conftest import bearer, login, make_config
@@ -119,11 +115,7 @@ async def test_a_risk_manager_cancels_everyones_orders_in_an_instrument(channel:
 async def test_accounts_a_trader_is_not_entitled_to_or_that_do_not_exist_are_refused(
     server: RunningServer, channel: grpc.aio.Channel
 ) -> None:
-    admin = Actor(viewer=Viewer("u-admin", Role.ADMIN), username="admin", correlation_id="setup")
-    core, now = server.trading.core, server.trading._now_us()
-    core.accounts.upsert_desk(UpsertDesk(actor=admin, desk_id="EQ", name="Equities", reason="test"), now)
-    account = UpsertAccount(actor=admin, account_id="EQ-PROP", desk_id="EQ", name="Prop", kind=None, reason="test")
-    await server.trading.sink.durable(core.accounts.upsert_account(account, now)[2].last_sequence)
+    # the demo desk: trader1 is entitled to EQ-PROP (default), EQ-CLIENT-1 and MACRO-PROP, not MACRO-CLIENT-1
     trader, risk = await md_of(channel, "trader1"), await md_of(channel, "risk1")
     stub = order_pb2_grpc.OrderServiceStub(channel)
 
@@ -131,7 +123,7 @@ async def test_accounts_a_trader_is_not_entitled_to_or_that_do_not_exist_are_ref
         return order_pb2.CancelAllOrdersRequest(scope=scope(level, id_))
 
     with pytest.raises(grpc.aio.AioRpcError) as not_entitled:
-        await stub.CancelAllOrders(cancel_in(common_pb2.SCOPE_LEVEL_ACCOUNT, "EQ-PROP"), metadata=trader)
+        await stub.CancelAllOrders(cancel_in(common_pb2.SCOPE_LEVEL_ACCOUNT, "MACRO-CLIENT-1"), metadata=trader)
     with pytest.raises(grpc.aio.AioRpcError) as no_account:
         await stub.CancelAllOrders(cancel_in(common_pb2.SCOPE_LEVEL_ACCOUNT, "NOPE"), metadata=trader)
     with pytest.raises(grpc.aio.AioRpcError) as no_desk:
@@ -141,10 +133,10 @@ async def test_accounts_a_trader_is_not_entitled_to_or_that_do_not_exist_are_ref
     assert "not entitled" in str(not_entitled.value.details())
     assert no_account.value.code() == grpc.StatusCode.NOT_FOUND
     assert no_desk.value.code() == grpc.StatusCode.NOT_FOUND
-    # the house account is every unentitled trader's: theirs to cancel in
-    house = order_pb2.CancelAllOrdersRequest(scope=scope(common_pb2.SCOPE_LEVEL_ACCOUNT, "HOUSE"))
+    # an account they are entitled to: their orders in it
+    mine = order_pb2.CancelAllOrdersRequest(scope=scope(common_pb2.SCOPE_LEVEL_ACCOUNT, "EQ-PROP"))
     order_id = await submit(channel, trader)
-    assert list((await stub.CancelAllOrders(house, metadata=trader)).cancelled_order_ids) == [order_id]
+    assert list((await stub.CancelAllOrders(mine, metadata=trader)).cancelled_order_ids) == [order_id]
 
 
 async def test_cancel_all_after_fires_when_not_renewed(channel: grpc.aio.Channel) -> None:

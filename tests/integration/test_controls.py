@@ -463,3 +463,30 @@ async def test_controls_survive_a_restart(tmp_path: Path) -> None:
     finally:
         await channel.close()
         await server.shutdown(grace=1)
+
+
+async def test_a_kill_switch_with_cancel_working_cancels_its_scope_and_nothing_else(floor: Desk) -> None:
+    resting_a = await floor.submit("AAPL", BUY, 5, "90", user="trader2")  # EQ-A, rests in the book
+    resting_b = await floor.submit("AAPL", BUY, 5, "90", user="trader2", account="EQ-B")
+    elsewhere = await floor.submit("AAPL", BUY, 5, "90", user="trader3")  # FX-A
+
+    reply = await floor.risk.SetKillSwitch(
+        risk_pb2.SetKillSwitchRequest(
+            enabled=True, reason="runaway algo", scope=scope(ACCOUNT, "EQ-A"), cancel_working=True
+        ),
+        metadata=floor.md("risk1"),
+    )
+
+    assert list(reply.cancelled_order_ids) == [resting_a.order_id]
+    assert (await floor.get(resting_a.order_id, "risk1")).status == S.ORDER_STATUS_CANCELLED
+    assert (await floor.get(resting_b.order_id, "risk1")).status == S.ORDER_STATUS_WORKING
+    assert (await floor.get(elsewhere.order_id, "risk1")).status == S.ORDER_STATUS_WORKING
+    mass = await floor.audit.ListEvents(
+        audit_pb2.ListEventsRequest(
+            filter=audit_pb2.EventFilter(event_types=[events_pb2.EVENT_TYPE_MASS_CANCEL_REQUESTED])
+        ),
+        metadata=floor.md("compliance1"),
+    )
+    (event,) = mass.events
+    assert (event.mass_cancel_requested.trigger, event.mass_cancel_requested.orders) == ("kill_switch", 1)
+    assert event.mass_cancel_requested.scope.id == "EQ-A"
