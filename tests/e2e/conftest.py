@@ -32,6 +32,8 @@ class ServerProcess:
             "ITIRP_THROTTLE_NEW_PER_SECOND": "100000",
             "ITIRP_THROTTLE_AMEND_PER_SECOND": "100000",
             "ITIRP_THROTTLE_CANCEL_PER_SECOND": "100000",
+            # as in tests/conftest.py: the tests repeat orders on purpose (no duplicate-order check)
+            "ITIRP_ORDERS_DUPLICATE_WINDOW_MS": "0",
         }
         full_env = {**inherited, "ITIRP_LOG_FORMAT": "json", **test_desk, **(env or {})}
         self._log = open(log_path, "ab")  # noqa: SIM115 -- open while the server runs; stop() closes it
