@@ -193,7 +193,8 @@ def test_risk_manager_limits_and_kill_switch_seen_live_by_compliance(start_serve
 
     event = json.loads(finish(tail))
     assert event["event_type"] == "EVENT_TYPE_KILL_SWITCH_ACTIVATED"
-    assert event["kill_switch_activated"] == {"reason": "fat-finger drill", "username": "risk1", "cancel_working": False}
+    activated = {"reason": "fat-finger drill", "username": "risk1", "cancel_working": False}
+    assert event["kill_switch_activated"] == activated
 
     assert risk.json("kill-switch", "off", "--reason", "drill over")["changed"] is True
     assert trader("submit", "AAPL", "BUY", "1", "150").returncode == 0
