@@ -107,7 +107,10 @@ async def client(address: str, rpc: str, concurrency: int, seconds: float, max_c
             response_deserializer=order_pb2.SubmitOrderResponse.FromString,
         )
         requests = [
-            order_pb2.SubmitOrderRequest(symbol="BENCH", side=side, quantity=1, price="1.00", strategy="bench")
+            # the same order again and again, meant: the duplicate-order check runs and lets it pass
+            order_pb2.SubmitOrderRequest(
+                symbol="BENCH", side=side, quantity=1, price="1.00", strategy="bench", intended_duplicate=True
+            )
             for side in (common_pb2.SIDE_BUY, common_pb2.SIDE_SELL)
         ]
         for i in range(200):
@@ -194,7 +197,8 @@ def in_process_costs() -> None:
     for instrument in parse_instruments_csv(INSTRUMENTS.read_text()):
         core.reference.upsert(UpsertInstrument(actor=actor, instrument=instrument, reason="bench"), now_us)
     orders = [
-        SubmitOrder(actor=actor, symbol="BENCH", side=side, quantity=1, price="1.00") for side in (Side.BUY, Side.SELL)
+        SubmitOrder(actor=actor, symbol="BENCH", side=side, quantity=1, price="1.00", intended_duplicate=True)
+        for side in (Side.BUY, Side.SELL)
     ]
     m = 20_000
     t0 = time.perf_counter()
@@ -240,7 +244,10 @@ async def _in_process_orders(venue: str, n: int = 5000, concurrency: int = 64) -
         async def one(i: int) -> None:
             async with slots:
                 side = Side.BUY if i % 2 else Side.SELL
-                await trading.submit(SubmitOrder(actor=actor, symbol="BENCH", side=side, quantity=1, price="1.00"))
+                order = SubmitOrder(
+                    actor=actor, symbol="BENCH", side=side, quantity=1, price="1.00", intended_duplicate=True
+                )
+                await trading.submit(order)
 
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
