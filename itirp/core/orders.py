@@ -434,14 +434,7 @@ class OrderCommands:
         try:
             verdict = pre_trade(risk, self._state.controls, amended, band=band, settings=self.settings)
         finally:
-            risk.reserve(
-                order.order_id,
-                symbol=order.symbol,
-                side=side,
-                quantity=open_now,
-                price=order.reserved_price,
-                levels=levels,
-            )
+            self._state.reserve(order, open_now, order.reserved_price)
         violations = verdict.violations
         if violations:
             kill = any(v.violation is Violation.KILL_SWITCH_ACTIVE for v in violations)

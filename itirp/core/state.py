@@ -184,14 +184,7 @@ class TradingState:
         price = Decimal(p.reserved_price) if p.reserved_price else order.price
         assert price is not None, "an approved order has a price to reserve at"
         order.reserved_price = price
-        self.risk.reserve(
-            order.order_id,
-            symbol=order.symbol,
-            side=order.side.value,
-            quantity=order.quantity,
-            price=price,
-            levels=self.levels(order),
-        )
+        self.reserve(order, order.quantity, price)
         self.controls.order_approved(
             order.account, order.symbol, order.side.value, order.quantity, price, event.timestamp_us
         )
@@ -313,14 +306,7 @@ class TradingState:
         order.reserved_price = reserved = Decimal(p.reserved_price)
         order.message = "amended" + ("" if p.priority_kept else " (back of the queue)")
         self.risk.release(order.order_id)
-        self.risk.reserve(
-            order.order_id,
-            symbol=order.symbol,
-            side=order.side.value,
-            quantity=p.open_quantity,
-            price=reserved,
-            levels=self.levels(order),
-        )
+        self.reserve(order, p.open_quantity, reserved)
         self.matching.changed(event, order.symbol, result)
 
     # ------------------------------------------------------------------ risk control
@@ -328,6 +314,17 @@ class TradingState:
     def levels(self, order: Order) -> tuple[Scope, Scope, Scope, Scope]:
         """The order's levels: firm, desk, account, trader."""
         return levels_of(order.desk, order.account, order.username)
+
+    def reserve(self, order: Order, quantity: int, price: Decimal) -> None:
+        """Count `quantity` of the order as working at `price`, at each of its levels."""
+        self.risk.reserve(
+            order.order_id,
+            symbol=order.symbol,
+            side=order.side.value,
+            quantity=quantity,
+            price=price,
+            levels=self.levels(order),
+        )
 
     def _on_limits(self, event: StoredEvent, p: events_pb2.RiskLimitsUpdated) -> None:
         n = p.new_limits

@@ -29,11 +29,6 @@ async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
         await running.shutdown(grace=0.5)
 
 
-@pytest.fixture
-async def channel(server: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(server.address) as ch:
-        yield ch
-
 
 async def md_of(channel: grpc.aio.Channel, user: str) -> Md:
     return bearer((await login(channel, user)).access_token)
