@@ -56,6 +56,10 @@ class Level(StrEnum):
     TRADER = "TRADER"
     INSTRUMENT = "INSTRUMENT"
 
+    # Enum's own __hash__ is Python code; scopes key the dicts every order looks in, so hash as the
+    # str it is equal to (in C).
+    __hash__ = str.__hash__
+
 
 class Scope(NamedTuple):
     """One node limits and controls apply to; `str(scope)` is "LEVEL:ID" ("ACCOUNT:EQ-PROP"), or

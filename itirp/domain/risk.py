@@ -296,7 +296,7 @@ class RiskEngine:
             exposure = self._exposures[symbol] = _SymbolExposure(symbol)
         exposure.mark = price
         exposure.position.mark = price
-        self._revalue(exposure)
+        self._revalue(exposure, position_moved=True)
 
     def check(self, *, symbol: str, side: str, quantity: int, price: Decimal) -> list[ViolationDetail]:
         """Every limit this order would breach, in a fixed order; empty if it may go.
@@ -397,7 +397,10 @@ class RiskEngine:
 
     def reserve(self, order_id: str, *, symbol: str, side: str, quantity: int, price: Decimal) -> None:
         """Count an accepted order as working at `price`: from now on every check sees it."""
-        sign = validate_order(side, quantity, price)
+        self.reserve_valid(order_id, symbol, side, validate_order(side, quantity, price), quantity, price)
+
+    def reserve_valid(self, order_id: str, symbol: str, side: str, sign: int, quantity: int, price: Decimal) -> None:
+        """`reserve` of an order already validated (`validate_order` gave `sign`)."""
         if order_id in self._orders:
             raise ValueError(f"order {order_id!r} is already reserved")
         exposure = self._exposures.get(symbol)
@@ -459,7 +462,7 @@ class RiskEngine:
         self.positions.setdefault(exposure.position.symbol, exposure.position)
         self._executed_volume += quantity * price
         self._realized_today += realized
-        self._revalue(exposure)
+        self._revalue(exposure, position_moved=True)
         return realized
 
     def reset_daily_volume(self) -> Decimal:
@@ -473,18 +476,22 @@ class RiskEngine:
         return previous
 
     def daily_pnl(self) -> Decimal:
-        """Realized today plus unrealized at the valuation prices (walks the open positions: for
-        reports; the per-order check uses the running total)."""
+        """Realized today plus unrealized at the valuation prices (the mark, else the last
+        execution price), recomputed from the positions: exact, for reports."""
         return self._realized_today + sum(
             (p.unrealized_pnl for p in self.positions.values() if p.quantity), start=_ZERO
         )
 
+    def running_daily_pnl(self) -> Decimal:
+        """`daily_pnl` from running totals, O(1), for the check of every order. It moves by each
+        position's change, so it can differ from the recomputation in the 28th significant digit
+        (average prices are rounded there), never more."""
+        return self._realized_today + self._unrealized
+
     def loss_reached(self) -> bool:
-        """Whether the day's loss has reached daily_loss_limit (never without a limit). O(1): the
-        running total of unrealized P&L (equal to `daily_pnl`'s walk up to the rounding of
-        average prices in the 28th significant digit)."""
+        """Whether the day's loss has reached daily_loss_limit (never without a limit)."""
         limit = self.limits.daily_loss_limit
-        return limit.is_finite() and -(self._realized_today + self._unrealized) >= limit
+        return limit.is_finite() and -self.running_daily_pnl() >= limit
 
     def reduces(self, symbol: str, side: str, quantity: int) -> bool:
         """Whether the order only reduces the position here: it is on the other side of it and,
@@ -541,8 +548,10 @@ class RiskEngine:
             exposure.working_orders -= 1
             exposure.remove_price(order.price)
 
-    def _revalue(self, exposure: _SymbolExposure) -> None:
-        """Recompute one symbol's contributions and move the totals by the difference."""
+    def _revalue(self, exposure: _SymbolExposure, *, position_moved: bool = False) -> None:
+        """Recompute one symbol's contributions and move the totals by the difference;
+        `position_moved`: the position or its mark changed (a fill, a mark), so its unrealized P&L
+        is recomputed too."""
         price = exposure.valuation_price()
         if price is None:
             # No mark, no execution, nothing working: no quantity to value either.
@@ -559,9 +568,10 @@ class RiskEngine:
         self._short += short_value - exposure.short_value
         self._gross += gross_value - exposure.gross_value
         self._credit += credit_value - exposure.credit_value
-        unrealized = exposure.position.unrealized_pnl
-        self._unrealized += unrealized - exposure.unrealized
-        exposure.unrealized = unrealized
+        if position_moved:
+            unrealized = exposure.position.unrealized_pnl
+            self._unrealized += unrealized - exposure.unrealized
+            exposure.unrealized = unrealized
         exposure.price = price
         exposure.long_value = long_value
         exposure.short_value = short_value

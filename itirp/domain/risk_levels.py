@@ -109,9 +109,10 @@ class RiskLevels:
         """Count an approved order as working at each of its levels."""
         if order_id in self._orders:
             raise ValueError(f"order {order_id!r} is already reserved")
-        engines = tuple(self.engine(scope) for scope in dict.fromkeys((FIRM, *levels)))
+        sign = validate_order(side, quantity, price)
+        engines = tuple(self.engine(scope) for scope in (levels if levels[0] == FIRM else (FIRM, *levels)))
         for engine in engines:
-            engine.reserve(order_id, symbol=symbol, side=side, quantity=quantity, price=price)
+            engine.reserve_valid(order_id, symbol, side, sign, quantity, price)
         self._orders[order_id] = engines
 
     def release(self, order_id: str) -> None:
