@@ -228,7 +228,11 @@ class OrderCommands:
             return None
         reference = self._state.reference(instrument.symbol)
         return price_band_violation(
-            price, reference.price if reference is not None else None, instrument.price_band_percent
+            price,
+            reference.price if reference is not None else None,
+            instrument.price_band_percent,
+            ticks=instrument.price_band_ticks,
+            tick_size=instrument.tick_size,
         )
 
     def _refuse_duplicate(self, user_id: str, client_order_id: str) -> None:

@@ -116,6 +116,7 @@ def instrument_proto(instrument: Instrument) -> common_pb2.Instrument:
         max_quantity=instrument.max_quantity,
         status=INSTRUMENT_STATUS_PROTO[instrument.status],
         price_band_percent=_text(instrument.price_band_percent),
+        price_band_ticks=instrument.price_band_ticks,
         reference_price=_text(instrument.reference_price),
         updated_by=instrument.updated_by,
     )
@@ -136,6 +137,7 @@ def instrument_from_proto(msg: common_pb2.Instrument, *, updated_us: int = 0) ->
         max_quantity=msg.max_quantity,
         status=INSTRUMENT_STATUS_FROM_PROTO.get(msg.status, InstrumentStatus.ACTIVE),
         price_band_percent=_decimal(msg.price_band_percent),
+        price_band_ticks=msg.price_band_ticks,
         reference_price=_decimal(msg.reference_price),
         updated_us=updated_us or timestamp_to_us(msg.updated_at),
         updated_by=msg.updated_by,

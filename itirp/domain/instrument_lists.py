@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "price_band_percent",
     "reference_price",
     "status",
+    "price_band_ticks",
 )
 _REQUIRED = frozenset({"symbol", "name", "currency", "tick_size"})
 
@@ -64,6 +65,7 @@ def _row(line: int, row: dict[str, str]) -> Instrument:
         max_quantity=number("max_quantity", 1_000_000),
         status=status,
         price_band_percent=decimal("price_band_percent"),
+        price_band_ticks=number("price_band_ticks", 0),
         reference_price=decimal("reference_price"),
     )
     problems = instrument_problems(instrument)

@@ -38,6 +38,9 @@ class Instrument:
     status: InstrumentStatus = InstrumentStatus.ACTIVE
     price_band_percent: Decimal | None = None
     """A limit price further than this percentage from the reference price is refused; None: no band."""
+    price_band_ticks: int = 0
+    """A limit price further than this many ticks from the reference price is refused; 0: none
+    (with a percentage too, the tighter edge applies)."""
     reference_price: Decimal | None = None
     """The listing price: the reference until the feed records a mark."""
     updated_us: int = 0
@@ -86,6 +89,8 @@ def instrument_problems(instrument: Instrument) -> list[tuple[str, str]]:
     band = instrument.price_band_percent
     if band is not None and (not band.is_finite() or band <= 0 or band >= 100):
         problems.append(("price_band_percent", "must be above 0 and below 100 (or empty: no band)"))
+    if instrument.price_band_ticks < 0:
+        problems.append(("price_band_ticks", "must be 0 (no collar in ticks) or more"))
     reference = instrument.reference_price
     if reference is not None and (not reference.is_finite() or reference <= 0):
         problems.append(("reference_price", "must be positive (or empty)"))

@@ -110,33 +110,46 @@ def breach(
 
 
 def price_band_violation(
-    price: Decimal, reference: Decimal | None, band_percent: Decimal | None
+    price: Decimal,
+    reference: Decimal | None,
+    band_percent: Decimal | None,
+    *,
+    ticks: int = 0,
+    tick_size: Decimal | None = None,
 ) -> ViolationDetail | None:
-    """PRICE_BAND if `price` is more than `band_percent` % away from `reference`, either side.
+    """PRICE_BAND (the price collar) if `price` is more than `band_percent` % or more than `ticks`
+    ticks of `tick_size` away from `reference`, either side; with both, the tighter edge applies.
 
-    An order exactly on the band's edge passes. No reference (no mark yet) or no band: no check.
-    The detail's `limit` is the edge on the side breached, `projected` the order's price.
+    An order exactly on an edge passes. No reference (no mark yet) or no band: no check. The
+    detail's `limit` is the edge on the side breached, `projected` the order's price.
     """
-    if reference is None or band_percent is None:
+    if reference is None or (band_percent is None and not ticks):
         return None
-    if not band_percent.is_finite() or band_percent < 0:
+    if band_percent is not None and (not band_percent.is_finite() or band_percent < 0):
         raise ValueError(f"band_percent must be a non-negative Decimal (got {band_percent!r})")
     if not reference.is_finite() or reference <= 0:
         raise ValueError(f"reference must be a positive Decimal (got {reference!r})")
-    upper = reference * (_HUNDRED + band_percent) / _HUNDRED
-    if price > upper:
-        edge, side = upper, "above"
-    else:
-        lower = reference * (_HUNDRED - band_percent) / _HUNDRED
-        if price >= lower:
-            return None
-        edge, side = lower, "below"
+    above = price > reference
+    sign = 1 if above else -1
+    edges: list[tuple[Decimal, str, str]] = []
+    if band_percent is not None:
+        edges.append(
+            (reference * (_HUNDRED + sign * band_percent) / _HUNDRED, f"{band_percent:f}%", "price_band_percent")
+        )
+    if ticks:
+        if tick_size is None or tick_size <= 0:
+            raise ValueError(f"a collar in ticks needs a positive tick_size (got {tick_size!r})")
+        edges.append((reference + sign * ticks * tick_size, f"{ticks:,} ticks of {tick_size:f}", "price_band_ticks"))
+    edge, width, name = min(edges) if above else max(edges)
+    if (price <= edge) if above else (price >= edge):
+        return None
+    side = "above" if above else "below"
     message = (
-        f"limit price {_grouped(price)} is more than {band_percent:f}% {side} the reference price"
-        f" {_grouped(reference)}: the price band's {'upper' if side == 'above' else 'lower'} edge is"
+        f"limit price {_grouped(price)} is more than {width} {side} the reference price"
+        f" {_grouped(reference)}: the price band's {'upper' if above else 'lower'} edge is"
         f" {_grouped(edge)}"
     )
-    return ViolationDetail(Violation.PRICE_BAND, edge, price, message, reference, limit_name="price_band_percent")
+    return ViolationDetail(Violation.PRICE_BAND, edge, price, message, reference, limit_name=name)
 
 
 def _grouped(value: Decimal) -> str:

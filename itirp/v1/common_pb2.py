@@ -25,43 +25,43 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15itirp/v1/common.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x01\n\rRiskViolation\x12%\n\x04type\x18\x01 \x01(\x0e\x32\x17.itirp.v1.ViolationType\x12\r\n\x05limit\x18\x02 \x01(\t\x12\x11\n\tprojected\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x17\n\x0freference_price\x18\x05 \x01(\t\x12\r\n\x05scope\x18\x06 \x01(\t\x12\x12\n\nlimit_name\x18\x07 \x01(\t\"<\n\tRiskScope\x12#\n\x05level\x18\x01 \x01(\x0e\x32\x14.itirp.v1.ScopeLevel\x12\n\n\x02id\x18\x02 \x01(\t\"\xb2\x02\n\nInstrument\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x11\n\ttick_size\x18\x04 \x01(\t\x12\x10\n\x08lot_size\x18\x05 \x01(\x03\x12\x14\n\x0cmin_quantity\x18\x06 \x01(\x03\x12\x14\n\x0cmax_quantity\x18\x07 \x01(\x03\x12*\n\x06status\x18\x08 \x01(\x0e\x32\x1a.itirp.v1.InstrumentStatus\x12\x1a\n\x12price_band_percent\x18\t \x01(\t\x12\x17\n\x0freference_price\x18\n \x01(\t\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x0c \x01(\t\"\x90\x01\n\x04Mark\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05price\x18\x02 \x01(\t\x12\x0b\n\x03\x62id\x18\x03 \x01(\t\x12\x0b\n\x03\x61sk\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12-\n\ttimestamp\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08sequence\x18\x07 \x01(\x04\"W\n\x0fStreamHeartbeat\x12-\n\ttimestamp\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rhead_sequence\x18\x02 \x01(\x04\"\"\n\x0eStreamCaughtUp\x12\x10\n\x08sequence\x18\x01 \x01(\x04*i\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_TRADER\x10\x01\x12\x15\n\x11ROLE_RISK_MANAGER\x10\x02\x12\x13\n\x0fROLE_COMPLIANCE\x10\x03\x12\x0e\n\nROLE_ADMIN\x10\x04*9\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x0c\n\x08SIDE_BUY\x10\x01\x12\r\n\tSIDE_SELL\x10\x02*\x96\x03\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x1b\n\x17ORDER_STATUS_RISK_CHECK\x10\x02\x12\x19\n\x15ORDER_STATUS_APPROVED\x10\x03\x12\x1a\n\x16ORDER_STATUS_EXECUTING\x10\x04\x12\x19\n\x15ORDER_STATUS_EXECUTED\x10\x05\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\x06\x12\x17\n\x13ORDER_STATUS_FAILED\x10\x07\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x08\x12\x18\n\x14ORDER_STATUS_WORKING\x10\t\x12!\n\x1dORDER_STATUS_PARTIALLY_FILLED\x10\n\x12\x18\n\x14ORDER_STATUS_EXPIRED\x10\x0b\x12\x1f\n\x1bORDER_STATUS_PENDING_CANCEL\x10\x0c\x12\x18\n\x14ORDER_STATUS_UNKNOWN\x10\r*T\n\tOrderType\x12\x1a\n\x16ORDER_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10ORDER_TYPE_LIMIT\x10\x01\x12\x15\n\x11ORDER_TYPE_MARKET\x10\x02*\x88\x01\n\x0bTimeInForce\x12\x1d\n\x19TIME_IN_FORCE_UNSPECIFIED\x10\x00\x12\x15\n\x11TIME_IN_FORCE_GTC\x10\x01\x12\x15\n\x11TIME_IN_FORCE_IOC\x10\x02\x12\x15\n\x11TIME_IN_FORCE_FOK\x10\x03\x12\x15\n\x11TIME_IN_FORCE_DAY\x10\x04*\xb8\x01\n\x13SelfTradePrevention\x12%\n!SELF_TRADE_PREVENTION_UNSPECIFIED\x10\x00\x12(\n$SELF_TRADE_PREVENTION_CANCEL_RESTING\x10\x01\x12)\n%SELF_TRADE_PREVENTION_CANCEL_INCOMING\x10\x02\x12%\n!SELF_TRADE_PREVENTION_CANCEL_BOTH\x10\x03*\xb5\x04\n\rViolationType\x12\x1e\n\x1aVIOLATION_TYPE_UNSPECIFIED\x10\x00\x12%\n!VIOLATION_TYPE_KILL_SWITCH_ACTIVE\x10\x01\x12!\n\x1dVIOLATION_TYPE_POSITION_LIMIT\x10\x02\x12%\n!VIOLATION_TYPE_DAILY_VOLUME_LIMIT\x10\x03\x12%\n!VIOLATION_TYPE_NET_EXPOSURE_LIMIT\x10\x04\x12\'\n#VIOLATION_TYPE_GROSS_EXPOSURE_LIMIT\x10\x05\x12\x1d\n\x19VIOLATION_TYPE_PRICE_BAND\x10\x06\x12$\n VIOLATION_TYPE_ORDER_VALUE_LIMIT\x10\x07\x12\'\n#VIOLATION_TYPE_ORDER_QUANTITY_LIMIT\x10\x08\x12\x1f\n\x1bVIOLATION_TYPE_CREDIT_LIMIT\x10\t\x12#\n\x1fVIOLATION_TYPE_DAILY_LOSS_LIMIT\x10\n\x12(\n$VIOLATION_TYPE_RESTRICTED_INSTRUMENT\x10\x0b\x12!\n\x1dVIOLATION_TYPE_TRADING_HALTED\x10\x0c\x12\x1e\n\x1aVIOLATION_TYPE_REDUCE_ONLY\x10\r\x12\"\n\x1eVIOLATION_TYPE_DUPLICATE_ORDER\x10\x0e*\xa2\x01\n\nScopeLevel\x12\x1b\n\x17SCOPE_LEVEL_UNSPECIFIED\x10\x00\x12\x14\n\x10SCOPE_LEVEL_FIRM\x10\x01\x12\x14\n\x10SCOPE_LEVEL_DESK\x10\x02\x12\x17\n\x13SCOPE_LEVEL_ACCOUNT\x10\x03\x12\x16\n\x12SCOPE_LEVEL_TRADER\x10\x04\x12\x1a\n\x16SCOPE_LEVEL_INSTRUMENT\x10\x05*}\n\x0cTradingState\x12\x1d\n\x19TRADING_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TRADING_STATE_ACTIVE\x10\x01\x12\x1a\n\x16TRADING_STATE_REDUCING\x10\x02\x12\x18\n\x14TRADING_STATE_HALTED\x10\x03*\x8f\x01\n\x10InstrumentStatus\x12!\n\x1dINSTRUMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18INSTRUMENT_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18INSTRUMENT_STATUS_HALTED\x10\x02\x12\x1c\n\x18INSTRUMENT_STATUS_CLOSED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15itirp/v1/common.proto\x12\x08itirp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x01\n\rRiskViolation\x12%\n\x04type\x18\x01 \x01(\x0e\x32\x17.itirp.v1.ViolationType\x12\r\n\x05limit\x18\x02 \x01(\t\x12\x11\n\tprojected\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x17\n\x0freference_price\x18\x05 \x01(\t\x12\r\n\x05scope\x18\x06 \x01(\t\x12\x12\n\nlimit_name\x18\x07 \x01(\t\"<\n\tRiskScope\x12#\n\x05level\x18\x01 \x01(\x0e\x32\x14.itirp.v1.ScopeLevel\x12\n\n\x02id\x18\x02 \x01(\t\"\xcc\x02\n\nInstrument\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x11\n\ttick_size\x18\x04 \x01(\t\x12\x10\n\x08lot_size\x18\x05 \x01(\x03\x12\x14\n\x0cmin_quantity\x18\x06 \x01(\x03\x12\x14\n\x0cmax_quantity\x18\x07 \x01(\x03\x12*\n\x06status\x18\x08 \x01(\x0e\x32\x1a.itirp.v1.InstrumentStatus\x12\x1a\n\x12price_band_percent\x18\t \x01(\t\x12\x17\n\x0freference_price\x18\n \x01(\t\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x0c \x01(\t\x12\x18\n\x10price_band_ticks\x18\r \x01(\x03\"\x90\x01\n\x04Mark\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05price\x18\x02 \x01(\t\x12\x0b\n\x03\x62id\x18\x03 \x01(\t\x12\x0b\n\x03\x61sk\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12-\n\ttimestamp\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08sequence\x18\x07 \x01(\x04\"W\n\x0fStreamHeartbeat\x12-\n\ttimestamp\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rhead_sequence\x18\x02 \x01(\x04\"\"\n\x0eStreamCaughtUp\x12\x10\n\x08sequence\x18\x01 \x01(\x04*i\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_TRADER\x10\x01\x12\x15\n\x11ROLE_RISK_MANAGER\x10\x02\x12\x13\n\x0fROLE_COMPLIANCE\x10\x03\x12\x0e\n\nROLE_ADMIN\x10\x04*9\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x0c\n\x08SIDE_BUY\x10\x01\x12\r\n\tSIDE_SELL\x10\x02*\x96\x03\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x1b\n\x17ORDER_STATUS_RISK_CHECK\x10\x02\x12\x19\n\x15ORDER_STATUS_APPROVED\x10\x03\x12\x1a\n\x16ORDER_STATUS_EXECUTING\x10\x04\x12\x19\n\x15ORDER_STATUS_EXECUTED\x10\x05\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\x06\x12\x17\n\x13ORDER_STATUS_FAILED\x10\x07\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x08\x12\x18\n\x14ORDER_STATUS_WORKING\x10\t\x12!\n\x1dORDER_STATUS_PARTIALLY_FILLED\x10\n\x12\x18\n\x14ORDER_STATUS_EXPIRED\x10\x0b\x12\x1f\n\x1bORDER_STATUS_PENDING_CANCEL\x10\x0c\x12\x18\n\x14ORDER_STATUS_UNKNOWN\x10\r*T\n\tOrderType\x12\x1a\n\x16ORDER_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10ORDER_TYPE_LIMIT\x10\x01\x12\x15\n\x11ORDER_TYPE_MARKET\x10\x02*\x88\x01\n\x0bTimeInForce\x12\x1d\n\x19TIME_IN_FORCE_UNSPECIFIED\x10\x00\x12\x15\n\x11TIME_IN_FORCE_GTC\x10\x01\x12\x15\n\x11TIME_IN_FORCE_IOC\x10\x02\x12\x15\n\x11TIME_IN_FORCE_FOK\x10\x03\x12\x15\n\x11TIME_IN_FORCE_DAY\x10\x04*\xb8\x01\n\x13SelfTradePrevention\x12%\n!SELF_TRADE_PREVENTION_UNSPECIFIED\x10\x00\x12(\n$SELF_TRADE_PREVENTION_CANCEL_RESTING\x10\x01\x12)\n%SELF_TRADE_PREVENTION_CANCEL_INCOMING\x10\x02\x12%\n!SELF_TRADE_PREVENTION_CANCEL_BOTH\x10\x03*\xb5\x04\n\rViolationType\x12\x1e\n\x1aVIOLATION_TYPE_UNSPECIFIED\x10\x00\x12%\n!VIOLATION_TYPE_KILL_SWITCH_ACTIVE\x10\x01\x12!\n\x1dVIOLATION_TYPE_POSITION_LIMIT\x10\x02\x12%\n!VIOLATION_TYPE_DAILY_VOLUME_LIMIT\x10\x03\x12%\n!VIOLATION_TYPE_NET_EXPOSURE_LIMIT\x10\x04\x12\'\n#VIOLATION_TYPE_GROSS_EXPOSURE_LIMIT\x10\x05\x12\x1d\n\x19VIOLATION_TYPE_PRICE_BAND\x10\x06\x12$\n VIOLATION_TYPE_ORDER_VALUE_LIMIT\x10\x07\x12\'\n#VIOLATION_TYPE_ORDER_QUANTITY_LIMIT\x10\x08\x12\x1f\n\x1bVIOLATION_TYPE_CREDIT_LIMIT\x10\t\x12#\n\x1fVIOLATION_TYPE_DAILY_LOSS_LIMIT\x10\n\x12(\n$VIOLATION_TYPE_RESTRICTED_INSTRUMENT\x10\x0b\x12!\n\x1dVIOLATION_TYPE_TRADING_HALTED\x10\x0c\x12\x1e\n\x1aVIOLATION_TYPE_REDUCE_ONLY\x10\r\x12\"\n\x1eVIOLATION_TYPE_DUPLICATE_ORDER\x10\x0e*\xa2\x01\n\nScopeLevel\x12\x1b\n\x17SCOPE_LEVEL_UNSPECIFIED\x10\x00\x12\x14\n\x10SCOPE_LEVEL_FIRM\x10\x01\x12\x14\n\x10SCOPE_LEVEL_DESK\x10\x02\x12\x17\n\x13SCOPE_LEVEL_ACCOUNT\x10\x03\x12\x16\n\x12SCOPE_LEVEL_TRADER\x10\x04\x12\x1a\n\x16SCOPE_LEVEL_INSTRUMENT\x10\x05*}\n\x0cTradingState\x12\x1d\n\x19TRADING_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TRADING_STATE_ACTIVE\x10\x01\x12\x1a\n\x16TRADING_STATE_REDUCING\x10\x02\x12\x18\n\x14TRADING_STATE_HALTED\x10\x03*\x8f\x01\n\x10InstrumentStatus\x12!\n\x1dINSTRUMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18INSTRUMENT_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18INSTRUMENT_STATUS_HALTED\x10\x02\x12\x1c\n\x18INSTRUMENT_STATUS_CLOSED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'itirp.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=879
-  _globals['_ROLE']._serialized_end=984
-  _globals['_SIDE']._serialized_start=986
-  _globals['_SIDE']._serialized_end=1043
-  _globals['_ORDERSTATUS']._serialized_start=1046
-  _globals['_ORDERSTATUS']._serialized_end=1452
-  _globals['_ORDERTYPE']._serialized_start=1454
-  _globals['_ORDERTYPE']._serialized_end=1538
-  _globals['_TIMEINFORCE']._serialized_start=1541
-  _globals['_TIMEINFORCE']._serialized_end=1677
-  _globals['_SELFTRADEPREVENTION']._serialized_start=1680
-  _globals['_SELFTRADEPREVENTION']._serialized_end=1864
-  _globals['_VIOLATIONTYPE']._serialized_start=1867
-  _globals['_VIOLATIONTYPE']._serialized_end=2432
-  _globals['_SCOPELEVEL']._serialized_start=2435
-  _globals['_SCOPELEVEL']._serialized_end=2597
-  _globals['_TRADINGSTATE']._serialized_start=2599
-  _globals['_TRADINGSTATE']._serialized_end=2724
-  _globals['_INSTRUMENTSTATUS']._serialized_start=2727
-  _globals['_INSTRUMENTSTATUS']._serialized_end=2870
+  _globals['_ROLE']._serialized_start=905
+  _globals['_ROLE']._serialized_end=1010
+  _globals['_SIDE']._serialized_start=1012
+  _globals['_SIDE']._serialized_end=1069
+  _globals['_ORDERSTATUS']._serialized_start=1072
+  _globals['_ORDERSTATUS']._serialized_end=1478
+  _globals['_ORDERTYPE']._serialized_start=1480
+  _globals['_ORDERTYPE']._serialized_end=1564
+  _globals['_TIMEINFORCE']._serialized_start=1567
+  _globals['_TIMEINFORCE']._serialized_end=1703
+  _globals['_SELFTRADEPREVENTION']._serialized_start=1706
+  _globals['_SELFTRADEPREVENTION']._serialized_end=1890
+  _globals['_VIOLATIONTYPE']._serialized_start=1893
+  _globals['_VIOLATIONTYPE']._serialized_end=2458
+  _globals['_SCOPELEVEL']._serialized_start=2461
+  _globals['_SCOPELEVEL']._serialized_end=2623
+  _globals['_TRADINGSTATE']._serialized_start=2625
+  _globals['_TRADINGSTATE']._serialized_end=2750
+  _globals['_INSTRUMENTSTATUS']._serialized_start=2753
+  _globals['_INSTRUMENTSTATUS']._serialized_end=2896
   _globals['_RISKVIOLATION']._serialized_start=69
   _globals['_RISKVIOLATION']._serialized_end=234
   _globals['_RISKSCOPE']._serialized_start=236
   _globals['_RISKSCOPE']._serialized_end=296
   _globals['_INSTRUMENT']._serialized_start=299
-  _globals['_INSTRUMENT']._serialized_end=605
-  _globals['_MARK']._serialized_start=608
-  _globals['_MARK']._serialized_end=752
-  _globals['_STREAMHEARTBEAT']._serialized_start=754
-  _globals['_STREAMHEARTBEAT']._serialized_end=841
-  _globals['_STREAMCAUGHTUP']._serialized_start=843
-  _globals['_STREAMCAUGHTUP']._serialized_end=877
+  _globals['_INSTRUMENT']._serialized_end=631
+  _globals['_MARK']._serialized_start=634
+  _globals['_MARK']._serialized_end=778
+  _globals['_STREAMHEARTBEAT']._serialized_start=780
+  _globals['_STREAMHEARTBEAT']._serialized_end=867
+  _globals['_STREAMCAUGHTUP']._serialized_start=869
+  _globals['_STREAMCAUGHTUP']._serialized_end=903
 # @@protoc_insertion_point(module_scope)

@@ -192,7 +192,7 @@ class RiskScope(_message.Message):
     def __init__(self, level: _Optional[_Union[ScopeLevel, str]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class Instrument(_message.Message):
-    __slots__ = ("symbol", "name", "currency", "tick_size", "lot_size", "min_quantity", "max_quantity", "status", "price_band_percent", "reference_price", "updated_at", "updated_by")
+    __slots__ = ("symbol", "name", "currency", "tick_size", "lot_size", "min_quantity", "max_quantity", "status", "price_band_percent", "reference_price", "updated_at", "updated_by", "price_band_ticks")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
@@ -205,6 +205,7 @@ class Instrument(_message.Message):
     REFERENCE_PRICE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_BAND_TICKS_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     name: str
     currency: str
@@ -217,7 +218,8 @@ class Instrument(_message.Message):
     reference_price: str
     updated_at: _timestamp_pb2.Timestamp
     updated_by: str
-    def __init__(self, symbol: _Optional[str] = ..., name: _Optional[str] = ..., currency: _Optional[str] = ..., tick_size: _Optional[str] = ..., lot_size: _Optional[int] = ..., min_quantity: _Optional[int] = ..., max_quantity: _Optional[int] = ..., status: _Optional[_Union[InstrumentStatus, str]] = ..., price_band_percent: _Optional[str] = ..., reference_price: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
+    price_band_ticks: int
+    def __init__(self, symbol: _Optional[str] = ..., name: _Optional[str] = ..., currency: _Optional[str] = ..., tick_size: _Optional[str] = ..., lot_size: _Optional[int] = ..., min_quantity: _Optional[int] = ..., max_quantity: _Optional[int] = ..., status: _Optional[_Union[InstrumentStatus, str]] = ..., price_band_percent: _Optional[str] = ..., reference_price: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., price_band_ticks: _Optional[int] = ...) -> None: ...
 
 class Mark(_message.Message):
     __slots__ = ("symbol", "price", "bid", "ask", "source", "timestamp", "sequence")

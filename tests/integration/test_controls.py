@@ -22,7 +22,7 @@ from itirp.core.accounts import EntitleTrader, UpsertAccount, UpsertDesk
 from itirp.core.commands import Actor
 from itirp.domain.viewer import Viewer
 from itirp.server import RunningServer, serve
-from itirp.v1 import audit_pb2, common_pb2, events_pb2, order_pb2, risk_pb2
+from itirp.v1 import audit_pb2, common_pb2, events_pb2, order_pb2, reference_data_pb2, reference_data_pb2_grpc, risk_pb2
 from tests.conftest import login, make_config
 from tests.integration.test_error_details import error_info
 from tests.integration.test_trading import BUY, SELL, Desk, open_desk, rejected
@@ -490,3 +490,33 @@ async def test_a_kill_switch_with_cancel_working_cancels_its_scope_and_nothing_e
     (event,) = mass.events
     assert (event.mass_cancel_requested.trigger, event.mass_cancel_requested.orders) == ("kill_switch", 1)
     assert event.mass_cancel_requested.scope.id == "EQ-A"
+
+
+async def test_the_price_collar_in_ticks_from_the_reference_price(floor: Desk) -> None:
+    listing = common_pb2.Instrument(
+        symbol="WIDE", name="collared", currency="USD", tick_size="0.05", price_band_ticks=10, reference_price="100"
+    )
+    reference = reference_data_pb2_grpc.ReferenceDataServiceStub(floor.channel)
+    await reference.UpsertInstrument(
+        reference_data_pb2.UpsertInstrumentRequest(instrument=listing, reason="a collar of 10 ticks"),
+        metadata=floor.md("risk1"),
+    )
+
+    outside = only_violation(await floor.submit("WIDE", BUY, 1, "100.55", user="trader2"))
+    edge = await floor.submit("WIDE", BUY, 1, "100.50", user="trader2")
+
+    assert (outside.type, outside.scope, outside.limit_name) == (
+        S.VIOLATION_TYPE_PRICE_BAND,
+        "INSTRUMENT:WIDE",
+        "price_collar",
+    )
+    assert outside.message == (
+        "INSTRUMENT:WIDE/price_collar: limit price 100.55 is more than 10 ticks of 0.05 above the reference"
+        " price 100.00: the price band's upper edge is 100.50"
+    )
+    assert (outside.limit, outside.reference_price) == ("100.50", "100.00")
+    assert edge.status != REJECTED
+    got = await reference.GetInstrument(
+        reference_data_pb2.GetInstrumentRequest(symbol="WIDE"), metadata=floor.md("trader2")
+    )
+    assert got.instrument.price_band_ticks == 10

@@ -110,5 +110,6 @@ def instrument_from_request(msg: common_pb2.Instrument) -> Instrument:
         max_quantity=msg.max_quantity or _DEFAULTS.max_quantity,
         # the contract: empty or "0" means no band
         price_band_percent=band if band else None,
+        price_band_ticks=msg.price_band_ticks,
         reference_price=reference,
     )

@@ -535,6 +535,28 @@ def test_a_band_edge_keeps_the_reference_decimals() -> None:
     )
 
 
+def test_a_collar_in_ticks_and_the_tighter_of_two_edges() -> None:
+    # Arrange: reference 100.00, tick 0.05; 10 ticks = 0.50, 2% = 2.00
+    ticks = {"ticks": 10, "tick_size": D("0.05")}
+
+    # Act
+    within = price_band_violation(D("100.50"), D("100"), None, **ticks)  # type: ignore[arg-type]
+    above = price_band_violation(D("100.55"), D("100"), None, **ticks)  # type: ignore[arg-type]
+    below = price_band_violation(D("98.00"), D("100"), D("2"), **ticks)  # type: ignore[arg-type]
+    percent_tighter = price_band_violation(D("100.30"), D("100"), D("0.25"), **ticks)  # type: ignore[arg-type]
+
+    # Assert
+    assert within is None
+    assert above is not None and (above.limit, above.projected) == (D("100.50"), D("100.55"))
+    assert above.message == (
+        "limit price 100.55 is more than 10 ticks of 0.05 above the reference price 100.00: the price band's"
+        " upper edge is 100.50"
+    )
+    assert below is not None and below.limit == D("99.50")  # the ticks' edge: tighter than 2% (98.00)
+    assert percent_tighter is not None and percent_tighter.limit == D("100.25")
+    assert "0.25% above" in percent_tighter.message
+
+
 def test_a_fill_moves_volume_from_working_to_executed_at_the_fill_price() -> None:
     # Arrange
     engine = RiskEngine()
