@@ -172,9 +172,7 @@ def test_a_released_order_stops_counting_and_a_filled_one_keeps_counting_as_posi
     engine.reserve("o3", symbol="TSLA", side="BUY", quantity=1_500, price=D("200"))
     engine.fill("o1", quantity=1_500, price=D("200"))
     assert engine.check(symbol="TSLA", side="BUY", quantity=500, price=D("200")) == []
-    assert kinds(engine.check(symbol="TSLA", side="BUY", quantity=501, price=D("200"))) == [
-        Violation.POSITION_LIMIT
-    ]
+    assert kinds(engine.check(symbol="TSLA", side="BUY", quantity=501, price=D("200"))) == [Violation.POSITION_LIMIT]
 
 
 def test_check_and_reserve_reserves_only_what_passes() -> None:
@@ -183,8 +181,7 @@ def test_check_and_reserve_reserves_only_what_passes() -> None:
 
     # Act
     results = [
-        engine.check_and_reserve(f"o{n}", symbol="TSLA", side="BUY", quantity=2_000, price=D("200"))
-        for n in range(3)
+        engine.check_and_reserve(f"o{n}", symbol="TSLA", side="BUY", quantity=2_000, price=D("200")) for n in range(3)
     ]
 
     # Assert
@@ -547,13 +544,16 @@ def test_a_collar_in_ticks_and_the_tighter_of_two_edges() -> None:
 
     # Assert
     assert within is None
-    assert above is not None and (above.limit, above.projected) == (D("100.50"), D("100.55"))
+    assert above is not None
+    assert (above.limit, above.projected) == (D("100.50"), D("100.55"))
     assert above.message == (
         "limit price 100.55 is more than 10 ticks of 0.05 above the reference price 100.00: the price band's"
         " upper edge is 100.50"
     )
-    assert below is not None and below.limit == D("99.50")  # the ticks' edge: tighter than 2% (98.00)
-    assert percent_tighter is not None and percent_tighter.limit == D("100.25")
+    assert below is not None
+    assert below.limit == D("99.50")
+    assert percent_tighter is not None
+    assert percent_tighter.limit == D("100.25")
     assert "0.25% above" in percent_tighter.message
 
 
