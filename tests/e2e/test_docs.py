@@ -62,6 +62,7 @@ SERVER_ENV = {
         "ITIRP_FEED_KIND": "simulated",
         "ITIRP_FEED_TICK_SECONDS": "0.1",
         "ITIRP_FEED_MARK_INTERVAL_SECONDS": "0.2",
+        "ITIRP_ORDERS_DUPLICATE_WINDOW_MS": "500",  # make run's default (the test desk turns it off)
     },
 }
 
