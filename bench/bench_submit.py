@@ -130,13 +130,20 @@ async def client(address: str, rpc: str, concurrency: int, seconds: float, max_c
                 latencies.append(time.perf_counter() - t0)
                 statuses[reply.status] = statuses.get(reply.status, 0) + 1
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     q = statistics.quantiles(sorted(latencies), n=100, method="inclusive")
     rejected = statuses.get(common_pb2.ORDER_STATUS_REJECTED, 0) if rpc == "submit" else 0
     per_second = len(latencies) / elapsed
-    return {"per_second": per_second, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "rejected": rejected}
+    return {
+        "calls": len(latencies),
+        "per_second": per_second,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+        "rejected": rejected,
+        "client_us": cpu / len(latencies) * 1e6,
+    }
 
 
 def _client_process(args: tuple, out: mp.Queue) -> None:  # type: ignore[type-arg]
