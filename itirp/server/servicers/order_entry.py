@@ -11,7 +11,11 @@ keepalive failed, access taken away, the server stopping) closes it as cut, and 
 cancel-on-disconnect the orders it entered that still work are cancelled (`itirp.app.sessions`).
 
 Requests are read by one task per session into a bounded queue (back-pressure on a client that
-sends faster than it is answered), so the handler can wait for the next one with a deadline.
+sends faster than it is answered). A second task starts each request as it arrives, in order:
+the core step of a request (its validation, risk check and events) runs at once, so requests are
+carried out in the order sent, and the session does not wait for one request's events to be
+durable before carrying out the next (they share a group commit). The handler answers them in
+the same order, each once its own events are durable; at most `WINDOW` are in flight.
 """
 
 from __future__ import annotations
@@ -41,9 +45,12 @@ Response = order_pb2.OrderEntryResponse
 
 #: Requests read ahead of the one being answered.
 INBOX: Final = 1000
+#: Requests carried out and not yet answered (waiting for their events to be durable).
+WINDOW: Final = 256
 
 _END: Final = object()  # the client ended its side of the stream
 _CUT: Final = object()  # the server ends the session (shutdown)
+_CLOSE: Final = object()  # the client closed the session cleanly
 
 
 def entry_error(tag: str, error: Exception) -> order_pb2.OrderEntryError:
@@ -116,7 +123,10 @@ class OrderEntry:
             return  # ended before it began: nothing to record
         session = await self._sessions.open(_open_command(first, context.peer()))
         inbox: asyncio.Queue[object] = asyncio.Queue(INBOX)
-        reader = asyncio.get_running_loop().create_task(_pump(requests, inbox), name="itirp-order-entry-reader")
+        answers: asyncio.Queue[object] = asyncio.Queue(WINDOW)
+        loop = asyncio.get_running_loop()
+        reader = loop.create_task(_pump(requests, inbox), name="itirp-order-entry-reader")
+        starter = loop.create_task(self._start(session, inbox, answers), name="itirp-order-entry-starter")
         session.on_cut = lambda: _cut(inbox, reader)
         reason = "the stream was cancelled (the client went away, its connection failed, or its access ended)"
         try:
@@ -128,21 +138,20 @@ class OrderEntry:
                 )
             )
             while True:
-                item = await self._next(inbox, session.heartbeat_seconds)
+                item = await self._next(answers, session.heartbeat_seconds)
                 if item is None:
                     yield Response(heartbeat=self._heartbeat())
+                    continue
+                if isinstance(item, asyncio.Task):
+                    yield await item
                     continue
                 if item is _END or isinstance(item, BaseException) or item is _CUT:
                     reason = _why_ended(item)
                     break
-                kind = item.WhichOneof("kind") if isinstance(item, order_pb2.OrderEntryRequest) else None
-                if kind == "heartbeat":
-                    continue
-                if kind == "close":
-                    await self._sessions.end(session, clean=True, reason="closed by the client")
-                    yield Response(closed=order_pb2.OrderEntryClosed(session_id=session.session_id))
-                    return
-                yield await self._answer(session, item, kind)
+                assert item is _CLOSE
+                await self._sessions.end(session, clean=True, reason="closed by the client")
+                yield Response(closed=order_pb2.OrderEntryClosed(session_id=session.session_id))
+                return
             await asyncio.shield(self._sessions.end(session, clean=False, reason=reason))
             if item is _CUT:
                 raise Unavailable(
@@ -152,8 +161,27 @@ class OrderEntry:
                 )
         finally:
             reader.cancel()
+            starter.cancel()
             if session.ending is None:  # cancelled by grpc (or its access ended): the end still runs
                 await asyncio.shield(self._sessions.end(session, clean=False, reason=reason))
+
+    async def _start(self, session: Session, inbox: asyncio.Queue[object], answers: asyncio.Queue[object]) -> None:
+        """Start each request as it arrives, in order (its core step runs in the task's first
+        step, before the next request's), and hand its task to the handler to answer; pass the
+        end of the session on after the requests before it."""
+        loop = asyncio.get_running_loop()
+        while True:
+            item = await inbox.get()
+            if item is _END or isinstance(item, BaseException) or item is _CUT:
+                await answers.put(item)
+                return
+            kind = item.WhichOneof("kind") if isinstance(item, order_pb2.OrderEntryRequest) else None
+            if kind == "heartbeat":
+                continue
+            if kind == "close":
+                await answers.put(_CLOSE)
+                return
+            await answers.put(loop.create_task(self._answer(session, item, kind)))
 
     async def _next(self, inbox: asyncio.Queue[object], heartbeat_seconds: int) -> object | None:
         """The next request (or end marker); None after `heartbeat_seconds` idle (0: no limit)."""
