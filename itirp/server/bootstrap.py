@@ -306,7 +306,7 @@ def _grpc_server(
         ),
         server,
     )
-    risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock), server)
+    risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock, users=auth.find_user), server)
     core = app.core
     market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
         MarketDataServicer(

@@ -520,3 +520,17 @@ async def test_the_price_collar_in_ticks_from_the_reference_price(floor: Desk) -
         reference_data_pb2.GetInstrumentRequest(symbol="WIDE"), metadata=floor.md("trader2")
     )
     assert got.instrument.price_band_ticks == 10
+
+
+async def test_a_control_on_a_trader_who_does_not_exist_is_refused(floor: Desk) -> None:
+    typo = risk_pb2.SetKillSwitchRequest(enabled=True, reason="runaway algo", scope=scope(TRADER, "trdaer2"))
+    limit = risk_pb2.UpdateRiskLimitsRequest(scope=scope(TRADER, "nobody"), max_order_quantity="1", reason="x")
+
+    error = await rejected(floor.risk.SetKillSwitch(typo, metadata=floor.md("risk1")))
+    other = await rejected(floor.risk.UpdateRiskLimits(limit, metadata=floor.md("risk1")))
+
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert "no user 'trdaer2'" in str(error.details())
+    assert other.code() == grpc.StatusCode.NOT_FOUND
+    controls = await floor.risk.ListControls(risk_pb2.ListControlsRequest(), metadata=floor.md("risk1"))
+    assert list(controls.controls) == []  # nothing was recorded

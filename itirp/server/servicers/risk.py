@@ -4,7 +4,7 @@ from `TradingQueries.reference`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import grpc
@@ -22,13 +22,13 @@ from itirp.core.protos import (
     scope_proto,
 )
 from itirp.core.queries import TradingQueries
-from itirp.domain.accounts import FIRM, Scope
+from itirp.domain.accounts import FIRM, Level, Scope
 from itirp.domain.controls import ControlNote, Restriction, TradingMode
 from itirp.domain.money import format_money
 from itirp.domain.positions import Position
 from itirp.domain.risk import LIMIT_AMOUNTS
 from itirp.domain.viewer import Viewer
-from itirp.errors import InvalidArgument
+from itirp.errors import InvalidArgument, NotFound
 from itirp.events import timestamp_from_us
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds
 from itirp.server.servicers.orders_convert import metrics_to_proto, order_to_proto
@@ -82,10 +82,26 @@ def _noted(scope: Scope, note: ControlNote) -> dict[str, object]:
 
 
 class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
-    def __init__(self, trading: TradingService, *, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        trading: TradingService,
+        *,
+        clock: Callable[[], float],
+        users: Callable[[str], Awaitable[object | None]] | None = None,
+    ) -> None:
         self._trading = trading
         self._queries = trading.queries
         self._clock = clock
+        #: The user of a name, or None (a trader scope a control is set on must name a user).
+        self._users = users
+
+    async def _control_scope(self, message: common_pb2.RiskScope) -> Scope:
+        """The scope a control or limit is set on (unset: the firm). A trader scope must name a
+        user: a kill switch on a misspelt name would guard nobody (NOT_FOUND)."""
+        scope = _scope(message) or FIRM
+        if scope.level is Level.TRADER and self._users is not None and await self._users(scope.id) is None:
+            raise NotFound(f"no user {scope.id!r}: a trader scope names a user (see itirp users list)")
+        return scope
 
     def _readable(self, message: common_pb2.RiskScope) -> Scope:
         actor = current_actor()
@@ -123,7 +139,7 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
     async def UpdateRiskLimits(
         self, request: risk_pb2.UpdateRiskLimitsRequest, context: grpc.aio.ServicerContext
     ) -> risk_pb2.UpdateRiskLimitsResponse:
-        scope = _scope(request.scope) or FIRM
+        scope = await self._control_scope(request.scope)
         unknown = [name for name in request.clear if name not in LIMIT_AMOUNTS]
         if unknown:
             raise InvalidArgument("clear", f"{unknown[0]!r} is not a limit (one of {', '.join(LIMIT_AMOUNTS)})")
@@ -148,7 +164,7 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
     async def SetKillSwitch(
         self, request: risk_pb2.SetKillSwitchRequest, context: grpc.aio.ServicerContext
     ) -> risk_pb2.SetKillSwitchResponse:
-        scope = _scope(request.scope) or FIRM
+        scope = await self._control_scope(request.scope)
         command = SetKillSwitch(
             actor=current_actor(),
             enabled=request.enabled,
@@ -195,7 +211,7 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         mode = _MODES.get(request.state)
         if mode is None:
             raise InvalidArgument("state", "give ACTIVE, REDUCING or HALTED")
-        scope = _scope(request.scope) or FIRM
+        scope = await self._control_scope(request.scope)
         command = SetTradingState(actor=current_actor(), scope=scope, mode=mode, reason=request.reason)
         before = await self._trading.set_trading_state(command)
         return risk_pb2.SetTradingStateResponse(
