@@ -231,35 +231,41 @@ class TradingService:
     async def cancel_all(self, command: CancelAll) -> tuple[list[Order], list[Order]]:
         """Mass cancel (`itirp.core.mass_cancel`): (cancelled at once, PENDING_CANCEL while their
         external venue is asked), once durable. Not throttled: it only takes risk away."""
-        self._writable()
-        cancelled, pending, committed = self._core.orders.cancel_all(command, self._now_us())
-        await self._durable(committed)
-        self.cancel_at_venue(pending)
-        return cancelled, pending
+        return await self._mass_cancel(lambda: command)
 
     async def request_cancel_all(
         self, actor: Actor, scope: Scope | None, *, symbol: str = "", reason: str = ""
     ) -> tuple[list[Order], list[Order]]:
         """CancelAllOrders: the mass cancel `actor` may ask for in `scope` (None: their own
         orders, or the firm's for a risk manager; see `requested_cancel`)."""
-        self._writable()
-        async with self.refusals_durable():
-            command = requested_cancel(self._core.state, actor, scope, symbol=symbol, reason=reason)
-        return await self.cancel_all(command)
+        return await self._mass_cancel(
+            lambda: requested_cancel(self._core.state, actor, scope, symbol=symbol, reason=reason)
+        )
+
+    async def _mass_cancel(self, command: Callable[[], CancelAll]) -> tuple[list[Order], list[Order]]:
+        """Run the mass cancel `command()` names (decided in the same step), then ask the venue."""
+
+        def step(now_us: int) -> tuple[tuple[list[Order], list[Order]], Committed | None]:
+            cancelled, pending, committed = self._core.orders.cancel_all(command(), now_us)
+            return (cancelled, pending), committed
+
+        cancelled, pending = await self.run(step)
+        self.cancel_at_venue(pending)
+        return cancelled, pending
 
     async def open_session(self, command: OpenSession) -> str:
         """Record an order-entry session's start; its id."""
-        self._writable()
-        session_id, committed = self._core.sessions.open(command, self._now_us())
-        await self._durable(committed)
-        return session_id
+        return await self.run(lambda now_us: self._core.sessions.open(command, now_us))
 
     async def close_session(self, command: CloseSession) -> tuple[list[Order], list[Order]]:
         """Record a session's end, with the cancel of its working orders when it was cut and asked
         for that: (cancelled at once, PENDING_CANCEL at their venue)."""
-        self._writable()
-        cancelled, pending, committed = self._core.sessions.close(command, self._now_us())
-        await self._durable(committed)
+
+        def step(now_us: int) -> tuple[tuple[list[Order], list[Order]], Committed | None]:
+            cancelled, pending, committed = self._core.sessions.close(command, now_us)
+            return (cancelled, pending), committed
+
+        cancelled, pending = await self.run(step)
         self.cancel_at_venue(pending)
         if self.throttles is not None:
             self.throttles.forget_session(command.session_id)

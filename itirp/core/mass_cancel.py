@@ -25,7 +25,7 @@ from itirp.core.commands import Actor
 from itirp.core.matching import INTERNAL_VENUE, order_envelope
 from itirp.core.protos import STATUS_PROTO, scope_proto
 from itirp.core.recorder import Committed, Item, Recorder
-from itirp.core.state import TradingState, check_exists
+from itirp.core.state import TradingState, check_exists, not_entitled
 from itirp.domain.accounts import FIRM, Level, Scope
 from itirp.domain.orders import Order, OrderStatus, Trigger
 from itirp.errors import FailedPrecondition, PermissionDenied, Reason
@@ -177,11 +177,7 @@ def requested_cancel(
         return CancelAll(actor=actor, scope=own, symbol=symbol, reason=reason, user_id=actor.user_id)
     if scope.level is Level.ACCOUNT:
         if scope.id not in state.accounts.entitled(actor.user_id):
-            raise PermissionDenied(
-                f"{actor.username or actor.user_id} is not entitled to account {scope.id}",
-                reason=Reason.ACCOUNT_NOT_ENTITLED,
-                metadata={"account_id": scope.id, "username": actor.username},
-            )
+            raise not_entitled(actor.username, scope.id, actor.user_id)
         return CancelAll(actor=actor, scope=scope, symbol=symbol, reason=reason, user_id=actor.user_id)
     raise PermissionDenied(
         f"a trader may cancel all of their own orders, or theirs in an account they are entitled to; "

@@ -21,7 +21,7 @@ from itirp.core.protos import (
 )
 from itirp.core.queries import TradingQueries
 from itirp.core.recorder import Committed, Envelope, Item, Recorder
-from itirp.core.state import TradingState
+from itirp.core.state import TradingState, not_entitled
 from itirp.domain import book as bk
 from itirp.domain.accounts import Account, AccountProblem, levels_of
 from itirp.domain.controls import NOT_RELEASABLE, PreTradeOrder, Settings, TradingMode, Verdict, pre_trade
@@ -36,7 +36,6 @@ from itirp.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    PermissionDenied,
     Reason,
 )
 from itirp.v1 import events_pb2
@@ -192,11 +191,7 @@ class OrderCommands:
                 metadata={"account_id": requested},
             )
         if booked is AccountProblem.NOT_ENTITLED:
-            raise PermissionDenied(
-                f"{actor.username or actor.user_id} is not entitled to account {requested}",
-                reason=Reason.ACCOUNT_NOT_ENTITLED,
-                metadata={"account_id": requested, "username": actor.username},
-            )
+            raise not_entitled(actor.username, requested, actor.user_id)
         assert isinstance(booked, Account)
         return booked
 

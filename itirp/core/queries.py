@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from itirp.core.state import TradingState, check_exists
+from itirp.core.state import TradingState, check_exists, not_entitled
 from itirp.domain.accounts import FIRM, Level, Scope
 from itirp.domain.breaker import BreakerState
 from itirp.domain.controls import ControlNote, Controls, TradingMode
@@ -166,11 +166,7 @@ class TradingQueries:
         if scope.level is Level.ACCOUNT and scope.id in self._state.accounts.entitled(viewer.user_id):
             return scope
         if scope.level is Level.ACCOUNT:
-            raise PermissionDenied(
-                f"{username} is not entitled to account {scope.id}",
-                reason=Reason.ACCOUNT_NOT_ENTITLED,
-                metadata={"account_id": scope.id, "username": username},
-            )
+            raise not_entitled(username, scope.id)
         raise PermissionDenied(
             f"a TRADER reads only their own trader level and their accounts, not {scope}",
             reason=Reason.ROLE_REQUIRED,

@@ -51,12 +51,12 @@ from itirp.domain.orders import Fill as OrderFill
 from itirp.domain.orders import Order, OrderMoment, OrderStatus, Trigger
 from itirp.domain.risk import INSTRUMENT_LIMITS, LIMIT_AMOUNTS, InstrumentLimits, RiskLimits
 from itirp.domain.risk_levels import RiskLevels
-from itirp.errors import NotFound, Reason
+from itirp.errors import NotFound, PermissionDenied, Reason
 from itirp.events import decode_payload, timestamp_to_us
 from itirp.store.records import StoredEvent
 from itirp.v1 import events_pb2
 
-__all__ = ["TradingState", "check_exists"]
+__all__ = ["TradingState", "check_exists", "not_entitled"]
 
 
 class TradingState:
@@ -408,6 +408,15 @@ class TradingState:
     def _on_entitled(self, event: StoredEvent, p: events_pb2.TraderEntitled) -> None:
         e = p.entitlement
         self.accounts.entitle(Entitlement(e.user_id, e.username, tuple(e.accounts), e.default_account))
+
+
+def not_entitled(username: str, account_id: str, user_id: str = "") -> PermissionDenied:
+    """The refusal of a trader who names an account they are not entitled to."""
+    return PermissionDenied(
+        f"{username or user_id} is not entitled to account {account_id}",
+        reason=Reason.ACCOUNT_NOT_ENTITLED,
+        metadata={"account_id": account_id, "username": username},
+    )
 
 
 def check_exists(state: TradingState, scope: Scope) -> None:
