@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import uvloop
 
-INSTRUMENTS = Path(__file__).resolve().parent / "instruments.csv"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_submit
 
 
 def _quantiles(values: list[float]) -> str:
@@ -30,7 +33,6 @@ def _quantiles(values: list[float]) -> str:
 
 async def run(orders: int, venue: str) -> None:
     from itirp.auth.roles import Role
-    from itirp.config import Config
     from itirp.core.commands import Actor, SubmitOrder
     from itirp.domain.orders import Side
     from itirp.domain.viewer import Viewer
@@ -38,21 +40,7 @@ async def run(orders: int, venue: str) -> None:
 
     logging.getLogger().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        server = await serve(
-            Config.from_flat(
-                listen="127.0.0.1:0",
-                data_dir=Path(tmp),
-                scrypt_n=1024,
-                access_log=False,
-                venue=venue,
-                reference_instruments_file=str(INSTRUMENTS),
-                reference_demo_instruments=False,
-                feed_kind="off",
-                throttle_new_per_second=0,
-                throttle_amend_per_second=0,
-                throttle_cancel_per_second=0,
-            )
-        )
+        server = await serve(bench_submit.in_process_config(Path(tmp), venue))
         try:
             actor = Actor(viewer=Viewer("u1", Role.TRADER), username="trader1", correlation_id="c", causation_id="r")
             core, sink = server.trading.core, server.trading.sink

@@ -34,7 +34,18 @@ from pathlib import Path
 #: The benchmark desk's one instrument (BENCH at 1.00, tick 0.01).
 INSTRUMENTS = Path(__file__).resolve().parent / "instruments.csv"
 
-RUNNER = """
+#: A typical SubmitOrderResponse, answered by the no-op methods (source, run in the server processes).
+REPLY_SOURCE = """from itirp.v1 import order_pb2, common_pb2
+REPLY = order_pb2.SubmitOrderResponse(order_id="0" * 36, status=common_pb2.ORDER_STATUS_APPROVED,
+    correlation_id="0" * 36, message="Order approved and submitted for execution",
+    order=order_pb2.Order(order_id="0" * 36, user_id="0" * 36, username="trader1", symbol="BENCH",
+        side=common_pb2.SIDE_BUY, quantity=1, price="1.00", status=common_pb2.ORDER_STATUS_APPROVED,
+        correlation_id="0" * 36, message="Order approved and submitted for execution"))
+REPLY.timestamp.GetCurrentTime(); REPLY.order.created_at.GetCurrentTime(); REPLY.order.updated_at.GetCurrentTime()
+"""
+
+RUNNER = (
+    """
 import asyncio, sys
 from pathlib import Path
 import grpc, uvloop
@@ -45,13 +56,9 @@ from itirp.server import serve
 from itirp.v1 import order_pb2, common_pb2
 
 RPC_MIN_ROLE["/itirp.bench.Baseline/Noop"] = Role.TRADER  # the bench method, behind the same table
-REPLY = order_pb2.SubmitOrderResponse(order_id="0" * 36, status=common_pb2.ORDER_STATUS_APPROVED,
-    correlation_id="0" * 36, message="Order approved and submitted for execution",
-    order=order_pb2.Order(order_id="0" * 36, user_id="0" * 36, username="trader1", symbol="BENCH",
-        side=common_pb2.SIDE_BUY, quantity=1, price="1.00", status=common_pb2.ORDER_STATUS_APPROVED,
-        correlation_id="0" * 36, message="Order approved and submitted for execution"))
-REPLY.timestamp.GetCurrentTime(); REPLY.order.created_at.GetCurrentTime(); REPLY.order.updated_at.GetCurrentTime()
-
+"""
+    + REPLY_SOURCE
+    + """
 async def noop(request, context):
     return REPLY
 
@@ -72,6 +79,7 @@ if os.environ.get("BENCH_SWITCH"): sys.setswitchinterval(float(os.environ["BENCH
 writer = setup_logging("INFO", "json")
 uvloop.run(main())
 """
+)
 
 
 def start_server(tmp: Path, venue: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -162,6 +170,25 @@ def run_client(*args: object) -> dict[str, float]:
     return result
 
 
+def in_process_config(data_dir: Path, venue: str):  # type: ignore[no-untyped-def]
+    """The in-process benchmarks' server: the bench instrument, no feed, no access log, throttles off."""
+    from itirp.config import Config
+
+    return Config.from_flat(
+        listen="127.0.0.1:0",
+        data_dir=data_dir,
+        scrypt_n=1024,
+        access_log=False,
+        venue=venue,
+        reference_instruments_file=str(INSTRUMENTS),
+        reference_demo_instruments=False,
+        feed_kind="off",
+        throttle_new_per_second=0,  # the benchmark measures the server, not the rate limit
+        throttle_amend_per_second=0,
+        throttle_cancel_per_second=0,
+    )
+
+
 def in_process_costs() -> None:
     from itirp.domain.risk import RiskEngine
 
@@ -222,7 +249,6 @@ async def _in_process_orders(venue: str, n: int = 5000, concurrency: int = 64) -
     import logging
 
     from itirp.auth.roles import Role
-    from itirp.config import Config
     from itirp.core.commands import Actor, SubmitOrder
     from itirp.domain.orders import Side
     from itirp.domain.viewer import Viewer
@@ -230,21 +256,7 @@ async def _in_process_orders(venue: str, n: int = 5000, concurrency: int = 64) -
 
     logging.getLogger().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        server = await serve(
-            Config.from_flat(
-                listen="127.0.0.1:0",
-                data_dir=Path(tmp),
-                scrypt_n=1024,
-                access_log=False,
-                venue=venue,
-                reference_instruments_file=str(INSTRUMENTS),
-                reference_demo_instruments=False,
-                feed_kind="off",
-                throttle_new_per_second=0,  # the benchmark measures the server, not the rate limit
-                throttle_amend_per_second=0,
-                throttle_cancel_per_second=0,
-            )
-        )
+        server = await serve(in_process_config(Path(tmp), venue))
         actor = Actor(viewer=Viewer("u1", Role.TRADER), username="trader1", correlation_id="c", causation_id="r")
         trading, slots = server.trading, asyncio.Semaphore(concurrency)
 

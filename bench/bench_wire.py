@@ -38,21 +38,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_submit
 
-BARE = """
+# the same answer as the ITIRP server's no-op: the same bytes on the wire
+BARE = (
+    """
 import sys, uvloop, grpc
-from itirp.v1 import common_pb2, order_pb2
-
-# the same answer as the ITIRP server's no-op (bench_submit.RUNNER): the same bytes on the wire
-REPLY = order_pb2.SubmitOrderResponse(order_id="0" * 36, status=common_pb2.ORDER_STATUS_APPROVED,
-    correlation_id="0" * 36, message="Order approved and submitted for execution",
-    order=order_pb2.Order(order_id="0" * 36, user_id="0" * 36, username="trader1", symbol="BENCH",
-        side=common_pb2.SIDE_BUY, quantity=1, price="1.00", status=common_pb2.ORDER_STATUS_APPROVED,
-        correlation_id="0" * 36, message="Order approved and submitted for execution"))
-REPLY.timestamp.GetCurrentTime(); REPLY.order.created_at.GetCurrentTime(); REPLY.order.updated_at.GetCurrentTime()
-REPLY = REPLY.SerializeToString()
+"""
+    + bench_submit.REPLY_SOURCE
+    + """
+REPLY_BYTES = REPLY.SerializeToString()
 
 async def noop(request, context):
-    return REPLY
+    return REPLY_BYTES
 
 async def main():
     server = grpc.aio.server()
@@ -67,6 +63,7 @@ async def main():
 
 uvloop.run(main())
 """
+)
 
 
 def start_bare() -> tuple[subprocess.Popen[bytes], str]:
