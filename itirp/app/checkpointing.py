@@ -140,6 +140,9 @@ class Checkpointer:
                 await self._task
             self._task = None
         try:
+            # an append still in flight (a login answered as the stop began) is committed first:
+            # signed before it, the last checkpoint would leave it, and its own event, unsigned
+            await self._store.settle()
             await self.checkpoint()
         except (StoreError, OSError) as exc:  # the log failed, or the checkpoint file cannot be written
             log.warning("no checkpoint at stop", extra={"problem": str(exc)})

@@ -297,6 +297,11 @@ class GroupCommitStore:
         """Refuse new appends and wait until pending ones are committed (or failed)."""
         if self._state is _State.OPEN:
             self._state = _State.CLOSING
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Wait until every append staged so far is committed (or the log failed); new appends
+        stay open. What a last checkpoint signs must not leave an append in flight behind it."""
         while self._failure is None and (self._inflight is not None or self._pending):
             if self._inflight is None:
                 self._flush()
