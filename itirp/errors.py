@@ -83,6 +83,7 @@ class Reason(enum.StrEnum):
     # UNAVAILABLE
     SHUTTING_DOWN = "SHUTTING_DOWN"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    NOT_LEADER = "NOT_LEADER"
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from itirp.store import StoreError
 
 __all__ = [
     "MAPPED",
+    "NOT_LEADER_RETRY_SECONDS",
     "REASONS",
     "STATUS_FOR",
     "STORE_RETRY_SECONDS",
@@ -43,6 +44,9 @@ _CODE_OF = {code.value[0]: code for code in grpc.StatusCode}
 
 #: How long a caller should wait before retrying a request the event log could not record.
 STORE_RETRY_SECONDS = 5.0
+#: How soon a client may try again after NOT_LEADER (at the leader named, or anywhere when the
+#: leader is not known yet: a takeover takes about a lease's length).
+NOT_LEADER_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +204,13 @@ REASONS: Mapping[Reason, ReasonDoc] = {
         "the event log could not record the request, so it was not carried out",
         (),
         f"{STORE_RETRY_SECONDS:g} s",
+    ),
+    Reason.NOT_LEADER: ReasonDoc(
+        _C.UNAVAILABLE,
+        "this node is a standby (or lost its lease): send writes to the leader the details name; "
+        "nothing was recorded",
+        ("leader_address", "leader_node_id", "term"),
+        f"{NOT_LEADER_RETRY_SECONDS:g} s",
     ),
 }
 

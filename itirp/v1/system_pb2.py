@@ -28,29 +28,31 @@ from itirp.v1 import common_pb2 as itirp_dot_v1_dot_common__pb2
 from itirp.v1 import risk_pb2 as itirp_dot_v1_dot_risk__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15itirp/v1/system.proto\x12\x08itirp.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15itirp/v1/common.proto\x1a\x13itirp/v1/risk.proto\"\x16\n\x14GetSystemInfoRequest\"\xfa\x01\n\x15GetSystemInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06uptime\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nevent_loop\x18\x05 \x01(\t\x12\x16\n\x0epython_version\x18\x06 \x01(\t\x12\x14\n\x0cgrpc_version\x18\x07 \x01(\t\x12\x12\n\ndemo_users\x18\x08 \x01(\x08\x12\x11\n\tread_only\x18\t \x01(\x08\"\x92\x01\n\x14\x43ircuitBreakerStatus\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x1d.itirp.v1.CircuitBreakerState\x12\x1c\n\x14\x63onsecutive_failures\x18\x02 \x01(\x05\x12.\n\nopen_until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\x10OrderStatusCount\x12%\n\x06status\x18\x01 \x01(\x0e\x32\x15.itirp.v1.OrderStatus\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"o\n\x0eLatencySummary\x12&\n\x03p50\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x03p99\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"\x19\n\x17GetSystemMetricsRequest\"\xc3\x02\n\x18GetSystemMetricsResponse\x12\x14\n\x0ctotal_orders\x18\x01 \x01(\x03\x12\x14\n\x0ctotal_events\x18\x02 \x01(\x03\x12\x34\n\x10orders_by_status\x18\x03 \x03(\x0b\x32\x1a.itirp.v1.OrderStatusCount\x12\x37\n\x0f\x63ircuit_breaker\x18\x04 \x01(\x0b\x32\x1e.itirp.v1.CircuitBreakerStatus\x12+\n\x0crisk_metrics\x18\x05 \x01(\x0b\x32\x15.itirp.v1.RiskMetrics\x12\x30\n\x0esubmit_latency\x18\x06 \x01(\x0b\x32\x18.itirp.v1.LatencySummary\x12-\n\ttimestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xa3\x01\n\x13\x43ircuitBreakerState\x12%\n!CIRCUIT_BREAKER_STATE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43IRCUIT_BREAKER_STATE_CLOSED\x10\x01\x12\x1e\n\x1a\x43IRCUIT_BREAKER_STATE_OPEN\x10\x02\x12#\n\x1f\x43IRCUIT_BREAKER_STATE_HALF_OPEN\x10\x03\x32\xbc\x01\n\rSystemService\x12P\n\rGetSystemInfo\x12\x1e.itirp.v1.GetSystemInfoRequest\x1a\x1f.itirp.v1.GetSystemInfoResponse\x12Y\n\x10GetSystemMetrics\x12!.itirp.v1.GetSystemMetricsRequest\x1a\".itirp.v1.GetSystemMetricsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15itirp/v1/system.proto\x12\x08itirp.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15itirp/v1/common.proto\x1a\x13itirp/v1/risk.proto\"\x16\n\x14GetSystemInfoRequest\"\xe2\x02\n\x15GetSystemInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06uptime\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nevent_loop\x18\x05 \x01(\t\x12\x16\n\x0epython_version\x18\x06 \x01(\t\x12\x14\n\x0cgrpc_version\x18\x07 \x01(\t\x12\x12\n\ndemo_users\x18\x08 \x01(\x08\x12\x11\n\tread_only\x18\t \x01(\x08\x12\x0f\n\x07node_id\x18\n \x01(\t\x12 \n\x04role\x18\x0b \x01(\x0e\x32\x12.itirp.v1.NodeRole\x12\x0c\n\x04term\x18\x0c \x01(\x03\x12\x16\n\x0eleader_address\x18\r \x01(\t\x12\r\n\x05store\x18\x0e \x01(\t\"\x92\x01\n\x14\x43ircuitBreakerStatus\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x1d.itirp.v1.CircuitBreakerState\x12\x1c\n\x14\x63onsecutive_failures\x18\x02 \x01(\x05\x12.\n\nopen_until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\x10OrderStatusCount\x12%\n\x06status\x18\x01 \x01(\x0e\x32\x15.itirp.v1.OrderStatus\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"o\n\x0eLatencySummary\x12&\n\x03p50\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x03p99\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"\x19\n\x17GetSystemMetricsRequest\"\xc3\x02\n\x18GetSystemMetricsResponse\x12\x14\n\x0ctotal_orders\x18\x01 \x01(\x03\x12\x14\n\x0ctotal_events\x18\x02 \x01(\x03\x12\x34\n\x10orders_by_status\x18\x03 \x03(\x0b\x32\x1a.itirp.v1.OrderStatusCount\x12\x37\n\x0f\x63ircuit_breaker\x18\x04 \x01(\x0b\x32\x1e.itirp.v1.CircuitBreakerStatus\x12+\n\x0crisk_metrics\x18\x05 \x01(\x0b\x32\x15.itirp.v1.RiskMetrics\x12\x30\n\x0esubmit_latency\x18\x06 \x01(\x0b\x32\x18.itirp.v1.LatencySummary\x12-\n\ttimestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x84\x01\n\x08NodeRole\x12\x19\n\x15NODE_ROLE_UNSPECIFIED\x10\x00\x12\x14\n\x10NODE_ROLE_SINGLE\x10\x01\x12\x14\n\x10NODE_ROLE_LEADER\x10\x02\x12\x15\n\x11NODE_ROLE_STANDBY\x10\x03\x12\x1a\n\x16NODE_ROLE_STEPPED_DOWN\x10\x04*\xa3\x01\n\x13\x43ircuitBreakerState\x12%\n!CIRCUIT_BREAKER_STATE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43IRCUIT_BREAKER_STATE_CLOSED\x10\x01\x12\x1e\n\x1a\x43IRCUIT_BREAKER_STATE_OPEN\x10\x02\x12#\n\x1f\x43IRCUIT_BREAKER_STATE_HALF_OPEN\x10\x03\x32\xbc\x01\n\rSystemService\x12P\n\rGetSystemInfo\x12\x1e.itirp.v1.GetSystemInfoRequest\x1a\x1f.itirp.v1.GetSystemInfoResponse\x12Y\n\x10GetSystemMetrics\x12!.itirp.v1.GetSystemMetricsRequest\x1a\".itirp.v1.GetSystemMetricsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'itirp.v1.system_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CIRCUITBREAKERSTATE']._serialized_start=1111
-  _globals['_CIRCUITBREAKERSTATE']._serialized_end=1274
+  _globals['_NODEROLE']._serialized_start=1215
+  _globals['_NODEROLE']._serialized_end=1347
+  _globals['_CIRCUITBREAKERSTATE']._serialized_start=1350
+  _globals['_CIRCUITBREAKERSTATE']._serialized_end=1513
   _globals['_GETSYSTEMINFOREQUEST']._serialized_start=144
   _globals['_GETSYSTEMINFOREQUEST']._serialized_end=166
   _globals['_GETSYSTEMINFORESPONSE']._serialized_start=169
-  _globals['_GETSYSTEMINFORESPONSE']._serialized_end=419
-  _globals['_CIRCUITBREAKERSTATUS']._serialized_start=422
-  _globals['_CIRCUITBREAKERSTATUS']._serialized_end=568
-  _globals['_ORDERSTATUSCOUNT']._serialized_start=570
-  _globals['_ORDERSTATUSCOUNT']._serialized_end=642
-  _globals['_LATENCYSUMMARY']._serialized_start=644
-  _globals['_LATENCYSUMMARY']._serialized_end=755
-  _globals['_GETSYSTEMMETRICSREQUEST']._serialized_start=757
-  _globals['_GETSYSTEMMETRICSREQUEST']._serialized_end=782
-  _globals['_GETSYSTEMMETRICSRESPONSE']._serialized_start=785
-  _globals['_GETSYSTEMMETRICSRESPONSE']._serialized_end=1108
-  _globals['_SYSTEMSERVICE']._serialized_start=1277
-  _globals['_SYSTEMSERVICE']._serialized_end=1465
+  _globals['_GETSYSTEMINFORESPONSE']._serialized_end=523
+  _globals['_CIRCUITBREAKERSTATUS']._serialized_start=526
+  _globals['_CIRCUITBREAKERSTATUS']._serialized_end=672
+  _globals['_ORDERSTATUSCOUNT']._serialized_start=674
+  _globals['_ORDERSTATUSCOUNT']._serialized_end=746
+  _globals['_LATENCYSUMMARY']._serialized_start=748
+  _globals['_LATENCYSUMMARY']._serialized_end=859
+  _globals['_GETSYSTEMMETRICSREQUEST']._serialized_start=861
+  _globals['_GETSYSTEMMETRICSREQUEST']._serialized_end=886
+  _globals['_GETSYSTEMMETRICSRESPONSE']._serialized_start=889
+  _globals['_GETSYSTEMMETRICSRESPONSE']._serialized_end=1212
+  _globals['_SYSTEMSERVICE']._serialized_start=1516
+  _globals['_SYSTEMSERVICE']._serialized_end=1704
 # @@protoc_insertion_point(module_scope)

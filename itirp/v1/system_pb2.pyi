@@ -13,12 +13,25 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class NodeRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NODE_ROLE_UNSPECIFIED: _ClassVar[NodeRole]
+    NODE_ROLE_SINGLE: _ClassVar[NodeRole]
+    NODE_ROLE_LEADER: _ClassVar[NodeRole]
+    NODE_ROLE_STANDBY: _ClassVar[NodeRole]
+    NODE_ROLE_STEPPED_DOWN: _ClassVar[NodeRole]
+
 class CircuitBreakerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CIRCUIT_BREAKER_STATE_UNSPECIFIED: _ClassVar[CircuitBreakerState]
     CIRCUIT_BREAKER_STATE_CLOSED: _ClassVar[CircuitBreakerState]
     CIRCUIT_BREAKER_STATE_OPEN: _ClassVar[CircuitBreakerState]
     CIRCUIT_BREAKER_STATE_HALF_OPEN: _ClassVar[CircuitBreakerState]
+NODE_ROLE_UNSPECIFIED: NodeRole
+NODE_ROLE_SINGLE: NodeRole
+NODE_ROLE_LEADER: NodeRole
+NODE_ROLE_STANDBY: NodeRole
+NODE_ROLE_STEPPED_DOWN: NodeRole
 CIRCUIT_BREAKER_STATE_UNSPECIFIED: CircuitBreakerState
 CIRCUIT_BREAKER_STATE_CLOSED: CircuitBreakerState
 CIRCUIT_BREAKER_STATE_OPEN: CircuitBreakerState
@@ -29,7 +42,7 @@ class GetSystemInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetSystemInfoResponse(_message.Message):
-    __slots__ = ("name", "version", "start_time", "uptime", "event_loop", "python_version", "grpc_version", "demo_users", "read_only")
+    __slots__ = ("name", "version", "start_time", "uptime", "event_loop", "python_version", "grpc_version", "demo_users", "read_only", "node_id", "role", "term", "leader_address", "store")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +52,11 @@ class GetSystemInfoResponse(_message.Message):
     GRPC_VERSION_FIELD_NUMBER: _ClassVar[int]
     DEMO_USERS_FIELD_NUMBER: _ClassVar[int]
     READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    LEADER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     start_time: _timestamp_pb2.Timestamp
@@ -48,7 +66,12 @@ class GetSystemInfoResponse(_message.Message):
     grpc_version: str
     demo_users: bool
     read_only: bool
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., event_loop: _Optional[str] = ..., python_version: _Optional[str] = ..., grpc_version: _Optional[str] = ..., demo_users: _Optional[bool] = ..., read_only: _Optional[bool] = ...) -> None: ...
+    node_id: str
+    role: NodeRole
+    term: int
+    leader_address: str
+    store: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., event_loop: _Optional[str] = ..., python_version: _Optional[str] = ..., grpc_version: _Optional[str] = ..., demo_users: _Optional[bool] = ..., read_only: _Optional[bool] = ..., node_id: _Optional[str] = ..., role: _Optional[_Union[NodeRole, str]] = ..., term: _Optional[int] = ..., leader_address: _Optional[str] = ..., store: _Optional[str] = ...) -> None: ...
 
 class CircuitBreakerStatus(_message.Message):
     __slots__ = ("state", "consecutive_failures", "open_until")
