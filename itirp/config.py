@@ -41,6 +41,7 @@ __all__ = [
     "ExecutionConfig",
     "FeedConfig",
     "FeedKind",
+    "HaConfig",
     "KeepaliveConfig",
     "LogFormat",
     "LogLevel",
@@ -69,6 +70,7 @@ from itirp.config_sections import (
     ExecutionConfig,
     FeedConfig,
     FeedKind,
+    HaConfig,
     KeepaliveConfig,
     LogFormat,
     LogLevel,
@@ -143,6 +145,7 @@ class Config:
     throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
     keepalive: KeepaliveConfig = field(default_factory=KeepaliveConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    ha: HaConfig = field(default_factory=HaConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     feed: FeedConfig = field(default_factory=FeedConfig)
@@ -151,6 +154,11 @@ class Config:
     def __post_init__(self) -> None:
         parse_listen(self.listen)
         check_choices(self, None)
+        if self.read_only and self.store.kind != "sqlite":
+            raise ConfigError(
+                "--read-only investigates a SQLite log (DATA_DIR/events.db); a PostgreSQL log is read by a standby "
+                "node, or offline with `itirp audit verify --database-url`"
+            )
         if not self.tls.enabled and not self.insecure:
             for what, listen in (("the gRPC port", self.listen), ("the metrics port", self.metrics.listen)):
                 if listen and not is_loopback(parse_listen(listen)[0]):
@@ -261,6 +269,8 @@ class Setting:
             return "PATH"
         if self.name == "listen":
             return "HOST:PORT"
+        if self.name == "database_url":
+            return "URL"
         return "S" if self.name.endswith("_seconds") else "N"
 
     def lookup(self, environ: Mapping[str, str]) -> tuple[str, str] | None:

@@ -16,6 +16,7 @@ __all__ = [
     "ExecutionConfig",
     "FeedConfig",
     "FeedKind",
+    "HaConfig",
     "KeepaliveConfig",
     "LogFormat",
     "LogLevel",
@@ -41,7 +42,7 @@ EventLoopKind = Literal["uvloop", "asyncio"]
 LogFormat = Literal["json", "text"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 VenueKind = Literal["simulated", "internal"]
-StoreKind = Literal["sqlite"]
+StoreKind = Literal["sqlite", "postgres"]
 FeedKind = Literal["simulated", "replay", "off"]
 
 
@@ -354,7 +355,24 @@ class StoreConfig:
     """The event log."""
 
     kind: StoreKind = field(
-        default="sqlite", metadata=about("event store backend: `DATA_DIR/events.db`", label="event store")
+        default="sqlite",
+        metadata=about(
+            "event store backend: `sqlite` (`DATA_DIR/events.db`, one node) or `postgres` (`database_url`, one "
+            "leader and standbys; see docs/operations.md)",
+            flag="--store",
+            aliases=("ITIRP_STORE",),
+            label="event store",
+        ),
+    )
+    database_url: Secret | None = field(
+        default=None,
+        metadata=about(
+            "the PostgreSQL event store: `postgresql://USER:PASSWORD@HOST:PORT/DATABASE` (libpq URL or key=value "
+            "string); needed, and only used, with `--store postgres`",
+            flag="--database-url",
+            aliases=("ITIRP_DATABASE_URL",),
+            shown="none",
+        ),
     )
     checkpoint_seconds: float = field(
         default=60.0,
@@ -373,10 +391,48 @@ class StoreConfig:
 
     def __post_init__(self) -> None:
         _check_choices(self, "store")
+        if self.kind == "postgres" and self.database_url is None:
+            raise ConfigError("the postgres event store needs a database URL (--database-url, ITIRP_DATABASE_URL)")
         if not 0 < self.checkpoint_seconds <= 86400:
             raise ConfigError(
                 "checkpoint interval must be more than 0 and at most 86400 seconds (ITIRP_STORE_CHECKPOINT_SECONDS)"
             )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HaConfig:
+    """Two or more nodes on one PostgreSQL event store: the leader holds a lease, standbys follow."""
+
+    node_id: str = field(
+        default="",
+        metadata=about("this node's name in the lease and in LEADER_ELECTED events", shown="HOSTNAME:PORT"),
+    )
+    advertise: str = field(
+        default="",
+        metadata=about(
+            "where terminals reach this node (HOST:PORT), named to them by a standby's NOT_LEADER answers",
+            shown="the address it listens on",
+        ),
+    )
+    lease_seconds: float = field(
+        default=5.0,
+        metadata=about(
+            "the leader's lease: renewed every third of it; a standby takes over once it has lapsed (about this "
+            "long after the leader stopped)"
+        ),
+    )
+    poll_seconds: float = field(
+        default=0.5,
+        metadata=about("a standby reads new events on each notification from the leader, and at least this often, s"),
+    )
+
+    def __post_init__(self) -> None:
+        if not 0.2 <= self.lease_seconds <= 300:
+            raise ConfigError("the lease must be between 0.2 and 300 seconds (ITIRP_HA_LEASE_SECONDS)")
+        if not 0.01 <= self.poll_seconds <= 60:
+            raise ConfigError("the standby's poll interval must be between 0.01 and 60 seconds (ITIRP_HA_POLL_SECONDS)")
+        if self.advertise:
+            parse_listen(self.advertise)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

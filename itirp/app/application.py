@@ -25,13 +25,14 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from itirp.app.accounts import AccountService
-from itirp.app.checkpointing import Checkpointer, CheckpointFiles, open_checkpoint_files, verify_log
+from itirp.app.checkpointing import CheckpointFiles, open_checkpoint_files, verify_log
 from itirp.app.fanout import EventFanout
-from itirp.app.feed import QuoteBoard
-from itirp.app.feed_recorder import MarkRecorder, RunningFeed, open_feed
+from itirp.app.leadership import NodeStatus
 from itirp.app.marketdata import MarketDataHub
+from itirp.app.node import LeaderWork, Node
 from itirp.app.order_history import MOMENTS_KEPT
 from itirp.app.reference import ReferenceService
 from itirp.app.replay import Unfolded, replay
@@ -48,13 +49,22 @@ from itirp.core.journal import Journal
 from itirp.core.sequencer import Sequencer
 from itirp.domain.breaker import CircuitBreaker
 from itirp.domain.controls import Settings
-from itirp.domain.instrument_lists import DEMO_INSTRUMENTS, InstrumentListError, parse_instruments_csv
 from itirp.execution.executor import Executor
 from itirp.execution.policy import RetryPolicy
 from itirp.execution.venue import SimulatedVenue, Venue
 from itirp.observability.metrics import ServerMetrics
 from itirp.page_tokens import page_token_key
 from itirp.store import SqliteEventStore, StoreError, TamperedLogError, VerifyResult
+from itirp.store.errors import LeaderInfo
+from itirp.v1 import events_pb2
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from itirp.store.postgres import PostgresEventStore
+
+    #: The event log of a node: one SQLite file, or PostgreSQL (a leader and standbys).
+    LogStore: TypeAlias = SqliteEventStore | PostgresEventStore
 
 __all__ = ["Application", "TradingParts", "build_trading", "open_application", "open_event_store"]
 
@@ -76,7 +86,7 @@ class Application:
     """The opened, replayed and started application. Close it with `aclose(grace)`."""
 
     config: Config
-    store: SqliteEventStore
+    store: LogStore
     journal: Journal
     fanout: EventFanout
     core: Sequencer
@@ -95,6 +105,35 @@ class Application:
     page_token_key: bytes = field(default=b"", repr=False)
     #: Events the replay could not fold (a read-only server on a damaged log), in order.
     unfolded: tuple[Unfolded, ...] = ()
+    #: This node's place: the only one, or a leader or standby on PostgreSQL.
+    node: Node | None = field(default=None, repr=False)
+    #: The work only the appending node does (`itirp.app.node.LeaderWork`).
+    work: LeaderWork | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> NodeStatus:
+        """This node's role, term and leader (GetSystemInfo, NOT_LEADER answers)."""
+        assert self.node is not None
+        return self.node.status
+
+    async def take_role(self, address: str, on_role: Callable[[NodeStatus], None]) -> None:
+        """On PostgreSQL: take the lease and lead, or stand by (`itirp.app.leadership`); `on_role`
+        hears of every change of role (the server's health). One node (SQLite): nothing to do."""
+        assert self.node is not None
+        if not self.node.replicated:
+            return
+        from itirp.store.lease import PostgresLease
+        from itirp.store.postgres import PostgresEventStore
+
+        assert isinstance(self.store, PostgresEventStore)
+        assert self.config.store.database_url is not None
+        lease = PostgresLease(
+            self.config.store.database_url.value,
+            node_id=self.node.node_id,
+            address=self.config.ha.advertise or address,
+            ttl_seconds=self.config.ha.lease_seconds,
+        )
+        await self.node.take_role(self.store, lease, _Duties(self, on_role), self.config.ha.advertise or address)
 
     async def verify_log(self) -> VerifyResult:
         """The hash chain and the signed checkpoints (VerifyAuditLog)."""
@@ -119,14 +158,28 @@ async def open_event_store(
     config: Config,
     on_failure: Callable[[StoreError], None] | None = None,
     checkpoints: CheckpointFiles | None = None,
-) -> SqliteEventStore:
+    *,
+    node_id: str = "",
+) -> LogStore:
     """Open `events.db` and verify its chain and its signed checkpoints (`checkpoints`, else those
     of the config). A broken chain, a log that ends before its latest checkpoint or differs from
     one raises `TamperedLogError` naming the first bad sequence, unless the config says read-only
     (then the store refuses appends)."""
     path = config.data_dir / "events.db"
+    where = str(path)
     files = checkpoints or open_checkpoint_files(config)
-    if config.read_only:
+    store: LogStore
+    if config.store.kind == "postgres":
+        from itirp.store.postgres import PostgresEventStore
+
+        url = config.store.database_url
+        assert url is not None  # the config refuses postgres without one
+        where = "on PostgreSQL"
+        store = PostgresEventStore(
+            url.value, on_failure=on_failure, node_id=node_id, poll_seconds=config.ha.poll_seconds
+        )
+        await store.open()
+    elif config.read_only:
         if not await asyncio.to_thread(path.is_file):
             raise StoreError(
                 f"no event log in {config.data_dir} ({path.name} is missing): --read-only investigates an existing "
@@ -146,7 +199,7 @@ async def open_event_store(
             await store.close()
             raise TamperedLogError(
                 result.first_bad_sequence,
-                f"the event log {path} does not verify: {result.message}. Refusing to start; "
+                f"the event log {where} does not verify: {result.message}. Refusing to start; "
                 "start with --read-only to investigate",
             )
         log.error("the event log does not verify; serving read-only", extra={"problem": result.message})
@@ -155,6 +208,17 @@ async def open_event_store(
         extra={"events": result.events_checked, "head_sequence": store.head_sequence},
     )
     return store
+
+
+async def _rebuild(config: Config, store: LogStore, parts: TradingParts) -> tuple[AuthState, list[Unfolded] | None]:
+    """Replay the log into the core and a new authentication state (tolerantly when read-only)."""
+    auth_state = AuthState(max_failed_logins=config.auth.max_failed_logins, lockout_seconds=config.auth.lockout_seconds)
+    unfolded: list[Unfolded] | None = [] if config.read_only else None
+    replayed = await replay(store, [auth_state.apply, parts.core.apply], unfolded=unfolded)
+    parts.core.state.keep_moments(MOMENTS_KEPT)  # live events only: what order streams show
+    log.info("state rebuilt from the event log", extra={"events": replayed, "orders": parts.core.queries.total_orders})
+    _report_unfolded(unfolded or [])
+    return auth_state, unfolded
 
 
 async def open_application(
@@ -166,17 +230,24 @@ async def open_application(
 ) -> Application:
     """Open, verify, replay and start (see the module docstring). `venue` replaces the simulated
     venue the config describes (tests hold or fail executions with it); `on_store_failure` hears
-    of a failed append, possibly from another thread (the server turns health NOT_SERVING)."""
+    of a failed append, possibly from another thread (the server turns health NOT_SERVING).
+
+    On PostgreSQL the node opens as a standby: `Application.take_role` (once the server listens)
+    takes the lease and leads, or follows the leader."""
     if not config.read_only:  # read-only: nothing created, not even the folder
         config.data_dir.mkdir(parents=True, exist_ok=True)
     closing = _Closing()
     released: list[StoreSink] = []  # durability waiters, released on a store failure
+    node = Node(config)
     async with AsyncExitStack() as stack:
         checkpoints = open_checkpoint_files(config)
-        store = await open_event_store(config, _failure_handler(released, on_store_failure), checkpoints)
+        failure = _failure_handler(released, on_store_failure, node)
+        store = await open_event_store(config, failure, checkpoints, node_id=node.node_id)
+        stack.push_async_callback(node.release)  # after the log is closed: a standby takes over at once
         stack.push_async_callback(store.close)
+        # first of the listeners: a standby's state takes each followed batch before anyone hears of it
+        store.add_listener(node.follower)
         journal = Journal(clock_us=_micros(clock))
-        await _start_checkpointer(config, store, journal, checkpoints, stack, clock)
         fanout = EventFanout(store, max_queue=config.streams.subscriber_queue)
         parts = build_trading(config, journal, store, clock=clock, venue=venue)
         released.append(parts.trading.sink)
@@ -187,21 +258,17 @@ async def open_application(
         stack.callback(_detach_market_data, store, parts.market_data)
         stack.callback(fanout.close)
 
-        auth_state = AuthState(
-            max_failed_logins=config.auth.max_failed_logins, lockout_seconds=config.auth.lockout_seconds
-        )
-        unfolded: list[Unfolded] | None = [] if config.read_only else None
-        replayed = await replay(store, [auth_state.apply, parts.core.apply], unfolded=unfolded)
-        parts.core.state.keep_moments(MOMENTS_KEPT)  # live events only: what order streams show
-        log.info(
-            "state rebuilt from the event log", extra={"events": replayed, "orders": parts.core.queries.total_orders}
-        )
-        _report_unfolded(unfolded or [])
+        auth_state, unfolded = await _rebuild(config, store, parts)
 
         secret = _token_secret(config)
-        auth = _auth_service(config, journal, store, auth_state, clock, secret)
+        auth = _auth_service(config, journal, store, auth_state, clock, secret, leading=node.appends)
         stack.push_async_callback(auth.stop)
-        reference, accounts = await _start_services(config, parts, auth, clock)
+        node.follower.appliers, node.follower.batch_appliers = (parts.core.apply,), (auth.followed,)
+        await auth.start()
+        reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
+        accounts = AccountService(parts.core, parts.trading, auth.find_user, read_only=config.read_only)
+        work = LeaderWork(config, parts, auth, reference, accounts, store, journal, checkpoints, clock)
+        stack.push_async_callback(work.stop_checkpointer)  # the last checkpoint: just before the log closes
 
         store.add_listener(TradingService.log_order_events)
         metrics: ServerMetrics | None = None
@@ -213,42 +280,16 @@ async def open_application(
         stack.push_async_callback(_stop_trading, parts.trading, closing)
         sessions = OrderEntrySessions(parts.trading)
         stack.push_async_callback(sessions.stop)  # before the executor drains: their cancels go out
-        await parts.trading.start()
-        await _start_feed(config, parts, stack, clock)
+        stack.push_async_callback(work.stop_feed)  # the feed stops first; before it, the lease loop
+        stack.push_async_callback(node.stop)
+        if not node.replicated:
+            await work.start()  # one node (SQLite): it leads from the start
         closing.stack = stack.pop_all()
     return Application(
-        config,
-        store,
-        journal,
-        fanout,
-        parts.core,
-        parts.executor,
-        parts.trading,
-        parts.market_data,
-        auth,
-        reference,
-        accounts,
-        metrics,
-        checkpoints,
-        sessions,
-        closing,
-        page_token_key=page_token_key(secret),
-        unfolded=tuple(unfolded or ()),
-    )
-
-
-async def _start_services(
-    config: Config, parts: TradingParts, auth: AuthService, clock: Clock
-) -> tuple[ReferenceService, AccountService]:
-    """Authentication, then the reference data (the instruments listed at start) and the accounts
-    (the demo desk's, with demo users on)."""
-    await auth.start()
-    reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
-    await _list_instruments(config, reference)
-    accounts = AccountService(parts.core, parts.trading, auth.find_user, read_only=config.read_only)
-    if config.auth.demo_users:
-        await accounts.seed_demo()
-    return reference, accounts
+        config, store, journal, fanout, parts.core, parts.executor, parts.trading, parts.market_data, auth,
+        reference, accounts, metrics, checkpoints, sessions, closing,
+        page_token_key=page_token_key(secret), unfolded=tuple(unfolded or ()), node=node, work=work,
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------
@@ -364,7 +405,14 @@ def _read_only_secret(data_dir: Path) -> bytes:
 
 
 def _auth_service(
-    config: Config, journal: Journal, store: SqliteEventStore, state: AuthState, clock: Clock, secret: bytes
+    config: Config,
+    journal: Journal,
+    store: LogStore,
+    state: AuthState,
+    clock: Clock,
+    secret: bytes,
+    *,
+    leading: Callable[[], bool],
 ) -> AuthService:
     auth = config.auth
     users_db = config.data_dir / "users.db"
@@ -381,68 +429,8 @@ def _auth_service(
         scrypt_n=auth.scrypt_n,
         user_refresh_seconds=auth.user_refresh_seconds,
         read_only=config.read_only,
+        leading=leading,
     )
-
-
-async def _start_checkpointer(
-    config: Config,
-    store: SqliteEventStore,
-    journal: Journal,
-    checkpoints: CheckpointFiles,
-    stack: AsyncExitStack,
-    clock: Clock,
-) -> None:
-    """Signed checkpoints at an interval (none on a read-only server, which signs nothing); its
-    stop is registered right after the store's close, so it runs just before it: the last
-    checkpoint is of the final head."""
-    if config.read_only:
-        return
-    checkpointer = Checkpointer(
-        store, journal, checkpoints, interval=config.store.checkpoint_seconds, clock_us=_micros(clock)
-    )
-    await checkpointer.start()
-    stack.push_async_callback(checkpointer.stop)
-
-
-async def _list_instruments(config: Config, reference: ReferenceService) -> None:
-    """The instrument file's instruments (listed or changed where they differ), then the demo
-    desk's list when nothing is listed at all and the config asks for it."""
-    path = config.reference.instruments_file
-    if path:
-        try:
-            text = await asyncio.to_thread(Path(path).read_text)
-        except OSError as exc:
-            raise ConfigError(f"cannot read the instruments file {path}: {exc}") from None
-        try:
-            instruments = parse_instruments_csv(text)
-        except InstrumentListError as exc:
-            raise ConfigError(f"the instruments file {path}: {exc}") from None
-        await reference.list_at_start(instruments, reason=f"listed from {Path(path).name} at start")
-    if config.reference.demo_instruments and not reference.queries.instruments():
-        await reference.list_at_start(DEMO_INSTRUMENTS, reason="the demo desk's instruments")
-
-
-async def _start_feed(config: Config, parts: TradingParts, stack: AsyncExitStack, clock: Clock) -> None:
-    """The market data feed and its mark recorder (nothing on a read-only server, which records
-    nothing): started last, so stopped first; a submit records the feed's price it uses."""
-    feed = None if config.read_only else await open_feed(config.feed, parts.core.queries, clock=clock)
-    if feed is None:
-        return
-    board = QuoteBoard()
-    recorder = MarkRecorder(
-        parts.core.reference,
-        parts.core.queries,
-        board,
-        parts.trading.sink.durable,
-        interval_seconds=config.feed.mark_interval_seconds,
-        clock=clock,
-    )
-    running = RunningFeed(feed, recorder, board)
-    running.start()
-    stack.push_async_callback(running.stop)
-    parts.trading.prices = board.latest
-    if isinstance(parts.executor.venue, SimulatedVenue) and parts.executor.venue.prices is None:
-        parts.executor.venue.prices = board.latest  # the simulated market trades at the feed's quotes
 
 
 def _micros(clock: Clock) -> Callable[[], int]:
@@ -453,14 +441,16 @@ def _micros(clock: Clock) -> Callable[[], int]:
 
 
 def _failure_handler(
-    waiters: list[StoreSink], notify: Callable[[StoreError], None] | None
+    waiters: list[StoreSink], notify: Callable[[StoreError], None] | None, node: Node
 ) -> Callable[[StoreError], None]:
-    """A failed append: tell `notify`, and release everyone waiting for durability (on the loop)."""
+    """A failed append: tell `notify`, release everyone waiting for durability and, on
+    PostgreSQL, step a leader down (those two on the loop)."""
     loop = asyncio.get_running_loop()
 
     def release(error: StoreError) -> None:
         for waiter in waiters:
             waiter.fail(error)
+        node.store_failed(error)
 
     def on_failure(error: StoreError) -> None:
         if notify is not None:
@@ -470,10 +460,61 @@ def _failure_handler(
     return on_failure
 
 
-def _detach_market_data(store: SqliteEventStore, market_data: MarketDataHub) -> None:
+def _detach_market_data(store: LogStore, market_data: MarketDataHub) -> None:
     store.remove_listener(market_data.on_commit)
     market_data.close()
 
 
 async def _stop_trading(trading: TradingService, closing: _Closing) -> None:
     await trading.stop(closing.grace)
+
+
+class _Duties:
+    """What leading and stepping down mean for this application (`itirp.app.leadership.Duties`)."""
+
+    def __init__(self, app: Application, on_role: Callable[[NodeStatus], None]) -> None:
+        self._app = app
+        self._on_role = on_role
+
+    async def lead(self, term: int, previous: LeaderInfo | None) -> None:
+        """The log is read to its end: stop following, record the election (the first event of the
+        term), then the leader's work: executions in flight reconciled as after a restart."""
+        app = self._app
+        assert app.node is not None
+        assert app.work is not None
+        app.node.follower.active = False
+        if previous is None:
+            reason = "first start"
+        elif previous.node_id == app.node.node_id:
+            reason = "restarted"
+        else:
+            reason = "took over: the leader's lease lapsed or was released"
+        status = app.node.status
+        elected = events_pb2.LeaderElected(
+            node_id=status.node_id,
+            address=status.leader_address,
+            term=term,
+            previous_node_id=previous.node_id if previous else "",
+            previous_term=previous.term if previous else 0,
+            reason=reason,
+        )
+        journal = app.journal
+        await app.store.append([journal.new(elected, correlation_id=journal.new_id())])
+        await app.work.start()
+
+    async def step_down(self, why: str) -> None:
+        """Nothing more is appended here (the log refuses it anyway, by term): the feed and the
+        executions stop, and every stream ends with its resume point, to reconnect to the leader."""
+        app = self._app
+        from itirp.store.postgres import PostgresEventStore
+
+        assert app.work is not None
+        assert isinstance(app.store, PostgresEventStore)
+        app.store.demote()
+        await app.work.stop_feed()
+        await app.work.stop_checkpointer()
+        app.end_streams(f"this node is no longer the leader ({why}); reconnect to the leader")
+        await app.trading.stop(0.0)
+
+    def role_changed(self, status: NodeStatus) -> None:
+        self._on_role(status)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -26,8 +27,11 @@ from itirp.audit.keyfile import (
 from itirp.config import Config, ConfigError
 from itirp.core.journal import Journal
 from itirp.events import timestamp_from_us
-from itirp.store import SqliteEventStore, StoreError, VerifyResult
+from itirp.store import StoreError, VerifyResult
 from itirp.v1 import events_pb2
+
+if TYPE_CHECKING:
+    from itirp.app.application import LogStore
 
 __all__ = ["CheckpointFiles", "Checkpointer", "open_checkpoint_files", "verify_log"]
 
@@ -68,7 +72,7 @@ def open_checkpoint_files(config: Config) -> CheckpointFiles:
         raise ConfigError(str(exc)) from None
 
 
-async def verify_log(store: SqliteEventStore, files: CheckpointFiles) -> VerifyResult:
+async def verify_log(store: LogStore, files: CheckpointFiles) -> VerifyResult:
     """The hash chain, then every signed checkpoint against it: a log that ends before its latest
     checkpoint, or whose hash at a checkpointed sequence differs (or a signature that does not
     verify), is bad at the first such sequence."""
@@ -102,7 +106,7 @@ class Checkpointer:
 
     def __init__(
         self,
-        store: SqliteEventStore,
+        store: LogStore,
         journal: Journal,
         files: CheckpointFiles,
         *,

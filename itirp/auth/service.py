@@ -121,6 +121,7 @@ class AuthService:
         user_refresh_seconds: float = 2.0,
         read_only: bool = False,
         token_clock: Callable[[], float] = time.time,
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self._users = users
         self._codec = codec
@@ -135,6 +136,9 @@ class AuthService:
         self._scrypt_n = scrypt_n
         self._refresh_seconds = user_refresh_seconds
         self._read_only = read_only
+        # A standby records nothing of its own (users.db changes are the leader's to record); it
+        # follows what the leader records (`followed`).
+        self._leading = leading
         self._blocked_users: frozenset[str] = frozenset()
         self._token_cache: dict[str, Claims] = {}
         # scrypt releases the GIL, so two threads can verify two logins at once.
@@ -177,11 +181,18 @@ class AuthService:
             for payload, user_id in events
         ]
         durable = self._append(new)
-        for event in new:
-            self.state.apply(event)
-        if any(event.event_type in _TAKES_ACCESS for event in new):
-            self.streams.recheck()
+        if isinstance(durable, asyncio.Future) and durable.done() and durable.exception() is not None:
+            await durable  # refused at once (a standby, a failed log): nothing recorded, nothing applied
+        self.followed(new)
         await durable
+
+    def followed(self, events: Sequence[NewEvent | StoredEvent]) -> None:
+        """Fold events into the state (recorded here, or followed from the leader's log on a
+        standby), and judge the open streams again when one of them takes access away."""
+        for event in events:
+            self.state.apply(event)
+        if any(event.event_type in _TAKES_ACCESS for event in events):
+            self.streams.recheck()
 
     async def sync_users(self) -> None:
         """Re-read users.db: record as events what `itirp users ...` changed there (users created,
@@ -190,7 +201,7 @@ class AuthService:
         users: list[User] = await self._run(self._users.list)
         changes = await self._run(self._users.changes_after, self.state.last_user_change)
         events = user_events(users, changes, self.state)
-        if events and not self._read_only:
+        if events and not self._read_only and self._leading():
             await self._record(events)
         self._blocked_users = frozenset(u.user_id for u in users if u.disabled or (u.demo and not self._demo_users))
         self.streams.recheck()

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -37,6 +38,7 @@ from grpc_reflection.v1alpha import reflection
 from itirp.app import application  # the module: it imports the fan-out, under this package
 from itirp.app.accounts import AccountService
 from itirp.app.fanout import EventFanout
+from itirp.app.leadership import NodeStatus, Role
 from itirp.app.marketdata import MarketDataHub
 from itirp.app.reference import ReferenceService
 from itirp.app.trading import TradingService
@@ -58,7 +60,7 @@ from itirp.server.servicers.reference_data import ReferenceDataServicer
 from itirp.server.servicers.risk import RiskServicer
 from itirp.server.servicers.system import SystemServicer
 from itirp.server.transport import describe, server_credentials
-from itirp.store import SqliteEventStore, StoreError
+from itirp.store import StoreError
 from itirp.v1 import (
     account_pb2,
     account_pb2_grpc,
@@ -77,6 +79,9 @@ from itirp.v1 import (
     system_pb2,
     system_pb2_grpc,
 )
+
+if TYPE_CHECKING:
+    from itirp.app.application import LogStore
 
 __all__ = ["SERVICE_NAMES", "RunningServer", "serve"]
 
@@ -144,7 +149,7 @@ class RunningServer:
         return self.application.config
 
     @property
-    def store(self) -> SqliteEventStore:
+    def store(self) -> LogStore:
         return self.application.store
 
     @property
@@ -244,7 +249,12 @@ async def serve(
         if app.metrics is not None and metrics_at is not None:
             endpoints.append(_metrics_endpoint(app.metrics, config, *metrics_at))
         await server.start()
-        await _set_all(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+        roles = _RoleHealth(health_servicer)
+        if app.status.role is Role.SINGLE:
+            await _set_all(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+        else:  # a leader serves everything; a standby its reads (see _RoleHealth)
+            stack.callback(roles.freeze)  # a shutdown's NOT_SERVING stays
+            await app.take_role(_address(config, port), roles.changed)
         endpoint = endpoints[0] if endpoints else None
         running = RunningServer(server, port, app, health_servicer, started_at, endpoint, stack.pop_all(), grace)
     transport = describe(config)
@@ -291,13 +301,9 @@ def _grpc_server(
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
     system_pb2_grpc.add_SystemServiceServicer_to_server(
         SystemServicer(
-            trading,
-            app.store,
-            started_at=started_at,
-            clock=clock,
-            demo_users=config.auth.demo_users,
-            read_only=config.read_only,
-        ),
+            trading, app.store, started_at=started_at, clock=clock, demo_users=config.auth.demo_users,
+            read_only=config.read_only, node=lambda: app.status, store_kind=config.store.kind,
+        ),  # fmt: skip
         server,
     )
     order_pb2_grpc.add_OrderServiceServicer_to_server(
@@ -385,6 +391,51 @@ def _address(config: Config, port: int) -> str:
 async def _set_all(health_servicer: health.aio.HealthServicer, status: int) -> None:
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, status)
+
+
+#: What a standby serves: reads from its followed state (the rest answer NOT_LEADER).
+_STANDBY_SERVES = frozenset(
+    {
+        audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+        system_pb2.DESCRIPTOR.services_by_name["SystemService"].full_name,
+        market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name,
+    }
+)
+
+
+class _RoleHealth:
+    """Health follows the node's role: a leader SERVING everywhere; a standby NOT_SERVING overall
+    and for the services that write (a load balancer sends orders elsewhere), SERVING for the
+    reads it answers; a node that stepped down NOT_SERVING everywhere. Role changes are applied
+    in order, the latest winning; none after the server began to stop."""
+
+    def __init__(self, health_servicer: health.aio.HealthServicer) -> None:
+        self._health = health_servicer
+        self._latest: NodeStatus | None = None
+        self._lock = asyncio.Lock()
+        self._frozen = False
+
+    def freeze(self) -> None:
+        self._frozen = True
+
+    def changed(self, status: NodeStatus) -> None:
+        self._latest = status
+        asyncio.get_running_loop().create_task(self._apply())
+
+    async def _apply(self) -> None:
+        async with self._lock:
+            status = self._latest
+            if status is None or self._frozen:
+                return
+            serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+            for name in ("", *SERVICE_NAMES):
+                if status.role is Role.LEADER:
+                    up = True
+                elif status.role is Role.STANDBY:
+                    up = name in _STANDBY_SERVES
+                else:
+                    up = False
+                await self._health.set(name, serving if up else not_serving)
 
 
 def _health_off_on_failure(health_servicer: health.aio.HealthServicer) -> Callable[[StoreError], None]:

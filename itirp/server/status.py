@@ -26,6 +26,7 @@ from itirp import errors
 from itirp.app.fanout import RECONNECT_AFTER_SECONDS, RESUBSCRIBE_AFTER_SECONDS
 from itirp.errors import DOMAIN, FieldViolation, ItirpError, Reason
 from itirp.store import StoreError
+from itirp.store.errors import NotLeaderError
 
 __all__ = [
     "MAPPED",
@@ -254,6 +255,15 @@ def rich_status(error: Exception) -> status_pb2.Status:
     if isinstance(error, ItirpError):
         reason, message, retry = error.reason, error.message, error.retry_after_seconds
         metadata, violations = error.metadata, error.violations
+    elif isinstance(error, NotLeaderError):
+        reason, retry = Reason.NOT_LEADER, NOT_LEADER_RETRY_SECONDS
+        leader = error.leader_address or "not known yet (a takeover is under way)"
+        message = f"this node does not lead the event log, so nothing was recorded: send it to the leader ({leader})"
+        metadata = {
+            "leader_address": error.leader_address,
+            "leader_node_id": error.leader_node,
+            "term": str(error.term),
+        }
     elif isinstance(error, StoreError):
         reason, retry = Reason.STORE_UNAVAILABLE, STORE_RETRY_SECONDS
         message = f"the event log could not record this request, so it was not carried out ({error})"

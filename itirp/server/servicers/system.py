@@ -10,6 +10,7 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 
 from itirp import NAME, __version__
+from itirp.app.leadership import NodeStatus, Role
 from itirp.app.trading import TradingService
 from itirp.domain.breaker import BreakerState
 from itirp.domain.orders import OrderStatus
@@ -19,6 +20,14 @@ from itirp.store import EventStore
 from itirp.v1 import system_pb2, system_pb2_grpc
 
 __all__ = ["SystemServicer", "event_loop_name"]
+
+
+_ROLE = {
+    Role.SINGLE: system_pb2.NODE_ROLE_SINGLE,
+    Role.LEADER: system_pb2.NODE_ROLE_LEADER,
+    Role.STANDBY: system_pb2.NODE_ROLE_STANDBY,
+    Role.STEPPED_DOWN: system_pb2.NODE_ROLE_STEPPED_DOWN,
+}
 
 
 def event_loop_name(loop: asyncio.AbstractEventLoop) -> str:
@@ -35,6 +44,8 @@ class SystemServicer(system_pb2_grpc.SystemServiceServicer):
         clock: Callable[[], float],
         demo_users: bool,
         read_only: bool,
+        node: Callable[[], NodeStatus],
+        store_kind: str,
     ) -> None:
         self._trading = trading
         self._store = store
@@ -42,10 +53,13 @@ class SystemServicer(system_pb2_grpc.SystemServiceServicer):
         self._clock = clock
         self._demo_users = demo_users
         self._read_only = read_only
+        self._node = node
+        self._store_kind = store_kind
 
     async def GetSystemInfo(
         self, request: system_pb2.GetSystemInfoRequest, context: grpc.aio.ServicerContext
     ) -> system_pb2.GetSystemInfoResponse:
+        node = self._node()
         uptime = Duration()
         uptime.FromMicroseconds(max(0, int((self._clock() - self._started_at) * 1_000_000)))
         return system_pb2.GetSystemInfoResponse(
@@ -58,6 +72,11 @@ class SystemServicer(system_pb2_grpc.SystemServiceServicer):
             grpc_version=grpc.__version__,
             demo_users=self._demo_users,
             read_only=self._read_only,
+            node_id=node.node_id,
+            role=_ROLE[node.role],
+            term=node.term,
+            leader_address=node.leader_address,
+            store=self._store_kind,
         )
 
     async def GetSystemMetrics(

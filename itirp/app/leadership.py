@@ -1,0 +1,235 @@
+"""A node's role on the PostgreSQL event store: lead, or stand by and take over.
+
+Why this shape:
+- Leadership is a lease in the database (`itirp.store.lease`), timed by the database's clock only,
+  with a fencing token: the term. The leader's store appends under its term, and a commit made after
+  a newer term began fails in the database itself (`FencedError`). So safety never rests on this
+  module's timing: a leader paused, partitioned or slow cannot append a single event once another
+  node took over, whatever it believes. This module only decides *when* to try.
+- One loop per node, every third of a lease. The leader renews; a renewal refused (someone else
+  holds a newer term) or impossible for a whole lease steps it down. A standby reads who leads
+  (named in its NOT_LEADER answers) and, once the lease has lapsed, takes it: the new term, then
+  the log read to its end (`promote`), then the leader's work (`Duties.lead`). A node that stepped
+  down stays down (NOT_SERVING, appending nothing): restarted, it rejoins as a standby.
+- What leading means (start executions, record checkpoints and marks, sync users) and what the
+  outside sees (health, streams) belong to the application and the server; they come in through
+  `Duties`. No grpc here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from itirp.store.errors import LeaderInfo, StoreError
+
+__all__ = ["Duties", "Leadership", "NodeStatus", "Role"]
+
+log = logging.getLogger("itirp.server")
+
+
+class Role(enum.StrEnum):
+    SINGLE = "single"
+    LEADER = "leader"
+    STANDBY = "standby"
+    STEPPED_DOWN = "stepped_down"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """What `GetSystemInfo` and NOT_LEADER answers say about this node and its leader."""
+
+    node_id: str
+    role: Role
+    term: int = 0
+    leader_node_id: str = ""
+    leader_address: str = ""
+
+
+class Lease(Protocol):
+    async def current(self) -> LeaderInfo | None: ...
+
+    async def acquire(self) -> int | None: ...
+
+    async def renew(self, term: int) -> bool: ...
+
+    async def release(self, term: int) -> None: ...
+
+
+class FollowingStore(Protocol):
+    leader_hint: LeaderInfo | None
+
+    def start_following(self) -> None: ...
+
+    async def stop_following(self) -> None: ...
+
+    async def promote(self, term: int) -> None: ...
+
+
+class Duties(Protocol):
+    async def lead(self, term: int, previous: LeaderInfo | None) -> None:
+        """Start the leader's work under `term` (the log is read to its end already)."""
+
+    async def step_down(self, why: str) -> None:
+        """Stop everything that could append, end the streams with their resume point."""
+
+    def role_changed(self, status: NodeStatus) -> None:
+        """Told of every change of role (health, logs)."""
+
+
+class Leadership:
+    """Runs the lease loop of one node; see the module docstring."""
+
+    def __init__(
+        self,
+        store: FollowingStore,
+        lease: Lease,
+        duties: Duties,
+        *,
+        node_id: str,
+        address: str,
+        lease_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._lease = lease
+        self._duties = duties
+        self._node_id = node_id
+        self._address = address
+        self._lease_seconds = lease_seconds
+        self._monotonic = monotonic
+        self._status = NodeStatus(node_id, Role.STANDBY)
+        self._task: asyncio.Task[None] | None = None
+        self._renewed_at = 0.0
+        self._changing = asyncio.Lock()
+        self._following = False
+
+    @property
+    def status(self) -> NodeStatus:
+        return self._status
+
+    @property
+    def leading(self) -> bool:
+        return self._status.role is Role.LEADER
+
+    async def start(self) -> None:
+        """Take the lease if it is free (then lead before returning), else follow the leader."""
+        previous = await self._lease.current()
+        term = await self._lease.acquire() if previous is None or not previous.valid else None
+        if term is not None:
+            await self._take_over(term, previous)
+        else:
+            self._follow(previous)
+        self._task = asyncio.create_task(self._run(), name="itirp-leadership")
+
+    async def stop(self) -> None:
+        """Stop the loop. The lease itself is released by `release`, once the log is closed."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def release(self) -> None:
+        """A clean stop: give the lease up at once, so that a standby takes over now rather than a
+        lease later. Called after the log is closed: nothing more is appended under this term."""
+        if self._status.role is Role.LEADER:
+            try:
+                await self._lease.release(self._status.term)
+            except Exception:  # the lease then lapses by itself
+                log.warning("could not release the lease; a standby takes over when it lapses", exc_info=True)
+
+    def store_failed(self, error: StoreError) -> None:
+        """The store failed (fenced by a newer term, or the database lost): a leader steps down.
+        On the loop thread."""
+        if self._status.role is Role.LEADER:
+            asyncio.get_running_loop().create_task(self._step_down(f"the event log refused a commit: {error}"))
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        interval = self._lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if self._status.role is Role.LEADER:
+                    await self._renew()
+                elif self._status.role is Role.STANDBY:
+                    await self._watch()
+                else:  # stepped down: keep naming the leader in NOT_LEADER answers, never take over
+                    self._store.leader_hint = await self._lease.current()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be unreachable for a while: try again next round
+                log.warning("leadership: the database could not be reached", exc_info=True)
+                if self._status.role is Role.LEADER and self._monotonic() - self._renewed_at > self._lease_seconds:
+                    await self._step_down("the lease could not be renewed for a whole lease")
+
+    async def _renew(self) -> None:
+        if await self._lease.renew(self._status.term):
+            self._renewed_at = self._monotonic()
+        else:
+            await self._step_down("another node holds a newer term")
+
+    async def _watch(self) -> None:
+        leader = await self._lease.current()
+        if leader is not None and leader.valid:
+            self._follow(leader)
+            return
+        term = await self._lease.acquire()
+        if term is not None:
+            await self._take_over(term, leader)
+
+    # ------------------------------------------------------------------ changes of role
+
+    def _follow(self, leader: LeaderInfo | None) -> None:
+        self._store.leader_hint = leader
+        status = NodeStatus(
+            self._node_id,
+            Role.STANDBY,
+            leader.term if leader else 0,
+            leader.node_id if leader else "",
+            leader.address if leader else "",
+        )
+        if not self._following:
+            self._following = True
+            self._store.start_following()
+        if status != self._status:
+            if self._status.leader_node_id != status.leader_node_id or self._status.term != status.term:
+                log.info("standing by", extra={"leader": status.leader_node_id, "term": status.term})
+            self._set(status)
+
+    async def _take_over(self, term: int, previous: LeaderInfo | None) -> None:
+        async with self._changing:
+            log.info("took the lease: reading the log to its end", extra={"term": term})
+            self._renewed_at = self._monotonic()
+            try:
+                await self._store.promote(term)
+                self._set(NodeStatus(self._node_id, Role.LEADER, term, self._node_id, self._address))
+                await self._duties.lead(term, previous)
+            except Exception as exc:
+                log.exception("the takeover failed")
+                await self._step_down_locked(f"the takeover failed: {exc}")
+                return
+            log.info("leading", extra={"term": term, "previous_node": previous.node_id if previous else ""})
+
+    async def _step_down(self, why: str) -> None:
+        async with self._changing:
+            await self._step_down_locked(why)
+
+    async def _step_down_locked(self, why: str) -> None:
+        if self._status.role is Role.STEPPED_DOWN:
+            return
+        log.error("stepping down: this node appends nothing more", extra={"why": why, "term": self._status.term})
+        self._set(NodeStatus(self._node_id, Role.STEPPED_DOWN, self._status.term))
+        await self._duties.step_down(why)
+
+    def _set(self, status: NodeStatus) -> None:
+        self._status = status
+        self._duties.role_changed(status)
