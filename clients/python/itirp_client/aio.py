@@ -521,5 +521,5 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls, 
             relogin=self._relogin,
             name=name,
             observer=self.stream_observer,
-            follow=lambda error: self._follow(error, opened_at[0]),
+            follow=lambda error: self._follow_stream(error, opened_at[0]),
         )

@@ -57,6 +57,22 @@ Addresses = str | Sequence[str]
 _DEFAULT_RETRY = RetryPolicy()
 
 
+#: With several addresses, a channel whose node was down tries again sooner than grpc's default
+#: (1 s, growing to 120 s): calls fail at once while it waits, and a node taking over must be
+#: found within seconds. Options the caller gives win.
+QUICK_RECONNECTS = (
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
+
+
+def _with_quick_reconnects(options: Sequence[tuple[str, Any]], addresses: int) -> tuple[tuple[str, Any], ...]:
+    given = {name for name, _ in options}
+    extra = () if addresses < 2 else tuple(o for o in QUICK_RECONNECTS if o[0] not in given)
+    return (*options, *extra)
+
+
 class _Method:
     """A method of a `_Follow` stub: called, it calls the stub of the client's current channel."""
 
@@ -109,7 +125,7 @@ class Connection:
         self._sleep = sleep
         self._credentials_tls = channel_credentials(ca=ca, cert=cert, key=key, tls=tls)
         self.tls = self._credentials_tls is not None
-        self._channel_options = tuple(channel_options)
+        self._channel_options = _with_quick_reconnects(channel_options, len(self._endpoints.addresses))
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._stubs: dict[tuple[str, Callable[[grpc.aio.Channel], Any]], Any] = {}
         self._token = ""
@@ -163,6 +179,12 @@ class Connection:
             self._moved = True
             log.info("%s: %s (%s); now using %s", before, error.code, error.reason or "-", self.address)
         return move
+
+    def _follow_stream(self, error: ItirpError, opened_at: str) -> Move | None:
+        """`_follow` for a stream whose call went to `opened_at`: the move when the stream's next
+        call goes elsewhere (this failure, or another call's, moved the client), else None."""
+        move = self._follow(error, opened_at)
+        return move if move is not None and self.address != opened_at else None
 
     async def _close_channels(self) -> None:
         channels, self._channels = list(self._channels.values()), {}

@@ -108,7 +108,7 @@ class Resumable:
         relogin: Callable[[], Awaitable[bool]] | None = None,
         name: str = "the stream",
         observer: StreamObserver | None = None,
-        follow: Callable[[ItirpError], object] | None = None,
+        follow: Callable[[ItirpError], Move | None] | None = None,
     ) -> None:
         self.position = position
         self.resubscriptions = 0
@@ -186,7 +186,7 @@ class Resumable:
         delay = error.retry_after
         if moved is Move.LEADER:
             delay = 0.0  # the node named the leader: straight there
-        elif delay is None:
+        elif moved is Move.NEXT or delay is None:  # the wait a node asked for is its own
             delay = self._retry.delay(min(self._failures, self._retry.attempts))
         log.info("%s: %s (%s); reconnecting in %.2f s", self._name, error.code, error.reason or "-", delay)
         if self._observer is not None:

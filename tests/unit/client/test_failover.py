@@ -230,3 +230,14 @@ async def test_a_stream_follows_the_leader_named_at_once_and_backs_off_otherwise
     assert opened_at == ["a:1", "b:2", "a:1"]
     assert sleeps.delays[0] == 0.0
     assert sleeps.delays[1] > 0
+
+
+def test_several_addresses_reconnect_sooner_unless_told_otherwise() -> None:
+    from itirp_client.connection import QUICK_RECONNECTS, _with_quick_reconnects
+
+    assert _with_quick_reconnects((), 1) == ()  # one address: grpc's defaults, as before
+    assert _with_quick_reconnects((), 2) == QUICK_RECONNECTS
+    mine = (("grpc.max_reconnect_backoff_ms", 10_000),)
+    chosen = dict(_with_quick_reconnects(mine, 2))
+    assert chosen["grpc.max_reconnect_backoff_ms"] == 10_000
+    assert chosen["grpc.initial_reconnect_backoff_ms"] == 250
