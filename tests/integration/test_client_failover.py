@@ -49,8 +49,9 @@ def _refusal(leader: str) -> Any:
     return rpc_status.to_status(rich_status(error))
 
 
-def _handler(service: Any, method: Any, leader: str, refused: list[str]) -> grpc.RpcMethodHandler:
+def _handler(service: Any, method: Any, leaders: list[str], refused: list[str]) -> grpc.RpcMethodHandler:
     async def refuse(request: Any, context: grpc.aio.ServicerContext) -> None:
+        leader = leaders[min(len(refused), len(leaders) - 1)]
         refused.append(f"/{service.full_name}/{method.name}")
         await context.abort_with_status(_refusal(leader))
 
@@ -62,13 +63,14 @@ def _handler(service: Any, method: Any, leader: str, refused: list[str]) -> grpc
 
 
 @contextlib.asynccontextmanager
-async def standby(leader: str) -> AsyncIterator[tuple[str, list[str]]]:
+async def standby(*leaders: str) -> AsyncIterator[tuple[str, list[str]]]:
     """A node that answers every AuthService and OrderService call with NOT_LEADER naming
-    `leader`: its address, and the methods it refused."""
+    `leaders[n]` the n-th time (the last one from then on): its address, and the methods it
+    refused."""
     refused: list[str] = []
     handlers = [
         grpc.method_handlers_generic_handler(
-            service.full_name, {m.name: _handler(service, m, leader, refused) for m in service.methods}
+            service.full_name, {m.name: _handler(service, m, list(leaders), refused) for m in service.methods}
         )
         for service in (
             auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
@@ -155,6 +157,18 @@ async def test_a_standby_that_does_not_know_the_leader_yet_is_waited_out(server)
         assert refused[-1] == "/itirp.v1.OrderService/SubmitOrder"
         assert desk.address == server.address
         assert reply.order_id
+
+
+async def test_a_standby_naming_a_dead_leader_is_asked_again_until_it_names_the_new_one(server) -> None:  # type: ignore[no-untyped-def]
+    """The takeover window: the leader was killed, the standby still names it for a while."""
+    dead = free_address()
+    async with (
+        standby(dead, dead, server.address) as (node, refused),
+        await AsyncClient.connect([dead, node], "trader1", "trader123") as desk,
+    ):
+        assert refused == ["/itirp.v1.AuthService/Login"] * 3
+        assert desk.address == server.address
+        assert desk.addresses == [dead, node, server.address]
 
 
 async def test_streams_follow_the_leader_to_its_new_address_with_nothing_missed_or_repeated(

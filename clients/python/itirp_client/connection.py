@@ -17,8 +17,10 @@ How long a call keeps trying:
 
 What is sent again stays what was sent again before: every call goes through this loop with
 `retry=True`; a submit carries a client order id, so a repeat that finds the first attempt landed
-returns that order (`DuplicateOrder` -> the existing order). NOT_LEADER is always safe to resend:
-the node that refused recorded nothing.
+returns that order (`DuplicateOrder` -> the existing order), unless the only earlier refusals
+were NOT_LEADER: then nothing of this call was recorded, and the duplicate is the caller's.
+NOT_LEADER is always safe to resend, even by a call that is not retried otherwise: the node that
+refused recorded nothing. The backoff grows with the waits, not with the hops to a leader.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ class _Tries:
     attempt: int = 1
     waited: float = 0.0  # seconds slept on failover
     hops: int = 0  # immediate switches to a named leader in a row
+    waits: int = 0  # attempts followed by a wait: the backoff grows with these, not with hops
+    maybe_landed: bool = False  # an attempt failed in a way that leaves open whether it was recorded
     relogged: bool = False
 
 
@@ -219,10 +223,14 @@ class Connection:
                 return await rpc(request, metadata=self._metadata(correlation_id))
             except grpc.aio.AioRpcError as exc:
                 error = from_rpc_error(exc)
-            if tries.attempt > 1 and on_retry_error is not None:
+            # a repeat's refusal may mean an earlier attempt went through: not after NOT_LEADER
+            # alone (the node that refused recorded nothing)
+            if tries.maybe_landed and on_retry_error is not None:
                 recovered = await on_retry_error(error, tries.attempt)
                 if recovered is not None:
                     return recovered
+            if error.code == "UNAVAILABLE" and error.reason != Reason.NOT_LEADER:
+                tries.maybe_landed = True  # e.g. the connection dropped before the reply
             if await self._relogin_after_move(error, tries):
                 continue
             delay = self._next_try(error, sent_to, tries, retry)
@@ -230,6 +238,7 @@ class Connection:
                 raise error from None
             if delay:
                 await self._sleep(delay)
+                tries.waits += 1
             tries.attempt += 1
 
     def _next_try(self, error: ItirpError, sent_to: str, tries: _Tries, retry: bool) -> float | None:
@@ -243,7 +252,7 @@ class Connection:
             return 0.0
         tries.hops = 0
         # the server's RetryInfo, else backoff; a longer wait than the policy allows is the caller's call
-        delay = self.retry.delay(tries.attempt) if error.retry_after is None else error.retry_after
+        delay = self.retry.delay(tries.waits + 1) if error.retry_after is None else error.retry_after
         if delay > self.retry.max_delay:
             return None
         if move is not None and (not_leader or len(self._endpoints.addresses) > 1):

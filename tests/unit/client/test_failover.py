@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 import pytest
 
-from itirp_client import AsyncClient, NotAuthenticated, RetryPolicy, ServerUnavailable
+from itirp_client import AsyncClient, DuplicateOrder, NotAuthenticated, RetryPolicy, ServerUnavailable
 from itirp_client.errors import from_rpc_error
 from itirp_client.failover import Endpoints, Move, leader_hint, parse_addresses, route
 from itirp_client.streams import Resumable, follow_sequenced
@@ -241,3 +241,27 @@ def test_several_addresses_reconnect_sooner_unless_told_otherwise() -> None:
     chosen = dict(_with_quick_reconnects(mine, 2))
     assert chosen["grpc.max_reconnect_backoff_ms"] == 10_000
     assert chosen["grpc.initial_reconnect_backoff_ms"] == 250
+
+
+async def test_a_duplicate_after_not_leader_alone_is_the_callers_duplicate() -> None:
+    """The standby recorded nothing: ALREADY_EXISTS at the leader is not "my first attempt"."""
+    client = AsyncClient("a:1,b:2", sleep=Sleeps())
+    asked: list[str] = []
+
+    async def first_attempt_got_through(error: Any, attempt: int) -> str | None:
+        asked.append(error.reason)
+        return "the existing order"
+
+    duplicate = rpc_error(
+        grpc.StatusCode.ALREADY_EXISTS, "taken", error_info("DUPLICATE_CLIENT_ORDER_ID", existing_order_id="o-1")
+    )
+    try:
+        with pytest.raises(DuplicateOrder):
+            await client._call(FlakyRpc(not_leader("b:2"), duplicate), None, on_retry_error=first_attempt_got_through)
+        assert asked == []
+        # after a connection failure the first attempt may have landed: the existing order
+        rpc = FlakyRpc(unreachable(), duplicate)
+        assert await client._call(rpc, None, on_retry_error=first_attempt_got_through) == "the existing order"
+        assert asked == ["DUPLICATE_CLIENT_ORDER_ID"]
+    finally:
+        await client.close()
