@@ -119,6 +119,7 @@ class Resumable:
         self._name = name
         self._observer = observer
         self._follow = follow
+        self._hopped = False  # the last failure sent the stream straight to a named leader
         self._lost = False  # the last call failed; the next message says it is back
         self._failures = 0  # failed calls in a row (reset by a message)
         self._resyncs = 0  # resubscriptions asked for in a row (reset by progress())
@@ -142,7 +143,7 @@ class Resumable:
             call = self._open(self.position)
             try:
                 while (item := await call.read()) is not grpc.aio.EOF:
-                    self._failures = 0
+                    self._failures, self._hopped = 0, False
                     if self._lost:
                         self._lost = False
                         if self._observer is not None:
@@ -184,9 +185,11 @@ class Resumable:
         # client moves its current address, and the next call opens there
         moved = self._follow(error) if self._follow is not None else None
         delay = error.retry_after
-        if moved is Move.LEADER:
-            delay = 0.0  # the node named the leader: straight there
-        elif moved is Move.NEXT or delay is None:  # the wait a node asked for is its own
+        # the node named the leader: straight there, once in a row (nodes naming each other wait)
+        hop = self._hopped = moved is Move.LEADER and not self._hopped
+        if hop:
+            delay = 0.0
+        elif moved is not None or delay is None:  # the wait a node asked for is its own
             delay = self._retry.delay(min(self._failures, self._retry.attempts))
         log.info("%s: %s (%s); reconnecting in %.2f s", self._name, error.code, error.reason or "-", delay)
         if self._observer is not None:

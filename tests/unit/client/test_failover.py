@@ -265,3 +265,24 @@ async def test_a_duplicate_after_not_leader_alone_is_the_callers_duplicate() -> 
         assert asked == ["DUPLICATE_CLIENT_ORDER_ID"]
     finally:
         await client.close()
+
+
+async def test_a_stream_between_nodes_naming_each_other_backs_off() -> None:
+    sleeps = Sleeps()
+    ends = Endpoints("a:1,b:2")
+    opened_at: list[str] = []
+    source = FakeSource([not_leader("b:2")], [not_leader("a:1")], [not_leader("b:2")], [trade(1)])
+
+    def open_here(after: int) -> Any:
+        opened_at.append(ends.current)
+        return source(after)
+
+    stream = Resumable(
+        open_here, 0, retry=RetryPolicy(attempts=3), sleep=sleeps, follow=lambda e: ends.follow(e, opened_at[-1])
+    )
+    got = await take(follow_sequenced(stream, lambda item: item.trade.sequence, False), 1)
+    assert [item.trade.sequence for item in got] == [1]
+    assert opened_at == ["a:1", "b:2", "a:1", "b:2"]
+    assert sleeps.delays[0] == 0.0
+    assert sleeps.delays[1] > 0  # a second hop in a row waits
+    assert sleeps.delays[2] == 0.0
