@@ -13,6 +13,7 @@ from typing import Any
 
 from itirp_client.aio import AsyncClient, RetryPolicy
 from itirp_client.book import Level, OrderBook
+from itirp_client.connection import Addresses
 from itirp_client.errors import (
     DuplicateOrder,
     FieldViolation,
@@ -52,11 +53,13 @@ __all__ = [
 ]
 
 
-def connect(address: str, username: str, password: str, **options: Any) -> Client:
-    """A blocking client, logged in; its token is refreshed before it expires."""
+def connect(address: Addresses, username: str, password: str, **options: Any) -> Client:
+    """A blocking client, logged in; its token is refreshed before it expires. `address`: one
+    "host:port", or several (comma-separated, or a list) of a two-node layout: the client follows
+    the leader."""
     return Client.connect(address, username, password, **options)
 
 
-async def aconnect(address: str, username: str, password: str, **options: Any) -> AsyncClient:
+async def aconnect(address: Addresses, username: str, password: str, **options: Any) -> AsyncClient:
     """An asyncio client, logged in; its token is refreshed before it expires."""
     return await AsyncClient.connect(address, username, password, **options)

@@ -9,34 +9,25 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import grpc
-
 from itirp.v1 import (
-    account_pb2_grpc,
     audit_pb2,
-    audit_pb2_grpc,
     auth_pb2,
-    auth_pb2_grpc,
     common_pb2,
     events_pb2,
     market_data_pb2,
-    market_data_pb2_grpc,
     order_pb2,
-    order_pb2_grpc,
-    reference_data_pb2_grpc,
-    risk_pb2_grpc,
     system_pb2,
-    system_pb2_grpc,
 )
 from itirp_client import _enums
 from itirp_client.aio_accounts import AccountCalls
 from itirp_client.aio_reference import ReferenceDataCalls
 from itirp_client.aio_risk import RiskCalls
 from itirp_client.book import OrderBook
+from itirp_client.connection import Addresses, Connection
 from itirp_client.errors import (
     DuplicateOrder,
     InvalidRequest,
@@ -44,7 +35,6 @@ from itirp_client.errors import (
     NotAuthenticated,
     OrderStateConflict,
     RiskRejected,
-    from_rpc_error,
 )
 from itirp_client.order_entry import OrderEntryCalls
 from itirp_client.streams import (
@@ -56,20 +46,23 @@ from itirp_client.streams import (
     follow_book,
     follow_sequenced,
 )
-from itirp_client.transport import Pem, channel, channel_credentials
+from itirp_client.transport import Pem
 
 __all__ = ["AsyncClient", "RetryPolicy"]
 
 log = logging.getLogger("itirp_client")
 T = TypeVar("T")
 
-_RETRYABLE = (grpc.StatusCode.UNAVAILABLE,)
 _DEFAULT_RETRY = RetryPolicy()
 
 
-class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
-    """One connection to an ITIRP server. Use `await AsyncClient.connect(...)` or
+class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls, Connection):
+    """A session with an ITIRP server. Use `await AsyncClient.connect(...)` or
     `AsyncClient.from_token(...)`; close it with `await client.close()` (or `async with`).
+
+    `address`: one "host:port", several comma-separated ("a:50051,b:50051"), or a list: the nodes
+    of a two-node layout, of which the client uses one at a time (`address`) and follows the
+    leader (see `itirp_client.connection`).
 
     TLS: `ca=` (the server's CA certificate), and for mutual TLS `cert=` and `key=` (the client's
     certificate and key), each a PEM file's path or its bytes; `tls=True` alone trusts the
@@ -77,7 +70,7 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
 
     def __init__(
         self,
-        address: str,
+        address: Addresses,
         *,
         retry: RetryPolicy = _DEFAULT_RETRY,
         refresh_margin: float = 60.0,
@@ -88,26 +81,13 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
         key: Pem | None = None,
         tls: bool | None = None,
     ) -> None:
-        self.address = address
+        super().__init__(
+            address, retry=retry, channel_options=channel_options, sleep=sleep, ca=ca, cert=cert, key=key, tls=tls
+        )
         #: Told when a stream of this client loses the server and when it is back.
         self.stream_observer: StreamObserver | None = None
-        self.retry = retry
-        self._sleep = sleep
         self.refresh_margin = refresh_margin
-        credentials = channel_credentials(ca=ca, cert=cert, key=key, tls=tls)
-        self.tls = credentials is not None
-        self._channel = channel(address, credentials, channel_options)
-        self._auth = auth_pb2_grpc.AuthServiceStub(self._channel)
-        self._orders = order_pb2_grpc.OrderServiceStub(self._channel)
-        self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)
-        self._audit = audit_pb2_grpc.AuditServiceStub(self._channel)
-        self._system = system_pb2_grpc.SystemServiceStub(self._channel)
-        self._market = market_data_pb2_grpc.MarketDataServiceStub(self._channel)
-        self._reference = reference_data_pb2_grpc.ReferenceDataServiceStub(self._channel)
-        self._accounts = account_pb2_grpc.AccountServiceStub(self._channel)
-        self._token = ""
         self._expires_at = 0.0
-        self._credentials: tuple[str, str] | None = None
         self._refresher: asyncio.Task[None] | None = None
         self.username = ""
         self.role = ""
@@ -115,7 +95,7 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    async def connect(cls, address: str, username: str, password: str, **options: Any) -> AsyncClient:
+    async def connect(cls, address: Addresses, username: str, password: str, **options: Any) -> AsyncClient:
         """Log in and keep the session alive (the token is refreshed before it expires)."""
         client = cls(address, **options)
         try:
@@ -126,7 +106,7 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
         return client
 
     @classmethod
-    async def from_token(cls, address: str, token: str, **options: Any) -> AsyncClient:
+    async def from_token(cls, address: Addresses, token: str, **options: Any) -> AsyncClient:
         """Resume a session from a saved token (refreshed before it expires, while it is valid)."""
         client = cls(address, **options)
         client._token = token
@@ -139,7 +119,7 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
         return client
 
     @classmethod
-    async def by_certificate(cls, address: str, *, cert: Pem, key: Pem, **options: Any) -> AsyncClient:
+    async def by_certificate(cls, address: Addresses, *, cert: Pem, key: Pem, **options: Any) -> AsyncClient:
         """A session by mutual TLS alone, on a server started with `--tls-client-cert-users`: the
         user the client certificate's CN names, with no login and no token to refresh."""
         client = cls(address, cert=cert, key=key, **options)
@@ -156,7 +136,7 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._refresher
-        await self._channel.close()
+        await self._close_channels()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -176,6 +156,7 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
 
     def _session(self, token: str, expires_at: float, username: str, role: str) -> None:
         self._token, self._expires_at = token, expires_at
+        self._moved = False
         self.username, self.role = username, role.removeprefix("ROLE_")
         if self._refresher is None or self._refresher.done():
             self._refresher = asyncio.get_running_loop().create_task(self._keep_fresh(), name="itirp-client-refresh")
@@ -202,40 +183,6 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
                     except ItirpError as again:
                         log.warning("re-login failed: %s", again)
                 await asyncio.sleep(min(5.0, max(0.5, self._expires_at - time.time())))
-
-    def _metadata(self, correlation_id: str | None = None) -> tuple[tuple[str, str], ...]:
-        md: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {self._token}"),) if self._token else ()
-        if correlation_id:
-            md += (("x-correlation-id", correlation_id),)
-        return md
-
-    async def _call(
-        self,
-        rpc: Callable[..., Awaitable[T]],
-        request: Any,
-        *,
-        correlation_id: str | None = None,
-        retry: bool = True,
-        on_retry_error: Callable[[ItirpError, int], Awaitable[T | None]] | None = None,
-    ) -> T:
-        attempt = 1
-        while True:
-            try:
-                return await rpc(request, metadata=self._metadata(correlation_id))
-            except grpc.aio.AioRpcError as exc:
-                error = from_rpc_error(exc)
-                if attempt > 1 and on_retry_error is not None:
-                    recovered = await on_retry_error(error, attempt)
-                    if recovered is not None:
-                        return recovered
-                # the server's RetryInfo, else backoff; a longer wait than the policy allows is the caller's call
-                delay = self.retry.delay(attempt) if error.retry_after is None else error.retry_after
-                if not retry or exc.code() not in _RETRYABLE or attempt >= self.retry.attempts:
-                    raise error from None
-                if delay > self.retry.max_delay:
-                    raise error from None
-                await self._sleep(delay)
-                attempt += 1
 
     # ------------------------------------------------------------------ auth
 
@@ -560,12 +507,19 @@ class AsyncClient(ReferenceDataCalls, RiskCalls, AccountCalls, OrderEntryCalls):
         return True
 
     def _resumable(self, open_call: Callable[[int], StreamCall], position: int, name: str) -> Resumable:
+        opened_at = [self.address]  # where the stream's current call went
+
+        def open_here(after: int) -> StreamCall:
+            opened_at[0] = self.address
+            return open_call(after)
+
         return Resumable(
-            open_call,
+            open_here,
             position,
             retry=self.retry,
             sleep=self._sleep,
             relogin=self._relogin,
             name=name,
             observer=self.stream_observer,
+            follow=lambda error: self._follow_stream(error, opened_at[0]),
         )

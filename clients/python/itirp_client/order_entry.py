@@ -82,11 +82,14 @@ class OrderEntrySession:
         self.heartbeats = 0
 
     async def _open(self, request: order_pb2.OrderEntryOpen) -> None:
+        """Open the session; a failure raises the call's `grpc.aio.AioRpcError` (the client's call
+        loop types it, and may open again elsewhere: see `open_session`)."""
         try:
             await self._call.write(order_pb2.OrderEntryRequest(open=request))
             first = await self._call.read()
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        except grpc.RpcError:
+            self._call.cancel()
+            raise
         self.session_id = first.opened.session_id
         loop = asyncio.get_running_loop()
         self._reader = loop.create_task(self._read(), name="itirp-client-order-entry")
@@ -231,11 +234,21 @@ async def open_session(
 ) -> OrderEntrySession:
     """Open an order-entry session on an `AsyncClient` (use it as `async with await
     open_session(client, ...)`, or close it with `await session.close()`). Asyncio only: the
-    blocking client has no sessions."""
-    session = OrderEntrySession(client._orders.OrderEntry(metadata=client._metadata()))
-    await session._open(
-        order_pb2.OrderEntryOpen(
-            cancel_on_disconnect=cancel_on_disconnect, heartbeat_seconds=heartbeat_seconds, name=name
-        )
+    blocking client has no sessions.
+
+    The opening goes through the client's call loop, so it follows the leader like a unary call
+    (NOT_LEADER: opened again at the leader named; with several addresses, a connection failure:
+    the next one). A session that is cut is not reopened: its waiting futures fail with
+    `ServerUnavailable`; open a new one (it goes to the client's current address, the leader once
+    a call has found it)."""
+    request = order_pb2.OrderEntryOpen(
+        cancel_on_disconnect=cancel_on_disconnect, heartbeat_seconds=heartbeat_seconds, name=name
     )
-    return session
+
+    async def open_once(request: order_pb2.OrderEntryOpen, metadata: Any) -> OrderEntrySession:
+        session = OrderEntrySession(client._orders.OrderEntry(metadata=metadata))
+        await session._open(request)
+        return session
+
+    opened: OrderEntrySession = await client._call(open_once, request)
+    return opened

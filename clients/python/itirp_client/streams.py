@@ -5,7 +5,10 @@ streams.
 `Resumable` opens a call from its resume point (`position`), hands out what the call sends, and
 when the call fails with something worth retrying it waits (the server's `RetryInfo`, else
 exponential backoff with jitter) and opens a new call: from the `resume_from_sequence` the server
-named, or from the last sequence the reader recorded. A stream the server ended because its
+named, or from the last sequence the reader recorded. With a `follow` hook (the client's: several
+addresses, a two-node layout), a failure another node may not have moves the client's current
+address first, and the new call opens there (the event log's sequences are the same on every node,
+so the stream goes on with no gap and no duplicate). A stream the server ended because its
 token expired or its user's role changed is opened again with a renewed token (refreshed, else a
 fresh login); one ended by a logout, a disable or a password change is not. Attempts are
 bounded: after `RetryPolicy.attempts * 4` failures in a row (none of them followed by a message)
@@ -26,6 +29,7 @@ import grpc
 
 from itirp_client.book import LiveBook, OrderBook
 from itirp_client.errors import ItirpError, NotAuthenticated, Reason, from_rpc_error
+from itirp_client.failover import Move
 
 __all__ = ["Resumable", "RetryPolicy", "StreamCall", "StreamObserver", "follow_book", "follow_sequenced"]
 
@@ -42,12 +46,17 @@ RELOGIN_REASONS = frozenset({Reason.TOKEN_EXPIRED, Reason.TOKEN_INVALID, Reason.
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Retries of UNAVAILABLE: exponential backoff with jitter. A stream gives up after
-    `attempts * 4` failed calls in a row, or never with `forever` (a terminal's live view)."""
+    `attempts * 4` failed calls in a row, or never with `forever` (a terminal's live view).
+
+    `failover_seconds`: how long a unary call keeps looking for a node that answers (a leader
+    being replaced: NOT_LEADER naming no leader, or a connection failure with several addresses),
+    counted as the waits between attempts; enough to cover a takeover (a 5 s lease by default)."""
 
     attempts: int = 6
     base_delay: float = 0.1
     max_delay: float = 3.0
     forever: bool = False
+    failover_seconds: float = 15.0
 
     def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Between half and all of `base_delay * 2**(attempt-1)`, capped at `max_delay`."""
@@ -99,6 +108,7 @@ class Resumable:
         relogin: Callable[[], Awaitable[bool]] | None = None,
         name: str = "the stream",
         observer: StreamObserver | None = None,
+        follow: Callable[[ItirpError], Move | None] | None = None,
     ) -> None:
         self.position = position
         self.resubscriptions = 0
@@ -108,6 +118,8 @@ class Resumable:
         self._relogin = relogin
         self._name = name
         self._observer = observer
+        self._follow = follow
+        self._hopped = False  # the last failure sent the stream straight to a named leader
         self._lost = False  # the last call failed; the next message says it is back
         self._failures = 0  # failed calls in a row (reset by a message)
         self._resyncs = 0  # resubscriptions asked for in a row (reset by progress())
@@ -131,7 +143,7 @@ class Resumable:
             call = self._open(self.position)
             try:
                 while (item := await call.read()) is not grpc.aio.EOF:
-                    self._failures = 0
+                    self._failures, self._hopped = 0, False
                     if self._lost:
                         self._lost = False
                         if self._observer is not None:
@@ -169,8 +181,15 @@ class Resumable:
             raise error from None
         if error.resume_from_sequence is not None:
             self.position = max(self.position, error.resume_from_sequence)
+        # another node may serve it (a connection failure, a node going away, NOT_LEADER): the
+        # client moves its current address, and the next call opens there
+        moved = self._follow(error) if self._follow is not None else None
         delay = error.retry_after
-        if delay is None:
+        # the node named the leader: straight there, once in a row (nodes naming each other wait)
+        hop = self._hopped = moved is Move.LEADER and not self._hopped
+        if hop:
+            delay = 0.0
+        elif moved is not None or delay is None:  # the wait a node asked for is its own
             delay = self._retry.delay(min(self._failures, self._retry.attempts))
         log.info("%s: %s (%s); reconnecting in %.2f s", self._name, error.code, error.reason or "-", delay)
         if self._observer is not None:

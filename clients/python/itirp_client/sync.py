@@ -27,6 +27,7 @@ from itirp.v1 import (
 )
 from itirp_client.aio import AsyncClient
 from itirp_client.book import OrderBook
+from itirp_client.connection import Addresses
 from itirp_client.transport import Pem
 
 __all__ = ["Client"]
@@ -58,7 +59,7 @@ class Client:
         self._client = client
 
     @classmethod
-    def connect(cls, address: str, username: str, password: str, **options: Any) -> Client:
+    def connect(cls, address: Addresses, username: str, password: str, **options: Any) -> Client:
         runner = _LoopThread()
         try:
             client = runner.run(AsyncClient.connect(address, username, password, **options))
@@ -68,7 +69,7 @@ class Client:
         return cls(runner, client)
 
     @classmethod
-    def from_token(cls, address: str, token: str, **options: Any) -> Client:
+    def from_token(cls, address: Addresses, token: str, **options: Any) -> Client:
         runner = _LoopThread()
         try:
             client = runner.run(AsyncClient.from_token(address, token, **options))
@@ -78,7 +79,7 @@ class Client:
         return cls(runner, client)
 
     @classmethod
-    def by_certificate(cls, address: str, *, cert: Pem, key: Pem, **options: Any) -> Client:
+    def by_certificate(cls, address: Addresses, *, cert: Pem, key: Pem, **options: Any) -> Client:
         runner = _LoopThread()
         try:
             client = runner.run(AsyncClient.by_certificate(address, cert=cert, key=key, **options))
@@ -102,6 +103,15 @@ class Client:
     @property
     def token(self) -> str:
         return self._client.token
+
+    @property
+    def address(self) -> str:
+        """The address calls go to now (the leader, once a write has found it)."""
+        return self._client.address
+
+    @property
+    def addresses(self) -> list[str]:
+        return self._client.addresses
 
     @property
     def username(self) -> str:

@@ -83,6 +83,7 @@ def test_every_command_group_registers_its_commands_in_help_order() -> None:
         "limits",
         "kill-switch",
         "audit",
+        "info",
         "metrics",
     ]
     commands = (

@@ -22,11 +22,15 @@ command until it expires or you log out:
     itirp-cli audit tail --type ORDER_CREATED --type RISK_CHECK_FAILED               # COMPLIANCE
     itirp-cli audit trail 5f0c...                    # an order id or a correlation id
     itirp-cli audit verify
+    itirp-cli info                                   # the server: version, node, role, term, leader, store
     itirp-cli metrics
+    itirp-cli --server 10.0.0.1:50051,10.0.0.2:50051 orders   # a two-node layout: follows the leader
     itirp-cli --json orders | jq '.orders[].status'  # one JSON document (streams: one per line)
     itirp-cli logout
 
-The server is `--server HOST:PORT`, else `$ITIRP_SERVER`, else 127.0.0.1:50051. Tokens are kept in
+The server is `--server HOST:PORT`, else `$ITIRP_SERVER`, else 127.0.0.1:50051; several
+comma-separated addresses (the nodes of a two-node layout) are tried in turn, and writes follow
+the leader. Tokens are kept in
 `$ITIRP_CLI_CONFIG`, else `$XDG_CONFIG_HOME/itirp/tokens.json`, else `~/.config/itirp/tokens.json`,
 one per server. Results go to stdout, messages to stderr.
 

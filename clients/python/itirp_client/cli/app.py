@@ -25,6 +25,7 @@ from itirp_client.cli.base import (
     Handler,
     Transport,
     say,
+    servers,
 )
 from itirp_client.cli.tokens import session_expired
 from itirp_client.errors import (
@@ -52,9 +53,10 @@ def _globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
     default_server = os.environ.get("ITIRP_SERVER") or DEFAULT_SERVER
     parser.add_argument(
         "--server",
-        metavar="HOST:PORT",
+        metavar="HOST:PORT[,HOST:PORT]",
+        type=servers,
         default=default_server if top else argparse.SUPPRESS,
-        help=f"the ITIRP server (env ITIRP_SERVER; now {default_server})",
+        help=f"the ITIRP server, or the nodes of a two-node layout (env ITIRP_SERVER; now {default_server})",
     )
     for flag, env, meaning in (
         ("--ca", "ITIRP_CA", "TLS: the CA certificate (PEM) the server's certificate must chain to"),

@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
 
+from itirp_client.failover import parse_addresses
+
 __all__ = [
     "DEFAULT_SERVER",
     "EPILOG",
@@ -35,6 +37,7 @@ __all__ = [
     "positive_int",
     "run_until_interrupted",
     "say",
+    "servers",
     "upper_choice",
 ]
 
@@ -57,7 +60,8 @@ exit codes:
   3  refused (not logged in, not allowed, invalid, not found, duplicate, wrong state, too many requests)
 130  interrupted (Ctrl-C ends `watch`, `audit tail`, `trades` and `book --watch` with 0)
 
-The server is --server, else $ITIRP_SERVER, else 127.0.0.1:50051. Tokens live in $ITIRP_CLI_CONFIG,
+The server is --server, else $ITIRP_SERVER, else 127.0.0.1:50051; several comma-separated addresses
+(a two-node layout: a,b) are tried in turn, and writes follow the leader. Tokens live in $ITIRP_CLI_CONFIG,
 else $XDG_CONFIG_HOME/itirp/tokens.json, else ~/.config/itirp/tokens.json (mode 0600).
 TLS: --ca (the server's CA certificate, $ITIRP_CA), and for mutual TLS --cert and --key (this
 client's certificate and key, $ITIRP_CERT, $ITIRP_KEY); without them the connection is plaintext.
@@ -143,6 +147,15 @@ def decimal(text: str) -> str:
     if not value.is_finite() or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
     return text
+
+
+def servers(text: str) -> str:
+    """One HOST:PORT, or several comma-separated (the nodes of a two-node layout), written one
+    way ("a:1, b:2" -> "a:1,b:2"): the saved token is kept under that text."""
+    try:
+        return ",".join(parse_addresses(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a server address: {text!r}") from None
 
 
 def positive_int(text: str) -> int:

@@ -17,14 +17,21 @@ __all__ = ["follow"]
 
 
 class _Reporter:
-    """Says on stderr when the live view has lost the server, and when it is back."""
+    """Says on stderr when the live view has lost the server, and when it is back (and, with
+    several addresses, at which one it tries and resumed)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def _where(self, at: str) -> str:
+        return f"{at} {self._client.address} " if len(self._client.addresses) > 1 else ""
 
     def lost(self, name: str, error: ItirpError, retry_in: float) -> None:
         why = error.reason or error.code
-        say(f"reconnecting… ({name}: {why}); trying again in {retry_in:.1f} s")
+        say(f"reconnecting… ({name}: {why}); trying again {self._where('at')}in {retry_in:.1f} s")
 
     def resumed(self, name: str, position: int) -> None:
-        say(f"resumed from sequence {position}")
+        say(f"resumed from sequence {position}" + (f" at {self._client.address}" if self._where("at") else ""))
 
 
 async def follow(
@@ -39,7 +46,7 @@ async def follow(
     seen = 0
     async with async_session(ctx.server, ctx.transport) as client:
         client.retry = dataclasses.replace(client.retry, forever=True, max_delay=5.0)  # a live view keeps trying
-        client.stream_observer = _Reporter()
+        client.stream_observer = _Reporter(client)
         stream = await open_stream(client)
         async with contextlib.aclosing(stream):
             async for item in stream:

@@ -1,4 +1,4 @@
-"""`metrics`: the server's own numbers."""
+"""`info`: the server (and in a two-node layout, the node and who leads); `metrics`: its numbers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,35 @@ __all__ = ["register"]
 
 
 def register(add: AddCommand) -> None:
+    add("info", "the server: version, uptime, node, role, term, leader, store", cmd_info)
     add("metrics", "system metrics: orders, events, circuit breaker, risk, submit latency", cmd_metrics)
+
+
+def node_role(role: int) -> str:
+    return system_pb2.NodeRole.Name(role).removeprefix("NODE_ROLE_") if role else "-"
+
+
+def cmd_info(ctx: Context) -> int:
+    with session(ctx.server, ctx.transport) as client:
+        info = client.system_info()
+        address = client.address
+    if ctx.json:
+        emit_json({**as_dict(info), "address": address})
+        return EXIT_OK
+    pairs: list[tuple[str, Any]] = [
+        ("server", f"{info.name} {info.version}"),
+        ("address", address),  # the node that answered (of those --server names)
+        ("node", info.node_id or "-"),
+        ("role", node_role(info.role)),
+        ("term", info.term),
+        ("leader", info.leader_address or "-"),
+        ("store", info.store or "-"),
+        ("read only", "yes" if info.read_only else "no"),
+        ("started", when(info.start_time)),
+        ("uptime", f"{info.uptime.seconds} s"),
+    ]
+    print(key_values(pairs))
+    return EXIT_OK
 
 
 def cmd_metrics(ctx: Context) -> int:
