@@ -303,7 +303,7 @@ def _grpc_server(
         SystemServicer(
             trading, app.store, started_at=started_at, clock=clock, demo_users=config.auth.demo_users,
             read_only=config.read_only, node=lambda: app.status, store_kind=config.store.kind,
-        ),  # fmt: skip
+        ),
         server,
     )
     order_pb2_grpc.add_OrderServiceServicer_to_server(
