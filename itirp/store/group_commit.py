@@ -154,14 +154,14 @@ class GroupCommitStore:
 
     # ------------------------------------------------------------------ append
 
-    def _refuse(self, why: str) -> PendingAppend:
+    def _refuse(self, error: StoreError) -> PendingAppend:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            raise StoreError(why) from None
+            raise error from None
         fut = PendingAppend(loop=loop)
         fut.events = []
-        fut.set_exception(StoreError(why))
+        fut.set_exception(error)
         return fut
 
     def refusal(self) -> StoreError | None:
@@ -185,7 +185,7 @@ class GroupCommitStore:
         """
         refusal = self.refusal()
         if refusal is not None:
-            return self._refuse(str(refusal))
+            return self._refuse(refusal)
         loop = self._loop
         assert loop is not None
         stored = seal(events, last_sequence=self._tail_seq, last_hash=self._tail_hash)
@@ -263,6 +263,21 @@ class GroupCommitStore:
             self._flush()  # everything that arrived during the commit: one transaction
         else:
             self._notify_drained()
+
+    def _adopt(self, batch: list[StoredEvent]) -> None:
+        """Events another writer committed (a follower reading the leader's log), already checked
+        to link onto the head: head and tail move to them and the listeners hear them, exactly as
+        after a commit of our own (once, in order, on the loop)."""
+        if not batch:
+            return
+        last = batch[-1]
+        self._head_seq = self._tail_seq = last.sequence
+        self._head_hash = self._tail_hash = last.hash
+        for listener in tuple(self._listeners):
+            try:
+                listener(batch)
+            except Exception:
+                _logger.exception("event store listener %r failed", listener)
 
     def _commit_failed(self, exc: BaseException) -> None:
         if self._failure is not None:
