@@ -48,6 +48,15 @@ class PendingAppend(asyncio.Future[list[StoredEvent]]):
     events: list[StoredEvent]
 
 
+def _like(failure: StoreError, message: str) -> StoreError:
+    """A new error saying `message`, of the failure's own class with its attributes: an append
+    refused because the store was fenced still raises `FencedError`, which a caller can tell apart."""
+    err = type(failure).__new__(type(failure))
+    err.__dict__.update(failure.__dict__)
+    err.args = (message,)
+    return err
+
+
 class _State(enum.Enum):
     NEW = "new"
     OPEN = "open"
@@ -168,7 +177,7 @@ class GroupCommitStore:
         """The error an append would be refused with now (failed, read-only or not open), or None.
         A command that changes state before it appends (the internal venue's book) asks first."""
         if self._failure is not None:
-            return StoreError(f"event store failed, appends refused: {self._failure}")
+            return _like(self._failure, f"event store failed, appends refused: {self._failure}")
         if self._state is not _State.OPEN:
             return StoreError(f"event store is {self._state.value}")
         if self._read_only:
@@ -294,7 +303,7 @@ class GroupCommitStore:
         _logger.error("event store failed; refusing all further appends: %s", failure)
         for fut in calls:
             if not fut.done():
-                err = StoreError(f"event store failed, append not committed: {failure}")
+                err = _like(failure, f"event store failed, append not committed: {failure}")
                 err.__cause__ = exc
                 fut.set_exception(err)
         self._notify_drained()

@@ -64,6 +64,7 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 _row_of = attrgetter(*COLUMNS)
 _FOLLOW_PAGE = 5000
+_LISTEN_WAIT = 0.2
 _Conn = psycopg.Connection[Any]
 
 
@@ -408,7 +409,8 @@ class PostgresEventStore(GroupCommitStore):
                 with _connect(self._url, f"itirp-listen:{self.node_id}") as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     while not self._listen_stop.is_set():
-                        for _ in conn.notifies(timeout=self._poll_seconds, stop_after=1):
+                        # a short wait, so that stop_following is not held up by a long poll
+                        for _ in conn.notifies(timeout=_LISTEN_WAIT, stop_after=1):
                             if not self.drop_notifications:
                                 loop.call_soon_threadsafe(wake.set)
             except psycopg.Error:
