@@ -28,6 +28,7 @@ __all__ = ["LeaderInfo", "PostgresLease"]
 
 _Conn = psycopg.Connection[Any]
 
+_ACQUIRE_KEY = 0x1717_4C45_4153  # pg_advisory_xact_lock key of acquirers ("ITIRP LEAS")
 _CURRENT = """SELECT term, node_id, address, extract(epoch FROM expires_at - now())::float8,
     expires_at > now() FROM itirp_leader"""
 _TERMINATE = """SELECT count(pg_terminate_backend(pid, 2000)) FROM pg_stat_activity
@@ -61,6 +62,9 @@ def _like_escape(text: str) -> str:
 def _acquire(conn: _Conn, node_id: str, address: str, ttl: float) -> int | None:
     with conn.transaction():
         conn.execute("SET LOCAL lock_timeout = '5s'")
+        # Acquirers queue here, not on the row (a paused writer may hold it FOR SHARE): the second
+        # of two racing nodes then sees the first one's fresh lease, and terminates nobody.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ACQUIRE_KEY,))
         holder = _current(conn)
         if holder is not None and holder.valid:
             return None
@@ -124,7 +128,10 @@ class PostgresLease:
         return info
 
     async def acquire(self) -> int | None:
-        """Take the lease when nobody holds a valid one: the new term, else None."""
+        """Take the lease when nobody holds a valid one: the new term, else None.
+
+        Terminates the backends of other nodes' writers first (see the module docstring). Raises
+        StoreError when the database cannot be reached or a lock is not granted in 5 s."""
         term: int | None = await self._call(_acquire, self.node_id, self.address, self.ttl_seconds)
         return term
 

@@ -130,10 +130,11 @@ def _fenced(term: int, current: int | None) -> FencedError:
 
 
 def _become_writer(conn: _Conn, term: int, application_name: str) -> None:
-    conn.execute("SELECT set_config('application_name', %s, false)", (application_name,))
     current = _current_term(conn, lock=False)
     if current != term:
         raise _fenced(term, current)
+    # The name a takeover looks for (`PostgresLease.acquire` terminates other nodes' writers).
+    conn.execute("SELECT set_config('application_name', %s, false)", (application_name,))
 
 
 def _write_batch(
@@ -327,7 +328,12 @@ class PostgresEventStore(GroupCommitStore):
     # ------------------------------------------------------------------ leadership
 
     async def promote(self, term: int) -> None:
-        """Read the log to its end, then write under fencing token `term` (from the lease)."""
+        """Read the log to its end, then write under fencing token `term`.
+
+        Call it with the term `PostgresLease.acquire` just returned: every commit of an older
+        term that could still land was over before that acquire committed (a takeover waits for
+        commits in flight), so reading to the end now misses nothing. FencedError when the lease
+        is no longer at `term`; the store then stays a follower."""
         base = super().refusal()
         if base is not None:
             raise base

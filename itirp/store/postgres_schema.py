@@ -86,7 +86,7 @@ GRANT SELECT, INSERT, UPDATE ON itirp_leader TO itirp_app;
 GRANT SELECT ON itirp_schema TO itirp_app;
 GRANT pg_signal_backend TO itirp_app;
 """
-"""Run once by the schema's owner after the first start (the store migrates as the owner): a role
+"""Run once by a superuser after the first start (the store migrates as the schema's owner): a role
 `itirp_app` that may read and append events, read and take the lease, read the schema version and
 terminate a stale writer's backend (`pg_signal_backend`, for a takeover), and nothing else: no
 UPDATE, DELETE or TRUNCATE of events. Give it to the servers' logins with

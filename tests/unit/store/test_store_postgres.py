@@ -5,6 +5,7 @@ lease. Every test runs on a real server (tests/pg_server.py), on a fresh databas
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Callable
 
@@ -289,6 +290,41 @@ async def test_a_writer_paused_mid_transaction_does_not_block_a_takeover(opened,
             paused.execute("SELECT 1")  # its backend was terminated, its transaction rolled back
     finally:
         paused.close()
+
+
+async def test_a_real_writer_paused_inside_a_commit_is_cut_off_by_the_takeover(opened, leases, make_event):
+    """A's own writer thread stops half-way through a transaction (a long GC pause, a frozen VM)
+    holding the lease row; B's takeover terminates that backend, and A's queued append is
+    refused as fenced instead of landing behind B's back."""
+    failures: list[StoreError] = []
+    a = await leader(opened, leases, "a", ttl=0.3, on_failure=failures.append)
+    await a.append([make_event()])
+    resume = threading.Event()
+
+    def paused_commit(conn: psycopg.Connection) -> None:
+        conn.execute("BEGIN")
+        conn.execute("SELECT term FROM itirp_leader FOR SHARE")
+        resume.wait(10)
+        conn.execute("COMMIT")
+
+    a._writer.submit(paused_commit, (), lambda result, exc: None)
+    doomed = a.append([make_event()])  # queued behind the paused transaction
+    await asyncio.sleep(0.4)  # a's lease expires meanwhile
+
+    try:
+        term = await asyncio.wait_for(leases("b").acquire(), timeout=10)
+    finally:
+        resume.set()
+    with pytest.raises(FencedError):
+        await doomed
+
+    assert term == 2
+    assert a.failed
+    assert len(failures) == 1
+    b = await opened(node_id="b")
+    await b.promote(term)
+    assert seqs(await b.append([make_event()])) == [2]
+    assert (await b.verify()).ok
 
 
 # ---------------------------------------------------------------------------- offline reads
