@@ -254,6 +254,7 @@ class PostgresEventStore(GroupCommitStore):
         self._writer: Worker[_Conn] | None = None
         self._readers: Worker[_Conn] | None = None
         self._term: int | None = None
+        self._write_term = 0  # the term commits run under: kept by `demote` for appends accepted before
         self.leader_hint: LeaderInfo | None = None
         """Who leads, as the owner last learnt it (the lease); named by `NotLeaderError`."""
         self.drop_notifications = False
@@ -262,7 +263,6 @@ class PostgresEventStore(GroupCommitStore):
         self._follow_task: asyncio.Task[None] | None = None
         self._listen_thread: threading.Thread | None = None
         self._listen_stop = threading.Event()
-        self._wake: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -284,6 +284,7 @@ class PostgresEventStore(GroupCommitStore):
             return
         if self.failed:
             raise StoreError("a failed event store cannot be reopened; create a new one")
+        self._term = None  # every open starts as a follower
         name = f"itirp-reader:{self.node_id}"
         try:
             self._readers = Worker("itirp-pg-reader", functools.partial(_connect, self._url, name),
@@ -347,13 +348,22 @@ class PostgresEventStore(GroupCommitStore):
             await self._writer.call(_become_writer, term, f"itirp-writer:{self.node_id}:{term}")
         except psycopg.Error as exc:
             raise StoreError(f"cannot become the writer: {exc}") from exc
-        self._term = term
+        self._term = self._write_term = term
+
+    def demote(self) -> None:
+        """Stop writing (the lease was lost or given up): new appends are refused with
+        `NotLeaderError` from now on. Appends accepted before still commit under the old term, or
+        fail with `FencedError` if a newer term began. The store does not follow afterwards
+        unless told (`start_following`, once `settle` has returned)."""
+        self._term = None
 
     async def follow_once(self) -> int:
         """Read what the leader committed after the head, check it links on, announce it."""
         read = 0
         async with self._follow_lock:
-            while self._term is None and not self.failed:
+            # Not while our own appends are still in flight (after `demote`): they would be read
+            # back and announced twice.
+            while self._term is None and not self.failed and self._tail_seq == self._head_seq:
                 page: list[StoredEvent] = await self._call_reader(
                     _read_after, self._head_seq, _FOLLOW_PAGE
                 )
@@ -376,7 +386,7 @@ class PostgresEventStore(GroupCommitStore):
         if self._follow_task is not None or self._term is not None:
             return
         loop = asyncio.get_running_loop()
-        self._wake = wake = asyncio.Event()
+        wake = asyncio.Event()
         self._listen_stop.clear()
         self._listen_thread = threading.Thread(
             target=self._listen, args=(loop, wake), name="itirp-pg-listen", daemon=True
@@ -429,8 +439,7 @@ class PostgresEventStore(GroupCommitStore):
 
     def _start_commit(self, batch: list[StoredEvent], inject: BaseException | None) -> None:
         assert self._writer is not None
-        assert self._term is not None
-        self._writer.submit(_write_batch, (batch, inject, self._term, self._url), self._written)
+        self._writer.submit(_write_batch, (batch, inject, self._write_term, self._url), self._written)
 
     def _written(self, _result: None, exc: BaseException | None) -> None:
         if exc is None:

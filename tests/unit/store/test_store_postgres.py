@@ -224,6 +224,22 @@ async def test_promotion_reads_the_log_to_its_end_then_continues_the_chain(opene
     assert (await standby.verify()).ok
 
 
+async def test_a_demoted_leader_commits_what_it_accepted_then_refuses_naming_the_leader(
+    opened, leases, make_event
+):
+    store = await leader(opened, leases, "a")
+    accepted = store.append([make_event(), make_event()])
+
+    store.demote()
+    store.leader_hint = LeaderInfo(term=2, node_id="b", address="b:50051", expires_in=5.0, valid=True)
+
+    assert seqs(await accepted) == [1, 2]
+    with pytest.raises(NotLeaderError) as caught:
+        await store.append([make_event()])
+    assert (caught.value.leader_node, store.is_leader, store.failed) == ("b", False, False)
+    assert await store.follow_once() == 0
+
+
 async def test_the_writer_connection_names_node_and_term(opened, leases, pg_url):
     await leader(opened, leases, "node-7")
 
