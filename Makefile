@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PROTOS := $(wildcard protos/itirp/v1/*.proto)
 PROTOC  = $(BIN)/python -m grpc_tools.protoc -I protos
 
-.PHONY: run test setup lint protos check-protos lint-protos breaking bench clean
+.PHONY: run test setup lint protos check-protos lint-protos breaking bench clean pg-binaries
 
 ## Create the virtual environment and install the server, client and dev tools (once per change of pyproject).
 setup: $(VENV)/.installed
@@ -21,8 +21,15 @@ run: setup
 	$(BIN)/itirp serve
 
 ## Everything CI checks: generated code in sync, buf lint, buf breaking, ruff and mypy --strict, the whole test suite.
-test: setup check-protos lint-protos breaking lint
+test: setup pg-binaries check-protos lint-protos breaking lint
 	$(BIN)/pytest
+
+## The PostgreSQL server binaries the PostgreSQL event store's tests start (tests/pg_server.py):
+## installed from the distribution when no initdb is found, nothing happens when one is.
+pg-binaries:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(sudo -n sh -c 'apt-get update -qq && apt-get install -y postgresql') || \
+		(apt-get update -qq && apt-get install -y postgresql)
 
 ## Lint and strict typing (ruff, mypy --strict as configured in pyproject.toml): zero findings.
 lint: setup

@@ -1,6 +1,12 @@
 """Event store benchmark: durable appends/s, group commit, and listener fan-out.
 
 Run: .venv/bin/python bench/bench_store.py [--events N] [--seconds S] [--dir PATH]
+         [--backends sqlite,postgres] [--database-url URL]
+
+`--backends postgres` runs the same append scenarios on the PostgreSQL store, on a throwaway
+server started in a temp dir by tests/pg_server.py (fsync on), or on `--database-url` (a fresh
+database is best: the store continues whatever log it finds). `orders/s` is events/s / 3: an
+order is about three events in one append.
 
 Every scenario runs on a fresh file in a temp dir (or --dir, to measure a particular disk) and
 is bounded by both an event count and a time limit. For comparison it also times plain
@@ -20,13 +26,25 @@ import collections
 import os
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from itirp.store import MemoryEventStore, NewEvent, SqliteEventStore, StoredEvent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/pg_server.py
+
+from itirp.store import (
+    MemoryEventStore,
+    NewEvent,
+    PostgresEventStore,
+    PostgresLease,
+    SqliteEventStore,
+    StoredEvent,
+)
 from itirp.store.group_commit import GroupCommitStore
 
 PAYLOAD = b"\x0a\x24" + b"x" * 80  # about the size of an OrderCreated message
@@ -153,6 +171,41 @@ async def fanout(path: Path, listeners: int, max_events: int, max_seconds: float
     return row
 
 
+@asynccontextmanager
+async def postgres_writer(url: str) -> AsyncIterator[PostgresEventStore]:
+    """A PostgreSQL store promoted under a fresh lease term, released and closed afterwards."""
+    store = PostgresEventStore(url, node_id="bench")
+    await store.open()
+    lease = PostgresLease(url, node_id="bench", address="bench", ttl_seconds=600)
+    term = await lease.acquire()
+    if term is None:
+        raise SystemExit(f"the lease on {url} is held by another node: {await lease.current()}")
+    try:
+        await store.promote(term)
+        yield store
+    finally:
+        await store.close()
+        await lease.release(term)
+        await lease.close()
+
+
+async def run_postgres(database: Callable[[], str], events: int, seconds: float) -> list[Row]:
+    rows: list[Row] = []
+    async with postgres_writer(database()) as store:
+        rows.append(
+            await drive(store, callers=1, per_call=1, max_events=min(events, 2_000),
+                        max_seconds=seconds, name="postgres, 1 caller, await each")
+        )  # fmt: skip
+    for per_call, label in ((1, "64 callers x 1 event"), (3, "64 callers x 3 events (orders)")):
+        async with postgres_writer(database()) as store:
+            rows.append(
+                await drive(store, callers=64, per_call=per_call, max_events=events,
+                            max_seconds=seconds, name=f"postgres, {label}",
+                            note=f"{per_call}-event calls")
+            )  # fmt: skip
+    return rows
+
+
 async def run(base: Path, events: int, seconds: float) -> list[Row]:
     rows: list[Row] = []
 
@@ -217,7 +270,7 @@ async def run(base: Path, events: int, seconds: float) -> list[Row]:
 
 def report(rows: list[Row]) -> None:
     head = (
-        f"{'scenario':44} {'events':>7} {'secs':>6} {'events/s':>10} {'calls/s':>9}"
+        f"{'scenario':44} {'events':>7} {'secs':>6} {'events/s':>10} {'orders/s':>9} {'calls/s':>9}"
         f" {'us/append':>9}  commits: batch mean/p50/max"
     )
     print(head)
@@ -229,7 +282,7 @@ def report(rows: list[Row]) -> None:
         else:
             b = "1 per event"
         print(
-            f"{r.name:44} {r.events:7d} {r.seconds:6.2f} {r.rate:10,.0f}"
+            f"{r.name:44} {r.events:7d} {r.seconds:6.2f} {r.rate:10,.0f} {r.rate / 3:9,.0f}"
             f" {r.calls / r.seconds:9,.0f} {r.append_us:9.1f}  {b}"
         )
         if r.note:
@@ -241,12 +294,38 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=30_000, help="cap per scenario")
     parser.add_argument("--seconds", type=float, default=10.0, help="time cap per scenario")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the files")
+    parser.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--database-url", default=None, help="postgres: this database, not a throwaway server")
     args = parser.parse_args()
+    backends = {b.strip() for b in args.backends.split(",") if b.strip()}
+    if unknown := backends - {"sqlite", "postgres"}:
+        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         cpus = os.cpu_count()
         print(f"event store benchmark in {tmp}: sqlite {sqlite3.sqlite_version}, {cpus} CPUs")
-        rows = asyncio.run(run(Path(tmp), args.events, args.seconds))
+        if "sqlite" in backends:
+            rows += asyncio.run(run(Path(tmp), args.events, args.seconds))
+        if "postgres" in backends:
+            rows += postgres_rows(args.database_url, args.events, args.seconds, args.dir)
     report(rows)
+
+
+def postgres_rows(url: str | None, events: int, seconds: float, parent: Path | None) -> list[Row]:
+    if url is not None:
+        return asyncio.run(run_postgres(lambda: url, events, seconds))
+    import psycopg
+
+    from tests.pg_server import start_server
+
+    server = start_server(fsync=True, parent=str(parent) if parent else None)
+    try:
+        with psycopg.connect(server.url) as db:
+            version = db.execute("SHOW server_version").fetchone()[0]
+        print(f"postgres {version} on {server.root} (fsync on, synchronous_commit on)")
+        return asyncio.run(run_postgres(server.create_database, events, seconds))
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

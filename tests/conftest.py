@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -11,6 +11,7 @@ import pytest
 from itirp.config import Config, Secret
 from itirp.server import RunningServer, serve
 from itirp.v1 import auth_pb2, auth_pb2_grpc
+from tests.pg_server import PgServer, PgServerError, start_server
 
 TEST_SECRET = "test-secret-for-hs256-0123456789abcdef"
 DEMO = {
@@ -183,3 +184,24 @@ class ScriptedVenue:
         self.reports[order_id] = report
         for listener in self.listeners:
             listener(report)
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One real PostgreSQL server for the whole session (tests/pg_server.py). Missing binaries
+    fail the test, they do not skip it: CI installs them (`make pg-binaries`)."""
+    try:
+        server = start_server()
+    except PgServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty database on the session's server (isolated per test, a few ms)."""
+    return pg_server.create_database()

@@ -2,8 +2,9 @@
 
 Event sourcing is the platform's memory and compliance's evidence: an acknowledged event is
 never lost, the event loop never waits on the disk, and any edit, deletion or reordering of
-stored rows is detectable (`verify`). Backends: `MemoryEventStore` (tests) and
-`SqliteEventStore` (one file, WAL); both follow `EventStore`.
+stored rows is detectable (`verify`). Backends: `MemoryEventStore` (tests), `SqliteEventStore`
+(one file, WAL) and `PostgresEventStore` (a shared database, one leader under a lease:
+`PostgresLease`); all follow `EventStore`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from itirp.store.base import CommitListener, EventQuery, EventStore, by_correlation, by_order
-from itirp.store.errors import StoreError, TamperedLogError
+from itirp.store.errors import FencedError, LeaderInfo, NotLeaderError, StoreError, TamperedLogError
 from itirp.store.records import (
     GENESIS_HASH,
     NewEvent,
@@ -25,7 +26,9 @@ from itirp.store.records import (
 
 if TYPE_CHECKING:
     from itirp.store.group_commit import PendingAppend
+    from itirp.store.lease import PostgresLease
     from itirp.store.memory import MemoryEventStore
+    from itirp.store.postgres import PostgresEventStore, iter_events_pg
     from itirp.store.sqlite import SqliteEventStore, iter_events_sync
 
 # The backends (asyncio, sqlite3, threads) load on first use, so that importing the pure record
@@ -35,6 +38,9 @@ _BACKENDS = {
     "MemoryEventStore": "itirp.store.memory",
     "SqliteEventStore": "itirp.store.sqlite",
     "iter_events_sync": "itirp.store.sqlite",
+    "PostgresEventStore": "itirp.store.postgres",
+    "iter_events_pg": "itirp.store.postgres",
+    "PostgresLease": "itirp.store.lease",
 }
 
 
@@ -50,9 +56,14 @@ __all__ = [
     "CommitListener",
     "EventQuery",
     "EventStore",
+    "FencedError",
+    "LeaderInfo",
     "MemoryEventStore",
     "NewEvent",
+    "NotLeaderError",
     "PendingAppend",
+    "PostgresEventStore",
+    "PostgresLease",
     "SqliteEventStore",
     "StoreError",
     "StoredEvent",
@@ -62,6 +73,7 @@ __all__ = [
     "by_order",
     "canonical_bytes",
     "compute_hash",
+    "iter_events_pg",
     "iter_events_sync",
     "verify_chain",
 ]

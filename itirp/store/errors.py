@@ -4,6 +4,11 @@ Two kinds only, because callers react to exactly two situations: the store canno
 events any more (`StoreError`: the server turns NOT_SERVING and refuses work), and the stored log
 has been altered (`TamperedLogError`: compliance must investigate; the server refuses to start on
 such a log unless told otherwise).
+
+With a shared database (PostgreSQL) two more refusals are `StoreError`s too, because the caller's
+reaction is the same (this node takes no writes) plus a pointer: `NotLeaderError` (this node is a
+follower; the leader is named so a client can be sent there) and `FencedError` (this node was the
+writer, but another node took the lease over: the store fails for good).
 """
 
 from __future__ import annotations
@@ -11,6 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["FencedError", "LeaderInfo", "NotLeaderError", "StoreError", "TamperedLogError"]
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderInfo:
+    """Who holds the writer's lease, as the database saw it: `term` is the fencing token (it
+    grows by one per takeover), `expires_in` seconds by the database's clock (negative once
+    expired), `valid` whether it had not expired then."""
+
+    term: int
+    node_id: str
+    address: str
+    expires_in: float
+    valid: bool
 
 
 class StoreError(Exception):
@@ -30,28 +48,21 @@ class TamperedLogError(StoreError):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class LeaderInfo:
-    """Who holds the lease of a PostgreSQL log: the term (fencing token), the node and where
-    terminals reach it, how long the lease has left by the database's clock, and whether it is
-    still valid."""
-
-    term: int
-    node_id: str
-    address: str
-    expires_in: float
-    valid: bool
-
-
 class NotLeaderError(StoreError):
-    """This node does not append (a standby, or a leader that stepped down); the leader, if known."""
+    """This store follows another writer: appends go to the leader (named when known)."""
 
-    def __init__(self, message: str, *, leader_node: str = "", leader_address: str = "", term: int = 0) -> None:
+    def __init__(self, message: str, *, leader: LeaderInfo | None = None) -> None:
         super().__init__(message)
-        self.leader_node = leader_node
-        self.leader_address = leader_address
-        self.term = term
+        self.leader_node = leader.node_id if leader is not None else ""
+        self.leader_address = leader.address if leader is not None else ""
+        self.term = leader.term if leader is not None else 0
 
 
 class FencedError(StoreError):
-    """A commit refused by the database because a newer term holds the lease: this leader lost it."""
+    """A commit found that the lease moved on to a newer term: another node writes now, so this
+    store's transaction was rolled back and the store has failed."""
+
+    def __init__(self, message: str, *, term: int, current_term: int | None) -> None:
+        super().__init__(message)
+        self.term = term
+        self.current_term = current_term

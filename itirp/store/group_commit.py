@@ -48,6 +48,15 @@ class PendingAppend(asyncio.Future[list[StoredEvent]]):
     events: list[StoredEvent]
 
 
+def _like(failure: StoreError, message: str) -> StoreError:
+    """A new error saying `message`, of the failure's own class with its attributes: an append
+    refused because the store was fenced still raises `FencedError`, which a caller can tell apart."""
+    err = type(failure).__new__(type(failure))
+    err.__dict__.update(failure.__dict__)
+    err.args = (message,)
+    return err
+
+
 class _State(enum.Enum):
     NEW = "new"
     OPEN = "open"
@@ -154,21 +163,21 @@ class GroupCommitStore:
 
     # ------------------------------------------------------------------ append
 
-    def _refuse(self, why: str) -> PendingAppend:
+    def _refuse(self, error: StoreError) -> PendingAppend:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            raise StoreError(why) from None
+            raise error from None
         fut = PendingAppend(loop=loop)
         fut.events = []
-        fut.set_exception(StoreError(why))
+        fut.set_exception(error)
         return fut
 
     def refusal(self) -> StoreError | None:
         """The error an append would be refused with now (failed, read-only or not open), or None.
         A command that changes state before it appends (the internal venue's book) asks first."""
         if self._failure is not None:
-            return StoreError(f"event store failed, appends refused: {self._failure}")
+            return _like(self._failure, f"event store failed, appends refused: {self._failure}")
         if self._state is not _State.OPEN:
             return StoreError(f"event store is {self._state.value}")
         if self._read_only:
@@ -185,7 +194,7 @@ class GroupCommitStore:
         """
         refusal = self.refusal()
         if refusal is not None:
-            return self._refuse(str(refusal))
+            return self._refuse(refusal)
         loop = self._loop
         assert loop is not None
         stored = seal(events, last_sequence=self._tail_seq, last_hash=self._tail_hash)
@@ -264,6 +273,21 @@ class GroupCommitStore:
         else:
             self._notify_drained()
 
+    def _adopt(self, batch: list[StoredEvent]) -> None:
+        """Events another writer committed (a follower reading the leader's log), already checked
+        to link onto the head: head and tail move to them and the listeners hear them, exactly as
+        after a commit of our own (once, in order, on the loop)."""
+        if not batch:
+            return
+        last = batch[-1]
+        self._head_seq = self._tail_seq = last.sequence
+        self._head_hash = self._tail_hash = last.hash
+        for listener in tuple(self._listeners):
+            try:
+                listener(batch)
+            except Exception:
+                _logger.exception("event store listener %r failed", listener)
+
     def _commit_failed(self, exc: BaseException) -> None:
         if self._failure is not None:
             return
@@ -279,7 +303,7 @@ class GroupCommitStore:
         _logger.error("event store failed; refusing all further appends: %s", failure)
         for fut in calls:
             if not fut.done():
-                err = StoreError(f"event store failed, append not committed: {failure}")
+                err = _like(failure, f"event store failed, append not committed: {failure}")
                 err.__cause__ = exc
                 fut.set_exception(err)
         self._notify_drained()

@@ -22,9 +22,7 @@ import contextlib
 import fcntl
 import functools
 import os
-import queue
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from operator import attrgetter
 from pathlib import Path
@@ -41,6 +39,7 @@ from itirp.store.records import (
     verify_chain,
 )
 from itirp.store.sqlite_files import ReadOnlyFile
+from itirp.store.workers import Worker as _Worker
 
 __all__ = ["SCHEMA_VERSION", "SqliteEventStore", "iter_events_sync"]
 
@@ -134,77 +133,6 @@ def iter_events_sync(path: str | os.PathLike[str], after: int = 0) -> Iterator[S
     finally:
         conn.close()
         source.close()
-
-
-# ---------------------------------------------------------------------------- threads
-
-_Done = Callable[[Any, BaseException | None], None]
-_STOP = object()
-
-
-class _Worker:
-    """`threads` threads, each with its own connection, serving jobs from one queue.
-
-    A job is `fn(conn, *args)`; its outcome goes back to the loop with one
-    `call_soon_threadsafe`, never by polling.
-    """
-
-    def __init__(self, name: str, connect: Callable[[], sqlite3.Connection], threads: int) -> None:
-        self._connect = connect
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._loop = asyncio.get_running_loop()
-        self._threads = [
-            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
-            for i in range(threads)
-        ]
-        for t in self._threads:
-            t.start()
-
-    def _run(self) -> None:
-        conn: sqlite3.Connection | None = None
-        loop = self._loop
-        try:
-            while (job := self._queue.get()) is not _STOP:
-                fn, args, done = job
-                try:
-                    if conn is None:
-                        conn = self._connect()
-                    result, exc = fn(conn, *args), None
-                except BaseException as e:  # noqa: BLE001 - handed back to the loop: a waiting future raises it, a commit fails the store
-                    result, exc = None, e
-                try:
-                    loop.call_soon_threadsafe(done, result, exc)
-                except RuntimeError:  # the loop is gone; nobody is waiting any more
-                    return
-        finally:
-            if conn is not None:
-                conn.close()
-
-    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: _Done) -> None:
-        self._queue.put((fn, args, done))
-
-    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        fut = self._loop.create_future()
-
-        def done(result: Any, exc: BaseException | None) -> None:
-            if fut.done():
-                return
-            if exc is not None:
-                fut.set_exception(exc)
-            else:
-                fut.set_result(result)
-
-        self.submit(fn, args, done)
-        return await fut
-
-    async def stop(self) -> None:
-        for _ in self._threads:
-            self._queue.put(_STOP)
-        await asyncio.to_thread(self._join)
-
-    def _join(self) -> None:
-        for t in self._threads:
-            t.join()
 
 
 # ---------------------------------------------------------------------------- jobs (threads)
@@ -328,8 +256,8 @@ class SqliteEventStore(GroupCommitStore):
             raise ValueError("readers must be >= 1")
         self._path = Path(path)
         self._n_readers = readers
-        self._writer: _Worker | None = None
-        self._readers: _Worker | None = None
+        self._writer: _Worker[sqlite3.Connection] | None = None
+        self._readers: _Worker[sqlite3.Connection] | None = None
         self._lock_fd: int | None = None
         self._source: ReadOnlyFile | None = None  # where a read-only store reads
 

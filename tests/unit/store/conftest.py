@@ -1,7 +1,8 @@
 """Fixtures for the event store tests: one harness per backend, so the contract is written once.
 
-A harness creates stores on one storage (a list for memory, a file for SQLite), reopens them
-and tampers with what is stored the way an attacker with access to the storage would.
+A harness creates stores on one storage (a list for memory, a file for SQLite, a fresh database
+for PostgreSQL), reopens them and tampers with what is stored the way an attacker with access to
+the storage would (for PostgreSQL: a superuser who switches the append-only trigger off).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import pytest_asyncio
 
-from itirp.store import MemoryEventStore, NewEvent, SqliteEventStore
+from itirp.store import MemoryEventStore, NewEvent, PostgresEventStore, PostgresLease, SqliteEventStore
 from itirp.store.group_commit import GroupCommitStore
 
-BACKENDS = ("memory", "sqlite")
+BACKENDS = ("memory", "sqlite", "postgres")
 EventFactory = Callable[..., NewEvent]
 
 
@@ -151,9 +153,83 @@ class SqliteHarness(Harness):
             db.execute("COMMIT")
 
 
+class PostgresHarness(Harness):
+    """Stores on one fresh database; each new store is promoted under a fresh lease term."""
+
+    kind = "postgres"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.lease = PostgresLease(url, node_id="harness", address="127.0.0.1:0", ttl_seconds=60)
+        self.term: int | None = None
+
+    def _create(self, **kwargs: Any) -> GroupCommitStore:
+        kwargs.setdefault("node_id", "harness")
+        return PostgresEventStore(self.url, **kwargs)
+
+    async def new_store(self, **kwargs: Any) -> Any:
+        store = await super().new_store(**kwargs)
+        if not store.read_only:
+            await store.promote(await self.take_lease())
+        return store
+
+    async def take_lease(self) -> int:
+        if self.term is not None:
+            await self.lease.release(self.term)
+        term = await self.lease.acquire()
+        assert term is not None
+        self.term = term
+        return term
+
+    def raw(self) -> psycopg.Connection[Any]:
+        """A superuser connection with triggers off (`session_replication_role = replica`)."""
+        conn = psycopg.connect(self.url, autocommit=True)
+        conn.execute("SET session_replication_role = replica")
+        return conn
+
+    def edit(self, sequence: int, payload: bytes) -> None:
+        with self.raw() as db:
+            db.execute("UPDATE events SET payload = %s WHERE sequence = %s", (payload, sequence))
+
+    def delete(self, sequence: int) -> None:
+        with self.raw() as db:
+            db.execute("DELETE FROM events WHERE sequence = %s", (sequence,))
+
+    def swap(self, a: int, b: int) -> None:
+        with self.raw() as db, db.transaction():
+            cur = db.execute("SELECT * FROM events WHERE sequence = %s", (a,))
+            cols = [d.name for d in cur.description or () if d.name != "sequence"]
+            select = f"SELECT {', '.join(cols)} FROM events WHERE sequence = %s"
+            values_a = db.execute(select, (a,)).fetchone()
+            values_b = db.execute(select, (b,)).fetchone()
+            assert values_a is not None
+            assert values_b is not None
+            assignments = ", ".join(f"{c} = %s" for c in cols)
+            db.execute(f"UPDATE events SET {assignments} WHERE sequence = %s", (*values_a, b))
+            db.execute(f"UPDATE events SET {assignments} WHERE sequence = %s", (*values_b, a))
+
+    async def close_all(self) -> None:
+        await super().close_all()
+        await self.lease.close()
+
+
 @pytest_asyncio.fixture(params=BACKENDS)
 async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    h: Harness = MemoryHarness() if request.param == "memory" else SqliteHarness(tmp_path / "ev.db")
+    h: Harness
+    if request.param == "memory":
+        h = MemoryHarness()
+    elif request.param == "sqlite":
+        h = SqliteHarness(tmp_path / "ev.db")
+    else:
+        h = PostgresHarness(request.getfixturevalue("pg_url"))
+    yield h
+    await h.close_all()
+
+
+@pytest_asyncio.fixture
+async def pg_harness(pg_url: str) -> AsyncIterator[PostgresHarness]:
+    h = PostgresHarness(pg_url)
     yield h
     await h.close_all()
 

@@ -1,4 +1,4 @@
-"""The event store contract, run against every backend (memory, SQLite).
+"""The event store contract, run against every backend (memory, SQLite, PostgreSQL).
 
 Each test reads as a story: arrange a store, act as the platform would, assert what compliance
 relies on (gapless, durable before acknowledged, chained, tamper-evident, in order).

@@ -1,0 +1,92 @@
+"""Threads that own blocking database connections and hand results back to the event loop.
+
+Why this shape: the event loop never waits on a database. Each thread owns one connection (a
+connection is not shared between threads), takes jobs from one queue, and reports each outcome
+with one `call_soon_threadsafe`, never by polling. The SQLite and PostgreSQL stores and the
+PostgreSQL lease all use it: a writer (one thread), readers (a few), a lease (one, so that
+renewals never queue behind event writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+__all__ = ["Worker"]
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+_Done = Callable[[Any, BaseException | None], None]
+_STOP = object()
+
+
+class Worker(Generic[C]):
+    """`threads` threads, each with its own connection, serving jobs from one queue.
+
+    A job is `fn(conn, *args)`; its outcome goes back to the loop with one
+    `call_soon_threadsafe`, never by polling.
+    """
+
+    def __init__(self, name: str, connect: Callable[[], C], threads: int) -> None:
+        self._connect = connect
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._loop = asyncio.get_running_loop()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _run(self) -> None:
+        conn: C | None = None
+        loop = self._loop
+        try:
+            while (job := self._queue.get()) is not _STOP:
+                fn, args, done = job
+                try:
+                    if conn is None:
+                        conn = self._connect()
+                    result, exc = fn(conn, *args), None
+                except BaseException as e:  # noqa: BLE001 - handed back to the loop: a waiting future raises it, a commit fails the store
+                    result, exc = None, e
+                try:
+                    loop.call_soon_threadsafe(done, result, exc)
+                except RuntimeError:  # the loop is gone; nobody is waiting any more
+                    return
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: _Done) -> None:
+        self._queue.put((fn, args, done))
+
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        fut = self._loop.create_future()
+
+        def done(result: Any, exc: BaseException | None) -> None:
+            if fut.done():
+                return
+            if exc is not None:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(result)
+
+        self.submit(fn, args, done)
+        return await fut
+
+    async def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        await asyncio.to_thread(self._join)
+
+    def _join(self) -> None:
+        for t in self._threads:
+            t.join()
