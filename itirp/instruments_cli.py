@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from itirp.app.application import build_trading, open_event_store
 from itirp.app.reference import SYSTEM_USER, ReferenceService
@@ -35,6 +36,9 @@ from itirp.domain.viewer import Viewer
 from itirp.errors import ItirpError
 from itirp.ids import new_uuid
 from itirp.store import SqliteEventStore, StoreError, TamperedLogError
+
+if TYPE_CHECKING:
+    from itirp.app.application import LogStore
 
 __all__ = ["Change", "changes", "import_instruments", "list_instruments", "main_import", "main_list"]
 
@@ -76,7 +80,7 @@ def has_status_column(text: str) -> bool:
     return "status" in {name.strip() for name in header}
 
 
-async def _rebuilt(config: Config, store: SqliteEventStore) -> tuple[Sequencer, ReferenceService]:
+async def _rebuilt(config: Config, store: LogStore) -> tuple[Sequencer, ReferenceService]:
     journal = Journal(clock_us=lambda: int(time.time() * 1_000_000))
     parts = build_trading(config, journal, store, clock=time.time, venue=None)
     await replay(store, [parts.core.apply])
@@ -87,6 +91,11 @@ async def import_instruments(
     config: Config, instruments: Sequence[Instrument], *, user: str, reason: str, with_status: bool = True
 ) -> list[Change]:
     """Record every instrument that differs from the one listed; what was recorded, in file order."""
+    if config.store.kind != "sqlite":
+        raise ConfigError(
+            "`itirp instruments import` writes a SQLite log offline; on PostgreSQL the leader lists instruments "
+            "(UpsertInstrument, or its --instruments-file at start)"
+        )
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = await open_event_store(config)
     try:

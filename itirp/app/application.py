@@ -308,7 +308,7 @@ class TradingParts:
 def build_trading(
     config: Config,
     journal: Journal,
-    store: SqliteEventStore,
+    store: LogStore,
     *,
     clock: Clock,
     venue: Venue | None,

@@ -61,6 +61,8 @@ class Lease(Protocol):
 
     async def release(self, term: int) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 class FollowingStore(Protocol):
     leader_hint: LeaderInfo | None
@@ -139,11 +141,13 @@ class Leadership:
     async def release(self) -> None:
         """A clean stop: give the lease up at once, so that a standby takes over now rather than a
         lease later. Called after the log is closed: nothing more is appended under this term."""
-        if self._status.role is Role.LEADER:
-            try:
+        try:
+            if self._status.role is Role.LEADER:
                 await self._lease.release(self._status.term)
-            except Exception:  # the lease then lapses by itself
-                log.warning("could not release the lease; a standby takes over when it lapses", exc_info=True)
+        except Exception:  # the lease then lapses by itself
+            log.warning("could not release the lease; a standby takes over when it lapses", exc_info=True)
+        finally:
+            await self._lease.close()
 
     def store_failed(self, error: StoreError) -> None:
         """The store failed (fenced by a newer term, or the database lost): a leader steps down.
@@ -227,6 +231,8 @@ class Leadership:
         if self._status.role is Role.STEPPED_DOWN:
             return
         log.error("stepping down: this node appends nothing more", extra={"why": why, "term": self._status.term})
+        with contextlib.suppress(Exception):  # refusals name the new leader at once when it is known
+            self._store.leader_hint = await self._lease.current()
         self._set(NodeStatus(self._node_id, Role.STEPPED_DOWN, self._status.term))
         await self._duties.step_down(why)
 

@@ -319,8 +319,10 @@ class PostgresEventStore(GroupCommitStore):
             await writer.stop()
 
     def refusal(self) -> StoreError | None:
+        """A follower's, a demoted or a fenced leader's refusal names the leader (`leader_hint`):
+        a client sends the request there. Any other failure is the store's own."""
         refusal = super().refusal()
-        if refusal is not None or self._term is not None:
+        if not isinstance(refusal, FencedError) and (refusal is not None or self._term is not None):
             return refusal
         hint = self.leader_hint
         where = f": the leader is {hint.node_id} at {hint.address} (term {hint.term})" if hint else ""

@@ -7,7 +7,8 @@ The kill -9 and SIGSTOP cases, with real server processes, are in tests/e2e/test
 from __future__ import annotations
 
 import asyncio
-import shutil
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from itirp.auth.users import UserStore
+from itirp.config import Secret
 from itirp.server import RunningServer, serve
 from itirp.v1 import (
     audit_pb2,
@@ -34,11 +36,15 @@ LEASE = 1.0
 
 
 def provision_users(folder: Path, template: Path) -> None:
-    """Every node gets the same users.db (docs/operations.md: provisioned once, copied to each)."""
+    """Every node gets the same users.db (docs/operations.md: provisioned once, copied to each with
+    SQLite's backup, which takes what its write-ahead log holds too)."""
     if not template.exists():
         UserStore(template).seed_demo_users(scrypt_n=2**10)
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template, folder / "users.db")
+    with contextlib.closing(sqlite3.connect(template)) as source, contextlib.closing(
+        sqlite3.connect(folder / "users.db")
+    ) as copy:
+        source.backup(copy)
 
 
 @pytest.fixture
@@ -51,7 +57,7 @@ def start_node(pg_url: str, tmp_path: Path) -> Callable[[str], Awaitable[Running
         config = make_config(
             data,
             store_kind="postgres",
-            store_database_url=pg_url,
+            store_database_url=Secret(pg_url),
             ha_node_id=name,
             ha_lease_seconds=LEASE,
             ha_poll_seconds=0.05,
