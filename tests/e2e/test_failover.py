@@ -291,3 +291,46 @@ async def test_a_paused_leader_appends_nothing_once_the_standby_took_over(  # ty
     client_ids = {e.order_id for page in pages for e in page.events}
     for order_id in terminal.answers.accepted:
         assert order_id in client_ids
+
+
+async def test_the_client_library_follows_the_leader_across_a_kill_9(  # type: ignore[no-untyped-def]
+    start_server, pg_url: str, tmp_path: Path
+) -> None:
+    """The shipped client, given both addresses: its submits land once each (client order ids),
+    and its audit stream resumes at the new leader with no gap and no duplicate."""
+    from itirp_client import AsyncClient
+
+    leader, standby, _ = await two_nodes(start_server, pg_url, tmp_path)
+    addresses = [leader.address, standby.address]
+    desk = await AsyncClient.connect(addresses, "trader1", "trader123")
+    auditor = await AsyncClient.connect(addresses, "compliance1", "compliance123")
+    seen: list[int] = []
+    stop = asyncio.Event()
+
+    async def follow() -> None:
+        async for message in auditor.audit_events(heartbeat_seconds=1, markers=True):
+            if message.HasField("event"):
+                seen.append(message.event.sequence)
+            if stop.is_set():
+                return
+
+    follower = asyncio.create_task(follow())
+    try:
+        answered = {}
+        for i in range(40):
+            if i == 10:
+                await asyncio.to_thread(leader.kill)
+            reply = await desk.submit_order("AAPL", "BUY", 1, "1.00", client_order_id=f"lib-{i}")
+            answered[reply.order_id] = f"lib-{i}"
+        assert desk.address == standby.address
+        for order_id, client_order_id in answered.items():
+            assert (await desk.get_order(order_id)).client_order_id == client_order_id
+        stop.set()
+        await asyncio.wait_for(follower, 30)
+    finally:
+        follower.cancel()
+        await desk.close()
+        await auditor.close()
+    assert seen == list(range(1, len(seen) + 1)), "the resumed audit stream has a gap or a duplicate"
+    pages = await check_log(standby.address, Answers())
+    assert len(seen) <= pages[-1].events[-1].sequence
