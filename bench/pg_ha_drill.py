@@ -124,7 +124,7 @@ async def _health(address: str) -> str:
         try:
             reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
         except grpc.aio.AioRpcError as error:
-            return error.code().name
+            return str(error.code().name)
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
