@@ -16,6 +16,10 @@ Everything on 127.0.0.1, in temp folders, on free ports (tests/pg_server.py, tes
 5. every client order id that was not answered is sent again (answered, or ALREADY_EXISTS naming
    the order the lost answer was for); every acknowledged order is looked up with its status; the
    chain is verified (VerifyAuditLog) and the sequence checked gapless (tests/e2e/test_failover).
+Promotion: a promote request that arrives while the standby's startup process waits for WAL
+(its WAL receiver just lost the primary) is acted on only after `wal_retrieve_retry_interval`
+(PostgreSQL's default 5 s; the standby's log says "waiting for WAL to become available"), so
+"kill -9 -> promoted" is either ~0.1 s or ~5 s; `--wal-retrieve-retry-interval 200ms` shortens it.
 Bounded: at most --max-orders orders, every wait has a deadline. Exit 0 only if nothing
 acknowledged was lost. `--json` prints the report as one JSON object.
 """
@@ -64,6 +68,7 @@ ROLE_NAMES = {v: k for k, v in system_pb2.NodeRole.items()} | {-1: "UNREACHABLE"
 class Report:
     replication: dict[str, str] = field(default_factory=dict)
     primary_settings: dict[str, str] = field(default_factory=dict)
+    standby_settings: dict[str, str] = field(default_factory=dict)
     database_url: str = ""
     acknowledged_before_kill: int = 0
     unanswered_at_kill: int = 0
@@ -181,6 +186,7 @@ async def _drill(primary: PgServer, standby: PgServer, work: Path, args: argpars
     db = primary.create_database().rsplit("/", 1)[1]
     report.replication = make_synchronous(primary, "standby1")
     report.primary_settings = replication_settings(primary)
+    report.standby_settings = replication_settings(standby)
     url = f"postgresql://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}/{db}?target_session_attrs=read-write"
     report.database_url = url
     provision_users(work / "node", work / "users-template.db")
@@ -227,6 +233,7 @@ def _print(report: Report) -> None:
     node = report.node_after_kill
     print("PostgreSQL HA drill: primary kill -9, synchronous standby promoted, ITIRP restarted")
     print(f"  replication before the kill   {report.replication} {report.primary_settings}")
+    print(f"  standby settings              {report.standby_settings}")
     print(f"  ITIRP database URL            {report.database_url}")
     print(f"  acknowledged before the kill  {report.acknowledged_before_kill}")
     print(f"  unanswered when it died       {report.unanswered_at_kill} {report.unanswered_codes}")
@@ -252,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callers", type=int, default=8, help="concurrent terminals (default 8)")
     parser.add_argument("--max-orders", type=int, default=3000, help="at most this many orders before the kill")
     parser.add_argument("--seed", type=int, default=20261202, help="the kill moment's random seed")
+    parser.add_argument("--wal-retrieve-retry-interval", default=None,
+                        help="the standby's wal_retrieve_retry_interval (default PostgreSQL's, 5s)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     report = Report()
@@ -259,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     primary = start_server()
     standby: PgServer | None = None
     try:
-        standby = start_standby(primary, "standby1")
+        retry = args.wal_retrieve_retry_interval
+        standby = start_standby(primary, "standby1", f"-c wal_retrieve_retry_interval={retry}" if retry else "")
         asyncio.run(asyncio.wait_for(_drill(primary, standby, work, args, report), 180))
     except (AssertionError, TimeoutError, OSError, RuntimeError) as exc:
         report.failure = f"{type(exc).__name__}: {exc}"[:2000]

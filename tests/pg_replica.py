@@ -36,8 +36,9 @@ def _chown_to(server: PgServer, *paths: Path) -> None:
         os.chown(p, user.pw_uid, user.pw_gid)
 
 
-def start_standby(primary: PgServer, application_name: str = "standby1") -> PgServer:
-    """`pg_basebackup -R -X stream` of `primary` into a temp folder, started on a free port."""
+def start_standby(primary: PgServer, application_name: str = "standby1", settings: str = "") -> PgServer:
+    """`pg_basebackup -R -X stream` of `primary` into a temp folder, started on a free port;
+    `settings`: more server options (`-c name=value ...`)."""
     root = Path(tempfile.mkdtemp(prefix="itirp-pg-standby-"))
     standby = PgServer(bin_dir=primary.bin_dir, root=root, port=_free_port(), run_as=primary.run_as)
     sock = root / "sock"
@@ -52,7 +53,7 @@ def start_standby(primary: PgServer, application_name: str = "standby1") -> PgSe
         if f"application_name={application_name}" not in auto.read_text():  # -R keeps it; make sure
             with auto.open("a") as f:
                 f.write(f"primary_conninfo = '{conninfo}'\n")
-        opts = f"-p {standby.port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        opts = f"-p {standby.port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=200 {settings}"
         _run(standby, [str(standby.bin_dir / "pg_ctl"), "-D", str(standby.data_dir), "-w", "-t", "60",
                        "-l", str(root / "server.log"), "-o", opts, "start"])  # fmt: skip
     except subprocess.CalledProcessError as exc:
@@ -65,7 +66,8 @@ def start_standby(primary: PgServer, application_name: str = "standby1") -> PgSe
 
 
 def replication_settings(server: PgServer) -> dict[str, str]:
-    names = ("wal_level", "max_wal_senders", "synchronous_commit", "synchronous_standby_names")
+    names = ("wal_level", "max_wal_senders", "synchronous_commit", "synchronous_standby_names",
+             "wal_retrieve_retry_interval")  # fmt: skip
     with psycopg.connect(server.url, autocommit=True) as conn:
         return {n: str(conn.execute(f"SHOW {n}").fetchone()[0]) for n in names}  # type: ignore[index]
 
