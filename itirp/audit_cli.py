@@ -1,6 +1,8 @@
 """`itirp audit export|verify|public-key`: evidence an auditor can check without the server.
 
-Export reads the event log file directly (read-only; safe while the server runs) and writes a
+Export reads the event log directly (read-only; safe while the server runs): the SQLite file
+`DATA_DIR/events.db`, or, given a database URL (`--database-url`, or ITIRP_STORE=postgres with
+ITIRP_DATABASE_URL), the PostgreSQL log (`iter_events_pg`, one snapshot per pass). It writes a
 header stating what the export claims (a range of sequences, or a correlation id's events), the
 events with every field and both hashes, and the signed checkpoints that fall in the range
 (`itirp.audit.export` describes the file). Verify recomputes every hash from the file alone and
@@ -15,7 +17,7 @@ import contextlib
 import datetime
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -32,13 +34,29 @@ from itirp.audit.keyfile import (
 from itirp.store import GENESIS_HASH, StoredEvent, iter_events_sync
 from itirp.store.export import dump_events
 
-__all__ = ["export_events", "verify_file"]
+__all__ = ["export_events", "log_reader", "verify_file"]
+
+LogReader = Callable[[int], Iterator[StoredEvent]]
+"""Every stored event with sequence > the argument, ascending: the one place the backend shows."""
+
+
+def log_reader(data_dir: Path, database_url: str | None = None) -> LogReader:
+    """The event log's iterator, chosen here at the edge: PostgreSQL when a URL is given, else
+    the SQLite file (FileNotFoundError when it does not exist)."""
+    if database_url:
+        from itirp.store.postgres import iter_events_pg
+
+        return lambda after: iter_events_pg(database_url, after)
+    path = data_dir / "events.db"
+    if not path.exists():
+        raise FileNotFoundError(f"no event log at {path}")
+    return lambda after: iter_events_sync(path, after)
 
 
 def _select(
-    path: Path, *, from_sequence: int, to_sequence: int | None, correlation_id: str | None
+    read: LogReader, *, from_sequence: int, to_sequence: int | None, correlation_id: str | None
 ) -> Iterator[StoredEvent]:
-    for event in iter_events_sync(path, after=max(0, from_sequence - 1)):
+    for event in read(max(0, from_sequence - 1)):
         if to_sequence is not None and event.sequence > to_sequence:
             return
         if correlation_id and event.correlation_id != correlation_id:
@@ -46,13 +64,15 @@ def _select(
         yield event
 
 
-def _header(path: Path, *, from_sequence: int, to_sequence: int | None, correlation_id: str | None) -> ExportHeader:
+def _header(
+    read: LogReader, *, from_sequence: int, to_sequence: int | None, correlation_id: str | None
+) -> ExportHeader:
     """The first pass: what the export will claim. The log only grows, so the second pass,
     bounded by this header's `to_sequence`, writes exactly these events."""
     first = last = None
     count = 0
     sequences: list[int] = []
-    for event in _select(path, from_sequence=from_sequence, to_sequence=to_sequence, correlation_id=correlation_id):
+    for event in _select(read, from_sequence=from_sequence, to_sequence=to_sequence, correlation_id=correlation_id):
         first = first or event
         last = event
         count += 1
@@ -82,22 +102,22 @@ def export_events(
     from_sequence: int = 1,
     to_sequence: int | None = None,
     correlation_id: str | None = None,
+    database_url: str | None = None,
 ) -> int:
-    """Header, events, checkpoints; returns the number of events. ValueError: an unreadable
-    checkpoint file."""
-    path = data_dir / "events.db"
-    if not path.exists():
-        raise FileNotFoundError(f"no event log at {path}")
+    """Header, events, checkpoints; returns the number of events. FileNotFoundError: no SQLite
+    log; ValueError: an unreadable checkpoint file; psycopg.Error: PostgreSQL unreachable.
+    The signed checkpoints are this node's (`DATA_DIR/checkpoints.jsonl`) whichever the store."""
+    read = log_reader(data_dir, database_url)
     from_sequence = max(1, from_sequence)
     # The checkpoints first: each is of a committed head, so a running server cannot have signed
     # past the head the header then finds (the claim "the log ends here" stays true).
     signed = read_checkpoints(data_dir / CHECKPOINT_FILE)
-    header = _header(path, from_sequence=from_sequence, to_sequence=to_sequence, correlation_id=correlation_id)
+    header = _header(read, from_sequence=from_sequence, to_sequence=to_sequence, correlation_id=correlation_id)
     checkpoints = [
         cp for cp in signed if cp.sequence >= from_sequence and (header.to_head or cp.sequence <= header.to_sequence)
     ]
     out.write(json.dumps(header_to_json(header), separators=(",", ":")) + "\n")
-    events = _select(path, from_sequence=from_sequence, to_sequence=header.to_sequence, correlation_id=correlation_id)
+    events = _select(read, from_sequence=from_sequence, to_sequence=header.to_sequence, correlation_id=correlation_id)
     n = dump_events(events, out)
     for cp in checkpoints:
         out.write(json.dumps({"checkpoint": checkpoint_to_json(cp)}, separators=(",", ":")) + "\n")
@@ -129,12 +149,20 @@ def main_export(args: argparse.Namespace) -> int:
                 from_sequence=args.from_sequence,
                 to_sequence=args.to_sequence,
                 correlation_id=args.correlation_id,
+                database_url=args.database_url,
             )
-        except (FileNotFoundError, ValueError) as exc:
+        except (FileNotFoundError, ValueError, _db_errors()) as exc:
             print(f"itirp: {exc}", file=sys.stderr)
             return 1
     print(f"exported {n} events", file=sys.stderr)
     return 0
+
+
+def _db_errors() -> type[Exception]:
+    """psycopg's base error (connection refused, no table...), imported only when it is needed."""
+    import psycopg
+
+    return psycopg.Error
 
 
 def _when(cp: Checkpoint) -> str:

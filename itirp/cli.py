@@ -99,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--to", dest="to_sequence", type=int, default=None, help="last sequence (default: head)")
     export.add_argument("--correlation-id", default=None, help="only the events of this correlation id")
     export.add_argument("-o", "--output", default=None, help="file to write (default stdout)")
+    export.add_argument(
+        "--database-url", default=None,
+        help="read the PostgreSQL event log at this URL (default: ITIRP_DATABASE_URL when "
+        "ITIRP_STORE=postgres, else DATA_DIR/events.db)",
+    )  # fmt: skip
     verify = audit_sub.add_parser(
         "verify", help="recompute every hash of an exported file; check its range and its signed checkpoints"
     )
@@ -290,6 +295,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit_cli.main_verify(args)
         args.data_dir = args.data_dir or Path(os.environ.get("ITIRP_DATA_DIR") or "data")
         if args.audit_command == "export":
+            if args.database_url is None and os.environ.get("ITIRP_STORE") == "postgres":
+                args.database_url = os.environ.get("ITIRP_DATABASE_URL") or None
+                if args.database_url is None:
+                    print("itirp: ITIRP_STORE=postgres needs ITIRP_DATABASE_URL (or --database-url)", file=sys.stderr)
+                    return 2
             return audit_cli.main_export(args)
         args.key_file = args.key_file or os.environ.get("ITIRP_STORE_CHECKPOINT_KEY_FILE") or None
         return audit_cli.main_public_key(args)
