@@ -6,7 +6,8 @@ Why this shape:
   a newer term began fails in the database itself (`FencedError`). So safety never rests on this
   module's timing: a leader paused, partitioned or slow cannot append a single event once another
   node took over, whatever it believes. This module only decides *when* to try.
-- One loop per node, every third of a lease. The leader renews; a renewal refused (someone else
+- One loop per node: the leader's every third of a lease, a standby's every poll of the log (at
+  most a third of a lease). The leader renews; a renewal refused (someone else
   holds a newer term) or impossible for a whole lease steps it down. A standby reads who leads
   (named in its NOT_LEADER answers) and, once the lease has lapsed, takes it: the new term, then
   the log read to its end (`promote`), then the leader's work (`Duties.lead`). A node that stepped
@@ -97,6 +98,7 @@ class Leadership:
         node_id: str,
         address: str,
         lease_seconds: float,
+        look_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
@@ -105,6 +107,7 @@ class Leadership:
         self._node_id = node_id
         self._address = address
         self._lease_seconds = lease_seconds
+        self._look_seconds = lease_seconds / 3 if look_seconds is None else look_seconds
         self._monotonic = monotonic
         self._status = NodeStatus(node_id, Role.STANDBY)
         self._task: asyncio.Task[None] | None = None
@@ -158,9 +161,12 @@ class Leadership:
     # ------------------------------------------------------------------ the loop
 
     async def _run(self) -> None:
-        interval = self._lease_seconds / 3
+        renew_every = self._lease_seconds / 3
         while True:
-            await asyncio.sleep(interval)
+            # a standby looks as often as it polls the log: a lease released by a clean stop is
+            # taken within a poll, not a third of a lease
+            leading = self._status.role is Role.LEADER
+            await asyncio.sleep(renew_every if leading else min(renew_every, self._look_seconds))
             try:
                 if self._status.role is Role.LEADER:
                     await self._renew()

@@ -186,6 +186,7 @@ class Node:
             node_id=self.node_id,
             address=address,
             lease_seconds=self.config.ha.lease_seconds,
+            look_seconds=self.config.ha.poll_seconds,
         )
         await self.leadership.start()
 
