@@ -107,7 +107,9 @@ class Terminal:
         request = order_pb2.SubmitOrderRequest(
             symbol="AAPL", side=common_pb2.SIDE_BUY, quantity=1, price="1.00", client_order_id=client_order_id
         )
-        for _ in range(200):  # bounded: a takeover takes about a lease
+        deadline = asyncio.get_running_loop().time() + 60  # bounded: a takeover takes about a lease
+        last = ""
+        while asyncio.get_running_loop().time() < deadline:
             address = self.addresses[self.current]
             async with grpc.aio.insecure_channel(address) as channel:
                 try:
@@ -122,12 +124,13 @@ class Terminal:
                         return
                     if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                         raise
+                    last = f"{address}: {error.code().name} {error.details()}"
                     self.current = (self.current + 1) % len(self.addresses)
                     await asyncio.sleep(0.1)
                     continue
             self.answers.accepted[reply.order_id] = reply
             return
-        raise AssertionError(f"{client_order_id} was never answered")
+        raise AssertionError(f"{client_order_id} was never answered; the last refusal: {last}")
 
 
 async def submit_once(address: str, md: Md, client_order_id: str, answers: Answers) -> None:
