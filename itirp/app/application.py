@@ -249,7 +249,7 @@ async def open_application(
         store.add_listener(node.follower)
         journal = Journal(clock_us=_micros(clock))
         fanout = EventFanout(store, max_queue=config.streams.subscriber_queue)
-        parts = build_trading(config, journal, store, clock=clock, venue=venue)
+        parts = build_trading(config, journal, store, clock=clock, venue=venue, gate=node.gate)
         released.append(parts.trading.sink)
         stack.callback(parts.trading.sink.close)
         # Book changes reach market data once their events are durable (those seen during the
@@ -312,6 +312,7 @@ def build_trading(
     *,
     clock: Clock,
     venue: Venue | None,
+    gate: Callable[[], StoreError | None] | None = None,
 ) -> TradingParts:
     """Construct, wire nothing outside themselves, start nothing: the caller registers the hub's
     commit listener and replays the log into the core."""
@@ -360,6 +361,7 @@ def build_trading(
         read_only=config.read_only,
         reconcile_timeout=2 * execution.attempt_timeout_seconds,
         throttles=Throttles(config.throttle),
+        gate=gate,
     )
     return TradingParts(core, executor, trading, market_data)
 
@@ -489,10 +491,9 @@ class _Duties:
             reason = "restarted"
         else:
             reason = "took over: the leader's lease lapsed or was released"
-        status = app.node.status
         elected = events_pb2.LeaderElected(
-            node_id=status.node_id,
-            address=status.leader_address,
+            node_id=app.node.node_id,
+            address=app.node.address,
             term=term,
             previous_node_id=previous.node_id if previous else "",
             previous_term=previous.term if previous else 0,
@@ -500,7 +501,7 @@ class _Duties:
         )
         journal = app.journal
         await app.store.append([journal.new(elected, correlation_id=journal.new_id())])
-        await app.work.start()
+        await app.work.start(opened=app.node.open_commands)
 
     async def step_down(self, why: str) -> None:
         """Nothing more is appended here (the log refuses it anyway, by term): the feed and the

@@ -114,6 +114,8 @@ class Leadership:
         self._renewed_at = 0.0
         self._changing = asyncio.Lock()
         self._following = False
+        self._term = 0  # the term this node appends under (0: none)
+        self._leading_task: asyncio.Task[None] | None = None
 
     @property
     def status(self) -> NodeStatus:
@@ -121,32 +123,48 @@ class Leadership:
 
     @property
     def leading(self) -> bool:
+        """Whether this node takes client commands: it leads, and its leader's work has started."""
         return self._status.role is Role.LEADER
+
+    @property
+    def term(self) -> int:
+        """The term this node appends under (0: none)."""
+        return self._term
+
+    @property
+    def appending(self) -> bool:
+        """Whether this node appends under a term of its own (from its promotion, while it starts
+        the leader's work, until it steps down)."""
+        return self._term != 0
 
     async def start(self) -> None:
         """Take the lease if it is free (then lead before returning), else follow the leader."""
         previous = await self._lease.current()
         term = await self._lease.acquire() if previous is None or not previous.valid else None
+        self._task = asyncio.create_task(self._run(), name="itirp-leadership")  # renews while we start
         if term is not None:
             await self._take_over(term, previous)
+            if self._leading_task is not None:
+                await self._leading_task
         else:
             self._follow(previous)
-        self._task = asyncio.create_task(self._run(), name="itirp-leadership")
 
     async def stop(self) -> None:
-        """Stop the loop. The lease itself is released by `release`, once the log is closed."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop the loop (and a takeover under way). The lease itself is released by `release`,
+        once the log is closed."""
+        for task in (self._leading_task, self._task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._leading_task = None
 
     async def release(self) -> None:
         """A clean stop: give the lease up at once, so that a standby takes over now rather than a
         lease later. Called after the log is closed: nothing more is appended under this term."""
         try:
-            if self._status.role is Role.LEADER:
-                await self._lease.release(self._status.term)
+            if self._term:
+                await self._lease.release(self._term)
         except Exception:  # the lease then lapses by itself
             log.warning("could not release the lease; a standby takes over when it lapses", exc_info=True)
         finally:
@@ -155,7 +173,7 @@ class Leadership:
     def store_failed(self, error: StoreError) -> None:
         """The store failed (fenced by a newer term, or the database lost): a leader steps down.
         On the loop thread."""
-        if self._status.role is Role.LEADER:
+        if self._term:
             asyncio.get_running_loop().create_task(self._step_down(f"the event log refused a commit: {error}"))
 
     # ------------------------------------------------------------------ the loop
@@ -165,10 +183,9 @@ class Leadership:
         while True:
             # a standby looks as often as it polls the log: a lease released by a clean stop is
             # taken within a poll, not a third of a lease
-            leading = self._status.role is Role.LEADER
-            await asyncio.sleep(renew_every if leading else min(renew_every, self._look_seconds))
+            await asyncio.sleep(renew_every if self._term else min(renew_every, self._look_seconds))
             try:
-                if self._status.role is Role.LEADER:
+                if self._term:
                     await self._renew()
                 elif self._status.role is Role.STANDBY:
                     await self._watch()
@@ -178,11 +195,11 @@ class Leadership:
                 raise
             except Exception:  # the database may be unreachable for a while: try again next round
                 log.warning("leadership: the database could not be reached", exc_info=True)
-                if self._status.role is Role.LEADER and self._monotonic() - self._renewed_at > self._lease_seconds:
+                if self._term and self._monotonic() - self._renewed_at > self._lease_seconds:
                     await self._step_down("the lease could not be renewed for a whole lease")
 
     async def _renew(self) -> None:
-        if await self._lease.renew(self._status.term):
+        if await self._lease.renew(self._term):
             self._renewed_at = self._monotonic()
         else:
             await self._step_down("another node holds a newer term")
@@ -216,18 +233,34 @@ class Leadership:
             self._set(status)
 
     async def _take_over(self, term: int, previous: LeaderInfo | None) -> None:
+        """The log read to its end and this node appending under `term`; the leader's work is then
+        started in a task of its own, so that the loop renews the lease meanwhile (starting it
+        reconciles executions with the venue, which may take a while). Client commands are taken
+        only once it has started (`leading`)."""
         async with self._changing:
             log.info("took the lease: reading the log to its end", extra={"term": term})
             self._renewed_at = self._monotonic()
             try:
                 await self._store.promote(term)
-                self._set(NodeStatus(self._node_id, Role.LEADER, term, self._node_id, self._address))
-                await self._duties.lead(term, previous)
             except Exception as exc:
                 log.exception("the takeover failed")
                 await self._step_down_locked(f"the takeover failed: {exc}")
                 return
-            log.info("leading", extra={"term": term, "previous_node": previous.node_id if previous else ""})
+            self._term = term
+            self._leading_task = asyncio.create_task(self._lead(term, previous), name="itirp-takeover")
+
+    async def _lead(self, term: int, previous: LeaderInfo | None) -> None:
+        try:
+            await self._duties.lead(term, previous)
+        except Exception as exc:
+            log.exception("the takeover failed")
+            await self._step_down(f"the takeover failed: {exc}")
+            return
+        async with self._changing:
+            if self._status.role is Role.STEPPED_DOWN:
+                return
+            self._set(NodeStatus(self._node_id, Role.LEADER, term, self._node_id, self._address))
+        log.info("leading", extra={"term": term, "previous_node": previous.node_id if previous else ""})
 
     async def _step_down(self, why: str) -> None:
         async with self._changing:
@@ -236,10 +269,11 @@ class Leadership:
     async def _step_down_locked(self, why: str) -> None:
         if self._status.role is Role.STEPPED_DOWN:
             return
-        log.error("stepping down: this node appends nothing more", extra={"why": why, "term": self._status.term})
+        term, self._term = self._term, 0
+        log.error("stepping down: this node appends nothing more", extra={"why": why, "term": term})
         with contextlib.suppress(Exception):  # refusals name the new leader at once when it is known
             self._store.leader_hint = await self._lease.current()
-        self._set(NodeStatus(self._node_id, Role.STEPPED_DOWN, self._status.term))
+        self._set(NodeStatus(self._node_id, Role.STEPPED_DOWN, term))
         await self._duties.step_down(why)
 
     def _set(self, status: NodeStatus) -> None:

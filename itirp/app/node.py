@@ -1,8 +1,9 @@
 """What a node does as the one that appends, and how a standby keeps its state warm.
 
 - `LeaderWork`: the work only the appending node does: signed checkpoints, the users.db changes
-  recorded, the instrument file listed, the demo desk seeded, executions started (those in flight
-  reconciled with the venue, as after a restart), the market data feed and its marks. A single
+  recorded, executions started (those in flight reconciled with the venue, as after a restart;
+  client commands are taken from then on), the instrument file listed, the demo desk seeded, the
+  market data feed and its marks. A single
   node (SQLite) starts it at once; on PostgreSQL, the node that takes the lease starts it after
   reading the log to its end, and a node that steps down stops what could still append.
 - `Follower`: a standby folds every event its store follows from the leader's log into the same
@@ -31,6 +32,7 @@ from itirp.config import Config, ConfigError
 from itirp.domain.instrument_lists import DEMO_INSTRUMENTS, InstrumentListError, parse_instruments_csv
 from itirp.execution.venue import SimulatedVenue
 from itirp.store import StoredEvent, StoreError
+from itirp.store.errors import LeaderInfo, NotLeaderError
 
 if TYPE_CHECKING:
     from itirp.app.accounts import AccountService
@@ -83,7 +85,9 @@ class LeaderWork:
     feed: RunningFeed | None = field(default=None, init=False)
     started: bool = field(default=False, init=False)
 
-    async def start(self) -> None:
+    async def start(self, opened: Callable[[], None] | None = None) -> None:
+        """Start it; `opened` is called once executions are started (and those in flight
+        reconciled), when client commands may come in."""
         self.started = True
         config = self.config
         if not config.read_only:
@@ -96,10 +100,12 @@ class LeaderWork:
             )
             await self.checkpointer.start()
         await self.auth.sync_users()
+        await self.parts.trading.start()
+        if opened is not None:
+            opened()
         await _list_instruments(config, self.reference)
         if config.auth.demo_users:
             await self.accounts.seed_demo()
-        await self.parts.trading.start()
         await self._start_feed()
 
     async def stop_feed(self) -> None:
@@ -165,10 +171,24 @@ class Node:
         self.node_id = config.ha.node_id or f"{socket.gethostname()}:{port or os.getpid()}"
         self.follower = Follower()
         self.leadership: Leadership | None = None
+        #: Where terminals reach this node (`ha.advertise`, else the address it listens on).
+        self.address = ""
+        self._commands_open = False
 
     def appends(self) -> bool:
         """Whether this node records events of its own now (a standby records nothing)."""
-        return not self.replicated or (self.leadership is not None and self.leadership.leading)
+        return not self.replicated or (self.leadership is not None and self.leadership.appending)
+
+    def gate(self) -> StoreError | None:
+        """A node taking over appends (its election, its leader's work) but takes client commands
+        only once that work has started: until then they are refused NOT_LEADER naming this node,
+        which the client tries again in a moment."""
+        leadership = self.leadership
+        if leadership is None or self._commands_open or not leadership.appending:
+            return None
+        term = leadership.term
+        here = LeaderInfo(term, self.node_id, self.address, 0.0, True)
+        return NotLeaderError(f"this node is taking over the log (term {term}): try again in a moment", leader=here)
 
     @property
     def status(self) -> NodeStatus:
@@ -176,9 +196,14 @@ class Node:
             return NodeStatus(self.node_id, Role.SINGLE if not self.replicated else Role.STANDBY)
         return self.leadership.status
 
+    def open_commands(self) -> None:
+        """The leader's executions are started: client commands may come in (`gate`)."""
+        self._commands_open = True
+
     async def take_role(self, store: FollowingStore, lease: Lease, duties: Duties, address: str) -> None:
         """Lead (the lease is free) or stand by, following the leader's log."""
         self.follower.active = True
+        self.address = address
         self.leadership = Leadership(
             store,
             lease,

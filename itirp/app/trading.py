@@ -44,7 +44,7 @@ from itirp.errors import FailedPrecondition, ItirpError, Reason
 from itirp.execution.executor import Executor
 from itirp.observability.latency import LatencyHistogram
 from itirp.observability.logging import emit_many
-from itirp.store import StoredEvent
+from itirp.store import StoredEvent, StoreError
 
 __all__ = ["TradingService"]
 
@@ -66,8 +66,12 @@ class TradingService:
         prices: Callable[[str], Mark | None] | None = None,
         reconcile_timeout: float = 10.0,
         throttles: Throttles | None = None,
+        gate: Callable[[], StoreError | None] | None = None,
     ) -> None:
         self._core = core
+        # a refusal of this node's before the store's own: a node taking over the log appends, but
+        # takes no command before its executions are reconciled (`itirp.app.node.Node.gate`)
+        self._gate = gate
         #: The market data feed's latest price of a symbol (not yet recorded), if there is a feed.
         self.prices = prices
         self.queries: TradingQueries = core.queries
@@ -104,6 +108,8 @@ class TradingService:
                 "the server is read-only (started for investigation): nothing can be recorded", reason=Reason.READ_ONLY
             )
         refusal = self.sink.refusal()
+        if refusal is None and self._gate is not None:
+            refusal = self._gate()
         if refusal is not None:
             raise refusal
 
