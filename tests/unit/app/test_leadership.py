@@ -97,7 +97,8 @@ async def test_a_free_lease_is_taken_and_renewed_while_the_leaders_work_is_still
     leadership = node(lease, store, duties)
     await leadership.start()
     try:
-        assert store.promoted == [1] and duties.led == [1]
+        assert store.promoted == [1]
+        assert duties.led == [1]
         assert lease.renewals >= 2, "the lease was not renewed while the leader's work started"
         assert leadership.status == NodeStatus("me", Role.LEADER, 1, "me", "me:1")
         assert duties.roles == [Role.LEADER]
@@ -111,11 +112,14 @@ async def test_a_standby_follows_then_takes_over_once_the_lease_lapsed() -> None
     leadership = node(lease, store, duties)
     await leadership.start()
     try:
-        assert leadership.status.role is Role.STANDBY and store.following
-        assert store.leader_hint is not None and store.leader_hint.node_id == "other"
+        assert leadership.status.role is Role.STANDBY
+        assert store.following
+        assert store.leader_hint is not None
+        assert store.leader_hint.node_id == "other"
         lease.expire()
         await until(lambda: leadership.status.role is Role.LEADER)
-        assert store.promoted == [2] and duties.led == [2]
+        assert store.promoted == [2]
+        assert duties.led == [2]
     finally:
         await leadership.stop()
 
@@ -128,11 +132,13 @@ async def test_a_leader_whose_lease_another_node_took_steps_down_and_stays_down(
         lease.take("other")
         await until(lambda: leadership.status.role is Role.STEPPED_DOWN)
         assert duties.stepped_down == ["another node holds a newer term"]
-        assert store.leader_hint is not None and store.leader_hint.node_id == "other"
+        assert store.leader_hint is not None
+        assert store.leader_hint.node_id == "other"
         assert not leadership.appending
         lease.expire()
         await asyncio.sleep(0.2)
-        assert leadership.status.role is Role.STEPPED_DOWN and store.promoted == [1]
+        assert leadership.status.role is Role.STEPPED_DOWN
+        assert store.promoted == [1]
     finally:
         await leadership.stop()
 
