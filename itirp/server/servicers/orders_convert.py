@@ -32,6 +32,7 @@ from itirp.v1 import order_pb2, risk_pb2
 __all__ = [
     "STATUS_FROM_PROTO",
     "STATUS_TO_PROTO",
+    "entry_ack",
     "limits_to_proto",
     "metrics_to_proto",
     "order_to_proto",
@@ -61,8 +62,9 @@ def _enum(table: dict[int, T], number: int, field: str, default: T) -> T:
     return value
 
 
-def submit_command(request: order_pb2.SubmitOrderRequest) -> SubmitOrder:
-    """The SubmitOrder command of a request (enumerations checked; the core validates the rest)."""
+def submit_command(request: order_pb2.SubmitOrderRequest, session_id: str = "") -> SubmitOrder:
+    """The SubmitOrder command of a request (enumerations checked; the core validates the rest),
+    sent on order-entry session `session_id` if any."""
     side = SIDE_FROM_PROTO.get(request.side)
     if side is None:
         raise InvalidArgument("side", "must be SIDE_BUY or SIDE_SELL")
@@ -79,6 +81,7 @@ def submit_command(request: order_pb2.SubmitOrderRequest) -> SubmitOrder:
         stp=_enum(_STPS, request.self_trade_prevention, "self_trade_prevention", SelfTradePrevention.CANCEL_RESTING),
         account=request.account,
         intended_duplicate=request.intended_duplicate,
+        session_id=session_id,
     )
 
 
@@ -191,6 +194,16 @@ def submit_response(order: Order) -> order_pb2.SubmitOrderResponse:
     )
     if order.fills:
         _fills(response.order, order.fills)
+    return response
+
+
+def entry_ack(tag: str, order: Order, priority_kept: bool = False) -> order_pb2.OrderEntryResponse:
+    """An order-entry `ack`, built in one go: the order written straight into it (not an `Order`
+    built, copied into an `OrderEntryAck`, copied into the response)."""
+    fields = _order_fields(order, order.status, 0, 0)
+    response = order_pb2.OrderEntryResponse(ack={"tag": tag, "order": fields, "priority_kept": priority_kept})
+    if order.fills:
+        _fills(response.ack.order, order.fills)
     return response
 
 
