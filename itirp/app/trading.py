@@ -201,8 +201,11 @@ class TradingService:
                 self._core.reference.record_mark(
                     RecordMark(mark=quote, correlation_id=command.actor.correlation_id), now_us
                 )
-        async with self.refusals_durable():
+        try:  # refusals_durable, inline: this is every order's path
             order, committed = self._core.orders.submit(command, now_us)
+        except ItirpError:
+            await self.settled_state()
+            raise
         await self._durable(committed)
         if order.status is OrderStatus.APPROVED:
             self.executor.execute(order.order_id)
@@ -287,8 +290,11 @@ class TradingService:
         at once when nothing can be recorded, a refusal answered once the state it names is
         durable, the result once its events are."""
         self._writable()
-        async with self.refusals_durable():
+        try:  # refusals_durable, inline
             result, committed = step(self._now_us())
+        except ItirpError:
+            await self.settled_state()
+            raise
         await self._durable(committed)
         return result
 

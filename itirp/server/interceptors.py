@@ -51,6 +51,19 @@ log = logging.getLogger("itirp.server")
 access_log = logging.getLogger("itirp.access")
 
 _OK = grpc.StatusCode.OK
+#: grpc's RpcMethodHandler (a named tuple), whose fields `CallInterceptor._wrap` fills in order
+_HANDLER_TYPE: Any = type(grpc.unary_unary_rpc_method_handler(None))
+if _HANDLER_TYPE._fields != (
+    "request_streaming",
+    "response_streaming",
+    "request_deserializer",
+    "response_serializer",
+    "unary_unary",
+    "unary_stream",
+    "stream_unary",
+    "stream_stream",
+):
+    raise ImportError(f"grpc's RpcMethodHandler has changed its fields: {_HANDLER_TYPE._fields}")
 
 
 def _short(method: str) -> str:
@@ -86,6 +99,21 @@ class _Call:
         self.by_certificate: Role | None = None
         #: a metadata value beyond its bound (`itirp.limits`), refused once the caller is known
         self.bad_metadata: InvalidArgument | None = None
+
+
+class _Method:
+    """What the interceptor works out once per method and handler, not per call: whether it is
+    open, the role it needs, its wrapped deserializer (grpc hands the same handler object for a
+    method on every call; another handler for the same name, as in tests, is prepared anew)."""
+
+    __slots__ = ("deserializer", "handler", "open", "rule")
+
+    def __init__(self, method: str, handler: grpc.RpcMethodHandler) -> None:
+        self.handler = handler
+        #: health and reflection: passed through (`_open`), built once
+        self.open: grpc.RpcMethodHandler | None = _open(handler) if method.startswith(OPEN_PREFIXES) else None
+        self.rule = required_role(method)
+        self.deserializer = tolerant(handler.request_deserializer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +171,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
         self._access_log = access_log_enabled
         self._observe = observe
         self._client_cert_users = client_cert_users
+        self._methods: dict[str, _Method] = {}
 
     async def intercept_service(
         self,
@@ -153,8 +182,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        if method.startswith(OPEN_PREFIXES):
-            return _open(handler)
+        prepared = self._methods.get(method)
+        if prepared is None or prepared.handler is not handler:
+            prepared = self._methods[method] = _Method(method, handler)
+        if prepared.open is not None:
+            return prepared.open
 
         authorization = request_id = correlation_id = None
         for key, value in handler_call_details.invocation_metadata or ():
@@ -167,7 +199,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
 
         principal: Principal | None = None
         error: ItirpError | None = None
-        rule = required_role(method)
+        rule = prepared.rule
         if rule is None:
             error = PermissionDenied(
                 f"{_short(method)} is not open to any role", reason=Reason.METHOD_NOT_OPEN, metadata={"method": method}
@@ -190,7 +222,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
         call.bad_metadata = bad_metadata
         if self._client_cert_users and authorization is None and isinstance(rule, Role):
             call.by_certificate = rule  # the peer's certificate is known to the handler's context only
-        return self._wrap(handler, call)
+        return self._wrap(handler, call, prepared.deserializer)
 
     async def _certificate_user(self, call: _Call, context: grpc.aio.ServicerContext) -> None:
         """A call without a token, from a client whose verified certificate names a user: that
@@ -206,28 +238,24 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
         else:
             call.error = _role_error(call.method, rule, call.principal)
 
-    def _wrap(self, handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
+    def _wrap(
+        self, handler: grpc.RpcMethodHandler, call: _Call, deserializer: Callable[[bytes], Any] | None
+    ) -> grpc.RpcMethodHandler:
+        # grpc's RpcMethodHandler tuple, made directly (its public makers import a module per call):
+        # request_streaming, response_streaming, deserializer, serializer, then the four behaviours
+        make = _HANDLER_TYPE
+        serializer = handler.response_serializer
         if handler.request_streaming:
             # The itirp.v1 API's one client-streaming RPC is bidirectional (OrderEntry): each
             # request is checked by its handler, which answers a bad one and carries on.
             if not handler.response_streaming:
                 raise RuntimeError(f"unexpected client-streaming method {call.method}")
-            return grpc.stream_stream_rpc_method_handler(
-                self._streaming(handler.stream_stream, call, bidirectional=True),
-                request_deserializer=tolerant(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
+            behaviour = self._streaming(handler.stream_stream, call, bidirectional=True)
+            return make(True, True, deserializer, serializer, None, None, None, behaviour)
         if handler.response_streaming:
-            return grpc.unary_stream_rpc_method_handler(
-                self._streaming(handler.unary_stream, call),
-                request_deserializer=tolerant(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
-        return grpc.unary_unary_rpc_method_handler(
-            self._unary(handler.unary_unary, call),
-            request_deserializer=tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
-        )
+            behaviour = self._streaming(handler.unary_stream, call)
+            return make(False, True, deserializer, serializer, None, behaviour, None, None)
+        return make(False, False, deserializer, serializer, self._unary(handler.unary_unary, call), None, None, None)
 
     def _unary(self, behavior: Callable[..., Awaitable[Any]], call: _Call) -> Callable[..., Awaitable[Any]]:
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:

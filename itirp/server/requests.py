@@ -75,7 +75,7 @@ def check_request(request: object, bad_metadata: InvalidArgument | None = None) 
             reason=Reason.REQUEST_UNDECODABLE,
         )
     if isinstance(request, Message):
-        violations = list(_violations(request, ""))
+        violations = _violations(request, "")
         if violations:
             _raise(violations)
 
@@ -101,34 +101,63 @@ def _too_long(field: str, limit: int, value: str | bytes) -> tuple[FieldViolatio
     return FieldViolation(field, too_long(limit, value)), {"field": field, "max_length": str(limit)}
 
 
-def _violations(message: Message, path: str) -> Iterable[tuple[FieldViolation, dict[str, str]]]:
+#: What is checked of a field: its kind (below) and, for text, its longest value.
+_SKIP, _CHARS, _MESSAGE, _UNSIGNED_MAX, _FINITE = range(5)
+_RULES: dict[FieldDescriptor, tuple[int, int]] = {}
+
+
+def _rule(field: FieldDescriptor) -> tuple[int, int]:
+    """The check of `field`, worked out on its first sight (per field, not per request)."""
+    if field.type in _TEXT:
+        rule = (_SKIP, 0) if field.name in _OWN_CHECKS else (_CHARS, max_length(field.name))
+    elif field.type == FieldDescriptor.TYPE_MESSAGE:
+        rule = (_MESSAGE, 0)
+    elif field.type in _UNSIGNED:
+        rule = (_UNSIGNED_MAX, 0)
+    elif field.type in _FLOATING:
+        rule = (_FINITE, 0)
+    else:
+        rule = (_SKIP, 0)
+    _RULES[field] = rule
+    return rule
+
+
+def _violations(message: Message, path: str) -> list[tuple[FieldViolation, dict[str, str]]]:
+    """Every value of `message` out of bounds, in field order (a list: empty for nearly every request)."""
     if message.DESCRIPTOR.full_name == _TIMESTAMP:
-        yield from _timestamp(message, path.rstrip("."))
-        return
+        return list(_timestamp(message, path.rstrip(".")))
+    found: list[tuple[FieldViolation, dict[str, str]]] = []
     for field, value in message.ListFields():
-        name = path + field.name
+        kind, limit = _RULES.get(field) or _rule(field)
         if field.is_repeated:
+            name = path + field.name
             if len(value) > MAX_REPEATED:
                 problem = f"at most {MAX_REPEATED} entries (got {len(value):,})"
-                yield FieldViolation(name, problem), {"field": name, "max_length": str(MAX_REPEATED)}
-                continue
-            for index, item in enumerate(value):
-                yield from _value(field, item, f"{name}[{index}]")
+                found.append((FieldViolation(name, problem), {"field": name, "max_length": str(MAX_REPEATED)}))
+            elif kind != _SKIP:
+                for index, item in enumerate(value):
+                    _value(kind, limit, item, f"{name}[{index}]", found)
+        elif kind == _SKIP:
+            continue
+        elif kind == _CHARS:
+            if len(value) > limit:
+                found.append(_too_long(path + field.name, limit, value))
         else:
-            yield from _value(field, value, name)
+            _value(kind, limit, value, path + field.name, found)
+    return found
 
 
-def _value(field: FieldDescriptor, value: Any, name: str) -> Iterable[tuple[FieldViolation, dict[str, str]]]:
-    if field.type in _TEXT and field.name not in _OWN_CHECKS:
-        limit = max_length(field.name)
+def _value(kind: int, limit: int, value: Any, name: str, found: list[tuple[FieldViolation, dict[str, str]]]) -> None:
+    if kind == _CHARS:
         if len(value) > limit:
-            yield _too_long(name, limit, value)
-    elif field.type == FieldDescriptor.TYPE_MESSAGE:
-        yield from _violations(value, name + ".")
-    elif field.type in _UNSIGNED and value > MAX_INT64:
-        yield FieldViolation(name, f"at most {MAX_INT64} (got {value})"), {}
-    elif field.type in _FLOATING and not math.isfinite(value):
-        yield FieldViolation(name, f"must be a finite number (got {value})"), {}
+            found.append(_too_long(name, limit, value))
+    elif kind == _MESSAGE:
+        found.extend(_violations(value, name + "."))
+    elif kind == _UNSIGNED_MAX:
+        if value > MAX_INT64:
+            found.append((FieldViolation(name, f"at most {MAX_INT64} (got {value})"), {}))
+    elif kind == _FINITE and not math.isfinite(value):
+        found.append((FieldViolation(name, f"must be a finite number (got {value})"), {}))
 
 
 def _timestamp(message: Any, name: str) -> Iterable[tuple[FieldViolation, dict[str, str]]]:

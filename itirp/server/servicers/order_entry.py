@@ -21,7 +21,6 @@ the same order, each once its own events are durable; at most `WINDOW` are in fl
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
@@ -35,7 +34,7 @@ from itirp.core.sessions import OpenSession
 from itirp.errors import InvalidArgument, Reason, Unavailable
 from itirp.server.requests import check_request
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds
-from itirp.server.servicers.orders_convert import order_to_proto, submit_command
+from itirp.server.servicers.orders_convert import entry_ack, submit_command
 from itirp.server.status import MAPPED, rich_status
 from itirp.v1 import common_pb2, order_pb2
 
@@ -202,24 +201,24 @@ class OrderEntry:
         try:
             check_request(request)
             assert isinstance(request, order_pb2.OrderEntryRequest)
-            return Response(ack=await self._carry_out(session, request, kind, tag))
+            return await self._carry_out(session, request, kind, tag)
         except MAPPED as exc:
             return Response(error=entry_error(tag, exc))
 
     async def _carry_out(
         self, session: Session, request: order_pb2.OrderEntryRequest, kind: str | None, tag: str
-    ) -> order_pb2.OrderEntryAck:
+    ) -> Response:
+        """The request's `ack` (built in one go, `entry_ack`)."""
         trading, session_id = self._trading, session.session_id
         if kind == "new":
-            command = dataclasses.replace(submit_command(request.new.order), session_id=session_id)
-            return order_pb2.OrderEntryAck(tag=tag, order=order_to_proto(await trading.submit(command)))
+            return entry_ack(tag, await trading.submit(submit_command(request.new.order, session_id)))
         if kind == "cancel":
             cancel = request.cancel.cancel
             if not cancel.order_id:
                 raise InvalidArgument("cancel.cancel.order_id", "required")
             command_c = CancelOrder(actor=current_actor(), order_id=cancel.order_id, reason=cancel.reason)
             order = await trading.cancel(command_c, session_id=session_id)
-            return order_pb2.OrderEntryAck(tag=tag, order=order_to_proto(order))
+            return entry_ack(tag, order)
         if kind == "amend":
             amend = request.amend.amend
             if not amend.order_id:
@@ -228,7 +227,7 @@ class OrderEntry:
                 actor=current_actor(), order_id=amend.order_id, quantity=amend.quantity, price=amend.price
             )
             order, kept = await trading.amend(command_a, session_id=session_id)
-            return order_pb2.OrderEntryAck(tag=tag, order=order_to_proto(order), priority_kept=kept)
+            return entry_ack(tag, order, kept)
         if kind == "open":
             raise InvalidArgument("open", f"the session {session_id} is open already")
         raise InvalidArgument("kind", "give one of new, cancel, amend, heartbeat or close")

@@ -17,7 +17,13 @@ from itirp.observability.context import current_principal
 from itirp.page_tokens import PageTokens
 from itirp.server.servicers.convert import current_actor, timestamp_from_seconds, viewer_of
 from itirp.server.servicers.order_entry import OrderEntry
-from itirp.server.servicers.orders_convert import STATUS_FROM_PROTO, order_to_proto, order_update, submit_command
+from itirp.server.servicers.orders_convert import (
+    STATUS_FROM_PROTO,
+    order_to_proto,
+    order_update,
+    submit_command,
+    submit_response,
+)
 from itirp.server.servicers.streams import marker, page_size
 from itirp.store import StoredEvent
 from itirp.v1 import order_pb2, order_pb2_grpc
@@ -46,17 +52,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     async def SubmitOrder(
         self, request: order_pb2.SubmitOrderRequest, context: grpc.aio.ServicerContext
     ) -> order_pb2.SubmitOrderResponse:
-        order = await self._trading.submit(submit_command(request))
-        proto = order_to_proto(order)
-        return order_pb2.SubmitOrderResponse(
-            order_id=order.order_id,
-            status=proto.status,
-            correlation_id=order.correlation_id,
-            timestamp=proto.updated_at,
-            message=order.message,
-            violations=order.violations,
-            order=proto,
-        )
+        return submit_response(await self._trading.submit(submit_command(request)))
 
     async def GetOrder(
         self, request: order_pb2.GetOrderRequest, context: grpc.aio.ServicerContext

@@ -32,11 +32,13 @@ from itirp.v1 import order_pb2, risk_pb2
 __all__ = [
     "STATUS_FROM_PROTO",
     "STATUS_TO_PROTO",
+    "entry_ack",
     "limits_to_proto",
     "metrics_to_proto",
     "order_to_proto",
     "order_update",
     "submit_command",
+    "submit_response",
 ]
 
 STATUS_TO_PROTO = STATUS_PROTO
@@ -60,8 +62,9 @@ def _enum(table: dict[int, T], number: int, field: str, default: T) -> T:
     return value
 
 
-def submit_command(request: order_pb2.SubmitOrderRequest) -> SubmitOrder:
-    """The SubmitOrder command of a request (enumerations checked; the core validates the rest)."""
+def submit_command(request: order_pb2.SubmitOrderRequest, session_id: str = "") -> SubmitOrder:
+    """The SubmitOrder command of a request (enumerations checked; the core validates the rest),
+    sent on order-entry session `session_id` if any."""
     side = SIDE_FROM_PROTO.get(request.side)
     if side is None:
         raise InvalidArgument("side", "must be SIDE_BUY or SIDE_SELL")
@@ -78,6 +81,7 @@ def submit_command(request: order_pb2.SubmitOrderRequest) -> SubmitOrder:
         stp=_enum(_STPS, request.self_trade_prevention, "self_trade_prevention", SelfTradePrevention.CANCEL_RESTING),
         account=request.account,
         intended_duplicate=request.intended_duplicate,
+        session_id=session_id,
     )
 
 
@@ -131,42 +135,76 @@ def _fills(proto: order_pb2.Order, fills: Sequence[Fill]) -> None:
     )
 
 
+def _order_fields(order: Order, status: OrderStatus, sequence: int, at_us: int) -> dict[str, object]:
+    """The fields of the API's `Order` (fills apart) as constructor arguments; its two times as
+    dicts, which the constructor writes in place (a Timestamp message would be built, then copied)."""
+    created, updated = divmod(order.created_us, 1_000_000), divmod(at_us or order.updated_us, 1_000_000)
+    return {
+        "order_id": order.order_id,
+        "client_order_id": order.client_order_id,
+        "user_id": order.user_id,
+        "username": order.username,
+        "symbol": order.symbol,
+        "side": SIDE_PROTO[order.side],
+        "quantity": order.quantity,
+        "price": format_money(order.price) if order.price is not None else "",
+        "strategy": order.strategy,
+        "status": STATUS_TO_PROTO[status],
+        "correlation_id": order.correlation_id,
+        "created_at": {"seconds": created[0], "nanos": created[1] * 1000},
+        "updated_at": {"seconds": updated[0], "nanos": updated[1] * 1000},
+        "message": order.message,
+        "violations": order.violations,
+        "filled_quantity": order.filled_quantity,
+        "average_fill_price": format_money(order.average_fill_price) if order.average_fill_price is not None else "",
+        "execution_attempts": order.execution_attempts,
+        "last_sequence": sequence or order.last_sequence,
+        "order_type": ORDER_TYPE_PROTO[order.order_type],
+        "time_in_force": TIF_PROTO[order.time_in_force],
+        "self_trade_prevention": STP_PROTO[order.stp],
+        "remaining_quantity": 0 if status.terminal else order.quantity - order.filled_quantity,
+        "account": order.account,
+        "desk": order.desk,
+        "session_id": order.session_id,
+        "released": order.released,
+    }
+
+
 def order_to_proto(
     order: Order, *, status: OrderStatus | None = None, sequence: int = 0, at_us: int = 0
 ) -> order_pb2.Order:
-    status = status or order.status
-    proto = order_pb2.Order(
-        order_id=order.order_id,
-        client_order_id=order.client_order_id,
-        user_id=order.user_id,
-        username=order.username,
-        symbol=order.symbol,
-        side=SIDE_PROTO[order.side],
-        quantity=order.quantity,
-        price=format_money(order.price) if order.price is not None else "",
-        strategy=order.strategy,
-        status=STATUS_TO_PROTO[status],
-        correlation_id=order.correlation_id,
-        created_at=timestamp_from_us(order.created_us),
-        updated_at=timestamp_from_us(at_us or order.updated_us),
-        message=order.message,
-        violations=order.violations,
-        filled_quantity=order.filled_quantity,
-        average_fill_price=format_money(order.average_fill_price) if order.average_fill_price is not None else "",
-        execution_attempts=order.execution_attempts,
-        last_sequence=sequence or order.last_sequence,
-        order_type=ORDER_TYPE_PROTO[order.order_type],
-        time_in_force=TIF_PROTO[order.time_in_force],
-        self_trade_prevention=STP_PROTO[order.stp],
-        remaining_quantity=0 if status.terminal else order.quantity - order.filled_quantity,
-        account=order.account,
-        desk=order.desk,
-        session_id=order.session_id,
-        released=order.released,
-    )
+    proto = order_pb2.Order(**_order_fields(order, status or order.status, sequence, at_us))  # type: ignore[arg-type]  # the fields' types vary; the constructor checks each
     if order.fills:
         _fills(proto, order.fills)
     return proto
+
+
+def submit_response(order: Order) -> order_pb2.SubmitOrderResponse:
+    """SubmitOrder's answer, built in one go: the order written straight into the answer, not
+    built apart and copied in (its status and time repeated at the top level)."""
+    fields = _order_fields(order, order.status, 0, 0)
+    response = order_pb2.SubmitOrderResponse(
+        order_id=order.order_id,
+        status=fields["status"],  # type: ignore[arg-type]  # an OrderStatus number (see _order_fields)
+        correlation_id=order.correlation_id,
+        timestamp=fields["updated_at"],  # type: ignore[arg-type]  # a Timestamp as a dict (see _order_fields)
+        message=order.message,
+        violations=order.violations,
+        order=fields,  # the Order as a dict: written in place, not copied
+    )
+    if order.fills:
+        _fills(response.order, order.fills)
+    return response
+
+
+def entry_ack(tag: str, order: Order, priority_kept: bool = False) -> order_pb2.OrderEntryResponse:
+    """An order-entry `ack`, built in one go: the order written straight into it (not an `Order`
+    built, copied into an `OrderEntryAck`, copied into the response)."""
+    fields = _order_fields(order, order.status, 0, 0)
+    response = order_pb2.OrderEntryResponse(ack={"tag": tag, "order": fields, "priority_kept": priority_kept})
+    if order.fills:
+        _fills(response.ack.order, order.fills)
+    return response
 
 
 def order_update(event: StoredEvent, order: Order, *, as_of_event: bool = False) -> order_pb2.OrderUpdate:
