@@ -227,3 +227,30 @@ def test_serve_refuses_plaintext_off_loopback_with_exit_2(capsys: pytest.Capture
     assert code == 2
     assert "without TLS" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()
+
+
+def test_the_postgres_store_is_chosen_by_its_short_names_and_needs_a_url() -> None:
+    config = Config.from_env({"ITIRP_STORE": "postgres", "ITIRP_DATABASE_URL": "postgresql://u@127.0.0.1:5432/itirp"})
+    assert config.store.kind == "postgres"
+    assert config.store.database_url is not None
+    assert config.store.database_url.value == "postgresql://u@127.0.0.1:5432/itirp"
+    assert "postgresql://" not in repr(config)  # the URL may hold a password
+    with pytest.raises(ConfigError, match="needs a database URL"):
+        Config.from_env({"ITIRP_STORE": "postgres"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ITIRP_HA_LEASE_SECONDS": "0.1"}, "lease must be between"),
+        ({"ITIRP_HA_POLL_SECONDS": "0"}, "poll interval must be between"),
+        ({"ITIRP_HA_ADVERTISE": "nowhere"}, "HOST:PORT"),
+        (
+            {"ITIRP_STORE": "postgres", "ITIRP_DATABASE_URL": "postgresql://u@h/db", "ITIRP_READ_ONLY": "1"},
+            "--read-only investigates a SQLite log",
+        ),
+    ],
+)
+def test_two_node_settings_that_cannot_work_are_refused(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env(environ)
