@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 
 from itirp.store.errors import LeaderInfo, StoreError
+from itirp.store.postgres import broken
 from itirp.store.workers import Worker
 
 __all__ = ["LeaderInfo", "PostgresLease"]
@@ -116,7 +117,8 @@ class PostgresLease:
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         if self._worker is None:
-            self._worker = Worker("itirp-pg-lease", functools.partial(_connect, self.url, self.node_id), 1)
+            connect = functools.partial(_connect, self.url, self.node_id)
+            self._worker = Worker("itirp-pg-lease", connect, 1, broken=broken)
         try:
             return await self._worker.call(fn, *args)
         except psycopg.Error as exc:

@@ -79,6 +79,11 @@ def _connect(url: str, application_name: str) -> _Conn:
     return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name=application_name)
 
 
+def broken(conn: _Conn) -> bool:
+    """A connection the server closed (restart, failover, terminated backend): connect again."""
+    return bool(conn.closed or conn.broken)
+
+
 def iter_events_pg(url: str, after: int = 0) -> Iterator[StoredEvent]:
     """Every stored event with sequence > `after`, ascending, synchronous (export, offline
     verification): one REPEATABLE READ, read-only transaction, so a consistent snapshot, read
@@ -288,12 +293,12 @@ class PostgresEventStore(GroupCommitStore):
         name = f"itirp-reader:{self.node_id}"
         try:
             self._readers = Worker("itirp-pg-reader", functools.partial(_connect, self._url, name),
-                                   self._n_readers)  # fmt: skip
+                                   self._n_readers, broken=broken)  # fmt: skip
             if self.read_only:
                 head = await self._readers.call(_open_reader)
             else:
                 connect = functools.partial(_connect, self._url, f"itirp-follower:{self.node_id}")
-                self._writer = Worker("itirp-pg-writer", connect, 1)
+                self._writer = Worker("itirp-pg-writer", connect, 1, broken=broken)
                 head = await self._writer.call(_open_writer)
         except BaseException as exc:
             await self._stop_threads()

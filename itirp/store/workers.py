@@ -5,11 +5,18 @@ connection is not shared between threads), takes jobs from one queue, and report
 with one `call_soon_threadsafe`, never by polling. The SQLite and PostgreSQL stores and the
 PostgreSQL lease all use it: a writer (one thread), readers (a few), a lease (one, so that
 renewals never queue behind event writes).
+
+A connection the database closed (a restart, a failover to a promoted standby, a backend
+terminated) is dropped after the job that found it broken, and the next job connects again: that
+job's error goes back to its caller (nothing is retried here, since only the caller knows whether
+its job may run twice), and a standby whose database came back follows and takes over without a
+restart of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -34,8 +41,11 @@ class Worker(Generic[C]):
     `call_soon_threadsafe`, never by polling.
     """
 
-    def __init__(self, name: str, connect: Callable[[], C], threads: int) -> None:
+    def __init__(
+        self, name: str, connect: Callable[[], C], threads: int, *, broken: Callable[[C], bool] | None = None
+    ) -> None:
         self._connect = connect
+        self._broken = broken
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._loop = asyncio.get_running_loop()
         self._threads = [
@@ -57,6 +67,8 @@ class Worker(Generic[C]):
                     result, exc = fn(conn, *args), None
                 except BaseException as e:  # noqa: BLE001 - handed back to the loop: a waiting future raises it, a commit fails the store
                     result, exc = None, e
+                    if conn is not None and self._broken is not None and self._broken(conn):
+                        conn = self._drop(conn)
                 try:
                     loop.call_soon_threadsafe(done, result, exc)
                 except RuntimeError:  # the loop is gone; nobody is waiting any more
@@ -64,6 +76,11 @@ class Worker(Generic[C]):
         finally:
             if conn is not None:
                 conn.close()
+
+    @staticmethod
+    def _drop(conn: C) -> None:
+        with contextlib.suppress(Exception):  # it is broken already; the next job connects again
+            conn.close()
 
     def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: _Done) -> None:
         self._queue.put((fn, args, done))

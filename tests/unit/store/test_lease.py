@@ -4,11 +4,12 @@ by the database's clock only, a clean release that lets a standby in at once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import psycopg
 import pytest
 
-from itirp.store import PostgresEventStore, PostgresLease
+from itirp.store import PostgresEventStore, PostgresLease, StoreError
 
 pytestmark = pytest.mark.asyncio
 
@@ -93,3 +94,44 @@ async def test_expiry_follows_the_database_clock_not_the_nodes(lease_of, pg_url)
         db.execute("UPDATE itirp_leader SET expires_at = now() - interval '1 second'")
 
     assert await b.acquire() == 2
+
+
+def _terminate(pg_url: str, application_name: str) -> int:
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE %s",
+            (application_name,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_a_lease_and_a_follower_whose_connections_the_database_closed_connect_again(lease_of, pg_url, make_event):
+    """A database restart or failover closes every connection: the call that finds its connection
+    broken fails, the next one connects again (a standby then takes over without a restart)."""
+    a = lease_of("a", ttl=30)
+    assert await a.acquire() == 1
+    writer = PostgresEventStore(pg_url, node_id="w")
+    await writer.open()
+    follower = PostgresEventStore(pg_url, node_id="f")
+    await follower.open()
+    await asyncio.gather(follower.read(), follower.read())  # its readers connect on first use
+    try:
+        assert _terminate(pg_url, "itirp-lease:%") == 1
+        assert _terminate(pg_url, "itirp-reader:f") >= 1
+        await asyncio.sleep(0.1)
+        with pytest.raises(StoreError):
+            await a.current()
+        info = await a.current()  # connected again
+        assert info is not None
+        assert info.term == 1
+        await writer.promote(1)
+        await writer.append([make_event()])
+        for _ in range(3):  # the broken reader connections fail their call, then connect again
+            with contextlib.suppress(StoreError):
+                if await follower.follow_once():
+                    break
+        assert follower.head_sequence == 1
+    finally:
+        await follower.close()
+        await writer.close()
