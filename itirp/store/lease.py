@@ -115,18 +115,18 @@ class PostgresLease:
         self.ttl_seconds = ttl_seconds
         self._worker: Worker[_Conn] | None = None
 
-    async def _call(self, fn: Any, *args: Any) -> Any:
+    async def _call(self, fn: Any, *args: Any, again: bool = False) -> Any:
         if self._worker is None:
             connect = functools.partial(_connect, self.url, self.node_id)
             self._worker = Worker("itirp-pg-lease", connect, 1, broken=broken)
         try:
-            return await self._worker.call(fn, *args)
+            return await self._worker.call(fn, *args, again=again)
         except psycopg.Error as exc:
             raise StoreError(f"lease: {exc}") from exc
 
     async def current(self) -> LeaderInfo | None:
         """The lease as the database sees it now, or None when nobody ever held it."""
-        info: LeaderInfo | None = await self._call(_current)
+        info: LeaderInfo | None = await self._call(_current, again=True)
         return info
 
     async def acquire(self) -> int | None:
@@ -139,7 +139,7 @@ class PostgresLease:
 
     async def renew(self, term: int) -> bool:
         """Extend the lease by the ttl; False when it is no longer this node's under `term`."""
-        ok: bool = await self._call(_renew, term, self.node_id, self.ttl_seconds)
+        ok: bool = await self._call(_renew, term, self.node_id, self.ttl_seconds, again=True)  # idempotent
         return ok
 
     async def release(self, term: int) -> None:

@@ -352,7 +352,8 @@ class PostgresEventStore(GroupCommitStore):
             pass
         assert self._writer is not None
         try:
-            await self._writer.call(_become_writer, term, f"itirp-writer:{self.node_id}:{term}")
+            # may run twice: it checks the term and names the connection
+            await self._writer.call(_become_writer, term, f"itirp-writer:{self.node_id}:{term}", again=True)
         except psycopg.Error as exc:
             raise StoreError(f"cannot become the writer: {exc}") from exc
         self._term = self._write_term = term
@@ -460,7 +461,7 @@ class PostgresEventStore(GroupCommitStore):
         self._require_open()
         assert self._readers is not None
         try:
-            return await self._readers.call(fn, *args)
+            return await self._readers.call(fn, *args, again=True)  # reads may run twice
         except psycopg.Error as exc:
             raise StoreError(f"event store read failed: {exc}") from exc
 

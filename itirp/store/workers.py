@@ -7,10 +7,11 @@ PostgreSQL lease all use it: a writer (one thread), readers (a few), a lease (on
 renewals never queue behind event writes).
 
 A connection the database closed (a restart, a failover to a promoted standby, a backend
-terminated) is dropped after the job that found it broken, and the next job connects again: that
-job's error goes back to its caller (nothing is retried here, since only the caller knows whether
-its job may run twice), and a standby whose database came back follows and takes over without a
-restart of its own.
+terminated) is dropped after the job that found it broken, and the next job connects again. A job
+its caller marks as safe to run twice (`call(..., again=True)`: reads, the lease's look) runs once
+more on the new connection; any other job's error goes back to its caller (a commit cut off midway
+has an unknown outcome, which only the caller may judge). So a standby whose database came back
+follows and takes over without a restart of its own.
 """
 
 from __future__ import annotations
@@ -60,15 +61,20 @@ class Worker(Generic[C]):
         loop = self._loop
         try:
             while (job := self._queue.get()) is not _STOP:
-                fn, args, done = job
-                try:
-                    if conn is None:
-                        conn = self._connect()
-                    result, exc = fn(conn, *args), None
-                except BaseException as e:  # noqa: BLE001 - handed back to the loop: a waiting future raises it, a commit fails the store
-                    result, exc = None, e
-                    if conn is not None and self._broken is not None and self._broken(conn):
+                fn, args, done, again = job
+                for attempt in (1, 2):
+                    try:
+                        if conn is None:
+                            conn = self._connect()
+                        result, exc = fn(conn, *args), None
+                        break
+                    except BaseException as e:  # noqa: BLE001 - handed back to the loop: a waiting future raises it, a commit fails the store
+                        result, exc = None, e
+                        if conn is None or self._broken is None or not self._broken(conn):
+                            break
                         conn = self._drop(conn)
+                        if not again or attempt == 2:
+                            break
                 try:
                     loop.call_soon_threadsafe(done, result, exc)
                 except RuntimeError:  # the loop is gone; nobody is waiting any more
@@ -82,10 +88,10 @@ class Worker(Generic[C]):
         with contextlib.suppress(Exception):  # it is broken already; the next job connects again
             conn.close()
 
-    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: _Done) -> None:
-        self._queue.put((fn, args, done))
+    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], done: _Done, *, again: bool = False) -> None:
+        self._queue.put((fn, args, done, again))
 
-    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def call(self, fn: Callable[..., Any], *args: Any, again: bool = False) -> Any:
         fut = self._loop.create_future()
 
         def done(result: Any, exc: BaseException | None) -> None:
@@ -96,7 +102,7 @@ class Worker(Generic[C]):
             else:
                 fut.set_result(result)
 
-        self.submit(fn, args, done)
+        self.submit(fn, args, done, again=again)
         return await fut
 
     async def stop(self) -> None:
