@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from itirp.store.errors import StoreError
 from itirp.store.records import NewEvent, StoredEvent, VerifyResult
@@ -19,6 +19,7 @@ __all__ = [
     "EventStore",
     "by_correlation",
     "by_order",
+    "query_sql",
 ]
 
 CommitListener = Callable[[list[StoredEvent]], None]
@@ -128,6 +129,50 @@ class EventStore(Protocol):
     def add_listener(self, listener: CommitListener) -> None: ...
 
     def remove_listener(self, listener: CommitListener) -> None: ...
+
+
+def query_sql(
+    select: str,
+    flt: EventQuery,
+    limit: int,
+    head: int,
+    *,
+    mark: str,
+    any_type: Callable[[list[str]], tuple[str, list[Any]]],
+) -> tuple[str, list[Any]]:
+    """The SQL of one `EventQuery` page over the events table, for the SQL backends: `mark` is the
+    driver's placeholder (`?`, `%s`), `any_type` the clause and arguments of "event_type is one of"
+    (an IN list, or `= ANY(array)`). Never past `head`: reads never run ahead of the listeners."""
+    where = [f"sequence <= {mark}"]
+    args: list[Any] = [head]
+    if flt.event_types:
+        clause, values = any_type(sorted(flt.event_types))
+        where.append(clause)
+        args.extend(values)
+    for column, value in (
+        ("user_id", flt.user_id),
+        ("order_id", flt.order_id),
+        ("symbol", flt.symbol),
+        ("correlation_id", flt.correlation_id),
+    ):
+        if value:
+            where.append(f"{column} = {mark}")
+            args.append(value)
+    for clause, bound in (("timestamp_us >=", flt.start_us), ("timestamp_us <", flt.end_us)):
+        if bound is not None:
+            where.append(f"{clause} {mark}")
+            args.append(bound)
+    if flt.after_sequence is not None:
+        where.append(f"sequence > {mark}")
+        args.append(flt.after_sequence)
+        order = "ASC"
+    else:
+        if flt.before_sequence is not None:
+            where.append(f"sequence < {mark}")
+            args.append(flt.before_sequence)
+        order = "DESC"
+    args.append(limit)
+    return f"{select} WHERE {' AND '.join(where)} ORDER BY sequence {order} LIMIT {mark}", args
 
 
 async def _all_ascending(store: EventStore, flt: EventQuery, page_size: int) -> list[StoredEvent]:

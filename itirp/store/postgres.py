@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from itirp.store.base import EventQuery
+from itirp.store.base import EventQuery, query_sql
 from itirp.store.errors import FencedError, LeaderInfo, NotLeaderError, StoreError, TamperedLogError
 from itirp.store.group_commit import DEFAULT_MAX_BATCH, FailureCallback, GroupCommitStore
 from itirp.store.postgres_schema import (
@@ -197,37 +197,7 @@ def _hashes_at(conn: _Conn, sequences: list[int]) -> dict[int, str]:
 
 
 def _build_query(flt: EventQuery, limit: int, head: int) -> tuple[str, list[Any]]:
-    where = ["sequence <= %s"]
-    args: list[Any] = [head]
-    if flt.event_types:
-        where.append("event_type = ANY(%s)")
-        args.append(sorted(flt.event_types))
-    for column, value in (
-        ("user_id", flt.user_id),
-        ("order_id", flt.order_id),
-        ("symbol", flt.symbol),
-        ("correlation_id", flt.correlation_id),
-    ):
-        if value:
-            where.append(f"{column} = %s")
-            args.append(value)
-    if flt.start_us is not None:
-        where.append("timestamp_us >= %s")
-        args.append(flt.start_us)
-    if flt.end_us is not None:
-        where.append("timestamp_us < %s")
-        args.append(flt.end_us)
-    if flt.after_sequence is not None:
-        where.append("sequence > %s")
-        args.append(flt.after_sequence)
-        order = "ASC"
-    else:
-        if flt.before_sequence is not None:
-            where.append("sequence < %s")
-            args.append(flt.before_sequence)
-        order = "DESC"
-    args.append(limit)
-    return f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY sequence {order} LIMIT %s", args
+    return query_sql(_SELECT, flt, limit, head, mark="%s", any_type=lambda types: ("event_type = ANY(%s)", [types]))
 
 
 # ---------------------------------------------------------------------------- the store

@@ -28,7 +28,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from itirp.store.base import EventQuery
+from itirp.store.base import EventQuery, query_sql
 from itirp.store.errors import StoreError
 from itirp.store.group_commit import DEFAULT_MAX_BATCH, FailureCallback, GroupCommitStore
 from itirp.store.records import (
@@ -202,38 +202,11 @@ def _hashes_at(conn: sqlite3.Connection, sequences: list[int]) -> dict[int, str]
 
 
 def _build_query(flt: EventQuery, limit: int, head: int) -> tuple[str, list[Any]]:
-    where = ["sequence <= ?"]
-    args: list[Any] = [head]
-    if flt.event_types:
-        types = sorted(flt.event_types)
-        where.append(f"event_type IN ({', '.join('?' * len(types))})")
-        args.extend(types)
-    for column, value in (
-        ("user_id", flt.user_id),
-        ("order_id", flt.order_id),
-        ("symbol", flt.symbol),
-        ("correlation_id", flt.correlation_id),
-    ):
-        if value:
-            where.append(f"{column} = ?")
-            args.append(value)
-    if flt.start_us is not None:
-        where.append("timestamp_us >= ?")
-        args.append(flt.start_us)
-    if flt.end_us is not None:
-        where.append("timestamp_us < ?")
-        args.append(flt.end_us)
-    if flt.after_sequence is not None:
-        where.append("sequence > ?")
-        args.append(flt.after_sequence)
-        order = "ASC"
-    else:
-        if flt.before_sequence is not None:
-            where.append("sequence < ?")
-            args.append(flt.before_sequence)
-        order = "DESC"
-    args.append(limit)
-    return f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY sequence {order} LIMIT ?", args
+    return query_sql(_SELECT, flt, limit, head, mark="?", any_type=_in_list)
+
+
+def _in_list(types: list[str]) -> tuple[str, list[Any]]:
+    return f"event_type IN ({', '.join('?' * len(types))})", list(types)
 
 
 # ---------------------------------------------------------------------------- the store
