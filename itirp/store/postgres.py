@@ -35,7 +35,7 @@ import psycopg
 
 from itirp.store.base import EventQuery, query_sql
 from itirp.store.errors import FencedError, LeaderInfo, NotLeaderError, StoreError, TamperedLogError
-from itirp.store.group_commit import DEFAULT_MAX_BATCH, FailureCallback, GroupCommitStore
+from itirp.store.group_commit import DEFAULT_MAX_BATCH, FailureCallback
 from itirp.store.postgres_schema import (
     COLUMNS,
     GRANTS_SQL,
@@ -45,6 +45,7 @@ from itirp.store.postgres_schema import (
     schema_version,
 )
 from itirp.store.records import GENESIS_HASH, StoredEvent, VerifyResult, make_stored_event, verify_chain
+from itirp.store.sql_reads import ReadJobs, SqlReads
 from itirp.store.workers import Worker
 
 __all__ = [
@@ -203,8 +204,10 @@ def _build_query(flt: EventQuery, limit: int, head: int) -> tuple[str, list[Any]
 # ---------------------------------------------------------------------------- the store
 
 
-class PostgresEventStore(GroupCommitStore):
+class PostgresEventStore(SqlReads):
     """The event store on a shared PostgreSQL database; see the module docstring."""
+
+    JOBS = ReadJobs(_read, _query, _hashes_at, _verify, _build_query, no_limit=None)
 
     def __init__(
         self,
@@ -434,27 +437,3 @@ class PostgresEventStore(GroupCommitStore):
             return await self._readers.call(fn, *args, again=True)  # reads may run twice
         except psycopg.Error as exc:
             raise StoreError(f"event store read failed: {exc}") from exc
-
-    async def read(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        n = None if limit is None else max(limit, 0)
-        result: list[StoredEvent] = await self._call_reader(_read, after, self._head_seq, n)
-        return result
-
-    async def query(self, *, filter: EventQuery, limit: int) -> list[StoredEvent]:
-        if limit < 1:
-            raise ValueError("limit must be >= 1")
-        sql, args = _build_query(filter, limit, self._head_seq)
-        result: list[StoredEvent] = await self._call_reader(_query, sql, args)
-        return result
-
-    async def hashes_at(self, sequences: list[int]) -> dict[int, str]:
-        """The stored hash at each of `sequences` that is committed (a missing row is left out)."""
-        head = self._head_seq
-        wanted = sorted({s for s in sequences if 0 < s <= head})
-        result: dict[int, str] = await self._call_reader(_hashes_at, wanted)
-        return result
-
-    async def verify(self) -> VerifyResult:
-        head_seq, head_hash = self._head_seq, self._head_hash
-        result: VerifyResult = await self._call_reader(_verify, head_seq)
-        return self._verify_against_head(result, head_seq, head_hash)

@@ -30,7 +30,7 @@ from typing import Any
 
 from itirp.store.base import EventQuery, query_sql
 from itirp.store.errors import StoreError
-from itirp.store.group_commit import DEFAULT_MAX_BATCH, FailureCallback, GroupCommitStore
+from itirp.store.group_commit import DEFAULT_MAX_BATCH, FailureCallback
 from itirp.store.records import (
     GENESIS_HASH,
     StoredEvent,
@@ -38,6 +38,7 @@ from itirp.store.records import (
     make_stored_event,
     verify_chain,
 )
+from itirp.store.sql_reads import ReadJobs, SqlReads
 from itirp.store.sqlite_files import ReadOnlyFile
 from itirp.store.workers import Worker as _Worker
 
@@ -212,8 +213,10 @@ def _in_list(types: list[str]) -> tuple[str, list[Any]]:
 # ---------------------------------------------------------------------------- the store
 
 
-class SqliteEventStore(GroupCommitStore):
+class SqliteEventStore(SqlReads):
     """The durable event store on one SQLite file; see the module docstring."""
+
+    JOBS = ReadJobs(_read, _query, _hashes_at, _verify, _build_query, no_limit=-1)
 
     def __init__(
         self,
@@ -329,28 +332,3 @@ class SqliteEventStore(GroupCommitStore):
             return await self._readers.call(fn, *args)
         except sqlite3.Error as exc:
             raise StoreError(f"event store read failed: {exc}") from exc
-
-    async def read(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        n = -1 if limit is None else max(limit, 0)
-        result: list[StoredEvent] = await self._call_reader(_read, after, self._head_seq, n)
-        return result
-
-    async def query(self, *, filter: EventQuery, limit: int) -> list[StoredEvent]:
-        if limit < 1:
-            raise ValueError("limit must be >= 1")
-        sql, args = _build_query(filter, limit, self._head_seq)
-        result: list[StoredEvent] = await self._call_reader(_query, sql, args)
-        return result
-
-    async def hashes_at(self, sequences: list[int]) -> dict[int, str]:
-        """The stored hash at each of `sequences` that is committed (a missing row is left out):
-        what signed checkpoints are checked against, after `verify` has walked the chain."""
-        head = self._head_seq
-        wanted = sorted({s for s in sequences if 0 < s <= head})
-        result: dict[int, str] = await self._call_reader(_hashes_at, wanted)
-        return result
-
-    async def verify(self) -> VerifyResult:
-        head_seq, head_hash = self._head_seq, self._head_hash
-        result: VerifyResult = await self._call_reader(_verify, head_seq)
-        return self._verify_against_head(result, head_seq, head_hash)
