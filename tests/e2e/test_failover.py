@@ -110,7 +110,8 @@ class Terminal:
         deadline = asyncio.get_running_loop().time() + 60  # bounded: a takeover takes about a lease
         last = ""
         while asyncio.get_running_loop().time() < deadline:
-            address = self.addresses[self.current]
+            used = self.current
+            address = self.addresses[used]
             async with grpc.aio.insecure_channel(address) as channel:
                 try:
                     reply = await order_pb2_grpc.OrderServiceStub(channel).SubmitOrder(
@@ -125,7 +126,8 @@ class Terminal:
                     if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                         raise
                     last = f"{address}: {error.code().name} {error.details()}"
-                    self.current = (self.current + 1) % len(self.addresses)
+                    if self.current == used:  # callers failing together move it once, not back and forth
+                        self.current = (used + 1) % len(self.addresses)
                     await asyncio.sleep(0.1)
                     continue
             self.answers.accepted[reply.order_id] = reply
