@@ -245,6 +245,8 @@ async def open_application(
         store = await open_event_store(config, failure, checkpoints, node_id=node.node_id)
         stack.push_async_callback(node.release)  # after the log is closed: a standby takes over at once
         stack.push_async_callback(store.close)
+        # the last checkpoint is signed right before the log closes, after everything else stopped
+        stack.push_async_callback(node.stop_checkpointer)
         # first of the listeners: a standby's state takes each followed batch before anyone hears of it
         store.add_listener(node.follower)
         journal = Journal(clock_us=_micros(clock))
@@ -267,8 +269,7 @@ async def open_application(
         await auth.start()
         reference = ReferenceService(parts.core, parts.trading.sink.durable, clock=clock, read_only=config.read_only)
         accounts = AccountService(parts.core, parts.trading, auth.find_user, read_only=config.read_only)
-        work = LeaderWork(config, parts, auth, reference, accounts, store, journal, checkpoints, clock)
-        stack.push_async_callback(work.stop_checkpointer)  # the last checkpoint: just before the log closes
+        node.work = work = LeaderWork(config, parts, auth, reference, accounts, store, journal, checkpoints, clock)
 
         store.add_listener(TradingService.log_order_events)
         metrics: ServerMetrics | None = None

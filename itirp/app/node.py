@@ -174,6 +174,8 @@ class Node:
         #: Where terminals reach this node (`ha.advertise`, else the address it listens on).
         self.address = ""
         self._commands_open = False
+        #: The leader's work, once the application built it.
+        self.work: LeaderWork | None = None
 
     def appends(self) -> bool:
         """Whether this node records events of its own now (a standby records nothing)."""
@@ -218,6 +220,11 @@ class Node:
     def store_failed(self, error: StoreError) -> None:
         if self.leadership is not None:
             self.leadership.store_failed(error)
+
+    async def stop_checkpointer(self) -> None:
+        """The last checkpoint of a clean stop (see `LeaderWork.stop_checkpointer`)."""
+        if self.work is not None:
+            await self.work.stop_checkpointer()
 
     async def stop(self) -> None:
         if self.leadership is not None:
