@@ -143,6 +143,8 @@ class RunningServer:
     _grace: _Grace = field(repr=False)
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
+    #: Health by role (PostgreSQL nodes); frozen when the stop begins.
+    _roles: _RoleHealth | None = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
@@ -201,6 +203,8 @@ class RunningServer:
         self._stopping = True
         grace = self.config.shutdown_grace_seconds if grace is None else grace
         log.info("shutting down: health NOT_SERVING, draining", extra={"grace_seconds": grace})
+        if self._roles is not None:
+            self._roles.freeze()  # no change of role turns it back to SERVING while draining
         await _set_all(self.health, health_pb2.HealthCheckResponse.NOT_SERVING)
         if self.config.drain_delay_seconds > 0:
             await asyncio.sleep(self.config.drain_delay_seconds)
@@ -253,10 +257,11 @@ async def serve(
         if app.status.role is Role.SINGLE:
             await _set_all(health_servicer, health_pb2.HealthCheckResponse.SERVING)
         else:  # a leader serves everything; a standby its reads (see _RoleHealth)
-            stack.callback(roles.freeze)  # a shutdown's NOT_SERVING stays
             await app.take_role(_address(config, port), roles.changed)
         endpoint = endpoints[0] if endpoints else None
-        running = RunningServer(server, port, app, health_servicer, started_at, endpoint, stack.pop_all(), grace)
+        running = RunningServer(
+            server, port, app, health_servicer, started_at, endpoint, stack.pop_all(), grace, _roles=roles
+        )
     transport = describe(config)
     log.info(
         "serving",
@@ -393,7 +398,8 @@ async def _set_all(health_servicer: health.aio.HealthServicer, status: int) -> N
         await health_servicer.set(name, status)
 
 
-#: What a standby serves: reads from its followed state (the rest answer NOT_LEADER).
+#: The services a standby's health calls SERVING: those that only read. It answers the reads of
+#: the others too, from its followed state, but refuses their writes (NOT_LEADER).
 _STANDBY_SERVES = frozenset(
     {
         audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
