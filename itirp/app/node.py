@@ -183,8 +183,8 @@ class Node:
 
     def gate(self) -> StoreError | None:
         """A node taking over appends (its election, its leader's work) but takes client commands
-        only once that work has started: until then they are refused NOT_LEADER naming this node,
-        which the client tries again in a moment."""
+        only once its executions are started and those in flight reconciled: until then they are
+        refused NOT_LEADER naming this node, which the client tries again in a moment."""
         leadership = self.leadership
         if leadership is None or self._commands_open or not leadership.appending:
             return None
