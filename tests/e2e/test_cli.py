@@ -75,6 +75,41 @@ def wait_until_live(proc: subprocess.Popen[str], timeout: float = 15) -> str:
         raise AssertionError(f"stream did not start: {proc.communicate()}") from None
 
 
+class WatchLines:
+    """A running `itirp-cli watch`: its stderr ("err") and stdout ("out") lines as they come, read
+    by two threads, and every line seen so far; `stop` interrupts it and closes its pipes."""
+
+    def __init__(self, watch: subprocess.Popen[str]) -> None:
+        self.watch = watch
+        self.seen: list[tuple[str, str]] = []
+        self._lines: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._readers = [
+            threading.Thread(target=lambda n=name, p=pipe: [self._lines.put((n, line)) for line in p], daemon=True)  # type: ignore[misc, union-attr]
+            for name, pipe in (("err", watch.stderr), ("out", watch.stdout))
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def next_line(self, kind: str, timeout: float) -> str:
+        while True:
+            item = self._lines.get(timeout=timeout)
+            self.seen.append(item)
+            if item[0] == kind:
+                return item[1]
+
+    def stop(self) -> None:
+        self.watch.send_signal(signal.SIGINT)
+        self.watch.wait(timeout=10)
+        for reader in self._readers:
+            reader.join(timeout=10)
+        self.watch.stdout.close()  # type: ignore[union-attr]
+        self.watch.stderr.close()  # type: ignore[union-attr]
+
+    def updates(self) -> list[list[str]]:
+        """The order updates shown (each line's words after the first)."""
+        return [line.split()[1:] for kind, line in self.seen if kind == "out"]
+
+
 def finish(proc: subprocess.Popen[str], timeout: float = 20) -> str:
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -506,47 +541,27 @@ def test_watch_says_when_it_lost_the_server_and_when_it_is_back(start_server, tm
     first = trader.json("submit", "AAPL", "BUY", "10", "150.00")["order_id"]
     watch = trader.popen("watch")
     assert "watching order updates" in wait_until_live(watch)
-    lines: queue.Queue[tuple[str, str]] = queue.Queue()
-    readers = [
-        threading.Thread(target=lambda n=name, p=pipe: [lines.put((n, line)) for line in p], daemon=True)  # type: ignore[misc, union-attr]
-        for name, pipe in (("err", watch.stderr), ("out", watch.stdout))
-    ]
-    for reader in readers:
-        reader.start()
-    seen: list[tuple[str, str]] = []
-
-    def next_line(kind: str, timeout: float) -> str:
-        while True:
-            item = lines.get(timeout=timeout)
-            seen.append(item)
-            if item[0] == kind:
-                return item[1]
-
+    lines = WatchLines(watch)
     try:
         # Act 1: the server dies
         server.kill()
 
         # Assert 1: the terminal says so within a couple of seconds, and keeps trying
-        said = next_line("err", timeout=10)
+        said = lines.next_line("err", timeout=10)
         assert said.startswith("reconnecting…"), said
 
         # Act 2: the server is back on the same address; a new order moves
         restarted = start_server(data, "--listen", f"127.0.0.1:{port}")
         while not said.startswith("resumed from sequence"):
-            said = next_line("err", timeout=30)
+            said = lines.next_line("err", timeout=30)
         second = desk(restarted, tmp_path, "trader1").json("submit", "AAPL", "BUY", "10", "150.00")["order_id"]
         while not (second in said and "EXECUTED" in said):
-            said = next_line("out", timeout=30)
+            said = lines.next_line("out", timeout=30)
     finally:
-        watch.send_signal(signal.SIGINT)
-        watch.wait(timeout=10)
-        for reader in readers:
-            reader.join(timeout=10)
-        watch.stdout.close()  # type: ignore[union-attr]
-        watch.stderr.close()  # type: ignore[union-attr]
+        lines.stop()
 
     # Assert 2: the new order shown; nothing shown twice across the reconnect
-    updates = [line.split()[1:] for kind, line in seen if kind == "out"]
+    updates = lines.updates()
     assert len(updates) == len({tuple(u) for u in updates})
     assert all(u[0] in (first, second) for u in updates)
 

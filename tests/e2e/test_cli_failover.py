@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import json
-import queue
-import signal
-import threading
 from pathlib import Path
 
-from tests.e2e.test_cli import PASSWORDS, Desk, closed_port, wait_until_live
+from tests.e2e.test_cli import PASSWORDS, Desk, WatchLines, closed_port, wait_until_live
 
 
 def test_several_servers_and_info(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -50,42 +47,22 @@ def test_watch_follows_the_server_killed_and_served_again_at_the_other_address(s
     first = trader.json("submit", "AAPL", "BUY", "10", "150.00")["order_id"]
     watch = trader.popen("watch")
     assert "watching order updates" in wait_until_live(watch)
-    lines: queue.Queue[tuple[str, str]] = queue.Queue()
-    readers = [
-        threading.Thread(target=lambda n=name, p=pipe: [lines.put((n, line)) for line in p], daemon=True)  # type: ignore[misc, union-attr]
-        for name, pipe in (("err", watch.stderr), ("out", watch.stdout))
-    ]
-    for reader in readers:
-        reader.start()
-    seen: list[tuple[str, str]] = []
-
-    def next_line(kind: str, timeout: float) -> str:
-        while True:
-            item = lines.get(timeout=timeout)
-            seen.append(item)
-            if item[0] == kind:
-                return item[1]
-
+    lines = WatchLines(watch)
     try:
         server.kill()
-        said = next_line("err", timeout=10)
+        said = lines.next_line("err", timeout=10)
         assert said.startswith("reconnecting…"), said
 
         start_server(data, "--listen", f"127.0.0.1:{second_port}")
         while not said.startswith("resumed from sequence"):
-            said = next_line("err", timeout=30)
+            said = lines.next_line("err", timeout=30)
         assert said.strip().endswith(f"at 127.0.0.1:{second_port}"), said
         second = trader.json("submit", "AAPL", "BUY", "10", "150.00")["order_id"]  # passes over the dead one
         while not (second in said and "EXECUTED" in said):
-            said = next_line("out", timeout=30)
+            said = lines.next_line("out", timeout=30)
     finally:
-        watch.send_signal(signal.SIGINT)
-        watch.wait(timeout=10)
-        for reader in readers:
-            reader.join(timeout=10)
-        watch.stdout.close()  # type: ignore[union-attr]
-        watch.stderr.close()  # type: ignore[union-attr]
+        lines.stop()
 
-    updates = [line.split()[1:] for kind, line in seen if kind == "out"]
+    updates = lines.updates()
     assert len(updates) == len({tuple(u) for u in updates})
     assert all(u[0] in (first, second) for u in updates)
