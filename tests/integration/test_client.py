@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -118,34 +119,50 @@ async def test_a_lost_submit_reply_is_retried_without_a_second_order(tmp_path: P
         await server.shutdown(grace=0)
 
 
+class Watching:
+    """A trader's order updates (sequence, order id, status) and an auditor's audit events
+    (sequences) followed in the background, each stream with its caught-up marker."""
+
+    def __init__(self, trader: Any, auditor: Any) -> None:
+        self.updates: list[tuple[int, str, int]] = []
+        self.events: list[int] = []
+        self._ready = asyncio.Event(), asyncio.Event()
+        self._tasks = [asyncio.create_task(self._orders(trader)), asyncio.create_task(self._audit(auditor))]
+
+    async def _orders(self, trader: Any) -> None:
+        async for item in trader.order_updates(markers=True):
+            if item.WhichOneof("kind") == "update":
+                self.updates.append((item.update.sequence, item.update.order.order_id, item.update.order.status))
+            else:
+                self._ready[0].set()
+
+    async def _audit(self, auditor: Any) -> None:
+        async for item in auditor.audit_events(markers=True):
+            if item.WhichOneof("kind") == "event":
+                self.events.append(item.event.sequence)
+            else:
+                self._ready[1].set()
+
+    async def live(self, bound: float) -> None:
+        """Both streams caught up and following live changes."""
+        await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in self._ready)), bound)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 async def test_streams_resume_across_a_server_restart_with_nothing_missed_or_repeated(tmp_path: Path) -> None:
     config = make_config(tmp_path / "data")
     server = await serve(config)
     config = config.replace(listen=server.address)  # come back on the same port
     trader = await itirp_client.aconnect(server.address, "trader1", "trader123")
     auditor = await itirp_client.aconnect(server.address, "compliance1", "compliance123")
-    updates: list[tuple[int, str, int]] = []
-    events: list[int] = []
-
-    orders_ready, audit_ready = asyncio.Event(), asyncio.Event()
-
-    async def watch_orders() -> None:
-        async for item in trader.order_updates(markers=True):
-            if item.WhichOneof("kind") == "update":
-                updates.append((item.update.sequence, item.update.order.order_id, item.update.order.status))
-            else:
-                orders_ready.set()
-
-    async def watch_audit() -> None:
-        async for item in auditor.audit_events(markers=True):
-            if item.WhichOneof("kind") == "event":
-                events.append(item.event.sequence)
-            else:
-                audit_ready.set()
-
-    watchers = [asyncio.create_task(watch_orders()), asyncio.create_task(watch_audit())]
+    watching = Watching(trader, auditor)
+    updates, events = watching.updates, watching.events
     try:
-        await asyncio.wait_for(asyncio.gather(orders_ready.wait(), audit_ready.wait()), 10)  # both live
+        await watching.live(10)  # both live
         before = [await trader.submit_order("RSM", "BUY", 1, "10") for _ in range(5)]
         for r in before:
             await settle(trader, r.order_id)
@@ -179,9 +196,7 @@ async def test_streams_resume_across_a_server_restart_with_nothing_missed_or_rep
         for r in before + after:
             assert [s for _, oid, s in updates if oid == r.order_id] == expected
     finally:
-        for w in watchers:
-            w.cancel()
-        await asyncio.gather(*watchers, return_exceptions=True)
+        await watching.stop()
         await trader.close()
         await auditor.close()
         await server.shutdown(grace=0)

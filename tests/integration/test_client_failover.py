@@ -26,7 +26,7 @@ from itirp.v1 import auth_pb2, common_pb2, order_pb2
 from itirp_client import AsyncClient
 from itirp_client.order_entry import open_session
 from tests.conftest import make_config
-from tests.integration.test_client import settle
+from tests.integration.test_client import Watching, settle
 
 S = common_pb2
 BOUND = 10.0
@@ -180,28 +180,11 @@ async def test_streams_follow_the_leader_to_its_new_address_with_nothing_missed_
     addresses = [first.address, second_address]
     trader = await AsyncClient.connect(addresses, "trader1", "trader123")
     auditor = await AsyncClient.connect(",".join(addresses), "compliance1", "compliance123")
-    updates: list[tuple[int, str, int]] = []
-    events: list[int] = []
-    orders_ready, audit_ready = asyncio.Event(), asyncio.Event()
-
-    async def watch_orders() -> None:
-        async for item in trader.order_updates(markers=True):
-            if item.WhichOneof("kind") == "update":
-                updates.append((item.update.sequence, item.update.order.order_id, item.update.order.status))
-            else:
-                orders_ready.set()
-
-    async def watch_audit() -> None:
-        async for item in auditor.audit_events(markers=True):
-            if item.WhichOneof("kind") == "event":
-                events.append(item.event.sequence)
-            else:
-                audit_ready.set()
-
-    watchers = [asyncio.create_task(watch_orders()), asyncio.create_task(watch_audit())]
+    watching = Watching(trader, auditor)
+    updates, events = watching.updates, watching.events
     second = None
     try:
-        await asyncio.wait_for(asyncio.gather(orders_ready.wait(), audit_ready.wait()), BOUND)
+        await watching.live(BOUND)
         before = [await trader.submit_order("RSM", "BUY", 1, "10") for _ in range(3)]
         for r in before:
             await settle(trader, r.order_id)
@@ -228,9 +211,7 @@ async def test_streams_follow_the_leader_to_its_new_address_with_nothing_missed_
         for r in before + after:
             assert [s for _, oid, s in updates if oid == r.order_id][-1] == S.ORDER_STATUS_EXECUTED
     finally:
-        for w in watchers:
-            w.cancel()
-        await asyncio.gather(*watchers, return_exceptions=True)
+        await watching.stop()
         await trader.close()
         await auditor.close()
         await first.shutdown(grace=0)
