@@ -247,11 +247,12 @@ async def open_application(
         stack.push_async_callback(store.close)
         # the last checkpoint is signed right before the log closes, after everything else stopped
         stack.push_async_callback(node.stop_checkpointer)
-        # first of the listeners: a standby's state takes each followed batch before anyone hears of it
-        store.add_listener(node.follower)
+        if node.replicated:  # first of the listeners: a standby's state takes each followed batch first
+            store.add_listener(node.follower)
         journal = Journal(clock_us=_micros(clock))
         fanout = EventFanout(store, max_queue=config.streams.subscriber_queue)
-        parts = build_trading(config, journal, store, clock=clock, venue=venue, gate=node.gate)
+        gate = node.gate if node.replicated else None  # one node: nothing to check per command
+        parts = build_trading(config, journal, store, clock=clock, venue=venue, gate=gate)
         released.append(parts.trading.sink)
         stack.callback(parts.trading.sink.close)
         # Book changes reach market data once their events are durable (those seen during the
