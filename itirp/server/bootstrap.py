@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from itirp.app import application  # the module: it imports the fan-out, under this package
 from itirp.app.accounts import AccountService
@@ -51,6 +51,7 @@ from itirp.execution.venue import Venue
 from itirp.observability.metrics import MetricsEndpoint, ServerMetrics
 from itirp.page_tokens import PageTokens
 from itirp.server.interceptors import CallInterceptor
+from itirp.server.routes import Routes
 from itirp.server.servicers.accounts import AccountServicer
 from itirp.server.servicers.audit import AuditServicer
 from itirp.server.servicers.auth import AuthServicer
@@ -303,21 +304,22 @@ def _grpc_server(
         ],
         options=_server_options(config),
     )
-    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
+    routes = Routes()
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), routes)
     system_pb2_grpc.add_SystemServiceServicer_to_server(
         SystemServicer(
             trading, app.store, started_at=started_at, clock=clock, demo_users=config.auth.demo_users,
             read_only=config.read_only, node=lambda: app.status, store_kind=config.store.kind,
         ),
-        server,
+        routes,
     )
     order_pb2_grpc.add_OrderServiceServicer_to_server(
         OrderServicer(
             trading, fanout, clock=clock, heartbeat_seconds=heartbeat, page_tokens=order_pages, sessions=app.sessions
         ),
-        server,
+        routes,
     )
-    risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock, users=auth.find_user), server)
+    risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(trading, clock=clock, users=auth.find_user), routes)
     core = app.core
     market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
         MarketDataServicer(
@@ -329,14 +331,13 @@ def _grpc_server(
             enabled=config.venue.kind == INTERNAL_VENUE,
             trading=trading,
         ),
-        server,
+        routes,
     )
     reference_data_pb2_grpc.add_ReferenceDataServiceServicer_to_server(
-        ReferenceDataServicer(trading, app.reference), server
+        ReferenceDataServicer(trading, app.reference), routes
     )
-    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(app.accounts), server)
-    if extra_handlers:
-        server.add_generic_rpc_handlers(tuple(extra_handlers))
+    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(app.accounts), routes)
+    routes.add_generic_rpc_handlers(extra_handlers)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(
             app.store,
@@ -347,13 +348,17 @@ def _grpc_server(
             unfolded=app.unfolded,
             verify=app.verify_log,
         ),
-        server,
+        routes,
     )
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, routes)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+        reflection.aio.ReflectionServicer(
+            (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+        ),
+        routes,
     )
+    # one generic handler for every method, and none registered per method: see itirp.server.routes
+    server.add_generic_rpc_handlers((routes,))
     return server
 
 
