@@ -96,17 +96,27 @@ def start_server(tmp: Path, venue: str) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"127.0.0.1:{port}"
 
 
+#: The bearer token sent to bench_wire's bare server, which reads no metadata: as long as the
+#: server's own (HS256, trader1), so that every unary case sends the same bytes.
+BARE_TOKEN = "x" * 307
+
+
 async def client(address: str, rpc: str, concurrency: int, seconds: float, max_calls: int) -> dict[str, float]:
+    """`rpc`: "submit" (SubmitOrder), "noop" (the ITIRP server's no-op) or "bare" (bench_wire's bare
+    server, the same path and messages, no login)."""
     import grpc
 
     from itirp.v1 import auth_pb2, auth_pb2_grpc, common_pb2, order_pb2
 
     async with grpc.aio.insecure_channel(address) as channel:
-        token = (
-            await auth_pb2_grpc.AuthServiceStub(channel).Login(
-                auth_pb2.LoginRequest(username="trader1", password="trader123")
-            )
-        ).access_token
+        if rpc == "bare":  # bench_wire's bare server: no login there; a bearer token of a real one's length
+            token = BARE_TOKEN
+        else:
+            token = (
+                await auth_pb2_grpc.AuthServiceStub(channel).Login(
+                    auth_pb2.LoginRequest(username="trader1", password="trader123")
+                )
+            ).access_token
         md = (("authorization", f"Bearer {token}"),)
         path = "/itirp.v1.OrderService/SubmitOrder" if rpc == "submit" else "/itirp.bench.Baseline/Noop"
         call = channel.unary_unary(
