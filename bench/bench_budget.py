@@ -5,15 +5,24 @@ SQLite write and fsync, and the wake-up of the waiting coroutine). No gRPC: set 
 bench_wire.py's C=1 figures, the rest of an RPC's latency is the wire, the interceptor and the
 answer's conversion.
 
-    .venv/bin/python bench/bench_budget.py [--orders 2000] [--venue internal|simulated]
+    .venv/bin/python bench/bench_budget.py [--orders 2000] [--venue internal|simulated] [--concurrency 64]
+
+With --concurrency N > 1: N submitters at once (no gRPC), and the CPU per order of each of the
+server's threads (the event loop's, the store writer's, the log writer's...), from /proc: what one
+order costs the process that runs the core, whatever carries it there. The event loop's share is
+the ceiling of one sequencer process: it cannot take orders faster than one per that many
+microseconds of a core.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -64,12 +73,73 @@ async def run(orders: int, venue: str) -> None:
             await server.shutdown(grace=0.5)
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of each of this process's threads, by name (the loop's is "MainThread")."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        name = names.get(int(tid), "other (grpc, sqlite)")
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+async def run_concurrent(orders: int, venue: str, concurrency: int) -> None:
+    from itirp.auth.roles import Role
+    from itirp.core.commands import Actor, SubmitOrder
+    from itirp.domain.orders import Side
+    from itirp.domain.viewer import Viewer
+    from itirp.server import serve
+
+    logging.getLogger().setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = await serve(bench_submit.in_process_config(Path(tmp), venue))
+        try:
+            trading = server.trading
+            issued = 0
+
+            async def submitter() -> None:
+                nonlocal issued
+                while issued < orders:
+                    issued += 1
+                    actor = Actor(
+                        viewer=Viewer("u1", Role.TRADER), username="trader1", correlation_id=f"c{issued}",
+                        causation_id="r",
+                    )  # fmt: skip
+                    side = Side.BUY if issued % 2 else Side.SELL
+                    await trading.submit(
+                        SubmitOrder(actor=actor, symbol="BENCH", side=side, quantity=1, price="1.00",
+                                    intended_duplicate=True)
+                    )  # fmt: skip
+
+            before, started = _thread_cpu(), time.perf_counter()
+            await asyncio.gather(*(submitter() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+            await asyncio.sleep(0.5)  # executions still running (simulated venue) are counted too
+            after = _thread_cpu()
+            print(f"{orders} orders, {concurrency} at once, {venue} venue, in process (no gRPC)")
+            print(f"  {orders / elapsed:,.0f} orders/s; CPU per order by thread:")
+            for name in sorted(after, key=lambda n: before.get(n, 0.0) - after[n]):
+                used = (after[name] - before.get(name, 0.0)) / orders * 1e6
+                if used >= 1:
+                    print(f"    {name:<28} {used:6.0f} us")
+        finally:
+            await server.shutdown(grace=0.5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--venue", default="internal", choices=("internal", "simulated"))
+    parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
-    uvloop.run(run(args.orders, args.venue))
+    if args.concurrency > 1:
+        uvloop.run(run_concurrent(args.orders, args.venue, args.concurrency))
+    else:
+        uvloop.run(run(args.orders, args.venue))
 
 
 if __name__ == "__main__":

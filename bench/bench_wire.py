@@ -24,7 +24,9 @@ with no metadata: how much of the machine the client's own work takes (both shar
 
 Reported per case: calls/s, p50 and p99 latency, the ratio to the bare no-op at the same C, and
 the CPU per call of the client and of the server (from /proc: user + system time of the process
-over the case, divided by the calls). As a table and, with --json, as JSON.
+over the case, divided by the calls), and of the server's event-loop thread alone (its main
+thread: grpc's Python side, the interceptor, the core's step, the commit listeners). As a table
+and, with --json, as JSON.
 """
 
 from __future__ import annotations
@@ -79,9 +81,11 @@ def start_bare() -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"127.0.0.1:{int(proc.stdout.readline())}"
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, *, thread: int | None = None) -> float:
+    """User + system CPU time of a process so far (or of one of its threads: its main thread,
+    which runs the event loop, has the process's id)."""
+    stat = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -210,11 +214,12 @@ def run_case(kind: str, server_pid: int, args: tuple) -> dict[str, float]:  # ty
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     proc = ctx.Process(target=_in_process, args=(kind, args, out))
-    before = cpu_seconds(server_pid)
+    before, loop_before = cpu_seconds(server_pid), cpu_seconds(server_pid, thread=server_pid)
     proc.start()
     result: dict[str, float] = out.get(timeout=float(args[3] if kind != "raw" else args[2]) + 120)
     proc.join(30)
     result["server_us"] = (cpu_seconds(server_pid) - before) / result["calls"] * 1e6
+    result["loop_us"] = (cpu_seconds(server_pid, thread=server_pid) - loop_before) / result["calls"] * 1e6
     return result
 
 
@@ -257,13 +262,13 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(10)
     print(f"one run, {args.seconds:g} s per case; client and servers each in their own process")
-    head = ("case", "C", "calls/s", "p50 ms", "p99 ms", "ratio", "client us", "server us")
-    print("{:<26} {:>3} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10}".format(*head))
+    head = ("case", "C", "calls/s", "p50 ms", "p99 ms", "ratio", "client us", "server us", "loop us")
+    print("{:<26} {:>3} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>8}".format(*head))
     for row in rows:
         ratio = f"{row['ratio']:.2f}" if "ratio" in row else "1.00"
         print(
             f"{row['case']:<26} {row['c']:>3} {row['per_second']:>9,.0f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f}"
-            f" {ratio:>6} {row['client_us']:>10.0f} {row['server_us']:>10.0f}"
+            f" {ratio:>6} {row['client_us']:>10.0f} {row['server_us']:>10.0f} {row['loop_us']:>8.0f}"
         )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
