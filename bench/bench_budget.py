@@ -5,13 +5,14 @@ SQLite write and fsync, and the wake-up of the waiting coroutine). No gRPC: set 
 bench_wire.py's C=1 figures, the rest of an RPC's latency is the wire, the interceptor and the
 answer's conversion.
 
-    .venv/bin/python bench/bench_budget.py [--orders 2000] [--venue internal|simulated] [--concurrency 64]
+    .venv/bin/python bench/bench_budget.py [--orders 2000] [--venue internal|simulated] [--concurrency 64 | --rate 700]
 
 With --concurrency N > 1: N submitters at once (no gRPC), and the CPU per order of each of the
 server's threads (the event loop's, the store writer's, the log writer's...), from /proc: what one
 order costs the process that runs the core, whatever carries it there. The event loop's share is
 the ceiling of one sequencer process: it cannot take orders faster than one per that many
-microseconds of a core.
+microseconds of a core. With --rate R instead: orders started at R per second, each on its own (as
+they arrive over gRPC, not in bursts of N): the same figures when few orders share a commit.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def _thread_cpu() -> dict[str, float]:
     return out
 
 
-async def run_concurrent(orders: int, venue: str, concurrency: int) -> None:
+async def run_concurrent(orders: int, venue: str, concurrency: int, rate: float = 0.0) -> None:
     from itirp.auth.roles import Role
     from itirp.core.commands import Actor, SubmitOrder
     from itirp.domain.orders import Side
@@ -101,27 +102,47 @@ async def run_concurrent(orders: int, venue: str, concurrency: int) -> None:
             trading = server.trading
             issued = 0
 
+            async def one(number: int) -> None:
+                actor = Actor(
+                    viewer=Viewer("u1", Role.TRADER), username="trader1", correlation_id=f"c{number}", causation_id="r"
+                )
+                side = Side.BUY if number % 2 else Side.SELL
+                command = SubmitOrder(
+                    actor=actor, symbol="BENCH", side=side, quantity=1, price="1.00", intended_duplicate=True
+                )
+                await trading.submit(command)
+
             async def submitter() -> None:
                 nonlocal issued
                 while issued < orders:
                     issued += 1
-                    actor = Actor(
-                        viewer=Viewer("u1", Role.TRADER), username="trader1", correlation_id=f"c{issued}",
-                        causation_id="r",
-                    )  # fmt: skip
-                    side = Side.BUY if issued % 2 else Side.SELL
-                    await trading.submit(
-                        SubmitOrder(actor=actor, symbol="BENCH", side=side, quantity=1, price="1.00",
-                                    intended_duplicate=True)
-                    )  # fmt: skip
+                    await one(issued)
 
+            async def paced() -> None:
+                """Open loop: one order started every 1/rate s, each in a task of its own."""
+                tasks = []
+                for i in range(orders):
+                    delay = started + i / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    tasks.append(asyncio.create_task(one(i)))
+                await asyncio.gather(*tasks)
+
+            commits = server.store.commits
             before, started = _thread_cpu(), time.perf_counter()
-            await asyncio.gather(*(submitter() for _ in range(concurrency)))
+            if rate:
+                await paced()
+            else:
+                await asyncio.gather(*(submitter() for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
             await asyncio.sleep(0.5)  # executions still running (simulated venue) are counted too
             after = _thread_cpu()
-            print(f"{orders} orders, {concurrency} at once, {venue} venue, in process (no gRPC)")
-            print(f"  {orders / elapsed:,.0f} orders/s; CPU per order by thread:")
+            how = f"started at {rate:g}/s each on its own" if rate else f"{concurrency} at once"
+            print(f"{orders} orders, {how}, {venue} venue, in process (no gRPC)")
+            print(
+                f"  {orders / elapsed:,.0f} orders/s, {(server.store.commits - commits) / orders:.2f} commits per"
+                " order; CPU per order by thread:"
+            )
             for name in sorted(after, key=lambda n: before.get(n, 0.0) - after[n]):
                 used = (after[name] - before.get(name, 0.0)) / orders * 1e6
                 if used >= 1:
@@ -135,9 +156,10 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--venue", default="internal", choices=("internal", "simulated"))
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=0.0, help="orders per second, each on its own (open loop)")
     args = parser.parse_args()
-    if args.concurrency > 1:
-        uvloop.run(run_concurrent(args.orders, args.venue, args.concurrency))
+    if args.concurrency > 1 or args.rate > 0:
+        uvloop.run(run_concurrent(args.orders, args.venue, args.concurrency, args.rate))
     else:
         uvloop.run(run(args.orders, args.venue))
 
