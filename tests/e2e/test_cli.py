@@ -318,15 +318,14 @@ def test_not_logged_in_and_unreachable(tmp_path) -> None:  # type: ignore[no-unt
 
 
 def test_refreshed_token_is_saved_at_exit(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # 4 s tokens: shorter than the refresh margin, so the watch's client refreshes half-way through
-    # what is left when it starts, ~2.5 s in; the order comes ~1.5 s after that
-    server = start_server(env={"ITIRP_TOKEN_TTL_SECONDS": "4"})
+    # 6 s tokens: shorter than the refresh margin, so the client refreshes half-way, ~3 s in
+    server = start_server(env={"ITIRP_TOKEN_TTL_SECONDS": "6"})
     trader = desk(server, tmp_path, "trader1")
     before = json.loads(trader.config.read_text())[server.address]["token"]
 
     watch = trader.popen("watch", "--count", "1")
     wait_until_live(watch)
-    threading.Event().wait(3)
+    threading.Event().wait(4)
     trader.ok("submit", "AAPL", "BUY", "1", "150")
     finish(watch)
 
