@@ -75,13 +75,15 @@ class PgServer:
     def database_url(self, name: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
-    def create_database(self) -> str:
-        """A fresh empty database; returns its URL."""
+    def create_database(self, template: str | None = None) -> str:
+        """A fresh empty database, or a copy of database `template` (no one connected to it);
+        returns its URL."""
         import psycopg
 
         name = f"itirp_{uuid.uuid4().hex}"
+        copy = f' TEMPLATE "{template}"' if template is not None else ""
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         self._databases.append(name)
         return self.database_url(name)
 

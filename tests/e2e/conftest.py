@@ -77,6 +77,9 @@ def start_server(tmp_path: Path) -> Iterator:
     started: list[ServerProcess] = []
 
     def start(data_dir: Path | None = None, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
+        # cheap scrypt, as make_config's scrypt_n=2**10 (the default 2**14 costs ~60 ms a hash: the
+        # demo users seeded at start, and every login); a test's own env wins
+        env = {"ITIRP_SCRYPT_N": "1024", **(env or {})}
         server = ServerProcess(data_dir or tmp_path / "data", tmp_path / f"server{len(started)}.log", *args, env=env)
         started.append(server)
         return server

@@ -22,13 +22,14 @@ def _saved(terminal) -> dict:  # type: ignore[no-untyped-def]
 
 
 def test_the_cli_refreshes_its_saved_token_and_says_session_expired_only_when_refused(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # Arrange: 8 s tokens; a trader logged in with itirp-cli
-    server = start_server(env={"ITIRP_TOKEN_TTL_SECONDS": "8"})
+    # Arrange: 4 s tokens (whole seconds: `iat` and `exp` are); a trader logged in with itirp-cli
+    ttl = 4
+    server = start_server(env={"ITIRP_TOKEN_TTL_SECONDS": str(ttl)})
     trader = desk(server, tmp_path, "trader1")
     first = _saved(trader)
 
-    # Act 1: a command past half the token's life refreshes the saved token
-    threading.Event().wait(max(0.0, first["expires_at"] - 8 + 4.5 - time.time()))
+    # Act 1: a command past half the token's life (0.5 s past it) refreshes the saved token
+    threading.Event().wait(max(0.0, first["expires_at"] - ttl + ttl / 2 + 0.5 - time.time()))
     assert "trader1" in trader.ok("whoami")
     second = _saved(trader)
     assert second["token"] != first["token"]
@@ -38,7 +39,8 @@ def test_the_cli_refreshes_its_saved_token_and_says_session_expired_only_when_re
     threading.Event().wait(max(0.0, first["expires_at"] + 1 - time.time()))
     assert "trader1" in trader.ok("whoami")
 
-    # Act 3: left alone until the saved token has expired, the refresh is refused
+    # Act 3: left alone until the saved token has expired (past the server's 5 s leeway), the refresh
+    # is refused
     threading.Event().wait(max(0.0, _saved(trader)["expires_at"] + 6 - time.time()))
     result = trader("positions")
     assert result.returncode == 3, result

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import grpc
 import psycopg
+import pytest
 
 from itirp.v1 import auth_pb2, auth_pb2_grpc
-from tests.e2e.conftest import BIN, run
+from tests.e2e.conftest import BIN, ServerProcess, run
 from tests.e2e.test_failover import node_env
+from tests.pg_server import PgServer
 
 ITIRP = BIN / "itirp"
 
@@ -30,21 +31,35 @@ def _no_store_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("ITIRP_")}
 
 
-def _written_log(start_server, pg_url: str, tmp_path: Path) -> int:  # type: ignore[no-untyped-def]
-    """A real server writes the log, then stops; returns the number of rows."""
-    server = start_server(tmp_path / "data", env=node_env(pg_url, "node-a"))
-    _logins(server.address, 10)
-    assert server.stop() == 0
-    with psycopg.connect(pg_url) as conn:
+@pytest.fixture(scope="module")
+def written_log(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
+    """A real server writes the log (10 logins), then stops: made once for the module; (the
+    database's name, the number of rows). Each test gets its own copy (`written`)."""
+    url = pg_server.create_database()
+    folder = tmp_path_factory.mktemp("audit-pg")
+    server = ServerProcess(folder / "data", folder / "server.log", env=node_env(url, "node-a"))
+    try:
+        _logins(server.address, 10)
+    finally:
+        stopped = server.stop()
+    assert stopped == 0
+    with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*), max(sequence) FROM events").fetchone()
     assert row is not None
     assert row[0] == row[1]
     assert row[0] >= 10
-    return int(row[0])
+    return url.rsplit("/", 1)[1], int(row[0])
 
 
-def test_export_and_verify_a_postgres_log_by_flag_and_by_environment(start_server, pg_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    rows = _written_log(start_server, pg_url, tmp_path)
+@pytest.fixture
+def written(pg_server: PgServer, written_log: tuple[str, int]) -> tuple[str, int]:
+    """This test's copy of `written_log` (CREATE DATABASE ... TEMPLATE): (its URL, rows)."""
+    name, rows = written_log
+    return pg_server.create_database(template=name), rows
+
+
+def test_export_and_verify_a_postgres_log_by_flag_and_by_environment(written, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pg_url, rows = written
     empty = tmp_path / "empty"  # no events.db here: the log is read from PostgreSQL
     by_flag, by_env = tmp_path / "flag.jsonl", tmp_path / "env.jsonl"
 
@@ -70,8 +85,8 @@ def test_export_and_verify_a_postgres_log_by_flag_and_by_environment(start_serve
     assert header["to_sequence"] == rows, header
 
 
-def test_a_postgres_row_rewritten_behind_the_servers_back_is_found_by_verify(start_server, pg_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    rows = _written_log(start_server, pg_url, tmp_path)
+def test_a_postgres_row_rewritten_behind_the_servers_back_is_found_by_verify(written, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pg_url, rows = written
     victim = rows // 2
     with psycopg.connect(pg_url, autocommit=True) as conn:  # the superuser: past the grants
         refused = None

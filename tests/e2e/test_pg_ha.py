@@ -9,16 +9,20 @@ verifies, the sequence is gapless."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
+from tests.conftest import DISK_TEMP
 from tests.e2e.conftest import run
 
 DRILL = Path(__file__).resolve().parents[2] / "bench" / "pg_ha_drill.py"
 
 
 def test_the_primary_killed_and_its_synchronous_standby_promoted_loses_nothing_acknowledged() -> None:
-    ran = run(sys.executable, DRILL, "--json", "--callers", "8", "--max-orders", "2000", timeout=240)
+    # its PostgreSQL clusters on disk, as the session's (tests/conftest.py): TMPDIR back to the disk's
+    env = {**os.environ, "TMPDIR": str(DISK_TEMP)}
+    ran = run(sys.executable, DRILL, "--json", "--callers", "8", "--max-orders", "2000", timeout=240, env=env)
     assert ran.stdout.startswith("{"), ran.stdout + ran.stderr
     report = json.loads(ran.stdout)
 

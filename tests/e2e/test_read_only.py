@@ -26,7 +26,7 @@ from itirp.v1 import (
     system_pb2,
     system_pb2_grpc,
 )
-from tests.e2e.conftest import run
+from tests.e2e.conftest import ServerProcess, run
 
 Snapshot = dict[str, tuple[int, int, str]]
 
@@ -74,14 +74,24 @@ def investigate(address: str) -> tuple[system_pb2.GetSystemInfoResponse, audit_p
         return info, verified, len(events.events)
 
 
-@pytest.fixture
-def desk(start_server, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    """A data folder with users, a secret and trader1's orders, its server stopped cleanly."""
-    data = tmp_path / "desk"
-    server = start_server(data)
-    trade(server.address)
-    assert server.stop() == 0
+@pytest.fixture(scope="module")
+def desk_made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with users, a secret and trader1's orders, its server stopped cleanly: made
+    once for the module (a server start, three orders, a stop), copied for each test by `desk`."""
+    folder = tmp_path_factory.mktemp("desk-made")
+    data = folder / "desk"
+    server = ServerProcess(data, folder / "server.log", env={"ITIRP_SCRYPT_N": "1024"})
+    try:
+        trade(server.address)
+    finally:
+        assert server.stop() == 0
     return data
+
+
+@pytest.fixture
+def desk(desk_made: Path, tmp_path: Path) -> Path:
+    """This test's own copy of `desk_made` (copy2: sizes, contents and mtimes as the server left them)."""
+    return Path(shutil.copytree(desk_made, tmp_path / "desk", copy_function=shutil.copy2))
 
 
 def test_a_read_only_start_and_stop_changes_no_file_of_the_data_folder(start_server, desk: Path) -> None:  # type: ignore[no-untyped-def]

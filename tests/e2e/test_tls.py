@@ -15,6 +15,11 @@ from tests.e2e.conftest import BIN, run
 from tests.tls_certs import Certs, issue_certs
 
 CLI = BIN / "itirp-cli"
+#: grpcurl's dial deadline where the server refuses the connection (plaintext to a TLS port, TLS
+#: without the client certificate mTLS wants): grpcurl ends a refused dial only at its deadline
+#: (10 s by default). 3 s is ample for a loopback dial that would succeed (the TLS calls above it
+#: take ~1 s, process start included).
+REFUSED_DIAL_SECONDS = "3"
 
 
 @pytest.fixture
@@ -56,13 +61,15 @@ def test_grpcurl_and_the_cli_over_tls(start_server, certs: Certs, tmp_path: Path
         server.address,
         "itirp.v1.AuthService/Login",
     )
-    plaintext = grpcurl("-plaintext", server.address, "list")
+    # a refusal ends in grpcurl's dial deadline (default 10 s; a handshake on loopback takes ms)
+    plaintext = grpcurl("-connect-timeout", REFUSED_DIAL_SECONDS, "-plaintext", server.address, "list")
     # Assert
     assert "itirp.v1.OrderService" in listed.stdout.split(), listed.stderr
     assert "grpc.health.v1.Health" in listed.stdout.split()
     assert json.loads(health.stdout)["status"] == "SERVING"
     assert "access_token" in json.loads(login.stdout)
     assert plaintext.returncode != 0
+    assert "Failed to dial target host" in plaintext.stderr, plaintext.stderr  # refused, not a usage error
 
     # Act: the CLI with --ca, a login then a command on the saved session
     logged_in = cli(tmp_path, server.address, "--ca", str(certs.ca), "login", "--username", "trader1",
@@ -84,7 +91,8 @@ def test_mtls_wants_a_client_certificate_from_grpcurl_and_the_cli(start_server, 
     client = ("-cacert", str(certs.ca), "-cert", str(certs.client_cert), "-key", str(certs.client_key))
     # Act
     with_cert = grpcurl(*client, server.address, "grpc.health.v1.Health/Check")
-    without_cert = grpcurl("-cacert", str(certs.ca), server.address, "grpc.health.v1.Health/Check")
+    refused_dial = ("-connect-timeout", REFUSED_DIAL_SECONDS)
+    without_cert = grpcurl(*refused_dial, "-cacert", str(certs.ca), server.address, "grpc.health.v1.Health/Check")
     tls = ("--ca", str(certs.ca), "--cert", str(certs.client_cert), "--key", str(certs.client_key))
     logged_in = cli(tmp_path, server.address, *tls, "login", "--username", "trader1", "--password-stdin",
                     stdin="trader123\n")  # fmt: skip
@@ -92,6 +100,7 @@ def test_mtls_wants_a_client_certificate_from_grpcurl_and_the_cli(start_server, 
     # Assert
     assert json.loads(with_cert.stdout)["status"] == "SERVING", with_cert.stderr
     assert without_cert.returncode != 0
+    assert "Failed to dial target host" in without_cert.stderr, without_cert.stderr
     assert logged_in.returncode == 0, logged_in.stderr
     assert refused.returncode == 5
     assert "want a client certificate (--cert, --key)?" in refused.stderr, refused.stderr

@@ -55,6 +55,13 @@ def run_and_kill(path: Path, run_for: float = 1.0, startup_limit: float = 20.0) 
     return [line for line in lines if line.endswith("\n")]
 
 
+@pytest.fixture
+def tmp_path(disk_tmp_path: Path) -> Path:
+    """On disk, not tmpfs (tests/conftest._temp_on_tmpfs): a kill -9 races the appender's commits,
+    so the window between an answer and its commit stays as wide as in production."""
+    return disk_tmp_path
+
+
 @pytest.mark.asyncio
 async def test_kill_9_mid_append_loses_no_acknowledged_event(tmp_path):
     path = tmp_path / "crash.db"
