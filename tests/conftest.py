@@ -20,6 +20,10 @@ from tests.pg_server import PgServer, PgServerError, start_server
 DISK_TEMP = Path(tempfile.gettempdir())
 
 
+#: Free space /dev/shm must have for the suite's temp folders to go there.
+_SHM_NEEDED = 1 << 30
+
+
 def _temp_on_tmpfs() -> None:
     """The suite's temp folders (tmp_path, the PostgreSQL clusters of tests/pg_server.py, and those
     of the server and CLI processes the tests start, which inherit TMPDIR) go on tmpfs, /dev/shm,
@@ -32,7 +36,8 @@ def _temp_on_tmpfs() -> None:
     shm = Path("/dev/shm")
     if os.environ.get("TMPDIR") or os.environ.get("PYTEST_DEBUG_TEMPROOT"):
         return
-    if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
+    # a small /dev/shm (a container's default is 64 MB) would fill up: the suite writes ~70 MB a run
+    if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) and shutil.disk_usage(shm).free >= _SHM_NEEDED:
         os.environ["TMPDIR"] = str(shm)
         tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
