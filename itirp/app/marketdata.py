@@ -297,8 +297,9 @@ class BookSubscription:
             subscriber.wake.clear()
             if queue:
                 continue
-            try:
-                await asyncio.wait_for(subscriber.wake.wait(), heartbeat_seconds)
+            try:  # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancellation (gh-86296)
+                async with asyncio.timeout(heartbeat_seconds):
+                    await subscriber.wake.wait()
             except TimeoutError:
                 check()
                 hub._check_open()

@@ -66,6 +66,8 @@ _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] 
 _row_of = attrgetter(*COLUMNS)
 _FOLLOW_PAGE = 5000
 _LISTEN_WAIT = 0.2
+#: how long stop_following waits for the follow loop before cancelling it again, s
+_STOP_WAIT = 0.5
 _Conn = psycopg.Connection[Any]
 
 
@@ -240,6 +242,8 @@ class PostgresEventStore(SqlReads):
         self._follow_lock = asyncio.Lock()
         self._follow_task: asyncio.Task[None] | None = None
         self._listen_thread: threading.Thread | None = None
+        #: set to have the follow loop read now (what each NOTIFY does); a new one per start_following
+        self.follow_wake = asyncio.Event()
         self._listen_stop = threading.Event()
 
     @property
@@ -367,7 +371,7 @@ class PostgresEventStore(SqlReads):
         if self._follow_task is not None or self._term is not None:
             return
         loop = asyncio.get_running_loop()
-        wake = asyncio.Event()
+        wake = self.follow_wake = asyncio.Event()
         self._listen_stop.clear()
         self._listen_thread = threading.Thread(
             target=self._listen, args=(loop, wake), name="itirp-pg-listen", daemon=True
@@ -380,16 +384,27 @@ class PostgresEventStore(SqlReads):
         self._follow_task = self._listen_thread = None
         self._listen_stop.set()
         if task is not None:
-            task.cancel()
+            # Cancelled again until it has ended: a test once saw this wait forever (not reproduced
+            # since), and a loop that misses one cancellation must not hold up a step-down.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=_STOP_WAIT)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if thread is not None:
-            await asyncio.to_thread(thread.join)
+            # it looks at the stop flag every _LISTEN_WAIT; a daemon thread stuck in a connect is
+            # left to end on its own rather than hold up the step-down
+            await asyncio.to_thread(thread.join, _STOP_WAIT * 10)
+            if thread.is_alive():
+                _logger.warning("the LISTEN thread did not stop within %.0f s; left to end on its own", _STOP_WAIT * 10)
 
     async def _follow_loop(self, wake: asyncio.Event) -> None:
         while True:
+            # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancellation that comes as the
+            # event is set (gh-86296), and stop_following then waits for this loop forever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self._poll_seconds)
+                async with asyncio.timeout(self._poll_seconds):
+                    await wake.wait()
             wake.clear()
             try:
                 await self.follow_once()

@@ -188,6 +188,22 @@ async def test_a_follower_catches_up_and_announces_in_order(opened, leases, make
     assert (await follower.verify()).ok
 
 
+async def test_a_follower_stops_when_told_as_a_notification_wakes_it(opened, leases, make_event):
+    # stop_following once hung in the notify case above (not reproduced since): here a wake-up and
+    # the stop come in the same loop step, the moment 3.11's asyncio.wait_for could lose a
+    # cancellation (gh-86296; the follow loop now waits with asyncio.timeout, and stop_following
+    # cancels again until the loop has ended).
+    writer = await leader(opened, leases, "a")
+    follower = await opened(node_id="b", poll_seconds=30.0)
+    follower.start_following()
+    await asyncio.sleep(0.2)  # LISTEN is in place
+    await writer.append([make_event()])
+    await eventually(lambda: follower.head_sequence == 1)  # woken by the NOTIFY
+
+    follower.follow_wake.set()  # as a NOTIFY does
+    await asyncio.wait_for(follower.stop_following(), 5)
+
+
 async def test_a_follower_refuses_a_row_that_does_not_link_onto_its_head(opened, leases, make_event, pg_url):
     follower = await opened(node_id="b")
     writer = await leader(opened, leases, "a")
