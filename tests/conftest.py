@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -43,6 +44,17 @@ def _temp_on_tmpfs() -> None:
 
 
 _temp_on_tmpfs()
+
+
+def _interruptible() -> None:
+    """A suite started in the background by a non-interactive shell (`make test &`, nohup) inherits
+    SIGINT ignored, and so would every process it starts: `itirp-cli watch` would then stay deaf to
+    the Ctrl-C the tests stop it with. A handler here is reset to the default in each child."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_interruptible()
 
 TEST_SECRET = "test-secret-for-hs256-0123456789abcdef"
 DEMO = {
