@@ -17,7 +17,7 @@ from itirp.server import RunningServer, serve
 from itirp.v1 import auth_pb2, auth_pb2_grpc
 from tests.pg_server import PgServer, PgServerError, start_server
 
-#: The temp folder on disk (TMPDIR or /tmp), before the switch below: for `disk_tmp_path`.
+#: The temp folder on disk (TMPDIR or /tmp), before the switch below: for `tests.on_disk`.
 DISK_TEMP = Path(tempfile.gettempdir())
 
 
@@ -32,7 +32,7 @@ def _temp_on_tmpfs() -> None:
     suite commits thousands of times (an in-process server's start alone, ~0.1 s -> ~0.05 s). What
     the tests check is unchanged: none can tell a flushed page from one in the page cache, which
     survives a killed process either way (a power cut is not simulated). The tests whose point is a
-    kill -9 racing the commits keep their folders on disk (`disk_tmp_path`), so the window between an
+    kill -9 racing the commits keep their folders on disk (`tests.on_disk`), so the window between an
     answer and its commit stays as wide as in production."""
     shm = Path("/dev/shm")
     if os.environ.get("TMPDIR") or os.environ.get("PYTEST_DEBUG_TEMPROOT"):
@@ -96,15 +96,6 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
         "throttle_cancel_per_second": 100_000.0,
     }
     return Config.from_flat(**{**base, **overrides})
-
-
-@pytest.fixture
-def disk_tmp_path() -> Iterator[Path]:
-    """A fresh folder on disk (DISK_TEMP), not tmpfs: for the kill -9 tests (see _temp_on_tmpfs).
-    A module of such tests overrides `tmp_path` with it."""
-    path = Path(tempfile.mkdtemp(prefix="itirp-disk-", dir=DISK_TEMP))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -8,25 +8,17 @@ import signal
 import sqlite3
 import threading
 import time
-from pathlib import Path
 
 import grpc
-import pytest
 
 from itirp.v1 import auth_pb2, auth_pb2_grpc, events_pb2
 from tests.e2e.conftest import BIN, run
+from tests.on_disk import tmp_path_on_disk  # noqa: F401 - the module's tmp_path: on disk (a kill -9 races the commits)
 
 
 def _jti(token: str) -> str:
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
-
-
-@pytest.fixture
-def tmp_path(disk_tmp_path: Path) -> Path:
-    """On disk, not tmpfs (tests/conftest._temp_on_tmpfs): a kill -9 races the server's commits,
-    so the window between an answer and its commit stays as wide as in production."""
-    return disk_tmp_path
 
 
 def test_kill_9_during_a_burst_keeps_every_acknowledged_event(start_server, tmp_path) -> None:  # type: ignore[no-untyped-def]

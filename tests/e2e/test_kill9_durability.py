@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-import pytest
 
 from itirp.v1 import audit_pb2, audit_pb2_grpc, auth_pb2, auth_pb2_grpc, common_pb2, order_pb2, order_pb2_grpc
+from tests.on_disk import tmp_path_on_disk  # noqa: F401 - the module's tmp_path: on disk (a kill -9 races the commits)
 
 CALLERS = 32
 TRIALS = 3
@@ -31,13 +31,6 @@ class Answers:
     accepted: dict[str, order_pb2.SubmitOrderResponse] = field(default_factory=dict)  # order id -> answer
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (client order id, order id named)
     failures: int = 0
-
-
-@pytest.fixture
-def tmp_path(disk_tmp_path: Path) -> Path:
-    """On disk, not tmpfs (tests/conftest._temp_on_tmpfs): a kill -9 races the server's commits,
-    so the window between an answer and its commit stays as wide as in production."""
-    return disk_tmp_path
 
 
 async def _token(channel: grpc.aio.Channel, username: str, password: str) -> tuple[tuple[str, str], ...]:

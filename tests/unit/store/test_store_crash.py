@@ -14,6 +14,7 @@ import pytest
 
 import itirp
 from itirp.store import SqliteEventStore, iter_events_sync
+from tests.on_disk import tmp_path_on_disk  # noqa: F401 - the module's tmp_path: on disk (a kill -9 races the commits)
 
 CHILD = Path(__file__).with_name("crash_appender.py")
 REPO = Path(itirp.__file__).resolve().parents[1]
@@ -53,13 +54,6 @@ def run_and_kill(path: Path, run_for: float = 1.0, startup_limit: float = 20.0) 
     assert started, f"the appender never acknowledged anything; stderr:\n{err}"
     assert proc.returncode == -signal.SIGKILL
     return [line for line in lines if line.endswith("\n")]
-
-
-@pytest.fixture
-def tmp_path(disk_tmp_path: Path) -> Path:
-    """On disk, not tmpfs (tests/conftest._temp_on_tmpfs): a kill -9 races the appender's commits,
-    so the window between an answer and its commit stays as wide as in production."""
-    return disk_tmp_path
 
 
 @pytest.mark.asyncio
