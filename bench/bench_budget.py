@@ -32,6 +32,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_submit
+import bench_wire
 
 
 def _quantiles(values: list[float]) -> str:
@@ -77,14 +78,15 @@ async def run(orders: int, venue: str) -> None:
 def _thread_cpu() -> dict[str, float]:
     """CPU seconds so far of each of this process's threads, by name (the loop's is "MainThread")."""
     names = {t.native_id: t.name for t in threading.enumerate()}
+    pid = os.getpid()
     out: dict[str, float] = {}
-    for tid in os.listdir("/proc/self/task"):
+    for tid in map(int, os.listdir(f"/proc/{pid}/task")):
         try:
-            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            used = bench_wire.cpu_seconds(pid, thread=tid)
         except OSError:
             continue  # a thread that ended meanwhile
-        name = names.get(int(tid), "other (grpc, sqlite)")
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        name = names.get(tid, "other (grpc, sqlite)")
+        out[name] = out.get(name, 0.0) + used
     return out
 
 
